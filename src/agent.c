@@ -1,0 +1,2 @@
+/* agent.c - placeholder, being written. */
+#include "relay.h"

@@ -1,0 +1,31 @@
+/* agent.h - one agent: builds the component graph from configuration and runs it.
+ *
+ * Stage 2 of configuration (Flume's AbstractConfigurationProvider): instantiate channels, sources and
+ * sinks through the registry, apply option tables, link sources to channels (channel processor) and sinks
+ * to their channel, build sink groups, check batch sizes against transactionCapacity, drop what is invalid
+ * with a report line each, drop channels nobody uses. Start order: channels, sinks (with their runners),
+ * sources; stop order: sources, sink runners (drain the batch in flight, bounded), channels. */
+#ifndef RELAY_AGENT_H_INCLUDED
+#define RELAY_AGENT_H_INCLUDED
+
+#include "relay.h"
+#include <event2/event.h>
+
+RelayAgent *relay_agent_new (const char *name);
+/* Builds the graph. Returns FALSE when nothing runnable is left (no source and no sink), after reporting
+ * why. Main thread. */
+gboolean relay_agent_configure (RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport *report);
+/* Starts everything on base (the main loop). A component that fails to start is logged and stopped with
+ * everything that depends on it; FALSE if nothing could start. */
+gboolean relay_agent_start (RelayAgent *self, struct event_base *base, GError **error);
+/* Stops in order; sink runners get grace_ms to finish the batch in flight. */
+void relay_agent_stop (RelayAgent *self, guint grace_ms);
+void relay_agent_free (RelayAgent *self);
+
+const char *relay_agent_name (RelayAgent *self);
+/* Lookup of a running component by kind and name (borrowed), or NULL. */
+RelayComponent *relay_agent_find (RelayAgent *self, RelayKind kind, const char *name);
+/* Writes one line per component with its counters (Flume's counter names) at info level. */
+void relay_agent_log_counters (RelayAgent *self);
+
+#endif

@@ -1,0 +1,2 @@
+/* avro_proto.c - placeholder, being written. */
+#include "relay.h"

@@ -1,0 +1,2 @@
+/* channel_memory.c - placeholder, being written. */
+#include "relay.h"

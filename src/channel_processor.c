@@ -1,0 +1,2 @@
+/* channel_processor.c - placeholder, being written. */
+#include "relay.h"

@@ -1,0 +1,58 @@
+/* channel_processor.h - a source's path into its channels: interceptors, channel selector, transactions.
+ *
+ * As Flume's ChannelProcessor: interceptors run first, in list order, on the whole batch; the selector
+ * (replicating with selector.optional, or multiplexing with header/mapping/default/optional) groups events
+ * per channel; each required channel gets one transaction for the whole batch, committed one after
+ * another; optional channels are written afterwards and their failures only logged.
+ *
+ * Better than Flume: channels never block, so waiting for room (each channel's keep-alive) is asynchronous
+ * on the source's event loop, and a retry after FULL re-commits only the required channels that have not
+ * committed yet (Flume's client retry duplicates into the channels that had succeeded).
+ *
+ * Thread: all functions run on the thread that owns the source (the main loop). */
+#ifndef RELAY_CHANNEL_PROCESSOR_H_INCLUDED
+#define RELAY_CHANNEL_PROCESSOR_H_INCLUDED
+
+#include "relay.h"
+#include <event2/event.h>
+
+typedef enum
+{
+  RELAY_PUT_OK = 0,
+  RELAY_PUT_FULL,  /* a required channel had no room within its keep-alive (answer FAILED) */
+  RELAY_PUT_ERROR, /* a required channel failed otherwise (answer FAILED / error) */
+} RelayPutResult;
+
+const char *relay_put_result_name (RelayPutResult result);
+
+/* source: borrowed, for names and counters. base: the source's event loop, used for keep-alive waits. */
+RelayChannelProcessor *relay_channel_processor_new (RelaySource *source, struct event_base *base);
+void relay_channel_processor_free (RelayChannelProcessor *self);
+
+/* Reads the source's "channels", "selector.*", "interceptors" and "interceptors.*" keys. channels maps names
+ * of the agent's surviving channels to RelayChannel*. Unknown channel names are reported and dropped;
+ * returns FALSE (source removed) if no required channel is left or a selector/interceptor is invalid. */
+gboolean relay_channel_processor_configure (RelayChannelProcessor *self, const RelayComponentConfig *cc,
+                                            GHashTable *channels, RelayConfigReport *report);
+/* TRUE for the sub-keys configure() reads. */
+gboolean relay_channel_processor_knows_key (const char *key);
+/* Every channel this processor may write to (borrowed array of RelayChannel*). */
+GPtrArray *relay_channel_processor_channels (RelayChannelProcessor *self);
+
+/* One synchronous attempt. events holds references (free func relay_event_unref_notify); interceptors may
+ * replace or remove elements. Returns at the first failing required channel. */
+RelayPutResult relay_channel_processor_put (RelayChannelProcessor *self, GPtrArray *events);
+
+typedef struct _RelayPutRequest RelayPutRequest;
+typedef void (*RelayPutDone) (RelayPutResult result, gpointer user_data);
+
+/* Puts events (takes ownership of the array) waiting asynchronously, up to each full channel's keep-alive,
+ * for room. If the outcome is known at once, calls done before returning and returns NULL; otherwise
+ * returns a request that completes later on the event loop (done is called exactly once) unless cancelled. */
+RelayPutRequest *relay_channel_processor_submit (RelayChannelProcessor *self, GPtrArray *events, RelayPutDone done,
+                                                 gpointer user_data);
+/* Abandons a pending request (the connection went away): done is not called, events are released; channels
+ * that had already committed keep their events. */
+void relay_put_request_cancel (RelayPutRequest *request);
+
+#endif

@@ -1,0 +1,2 @@
+/* component.c - placeholder, being written. */
+#include "relay.h"

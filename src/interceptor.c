@@ -1,0 +1,2 @@
+/* interceptor.c - placeholder, being written. */
+#include "relay.h"

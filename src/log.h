@@ -1,0 +1,69 @@
+/* log.h - relayd's logging API: levels, a [kind:type:name] prefix, key=value details, rate limits.
+ *
+ * One line per message on stderr (or a handler installed by tests):
+ *   2026-11-22T05:34:32.123Z WARN  [source:netcat:r1] line too long peer=127.0.0.1:5050 limit=512
+ * Anything a network peer or a broken disk can trigger repeatedly must go through a RelayRateLimit.
+ * All functions are thread-safe. */
+#ifndef RELAY_LOG_H_INCLUDED
+#define RELAY_LOG_H_INCLUDED
+
+#include "relay.h"
+
+typedef enum
+{
+  RELAY_LOG_ERROR = 0, /* data at risk or a component down */
+  RELAY_LOG_WARN,      /* degraded: a dropped component, a bad peer, a retry */
+  RELAY_LOG_INFO,      /* lifecycle: started, stopped, listening */
+  RELAY_LOG_DEBUG,
+  RELAY_LOG_TRACE,
+} RelayLogLevel;
+
+typedef void (*RelayLogHandler) (RelayLogLevel level, const char *line, gpointer user_data);
+
+void relay_log_set_level (RelayLogLevel level);
+RelayLogLevel relay_log_get_level (void);
+/* Parses "error", "warn"/"warning", "info", "debug", "trace" (case-insensitive). */
+gboolean relay_log_parse_level (const char *text, RelayLogLevel *level);
+const char *relay_log_level_name (RelayLogLevel level);
+/* Replaces stderr output with a handler (tests); NULL restores stderr. The line has no trailing newline. */
+void relay_log_set_handler (RelayLogHandler handler, gpointer user_data);
+
+static inline gboolean
+relay_log_enabled (RelayLogLevel level)
+{
+  return level <= relay_log_get_level ();
+}
+
+/* prefix is "kind:type:name" without brackets, or NULL for process-wide messages. */
+void relay_log (RelayLogLevel level, const char *prefix, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+void relay_logv (RelayLogLevel level, const char *prefix, const char *fmt, va_list ap);
+
+#define relay_error(prefix, ...) relay_log (RELAY_LOG_ERROR, prefix, __VA_ARGS__)
+#define relay_warn(prefix, ...) relay_log (RELAY_LOG_WARN, prefix, __VA_ARGS__)
+#define relay_info(prefix, ...) relay_log (RELAY_LOG_INFO, prefix, __VA_ARGS__)
+#define relay_debug(prefix, ...)                                                                             \
+  do                                                                                                         \
+    {                                                                                                        \
+      if (relay_log_enabled (RELAY_LOG_DEBUG))                                                               \
+        relay_log (RELAY_LOG_DEBUG, prefix, __VA_ARGS__);                                                    \
+    }                                                                                                        \
+  while (0)
+
+/* A rate limiter: at most `burst` lines per `interval_s` seconds; when a new interval opens after lines were
+ * suppressed, the next line carries " (N similar messages suppressed)". Zero-initialise with
+ * RELAY_RATELIMIT_INIT; one limiter per kind of problem per component. Thread-safe. */
+typedef struct
+{
+  gint64 window_start_us;
+  guint burst;
+  guint interval_s;
+  guint emitted;
+  guint suppressed;
+} RelayRateLimit;
+
+#define RELAY_RATELIMIT_INIT { 0, 5, 10, 0, 0 }
+
+void relay_log_ratelimited (RelayRateLimit *rl, RelayLogLevel level, const char *prefix, const char *fmt, ...)
+    G_GNUC_PRINTF (4, 5);
+
+#endif

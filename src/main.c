@@ -1,0 +1,3 @@
+/* main.c - placeholder, being written. */
+#include "relay.h"
+int main (void) { return 0; }

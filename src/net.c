@@ -1,0 +1,2 @@
+/* net.c - placeholder, being written. */
+#include "relay.h"

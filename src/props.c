@@ -1,0 +1,2 @@
+/* props.c - placeholder, being written. */
+#include "relay.h"

@@ -1,0 +1,16 @@
+/* registry.h - the table of every component class and sink processor class relayd knows. */
+#ifndef RELAY_REGISTRY_H_INCLUDED
+#define RELAY_REGISTRY_H_INCLUDED
+
+#include "relay.h"
+#include "component.h"
+#include "sink_processor.h"
+
+/* The class for a configured type: the alias (case-insensitive) or Flume's class name (exact). NULL if
+ * unknown. */
+const RelayComponentClass *relay_registry_find (RelayKind kind, const char *type);
+const RelaySinkProcessorClass *relay_registry_find_processor (const char *type);
+/* NULL-terminated array of all component classes. */
+const RelayComponentClass *const *relay_registry_all (void);
+
+#endif

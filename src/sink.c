@@ -1,0 +1,2 @@
+/* sink.c - placeholder, being written. */
+#include "relay.h"

@@ -1,0 +1,2 @@
+/* sink_file_roll.c - placeholder, being written. */
+#include "relay.h"

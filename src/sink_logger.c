@@ -1,0 +1,2 @@
+/* sink_logger.c - placeholder, being written. */
+#include "relay.h"

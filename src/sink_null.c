@@ -1,0 +1,2 @@
+/* sink_null.c - placeholder, being written. */
+#include "relay.h"

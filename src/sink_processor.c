@@ -1,0 +1,2 @@
+/* sink_processor.c - placeholder, being written. */
+#include "relay.h"

@@ -1,0 +1,2 @@
+/* sink_runner.c - placeholder, being written. */
+#include "relay.h"

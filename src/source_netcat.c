@@ -1,0 +1,2 @@
+/* source_netcat.c - placeholder, being written. */
+#include "relay.h"

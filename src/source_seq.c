@@ -1,0 +1,2 @@
+/* source_seq.c - placeholder, being written. */
+#include "relay.h"

@@ -1,0 +1,2 @@
+/* thrift_proto.c - placeholder, being written. */
+#include "relay.h"
