@@ -1,2 +1,202 @@
-/* agent.c - placeholder, being written. */
-#include "relay.h"
+/* agent.c - running one agent: ordered start and stop, lookups, counter reports.
+ *
+ * Start order: channels, sinks and their runner threads, sources (so nothing is accepted before it can be
+ * stored and drained). Stop order: sources (no new input), runners (finish the batch in flight within the
+ * grace period, roll back the rest), sinks, channels. All functions run on the main thread. */
+#include "agent_private.h"
+
+#include "channel.h"
+#include "channel_processor.h"
+#include "log.h"
+#include "sink.h"
+#include "sink_processor.h"
+#include "sink_runner.h"
+#include "source.h"
+
+#include <string.h>
+
+static void
+_free_source(gpointer data)
+{
+  RelaySource *source = data;
+  RelayChannelProcessor *cp = source->cp;
+
+  relay_component_free(RELAY_COMPONENT(source));
+  if (cp)
+    relay_channel_processor_free(cp);
+}
+
+RelayAgent *
+relay_agent_new(const char *name, struct event_base *base)
+{
+  RelayAgent *self = g_new0(RelayAgent, 1);
+
+  self->name = g_strdup(name);
+  self->base = base;
+  self->channels = g_ptr_array_new_with_free_func((GDestroyNotify)relay_component_free);
+  self->sources = g_ptr_array_new_with_free_func(_free_source);
+  self->sinks = g_ptr_array_new_with_free_func((GDestroyNotify)relay_component_free);
+  self->runners = g_ptr_array_new_with_free_func((GDestroyNotify)relay_sink_runner_free);
+  self->channel_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+  return self;
+}
+
+const char *
+relay_agent_name(RelayAgent *self)
+{
+  return self->name;
+}
+
+static gboolean
+_start_all(GPtrArray *components, GError **error)
+{
+  for (guint i = 0; i < components->len; i++)
+    if (!relay_component_start(g_ptr_array_index(components, i), error))
+      return FALSE;
+  return TRUE;
+}
+
+/* A source that cannot start (port taken, bad address) is dropped; the others run. */
+static void
+_start_sources(RelayAgent *self)
+{
+  for (guint i = self->sources->len; i-- > 0;)
+    {
+      RelaySource *source = g_ptr_array_index(self->sources, i);
+      GError *error = NULL;
+      source->base = self->base;
+      if (relay_component_start(RELAY_COMPONENT(source), &error))
+        continue;
+      relay_error(source->super.log_prefix, "cannot start, source removed: %s", error->message);
+      g_error_free(error);
+      g_ptr_array_remove_index(self->sources, i);
+    }
+}
+
+gboolean
+relay_agent_start(RelayAgent *self, GError **error)
+{
+  if (!_start_all(self->channels, error) || !_start_all(self->sinks, error))
+    return FALSE;
+  for (guint i = 0; i < self->runners->len; i++)
+    if (!relay_sink_runner_start(g_ptr_array_index(self->runners, i), error))
+      return FALSE;
+  _start_sources(self);
+  if (self->sources->len == 0 && self->sinks->len == 0)
+    {
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "agent %s: no component could start", self->name);
+      return FALSE;
+    }
+  relay_info(NULL, "agent %s started channels=%u sources=%u sinks=%u runners=%u", self->name,
+             self->channels->len, self->sources->len, self->sinks->len, self->runners->len);
+  return TRUE;
+}
+
+static void
+_report_leftovers(RelayAgent *self)
+{
+  for (guint i = 0; i < self->channels->len; i++)
+    {
+      RelayChannel *channel = g_ptr_array_index(self->channels, i);
+      guint64 left = relay_channel_size(channel);
+      if (left)
+        relay_warn(channel->super.log_prefix,
+                   "stopping with events still in the channel events=%" G_GUINT64_FORMAT, left);
+    }
+}
+
+void
+relay_agent_stop(RelayAgent *self, guint grace_ms)
+{
+  for (guint i = 0; i < self->sources->len; i++)
+    relay_component_stop(g_ptr_array_index(self->sources, i));
+  for (guint i = 0; i < self->runners->len; i++)
+    relay_sink_runner_stop(g_ptr_array_index(self->runners, i), grace_ms);
+  for (guint i = 0; i < self->sinks->len; i++)
+    relay_component_stop(g_ptr_array_index(self->sinks, i));
+  _report_leftovers(self);
+  for (guint i = 0; i < self->channels->len; i++)
+    relay_component_stop(g_ptr_array_index(self->channels, i));
+  relay_info(NULL, "agent %s stopped", self->name);
+}
+
+void
+relay_agent_free(RelayAgent *self)
+{
+  if (!self)
+    return;
+  /* Runners reference sinks, sinks and sources reference channels: free in that order. */
+  g_ptr_array_unref(self->runners);
+  g_ptr_array_unref(self->sources);
+  g_ptr_array_unref(self->sinks);
+  g_hash_table_unref(self->channel_by_name);
+  g_ptr_array_unref(self->channels);
+  g_free(self->name);
+  g_free(self);
+}
+
+static GPtrArray *
+_list_of(RelayAgent *self, RelayKind kind)
+{
+  switch (kind)
+    {
+    case RELAY_KIND_SOURCE:
+      return self->sources;
+    case RELAY_KIND_CHANNEL:
+      return self->channels;
+    case RELAY_KIND_SINK:
+      return self->sinks;
+    case RELAY_KIND_SINKGROUP:
+    case RELAY_KIND_N:
+      break;
+    }
+  return NULL;
+}
+
+RelayComponent *
+relay_agent_find(RelayAgent *self, RelayKind kind, const char *name)
+{
+  GPtrArray *list = _list_of(self, kind);
+
+  for (guint i = 0; list && i < list->len; i++)
+    {
+      RelayComponent *component = g_ptr_array_index(list, i);
+      if (strcmp(component->name, name) == 0)
+        return component;
+    }
+  return NULL;
+}
+
+void
+relay_agent_log_counters(RelayAgent *self)
+{
+  for (guint i = 0; i < self->sources->len; i++)
+    {
+      RelaySource *s = g_ptr_array_index(self->sources, i);
+      RelaySourceCounters *c = &s->counters;
+      relay_info(s->super.log_prefix,
+                 "counters EventReceivedCount=%" G_GINT64_FORMAT " EventAcceptedCount=%" G_GINT64_FORMAT
+                 " OpenConnectionCount=%" G_GINT64_FORMAT " ChannelWriteFail=%" G_GINT64_FORMAT
+                 " EventReadFail=%" G_GINT64_FORMAT,
+                 c->event_received, c->event_accepted, c->open_connections, c->channel_write_fail,
+                 c->event_read_fail);
+    }
+  for (guint i = 0; i < self->channels->len; i++)
+    {
+      RelayChannel *ch = g_ptr_array_index(self->channels, i);
+      relay_info(ch->super.log_prefix,
+                 "counters ChannelSize=%" G_GUINT64_FORMAT " ChannelCapacity=%" G_GINT64_FORMAT
+                 " EventPutSuccessCount=%" G_GINT64_FORMAT " EventTakeSuccessCount=%" G_GINT64_FORMAT,
+                 relay_channel_size(ch), ch->capacity, ch->counters.put_success, ch->counters.take_success);
+    }
+  for (guint i = 0; i < self->sinks->len; i++)
+    {
+      RelaySink *k = g_ptr_array_index(self->sinks, i);
+      RelaySinkCounters *c = &k->counters;
+      relay_info(k->super.log_prefix,
+                 "counters EventDrainAttemptCount=%" G_GINT64_FORMAT
+                 " EventDrainSuccessCount=%" G_GINT64_FORMAT " BatchCompleteCount=%" G_GINT64_FORMAT
+                 " EventWriteFail=%" G_GINT64_FORMAT,
+                 c->event_drain_attempt, c->event_drain_success, c->batch_complete, c->event_write_fail);
+    }
+}

@@ -9,23 +9,25 @@
 #define RELAY_AGENT_H_INCLUDED
 
 #include "relay.h"
+#include "config.h"
 #include <event2/event.h>
 
-RelayAgent *relay_agent_new (const char *name);
+/* base: the main event loop, which sources and channel processors use (borrowed). */
+RelayAgent *relay_agent_new(const char *name, struct event_base *base);
 /* Builds the graph. Returns FALSE when nothing runnable is left (no source and no sink), after reporting
  * why. Main thread. */
-gboolean relay_agent_configure (RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport *report);
-/* Starts everything on base (the main loop). A component that fails to start is logged and stopped with
- * everything that depends on it; FALSE if nothing could start. */
-gboolean relay_agent_start (RelayAgent *self, struct event_base *base, GError **error);
+gboolean relay_agent_configure(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport *report);
+/* Starts channels, sinks with their runners, then sources. A source that fails to start (e.g. its port is
+ * taken) is logged and dropped; FALSE (with error) if nothing could start. */
+gboolean relay_agent_start(RelayAgent *self, GError **error);
 /* Stops in order; sink runners get grace_ms to finish the batch in flight. */
-void relay_agent_stop (RelayAgent *self, guint grace_ms);
-void relay_agent_free (RelayAgent *self);
+void relay_agent_stop(RelayAgent *self, guint grace_ms);
+void relay_agent_free(RelayAgent *self);
 
-const char *relay_agent_name (RelayAgent *self);
+const char *relay_agent_name(RelayAgent *self);
 /* Lookup of a running component by kind and name (borrowed), or NULL. */
-RelayComponent *relay_agent_find (RelayAgent *self, RelayKind kind, const char *name);
+RelayComponent *relay_agent_find(RelayAgent *self, RelayKind kind, const char *name);
 /* Writes one line per component with its counters (Flume's counter names) at info level. */
-void relay_agent_log_counters (RelayAgent *self);
+void relay_agent_log_counters(RelayAgent *self);
 
 #endif

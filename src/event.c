@@ -1,2 +1,141 @@
-/* event.c - placeholder, being written. */
-#include "relay.h"
+/* event.c - RelayEvent construction in a single allocation, refcounting and header lookup.
+ *
+ * Block layout: [RelayEvent][RelayHeader x n][key\0 value\0 ...][body][\0]. One g_malloc per event, one
+ * copy of every byte; the pointers inside the block make the event self-contained, so it can be handed to
+ * any thread and freed with one g_free when the last reference goes. */
+#include "event.h"
+
+#include <string.h>
+
+static gsize
+_block_size(const RelayHeader *headers, guint n_headers, gsize body_len)
+{
+  gsize size = sizeof(RelayEvent) + n_headers * sizeof(RelayHeader) + body_len + 1;
+
+  for (guint i = 0; i < n_headers; i++)
+    size += headers[i].key_len + headers[i].value_len + 2;
+  return size;
+}
+
+static char *
+_copy_string(char *dst, const char *src, guint32 len)
+{
+  if (len)
+    memcpy(dst, src, len);
+  dst[len] = '\0';
+  return dst + len + 1;
+}
+
+RelayEvent *
+relay_event_new(const RelayHeader *headers, guint n_headers, const void *body, gsize body_len)
+{
+  g_return_val_if_fail(n_headers <= RELAY_EVENT_MAX_HEADERS && body_len <= RELAY_EVENT_MAX_BODY, NULL);
+  gsize size = _block_size(headers, n_headers, body_len);
+  RelayEvent *ev = g_malloc(size);
+  RelayHeader *dst_headers = (RelayHeader *)(ev + 1);
+  char *cursor = (char *)(dst_headers + n_headers);
+
+  ev->refcount = 1;
+  ev->n_headers = n_headers;
+  ev->body_len = (guint32)body_len;
+  ev->alloc_size = (guint32)MIN(size, G_MAXUINT32);
+  ev->headers = dst_headers;
+  for (guint i = 0; i < n_headers; i++)
+    {
+      dst_headers[i].key = cursor;
+      dst_headers[i].key_len = headers[i].key_len;
+      cursor = _copy_string(cursor, headers[i].key, headers[i].key_len);
+      dst_headers[i].value = cursor;
+      dst_headers[i].value_len = headers[i].value_len;
+      cursor = _copy_string(cursor, headers[i].value, headers[i].value_len);
+    }
+  ev->body = (const guint8 *)cursor;
+  _copy_string(cursor, body, (guint32)body_len);
+  return ev;
+}
+
+RelayEvent *
+relay_event_new_simple(const char *body, ...)
+{
+  GArray *headers = g_array_new(FALSE, FALSE, sizeof(RelayHeader));
+  va_list ap;
+  const char *key;
+
+  va_start(ap, body);
+  while ((key = va_arg(ap, const char *)) != NULL)
+    {
+      const char *value = va_arg(ap, const char *);
+      RelayHeader h = { key, value, (guint32)strlen(key), (guint32)strlen(value) };
+      g_array_append_val(headers, h);
+    }
+  va_end(ap);
+  RelayEvent *ev = relay_event_new((RelayHeader *)headers->data, headers->len, body, strlen(body));
+  g_array_free(headers, TRUE);
+  return ev;
+}
+
+static gint
+_find_header(const RelayEvent *ev, const char *key)
+{
+  for (guint32 i = 0; i < ev->n_headers; i++)
+    if (strcmp(ev->headers[i].key, key) == 0)
+      return (gint)i;
+  return -1;
+}
+
+const char *
+relay_event_get_header(const RelayEvent *ev, const char *key)
+{
+  gint i = _find_header(ev, key);
+  return i < 0 ? NULL : ev->headers[i].value;
+}
+
+RelayEvent *
+relay_event_with_header(RelayEvent *ev, const char *key, const char *value)
+{
+  gint found = _find_header(ev, key);
+  guint n = ev->n_headers + (found < 0 ? 1 : 0);
+  RelayHeader *headers = g_new(RelayHeader, n);
+
+  memcpy(headers, ev->headers, ev->n_headers * sizeof(RelayHeader));
+  RelayHeader *slot = &headers[found < 0 ? (gint)ev->n_headers : found];
+  slot->key = key;
+  slot->key_len = (guint32)strlen(key);
+  slot->value = value;
+  slot->value_len = (guint32)strlen(value);
+  RelayEvent *copy = relay_event_new(headers, n, ev->body, ev->body_len);
+  g_free(headers);
+  relay_event_unref(ev);
+  return copy;
+}
+
+RelayEvent *
+relay_event_without_header(RelayEvent *ev, const char *key)
+{
+  gint found = _find_header(ev, key);
+  if (found < 0)
+    return ev;
+
+  RelayHeader *headers = g_new(RelayHeader, ev->n_headers);
+  guint n = 0;
+  for (guint32 i = 0; i < ev->n_headers; i++)
+    if ((gint)i != found)
+      headers[n++] = ev->headers[i];
+  RelayEvent *copy = relay_event_new(headers, n, ev->body, ev->body_len);
+  g_free(headers);
+  relay_event_unref(ev);
+  return copy;
+}
+
+void
+relay_event_unref(RelayEvent *ev)
+{
+  if (ev && g_atomic_int_dec_and_test(&ev->refcount))
+    g_free(ev);
+}
+
+void
+relay_event_unref_notify(gpointer ev)
+{
+  relay_event_unref(ev);
+}

@@ -28,37 +28,37 @@ struct _RelayEvent
   guint32 body_len;
   guint32 alloc_size; /* bytes of the whole block, for byte-capacity accounting */
   RelayHeader *headers;
-  const guint8 *body; /* not NUL-terminated; may be empty */
+  const guint8 *body; /* body_len bytes, followed by a NUL byte not counted in body_len (text helpers) */
 };
 
 /* Builds a new event (refcount 1) by copying n_headers headers (key/value with explicit lengths; the strings
  * need not be NUL-terminated) and the body. Header keys and values must not contain NUL bytes for
  * relay_event_get_header() to see them whole, but are stored verbatim. Never fails (glib aborts on OOM). */
-RelayEvent *relay_event_new (const RelayHeader *headers, guint n_headers, const void *body, gsize body_len);
+RelayEvent *relay_event_new(const RelayHeader *headers, guint n_headers, const void *body, gsize body_len);
 
 /* Convenience for tests and simple sources: NULL-terminated key, value, key, value, ... list. */
-RelayEvent *relay_event_new_simple (const char *body, ...) G_GNUC_NULL_TERMINATED;
+RelayEvent *relay_event_new_simple(const char *body, ...) G_GNUC_NULL_TERMINATED;
 
 /* Returns a new event equal to ev with header key set to value (replaced if present, appended if not).
  * Takes ownership of the caller's reference to ev. Used by interceptors; copies once. */
-RelayEvent *relay_event_with_header (RelayEvent *ev, const char *key, const char *value);
+RelayEvent *relay_event_with_header(RelayEvent *ev, const char *key, const char *value);
 /* Returns a new event without header key (or ev itself if it had none). Takes ownership of ev's reference. */
-RelayEvent *relay_event_without_header (RelayEvent *ev, const char *key);
+RelayEvent *relay_event_without_header(RelayEvent *ev, const char *key);
 
 static inline RelayEvent *
-relay_event_ref (RelayEvent *ev)
+relay_event_ref(RelayEvent *ev)
 {
-  g_atomic_int_inc (&ev->refcount);
+  g_atomic_int_inc(&ev->refcount);
   return ev;
 }
 
-void relay_event_unref (RelayEvent *ev);
+void relay_event_unref(RelayEvent *ev);
 
 /* Returns the value of header key (NUL-terminated, borrowed from ev), or NULL. Linear scan: events carry few
  * headers. */
-const char *relay_event_get_header (const RelayEvent *ev, const char *key);
+const char *relay_event_get_header(const RelayEvent *ev, const char *key);
 
 /* GDestroyNotify-compatible unref for GPtrArray of events. */
-void relay_event_unref_notify (gpointer ev);
+void relay_event_unref_notify(gpointer ev);
 
 #endif

@@ -1,2 +1,60 @@
-/* registry.c - placeholder, being written. */
-#include "relay.h"
+/* registry.c - the one table of component classes and sink processor classes.
+ *
+ * Flume's types are a closed set, so classes are linked in statically and listed here; adding a component
+ * is one .c file plus one line below. Lookup accepts the alias case-insensitively (as Flume's type enums)
+ * and Flume's fully qualified class name exactly. */
+#include "registry.h"
+
+#include <string.h>
+
+extern const RelayComponentClass relay_source_seq_class;
+extern const RelayComponentClass relay_source_netcat_class;
+extern const RelayComponentClass relay_channel_memory_class;
+extern const RelayComponentClass relay_sink_logger_class;
+extern const RelayComponentClass relay_sink_null_class;
+extern const RelayComponentClass relay_sink_file_roll_class;
+
+static const RelayComponentClass *const _classes[] = {
+  &relay_source_seq_class,
+  &relay_source_netcat_class,
+  &relay_channel_memory_class,
+  &relay_sink_logger_class,
+  &relay_sink_null_class,
+  &relay_sink_file_roll_class,
+  NULL,
+};
+
+static const RelaySinkProcessorClass *const _processors[] = {
+  &relay_sink_processor_default_class,
+  NULL,
+};
+
+static gboolean
+_type_matches(const char *alias, const char *flume_class, const char *type)
+{
+  return g_ascii_strcasecmp(alias, type) == 0 || (flume_class && strcmp(flume_class, type) == 0);
+}
+
+const RelayComponentClass *
+relay_registry_find(RelayKind kind, const char *type)
+{
+  for (guint i = 0; type && _classes[i]; i++)
+    if (_classes[i]->kind == kind && _type_matches(_classes[i]->type, _classes[i]->flume_class, type))
+      return _classes[i];
+  return NULL;
+}
+
+const RelaySinkProcessorClass *
+relay_registry_find_processor(const char *type)
+{
+  for (guint i = 0; type && _processors[i]; i++)
+    if (_type_matches(_processors[i]->type, _processors[i]->flume_class, type))
+      return _processors[i];
+  return NULL;
+}
+
+const RelayComponentClass *const *
+relay_registry_all(void)
+{
+  return _classes;
+}

@@ -1,0 +1,19 @@
+/* agent_private.h - the agent's fields, shared by agent.c (running) and agent_build.c (configuring). */
+#ifndef RELAY_AGENT_PRIVATE_H_INCLUDED
+#define RELAY_AGENT_PRIVATE_H_INCLUDED
+
+#include "agent.h"
+#include "component.h"
+
+struct _RelayAgent
+{
+  char *name;
+  GPtrArray *channels;         /* RelayChannel*, owned */
+  GPtrArray *sources;          /* RelaySource*, owned; each with its channel processor */
+  GPtrArray *sinks;            /* RelaySink*, owned */
+  GPtrArray *runners;          /* RelaySinkRunner*, owned; one per standalone sink or sink group */
+  GHashTable *channel_by_name; /* name -> RelayChannel* (borrowed from channels) */
+  struct event_base *base;
+};
+
+#endif
