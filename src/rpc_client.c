@@ -1,0 +1,355 @@
+/* rpc_client.c - blocking request/reply over TCP with connect and request timeouts and optional deflate.
+ *
+ * Waiting is done with poll() in slices of at most 100 ms so the abort flag (raised at shutdown) is seen
+ * promptly. Send buffers and the receive buffer are reused across calls; a reply is parsed as bytes arrive
+ * and never allowed to grow beyond max_reply_bytes. */
+#include "rpc_client.h"
+
+#include "zstream.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RELAY_POLL_SLICE_MS 100
+
+struct _RelayRpcClient
+{
+  const RelayRpcProtocol *protocol;
+  RelayRpcClientConfig cfg;
+  char *peer;
+  int fd;
+  gpointer session;
+  GByteArray *request; /* plain request bytes */
+  GByteArray *wire;    /* deflated request bytes (deflate only) */
+  GByteArray *reply;   /* plain reply bytes received so far */
+  RelayZStream zout, zin;
+};
+
+const char *
+relay_client_status_name(RelayClientStatus status)
+{
+  static const char *const names[]
+      = { "OK", "FAILED", "ERROR", "TIMEOUT", "CONNECT_FAILED", "IO", "ABORTED" };
+  return status <= RELAY_CLIENT_ABORTED ? names[status] : "?";
+}
+
+RelayRpcClient *
+relay_rpc_client_new(const RelayRpcProtocol *protocol, const RelayRpcClientConfig *cfg)
+{
+  RelayRpcClient *self = g_new0(RelayRpcClient, 1);
+
+  self->protocol = protocol;
+  self->cfg = *cfg;
+  self->cfg.host = g_strdup(cfg->host);
+  if (self->cfg.batch_size <= 0)
+    self->cfg.batch_size = 100;
+  if (self->cfg.max_reply_bytes == 0)
+    self->cfg.max_reply_bytes = 1 << 20;
+  self->peer = g_strdup_printf("%s:%d", cfg->host, cfg->port);
+  self->fd = -1;
+  self->request = g_byte_array_new();
+  self->wire = g_byte_array_new();
+  self->reply = g_byte_array_new();
+  return self;
+}
+
+const char *
+relay_rpc_client_peer(RelayRpcClient *self)
+{
+  return self->peer;
+}
+
+gboolean
+relay_rpc_client_is_connected(RelayRpcClient *self)
+{
+  return self->fd >= 0;
+}
+
+void
+relay_rpc_client_disconnect(RelayRpcClient *self)
+{
+  if (self->fd < 0)
+    return;
+  close(self->fd);
+  self->fd = -1;
+  self->protocol->session_free(self->session);
+  self->session = NULL;
+  relay_zstream_end(&self->zout);
+  relay_zstream_end(&self->zin);
+  g_byte_array_set_size(self->reply, 0);
+}
+
+void
+relay_rpc_client_free(RelayRpcClient *self)
+{
+  if (!self)
+    return;
+  relay_rpc_client_disconnect(self);
+  g_byte_array_unref(self->request);
+  g_byte_array_unref(self->wire);
+  g_byte_array_unref(self->reply);
+  g_free(self->peer);
+  g_free(self->cfg.host);
+  g_free(self);
+}
+
+static gboolean
+_aborted(RelayRpcClient *self)
+{
+  return self->cfg.abort_flag && g_atomic_int_get(self->cfg.abort_flag);
+}
+
+/* Waits for events on fd until deadline (monotonic µs). Returns 1 ready, 0 timeout, -1 error, -2 aborted. */
+static int
+_wait(RelayRpcClient *self, short events, gint64 deadline)
+{
+  for (;;)
+    {
+      if (_aborted(self))
+        return -2;
+      gint64 left_ms = (deadline - g_get_monotonic_time()) / 1000;
+      if (left_ms <= 0)
+        return 0;
+      struct pollfd pfd = { self->fd, events, 0 };
+      int rc = poll(&pfd, 1, (int)MIN(left_ms, RELAY_POLL_SLICE_MS));
+      if (rc > 0)
+        return 1;
+      if (rc < 0 && errno != EINTR)
+        return -1;
+    }
+}
+
+static void _set_detail(char **detail, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+_set_detail(char **detail, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (!detail)
+    return;
+  g_free(*detail);
+  va_start(ap, fmt);
+  *detail = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+}
+
+static int
+_try_connect_addr(RelayRpcClient *self, const struct addrinfo *ai, gint64 deadline)
+{
+  int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+  if (fd < 0)
+    return -1;
+  self->fd = fd;
+  if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
+    goto fail;
+  int waited = _wait(self, POLLOUT, deadline);
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (waited <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)
+    {
+      errno = waited == 0 ? ETIMEDOUT : (waited == -2 ? ECANCELED : err);
+      goto fail;
+    }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  return 0;
+fail:
+  close(fd);
+  self->fd = -1;
+  return -1;
+}
+
+gboolean
+relay_rpc_client_connect(RelayRpcClient *self, char **detail)
+{
+  struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+  struct addrinfo *res = NULL;
+  char port[16];
+
+  if (self->fd >= 0)
+    return TRUE;
+  g_snprintf(port, sizeof port, "%d", self->cfg.port);
+  int gai = getaddrinfo(self->cfg.host, port, &hints, &res);
+  if (gai != 0)
+    {
+      _set_detail(detail, "cannot resolve %s: %s", self->peer, gai_strerror(gai));
+      return FALSE;
+    }
+  gint64 deadline = g_get_monotonic_time() + self->cfg.connect_timeout_ms * 1000;
+  for (struct addrinfo *ai = res; ai && self->fd < 0; ai = ai->ai_next)
+    _try_connect_addr(self, ai, deadline);
+  int saved = errno;
+  freeaddrinfo(res);
+  if (self->fd < 0)
+    {
+      _set_detail(detail, "cannot connect to %s: %s", self->peer, g_strerror(saved));
+      return FALSE;
+    }
+  self->session = self->protocol->session_new(self->cfg.protocol_config);
+  if (self->cfg.deflate)
+    {
+      relay_zstream_init_deflate(&self->zout, self->cfg.compression_level);
+      relay_zstream_init_inflate(&self->zin);
+    }
+  return TRUE;
+}
+
+static RelayClientStatus
+_send_all(RelayRpcClient *self, const guint8 *buf, gsize len, gint64 deadline, char **detail)
+{
+  while (len > 0)
+    {
+      ssize_t n = send(self->fd, buf, len, MSG_NOSIGNAL);
+      if (n > 0)
+        {
+          buf += n;
+          len -= (gsize)n;
+          continue;
+        }
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        {
+          _set_detail(detail, "send to %s failed: %s", self->peer, g_strerror(errno));
+          return RELAY_CLIENT_IO;
+        }
+      int waited = _wait(self, POLLOUT, deadline);
+      if (waited <= 0)
+        {
+          _set_detail(detail, "send to %s: %s", self->peer, waited == 0 ? "request timeout" : "aborted");
+          return waited == -2 ? RELAY_CLIENT_ABORTED : waited == 0 ? RELAY_CLIENT_TIMEOUT : RELAY_CLIENT_IO;
+        }
+    }
+  return RELAY_CLIENT_OK;
+}
+
+/* Reads what is available into self->reply (inflating if needed). */
+static RelayClientStatus
+_receive_some(RelayRpcClient *self, char **detail)
+{
+  guint8 buf[16384];
+  ssize_t n = recv(self->fd, buf, sizeof buf, 0);
+
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+    {
+      _set_detail(detail, "connection to %s lost: %s", self->peer,
+                  n == 0 ? "closed by peer" : g_strerror(errno));
+      return RELAY_CLIENT_IO;
+    }
+  if (n < 0)
+    return RELAY_CLIENT_OK;
+  gboolean too_big = FALSE;
+  if (!self->cfg.deflate)
+    {
+      if (self->reply->len + (gsize)n > self->cfg.max_reply_bytes)
+        too_big = TRUE;
+      else
+        g_byte_array_append(self->reply, buf, (guint)n);
+    }
+  else if (!relay_zstream_inflate(&self->zin, buf, (gsize)n, self->reply, self->cfg.max_reply_bytes, &too_big)
+           && !too_big)
+    {
+      _set_detail(detail, "corrupt deflate stream from %s", self->peer);
+      return RELAY_CLIENT_ERROR;
+    }
+  if (too_big)
+    {
+      _set_detail(detail, "reply from %s exceeds %" G_GSIZE_FORMAT " bytes", self->peer,
+                  self->cfg.max_reply_bytes);
+      return RELAY_CLIENT_ERROR;
+    }
+  return RELAY_CLIENT_OK;
+}
+
+/* Waits for and parses one reply. */
+static RelayClientStatus
+_await_reply(RelayRpcClient *self, gint64 deadline, gboolean *resend, char **detail)
+{
+  for (;;)
+    {
+      gsize consumed = 0;
+      RelayClientStatus status = RELAY_CLIENT_ERROR;
+      RelayRpcParse parse = self->protocol->parse_reply(self->session, self->reply->data, self->reply->len,
+                                                        &consumed, &status, detail);
+      if (parse != RELAY_RPC_NEED_MORE)
+        {
+          g_byte_array_remove_range(self->reply, 0, (guint)MIN(consumed, self->reply->len));
+          *resend = parse == RELAY_RPC_RESEND;
+          if (parse == RELAY_RPC_BAD)
+            _set_detail(detail, "malformed reply from %s", self->peer);
+          return parse == RELAY_RPC_BAD ? RELAY_CLIENT_ERROR : status;
+        }
+      int waited = _wait(self, POLLIN, deadline);
+      if (waited <= 0)
+        {
+          _set_detail(detail, "no reply from %s within %" G_GINT64_FORMAT " ms", self->peer,
+                      self->cfg.request_timeout_ms);
+          return waited == -2 ? RELAY_CLIENT_ABORTED : waited == 0 ? RELAY_CLIENT_TIMEOUT : RELAY_CLIENT_IO;
+        }
+      RelayClientStatus rs = _receive_some(self, detail);
+      if (rs != RELAY_CLIENT_OK)
+        return rs;
+    }
+}
+
+static RelayClientStatus
+_send_request(RelayRpcClient *self, gint64 deadline, char **detail)
+{
+  if (!self->cfg.deflate)
+    return _send_all(self, self->request->data, self->request->len, deadline, detail);
+  g_byte_array_set_size(self->wire, 0);
+  if (!relay_zstream_deflate(&self->zout, self->request->data, self->request->len, self->wire))
+    {
+      _set_detail(detail, "deflate failed");
+      return RELAY_CLIENT_ERROR;
+    }
+  return _send_all(self, self->wire->data, self->wire->len, deadline, detail);
+}
+
+/* One request/reply round trip for events[0..n). */
+static RelayClientStatus
+_call(RelayRpcClient *self, RelayEvent *const *events, guint n, char **detail)
+{
+  gint64 deadline = g_get_monotonic_time() + self->cfg.request_timeout_ms * 1000;
+
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      gboolean resend = FALSE;
+      g_byte_array_set_size(self->request, 0);
+      self->protocol->encode_batch(self->session, events, n, self->request);
+      RelayClientStatus status = _send_request(self, deadline, detail);
+      if (status == RELAY_CLIENT_OK)
+        status = _await_reply(self, deadline, &resend, detail);
+      if (!resend)
+        return status;
+    }
+  _set_detail(detail, "%s kept asking for the handshake to be repeated", self->peer);
+  return RELAY_CLIENT_ERROR;
+}
+
+RelayClientStatus
+relay_rpc_client_append_batch(RelayRpcClient *self, RelayEvent *const *events, guint n, char **detail)
+{
+  if (!relay_rpc_client_connect(self, detail))
+    return _aborted(self) ? RELAY_CLIENT_ABORTED : RELAY_CLIENT_CONNECT_FAILED;
+  for (guint done = 0; done < n;)
+    {
+      guint chunk = (guint)MIN((gint64)(n - done), self->cfg.batch_size);
+      if (self->protocol->fit_batch)
+        chunk = MAX(1, self->protocol->fit_batch(self->cfg.protocol_config, events + done, chunk));
+      RelayClientStatus status = _call(self, events + done, chunk, detail);
+      if (status != RELAY_CLIENT_OK)
+        {
+          relay_rpc_client_disconnect(self);
+          return status;
+        }
+      done += chunk;
+    }
+  return RELAY_CLIENT_OK;
+}

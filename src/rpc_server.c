@@ -1,0 +1,575 @@
+/* rpc_server.c - listener and per-connection request loop for the RPC sources (see rpc_server.h).
+ *
+ * Per connection: one read event, a contiguous read buffer `in` with a cursor, an optional inflate stream,
+ * an evbuffer of unsent output with a write event, and at most one request waiting for its put. The read
+ * buffer is compacted (leftover moved to the front) only after requests were consumed, so a request is
+ * never copied before decoding. */
+#include "rpc_server.h"
+
+#include "log.h"
+#include "zstream.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/listener.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RELAY_READ_CHUNK (64 * 1024)
+
+typedef struct _RelayRpcConn RelayRpcConn;
+
+struct _RelayRpcServer
+{
+  RelaySource *source;
+  const RelayRpcServerProtocol *protocol;
+  RelayRpcServerConfig cfg;
+  char *bind;
+  struct evconnlistener *listener;
+  int bound_port;
+  GList *conns;
+  guint n_conns;
+  RelayRateLimit limit_accept, limit_proto;
+};
+
+struct _RelayRpcConn
+{
+  RelayRpcServer *server;
+  GList *link;
+  int fd;
+  char peer[64];
+  struct event *read_ev, *write_ev;
+  GByteArray *in; /* plain bytes received, from in_pos on not yet consumed */
+  gsize in_pos;
+  GByteArray *scratch; /* reply encoding */
+  GByteArray *zbuf;    /* deflated reply / raw compressed input */
+  struct evbuffer *out;
+  gpointer session;
+  RelayZStream zin, zout;
+  RelayPutRequest *put; /* pending put, if any */
+  gpointer reply_ctx;   /* its reply context */
+  gboolean waiting;     /* a put is pending (sync or async) */
+  gboolean in_submit;   /* inside relay_channel_processor_submit() */
+  guint n_events;
+  gboolean is_batch;
+  gboolean peer_closed; /* EOF seen: close once the pending reply is written */
+  gboolean reading;
+};
+
+static void _conn_free(RelayRpcConn *conn);
+static void _conn_process(RelayRpcConn *conn);
+
+static const char *
+_prefix(RelayRpcServer *self)
+{
+  return self->source->super.log_prefix;
+}
+
+/* ---------------------------------------------------------------- output */
+
+static void
+_conn_update_reading(RelayRpcConn *conn)
+{
+  gboolean want = !conn->waiting && !conn->peer_closed
+                  && evbuffer_get_length(conn->out) <= conn->server->cfg.max_output_bytes;
+  if (want == conn->reading)
+    return;
+  conn->reading = want;
+  if (want)
+    event_add(conn->read_ev, NULL);
+  else
+    event_del(conn->read_ev);
+}
+
+static void
+_conn_flush(RelayRpcConn *conn)
+{
+  while (evbuffer_get_length(conn->out) > 0)
+    {
+      int n = evbuffer_write(conn->out, conn->fd);
+      if (n > 0)
+        continue;
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        {
+          relay_debug(_prefix(conn->server), "write failed peer=%s error=%s", conn->peer, g_strerror(errno));
+          _conn_free(conn);
+          return;
+        }
+      event_add(conn->write_ev, NULL);
+      _conn_update_reading(conn);
+      return;
+    }
+  if (conn->peer_closed && !conn->waiting)
+    {
+      _conn_free(conn);
+      return;
+    }
+  _conn_update_reading(conn);
+}
+
+/* Queues scratch (plain reply bytes) for sending, deflating if configured. */
+static void
+_conn_queue(RelayRpcConn *conn, GByteArray *bytes)
+{
+  if (bytes->len == 0)
+    return;
+  if (!conn->server->cfg.deflate)
+    {
+      evbuffer_add(conn->out, bytes->data, bytes->len);
+      return;
+    }
+  g_byte_array_set_size(conn->zbuf, 0);
+  relay_zstream_deflate(&conn->zout, bytes->data, bytes->len, conn->zbuf);
+  evbuffer_add(conn->out, conn->zbuf->data, conn->zbuf->len);
+}
+
+static void
+_on_writable(evutil_socket_t fd, short what, void *arg)
+{
+  _conn_flush(arg);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static void
+_count_received(RelayRpcConn *conn, guint n, gboolean is_batch)
+{
+  RelaySourceCounters *c = &conn->server->source->counters;
+
+  c->event_received += n;
+  if (is_batch)
+    c->append_batch_received++;
+  else
+    c->append_received++;
+}
+
+static void
+_count_result(RelayRpcConn *conn, RelayPutResult result)
+{
+  RelaySourceCounters *c = &conn->server->source->counters;
+
+  if (result != RELAY_PUT_OK)
+    return;
+  c->event_accepted += conn->n_events;
+  if (conn->is_batch)
+    c->append_batch_accepted++;
+  else
+    c->append_accepted++;
+}
+
+static void
+_on_put_done(RelayPutResult result, gpointer user_data)
+{
+  RelayRpcConn *conn = user_data;
+
+  _count_result(conn, result);
+  g_byte_array_set_size(conn->scratch, 0);
+  conn->server->protocol->encode_reply(conn->session, conn->reply_ctx, result, conn->scratch);
+  conn->reply_ctx = NULL;
+  conn->put = NULL;
+  conn->waiting = FALSE;
+  _conn_queue(conn, conn->scratch);
+  if (conn->in_submit)
+    return; /* completed synchronously: the request loop goes on by itself */
+  _conn_process(conn);
+}
+
+static void
+_conn_submit(RelayRpcConn *conn, RelayRpcRequest *req)
+{
+  conn->waiting = TRUE;
+  conn->reply_ctx = req->reply_ctx;
+  conn->n_events = req->events->len;
+  conn->is_batch = req->is_batch;
+  _count_received(conn, conn->n_events, conn->is_batch);
+  conn->in_submit = TRUE;
+  RelayPutRequest *put
+      = relay_channel_processor_submit(conn->server->source->cp, req->events, _on_put_done, conn);
+  conn->in_submit = FALSE;
+  if (conn->waiting)
+    conn->put = put;
+}
+
+static gboolean
+_conn_protocol_error(RelayRpcConn *conn, RelayRpcRequest *req)
+{
+  RelayRpcServer *self = conn->server;
+
+  self->source->counters.protocol_errors++;
+  self->source->counters.event_read_fail++;
+  relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self), "closing connection peer=%s %s",
+                        conn->peer, req->error ? req->error : "protocol error");
+  g_free(req->error);
+  if (req->reply->len == 0)
+    return FALSE;
+  _conn_queue(conn, req->reply);
+  conn->peer_closed = TRUE; /* close once the error reply is out */
+  return TRUE;
+}
+
+/* Handles as many buffered requests as possible. May free conn. */
+static void
+_conn_process(RelayRpcConn *conn)
+{
+  RelayRpcServer *self = conn->server;
+
+  while (!conn->waiting && conn->in_pos < conn->in->len)
+    {
+      RelayRpcRequest req = { 0 };
+      req.reply = conn->scratch;
+      g_byte_array_set_size(conn->scratch, 0);
+      self->protocol->parse_request(conn->session, conn->in->data + conn->in_pos,
+                                    conn->in->len - conn->in_pos, &req);
+      if (req.kind == RELAY_RPC_REQ_NEED_MORE && conn->in->len - conn->in_pos > self->cfg.max_request_bytes)
+        {
+          req.kind = RELAY_RPC_REQ_ERROR;
+          req.error
+              = g_strdup_printf("what=request-size limit=%" G_GSIZE_FORMAT, self->cfg.max_request_bytes);
+        }
+      if (req.kind == RELAY_RPC_REQ_NEED_MORE)
+        break;
+      if (req.kind == RELAY_RPC_REQ_ERROR)
+        {
+          if (!_conn_protocol_error(conn, &req))
+            {
+              _conn_free(conn);
+              return;
+            }
+          conn->in_pos = conn->in->len; /* discard the rest */
+          break;
+        }
+      conn->in_pos += req.consumed;
+      if (req.kind == RELAY_RPC_REQ_REPLY)
+        _conn_queue(conn, req.reply);
+      else
+        _conn_submit(conn, &req);
+    }
+  if (conn->in_pos > 0 && !conn->waiting)
+    {
+      g_byte_array_remove_range(conn->in, 0, (guint)conn->in_pos);
+      conn->in_pos = 0;
+    }
+  _conn_flush(conn);
+}
+
+/* ---------------------------------------------------------------- input */
+
+static gboolean
+_conn_append_input(RelayRpcConn *conn, const guint8 *data, gsize len)
+{
+  RelayRpcServerConfig *cfg = &conn->server->cfg;
+  gsize limit = cfg->max_request_bytes + RELAY_READ_CHUNK;
+  gboolean too_big = FALSE;
+
+  if (!cfg->deflate)
+    {
+      g_byte_array_append(conn->in, data, (guint)len);
+      return TRUE;
+    }
+  if (relay_zstream_inflate(&conn->zin, data, len, conn->in, limit, &too_big))
+    return TRUE;
+  relay_log_ratelimited(&conn->server->limit_proto, RELAY_LOG_WARN, _prefix(conn->server),
+                        "closing connection peer=%s %s", conn->peer,
+                        too_big ? "inflated request exceeds the buffer limit" : "corrupt deflate stream");
+  conn->server->source->counters.protocol_errors++;
+  return FALSE;
+}
+
+static void
+_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+  RelayRpcConn *conn = arg;
+  guint8 *dst;
+  gsize old = conn->in->len;
+
+  if (conn->server->cfg.deflate)
+    {
+      g_byte_array_set_size(conn->zbuf, RELAY_READ_CHUNK);
+      dst = conn->zbuf->data;
+    }
+  else
+    {
+      g_byte_array_set_size(conn->in, (guint)(old + RELAY_READ_CHUNK));
+      dst = conn->in->data + old;
+    }
+  ssize_t n = recv(fd, dst, RELAY_READ_CHUNK, 0);
+  if (!conn->server->cfg.deflate)
+    g_byte_array_set_size(conn->in, (guint)(old + MAX(n, 0)));
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (n <= 0)
+    {
+      conn->peer_closed = TRUE;
+      if (!conn->waiting)
+        _conn_free(conn);
+      else
+        _conn_update_reading(conn);
+      return;
+    }
+  if (conn->server->cfg.deflate && !_conn_append_input(conn, dst, (gsize)n))
+    {
+      _conn_free(conn);
+      return;
+    }
+  _conn_process(conn);
+}
+
+/* ---------------------------------------------------------------- connections */
+
+static void
+_conn_free(RelayRpcConn *conn)
+{
+  RelayRpcServer *self = conn->server;
+
+  if (conn->put)
+    relay_put_request_cancel(conn->put);
+  if (conn->reply_ctx)
+    self->protocol->free_reply_ctx(conn->reply_ctx);
+  event_free(conn->read_ev);
+  event_free(conn->write_ev);
+  evbuffer_free(conn->out);
+  close(conn->fd);
+  self->protocol->session_free(conn->session);
+  relay_zstream_end(&conn->zin);
+  relay_zstream_end(&conn->zout);
+  g_byte_array_unref(conn->in);
+  g_byte_array_unref(conn->scratch);
+  g_byte_array_unref(conn->zbuf);
+  self->conns = g_list_delete_link(self->conns, conn->link);
+  self->n_conns--;
+  self->source->counters.open_connections = self->n_conns;
+  relay_debug(_prefix(self), "connection closed peer=%s", conn->peer);
+  g_free(conn);
+}
+
+static void
+_format_peer(const struct sockaddr *sa, char *buf, gsize len)
+{
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+
+  if (sa->sa_family == AF_INET)
+    {
+      const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+      inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+      port = ntohs(in->sin_port);
+    }
+  else if (sa->sa_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+      inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+      port = ntohs(in6->sin6_port);
+    }
+  g_snprintf(buf, len, "%s:%d", host, port);
+}
+
+static RelayRpcConn *
+_conn_new(RelayRpcServer *self, evutil_socket_t fd, const struct sockaddr *sa)
+{
+  RelayRpcConn *conn = g_new0(RelayRpcConn, 1);
+  struct event_base *base = self->source->base;
+  int one = 1;
+
+  conn->server = self;
+  conn->fd = fd;
+  _format_peer(sa, conn->peer, sizeof conn->peer);
+  evutil_make_socket_nonblocking(fd);
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  conn->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, _on_readable, conn);
+  conn->write_ev = event_new(base, fd, EV_WRITE, _on_writable, conn);
+  conn->in = g_byte_array_sized_new(RELAY_READ_CHUNK);
+  conn->scratch = g_byte_array_new();
+  conn->zbuf = g_byte_array_new();
+  conn->out = evbuffer_new();
+  conn->session = self->protocol->session_new(self->cfg.protocol_config);
+  if (self->cfg.deflate)
+    {
+      relay_zstream_init_inflate(&conn->zin);
+      relay_zstream_init_deflate(&conn->zout, self->cfg.compression_level);
+    }
+  self->conns = g_list_prepend(self->conns, conn);
+  conn->link = self->conns;
+  self->n_conns++;
+  self->source->counters.open_connections = self->n_conns;
+  conn->reading = TRUE;
+  event_add(conn->read_ev, NULL);
+  return conn;
+}
+
+/* ---------------------------------------------------------------- ip filter */
+
+/* Flume's ipFilterRules: comma-separated "allow|deny:ip|name:pattern"; first match wins; no match allows. */
+static gboolean
+_ip_filter_allows(const char *rules, const struct sockaddr *sa, socklen_t salen, const char *ip)
+{
+  char **items = g_strsplit(rules, ",", -1);
+  gboolean allowed = TRUE, matched = FALSE;
+
+  for (guint i = 0; items[i] && !matched; i++)
+    {
+      char **parts = g_strsplit(g_strstrip(items[i]), ":", 3);
+      if (g_strv_length(parts) == 3)
+        {
+          const char *subject = ip;
+          char host[NI_MAXHOST];
+          if (strcmp(parts[1], "name") == 0)
+            subject = getnameinfo(sa, salen, host, sizeof host, NULL, 0, NI_NAMEREQD) == 0 ? host : NULL;
+          if (subject && g_pattern_match_simple(parts[2], subject))
+            {
+              matched = TRUE;
+              allowed = strcmp(parts[0], "allow") == 0;
+            }
+        }
+      g_strfreev(parts);
+    }
+  g_strfreev(items);
+  return allowed;
+}
+
+gboolean
+relay_ip_filter_rules_valid(const char *rules, char **why)
+{
+  char **items = g_strsplit(rules ? rules : "", ",", -1);
+  gboolean ok = items[0] != NULL;
+
+  for (guint i = 0; ok && items[i]; i++)
+    {
+      char **parts = g_strsplit(g_strstrip(items[i]), ":", 3);
+      ok = g_strv_length(parts) == 3 && (!strcmp(parts[0], "allow") || !strcmp(parts[0], "deny"))
+           && (!strcmp(parts[1], "ip") || !strcmp(parts[1], "name")) && parts[2][0];
+      if (!ok)
+        *why = g_strdup_printf("rule '%s' is not allow|deny:ip|name:pattern", items[i]);
+      g_strfreev(parts);
+    }
+  if (!items[0])
+    *why = g_strdup("no rules");
+  g_strfreev(items);
+  return ok;
+}
+
+static void
+_on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+  RelayRpcServer *self = arg;
+  char peer[64];
+
+  _format_peer(sa, peer, sizeof peer);
+  if (self->n_conns >= self->cfg.max_connections)
+    {
+      relay_log_ratelimited(&self->limit_accept, RELAY_LOG_WARN, _prefix(self),
+                            "refusing connection peer=%s limit=%u (max-connections)", peer,
+                            self->cfg.max_connections);
+      close(fd);
+      return;
+    }
+  if (self->cfg.ip_filter_rules)
+    {
+      char ip[64];
+      g_strlcpy(ip, peer, sizeof ip);
+      *strrchr(ip, ':') = '\0';
+      if (!_ip_filter_allows(self->cfg.ip_filter_rules, sa, (socklen_t)salen, ip))
+        {
+          relay_log_ratelimited(&self->limit_accept, RELAY_LOG_WARN, _prefix(self),
+                                "refusing connection peer=%s (ipFilterRules)", peer);
+          close(fd);
+          return;
+        }
+    }
+  _conn_new(self, fd, sa);
+}
+
+/* ---------------------------------------------------------------- server */
+
+RelayRpcServer *
+relay_rpc_server_new(RelaySource *source, const RelayRpcServerProtocol *protocol,
+                     const RelayRpcServerConfig *cfg)
+{
+  RelayRpcServer *self = g_new0(RelayRpcServer, 1);
+
+  self->source = source;
+  self->protocol = protocol;
+  self->cfg = *cfg;
+  self->bind = g_strdup(cfg->bind);
+  self->cfg.bind = self->bind;
+  self->cfg.ip_filter_rules = g_strdup(cfg->ip_filter_rules);
+  self->limit_accept = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+  self->limit_proto = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+  return self;
+}
+
+static int
+_bound_port(evutil_socket_t fd)
+{
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+    return -1;
+  if (ss.ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+gboolean
+relay_rpc_server_start(RelayRpcServer *self, GError **error)
+{
+  struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+  struct addrinfo *res = NULL;
+  char port[16];
+
+  g_snprintf(port, sizeof port, "%d", self->cfg.port);
+  int gai = getaddrinfo(self->bind, port, &hints, &res);
+  if (gai != 0)
+    {
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "cannot resolve bind address %s: %s", self->bind,
+                  gai_strerror(gai));
+      return FALSE;
+    }
+  self->listener = evconnlistener_new_bind(self->source->base, _on_accept, self,
+                                           LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                                           1024, res->ai_addr, (int)res->ai_addrlen);
+  freeaddrinfo(res);
+  if (!self->listener)
+    {
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "cannot listen on %s:%d: %s", self->bind,
+                  self->cfg.port, g_strerror(errno));
+      return FALSE;
+    }
+  self->bound_port = _bound_port(evconnlistener_get_fd(self->listener));
+  relay_info(_prefix(self), "listening bind=%s port=%d protocol=%s%s", self->bind, self->bound_port,
+             self->protocol->name, self->cfg.deflate ? " compression=deflate" : "");
+  return TRUE;
+}
+
+int
+relay_rpc_server_port(RelayRpcServer *self)
+{
+  return self->bound_port;
+}
+
+void
+relay_rpc_server_stop(RelayRpcServer *self)
+{
+  if (self->listener)
+    evconnlistener_free(self->listener);
+  self->listener = NULL;
+  while (self->conns)
+    _conn_free(self->conns->data);
+}
+
+void
+relay_rpc_server_free(RelayRpcServer *self)
+{
+  if (!self)
+    return;
+  relay_rpc_server_stop(self);
+  g_free(self->cfg.ip_filter_rules);
+  g_free(self->bind);
+  g_free(self);
+}

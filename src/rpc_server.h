@@ -1,0 +1,80 @@
+/* rpc_server.h - the connection engine shared by the Avro and Thrift RPC sources.
+ *
+ * It accepts connections on the main event loop, reads each connection into one contiguous buffer (so a
+ * protocol decodes requests in place and copies every event byte exactly once, into the RelayEvent),
+ * optionally through an inflating zlib stream, hands each decoded request to the source's channel processor,
+ * and writes the reply only after the channel transactions committed (or failed). Requests on one
+ * connection are handled strictly in order: while one waits for channel room the connection is not read,
+ * which is how backpressure reaches the client's socket. Bounded everywhere: request size (the protocol's
+ * limits), read buffer, unsent output (a client that stops reading stops being read), connection count.
+ * A protocol violation closes that connection with one rate-limited log line and a counter.
+ * Thread: everything runs on the main event loop. */
+#ifndef RELAY_RPC_SERVER_H_INCLUDED
+#define RELAY_RPC_SERVER_H_INCLUDED
+
+#include "relay.h"
+#include "channel_processor.h"
+#include "source.h"
+
+typedef enum
+{
+  RELAY_RPC_REQ_NEED_MORE = 0, /* no complete request yet */
+  RELAY_RPC_REQ_EVENTS,        /* events to store; reply after the put completes */
+  RELAY_RPC_REQ_REPLY, /* answer at once with the bytes in `reply` (handshake-only, ping, unknown method) */
+  RELAY_RPC_REQ_ERROR, /* protocol violation: log `error`, close (after sending `reply` if not empty) */
+} RelayRpcRequestKind;
+
+typedef struct
+{
+  RelayRpcRequestKind kind;
+  gsize consumed;     /* bytes of input the request used (EVENTS, REPLY, ERROR with reply) */
+  GPtrArray *events;  /* EVENTS: new references; the server takes ownership */
+  gboolean is_batch;  /* EVENTS: appendBatch (TRUE) or append (FALSE), for counters */
+  gpointer reply_ctx; /* EVENTS: what the protocol needs to build the reply (serial, seqid); freed by
+                         encode_reply */
+  GByteArray *reply;  /* REPLY/ERROR: bytes to send (server-owned scratch; protocol appends) */
+  char *error;        /* ERROR: reason "what=... limit=..." (new string) */
+} RelayRpcRequest;
+
+typedef struct
+{
+  const char *name;
+  gpointer (*session_new)(gconstpointer config); /* per connection */
+  void (*session_free)(gpointer session);
+  /* Parses the next request at buf[0..len). */
+  void (*parse_request)(gpointer session, const guint8 *buf, gsize len, RelayRpcRequest *out);
+  /* Appends the reply for a completed put to out; frees reply_ctx. */
+  void (*encode_reply)(gpointer session, gpointer reply_ctx, RelayPutResult result, GByteArray *out);
+  /* Frees reply_ctx without replying (connection closed while the put was pending). */
+  void (*free_reply_ctx)(gpointer reply_ctx);
+} RelayRpcServerProtocol;
+
+typedef struct
+{
+  const char *bind;
+  int port;                /* 0 = let the system choose (tests); read back with relay_rpc_server_port */
+  gsize max_request_bytes; /* read buffer bound; the protocol enforces its own finer limits */
+  gsize max_output_bytes;  /* unsent reply bytes above which the connection stops being read */
+  guint max_connections;
+  gboolean deflate; /* compression-type = deflate: both directions are one zlib stream each */
+  int compression_level;
+  char *ip_filter_rules; /* Flume ipFilterRules ("allow:ip:127.*,deny:name:*"), NULL = no filter */
+  gconstpointer protocol_config;
+} RelayRpcServerConfig;
+
+typedef struct _RelayRpcServer RelayRpcServer;
+
+RelayRpcServer *relay_rpc_server_new(RelaySource *source, const RelayRpcServerProtocol *protocol,
+                                     const RelayRpcServerConfig *cfg);
+/* Binds and listens; logs "listening bind=... port=...". */
+gboolean relay_rpc_server_start(RelayRpcServer *self, GError **error);
+/* Closes the listener and every connection, cancelling pending puts (their clients get no reply and retry).
+ */
+void relay_rpc_server_stop(RelayRpcServer *self);
+void relay_rpc_server_free(RelayRpcServer *self);
+int relay_rpc_server_port(RelayRpcServer *self);
+
+/* Validates Flume ipFilterRules syntax; FALSE with a message in *why (new string). */
+gboolean relay_ip_filter_rules_valid(const char *rules, char **why);
+
+#endif
