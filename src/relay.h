@@ -6,7 +6,7 @@
 #ifndef RELAY_H_INCLUDED
 #define RELAY_H_INCLUDED
 
-#include <config.h>
+#include <relay-config.h>
 
 #include <glib.h>
 #include <stdint.h>
