@@ -1,0 +1,35 @@
+/* relay-client.h - relayd's C client library: send Flume events over Avro or Thrift RPC.
+ *
+ * Created from properties named as Flume's RpcClient properties:
+ *   client.type          default (Avro) | thrift | default_failover | default_loadbalance
+ *   hosts                space-separated host aliases; hosts.<alias> = host:port
+ *   batch-size           events per request (100); larger append_batch calls are split
+ *   connect-timeout, request-timeout   ms (20000; values below 1000 mean 20000, as in Flume)
+ *   compression-type     none | deflate (Avro); compression-level 1..9 (6)
+ *   protocol             compact | binary (Thrift; default compact)
+ *   rpc.protocol         avro | thrift: the wire protocol under default_failover / default_loadbalance
+ *                        (relayd's own key; Flume's failover and load-balancing clients are Avro only)
+ *   max-attempts         failover: hosts tried per call (default: the number of hosts)
+ *   host-selector        load balance: round_robin | random; backoff true|false; maxBackoff ms (30000)
+ * A client is used by one thread at a time. Events are built with relay_event_new() (event.h). */
+#ifndef RELAY_CLIENT_H_INCLUDED
+#define RELAY_CLIENT_H_INCLUDED
+
+#include "event.h"
+#include "rpc_client.h"
+
+typedef struct _RelayClient RelayClient;
+
+/* props: NULL-terminated list key, value, key, value, ... Returns NULL with error on a bad property. */
+RelayClient *relay_client_new(const char *const *props, GError **error);
+/* Sends one event; OK only once the server committed it. */
+RelayClientStatus relay_client_append(RelayClient *self, RelayEvent *event, char **detail);
+/* Sends events in requests of batch-size; OK only if all were committed. On failure some earlier requests
+ * may have been committed (at-least-once: resend the whole batch). */
+RelayClientStatus relay_client_append_batch(RelayClient *self, RelayEvent *const *events, guint n,
+                                            char **detail);
+/* The batch-size property. */
+guint relay_client_batch_size(RelayClient *self);
+void relay_client_free(RelayClient *self);
+
+#endif

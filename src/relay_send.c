@@ -1,0 +1,266 @@
+/* relay_send.c - relay-send, the equivalent of `flume-ng avro-client`: one event per input line.
+ *
+ *   relay-send -H host[:port] [-p port] [-F file] [-R headers.properties] [--batch-size N] [--thrift
+ *              [--protocol compact|binary]] [--compression deflate] [--failover | --load-balance]
+ *              [--retry-timeout S] [--progress]
+ * Lines (newline stripped) become event bodies; headers from -R apply to every event. Batches that the
+ * server answers FAILED, or that cannot be delivered, are retried with backoff for up to --retry-timeout
+ * seconds (default 30; 0 = no retry). Exit status 0 only if every event was acknowledged. */
+#include "relay.h"
+
+#include "event.h"
+#include "log.h"
+#include "props.h"
+#include "relay-client.h"
+
+#include <stdio.h>
+#include <errno.h>
+#include <string.h>
+
+typedef struct
+{
+  char **hosts;
+  gint port;
+  char *file;
+  char *headers_file;
+  gint batch_size;
+  gboolean thrift;
+  char *protocol;
+  char *compression;
+  gboolean failover;
+  gboolean load_balance;
+  gint retry_timeout_s;
+  gboolean progress;
+  gint request_timeout_ms;
+} SendArgs;
+
+static gboolean
+_parse_args(int *argc, char ***argv, SendArgs *a)
+{
+  GOptionEntry entries[] = {
+    { "host", 'H', 0, G_OPTION_ARG_STRING_ARRAY, &a->hosts,
+      "server host[:port] (repeat for failover/load-balance)", "HOST" },
+    { "port", 'p', 0, G_OPTION_ARG_INT, &a->port, "server port for hosts given without one", "PORT" },
+    { "filename", 'F', 0, G_OPTION_ARG_FILENAME, &a->file, "read lines from FILE (default stdin)", "FILE" },
+    { "headerFile", 'R', 0, G_OPTION_ARG_FILENAME, &a->headers_file,
+      "properties file of headers for every event", "FILE" },
+    { "batch-size", 'b', 0, G_OPTION_ARG_INT, &a->batch_size, "events per request (default 100)", "N" },
+    { "thrift", 0, 0, G_OPTION_ARG_NONE, &a->thrift, "use Thrift RPC instead of Avro", NULL },
+    { "protocol", 0, 0, G_OPTION_ARG_STRING, &a->protocol, "Thrift protocol: compact (default) or binary",
+      "P" },
+    { "compression", 0, 0, G_OPTION_ARG_STRING, &a->compression, "deflate (Avro only)", "TYPE" },
+    { "failover", 0, 0, G_OPTION_ARG_NONE, &a->failover, "use the hosts in order, failing over", NULL },
+    { "load-balance", 0, 0, G_OPTION_ARG_NONE, &a->load_balance, "spread batches over the hosts", NULL },
+    { "retry-timeout", 0, 0, G_OPTION_ARG_INT, &a->retry_timeout_s, "seconds to keep retrying a batch (30)",
+      "S" },
+    { "request-timeout", 0, 0, G_OPTION_ARG_INT, &a->request_timeout_ms, "ms to wait for each reply (20000)",
+      "MS" },
+    { "progress", 0, 0, G_OPTION_ARG_NONE, &a->progress, "print a progress line every second", NULL },
+    { NULL },
+  };
+  GOptionContext *ctx = g_option_context_new("- send one event per line to a Flume/relayd RPC source");
+  GError *error = NULL;
+
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  gboolean ok = g_option_context_parse(ctx, argc, argv, &error);
+  g_option_context_free(ctx);
+  if (!ok)
+    {
+      fprintf(stderr, "relay-send: %s\n", error->message);
+      g_error_free(error);
+      return FALSE;
+    }
+  if (!a->hosts || (a->failover && a->load_balance))
+    {
+      fprintf(stderr, "relay-send: %s\n",
+              !a->hosts ? "-H HOST is required" : "--failover or --load-balance, not both");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Builds the client properties from the arguments. */
+static GPtrArray *
+_client_props(const SendArgs *a)
+{
+  GPtrArray *kv = g_ptr_array_new_with_free_func(g_free);
+  GString *aliases = g_string_new("");
+  const char *type = a->failover       ? "default_failover"
+                     : a->load_balance ? "default_loadbalance"
+                     : a->thrift       ? "thrift"
+                                       : "default";
+
+#define KV(k, v) (g_ptr_array_add(kv, g_strdup(k)), g_ptr_array_add(kv, (v)))
+  KV("client.type", g_strdup(type));
+  KV("rpc.protocol", g_strdup(a->thrift ? "thrift" : "avro"));
+  for (guint i = 0; a->hosts[i]; i++)
+    {
+      char *key = g_strdup_printf("hosts.h%u", i);
+      KV(key,
+         strchr(a->hosts[i], ':') ? g_strdup(a->hosts[i]) : g_strdup_printf("%s:%d", a->hosts[i], a->port));
+      g_free(key);
+      g_string_append_printf(aliases, "%sh%u", i ? " " : "", i);
+    }
+  KV("hosts", g_string_free(aliases, FALSE));
+  KV("batch-size", g_strdup_printf("%d", a->batch_size > 0 ? a->batch_size : 100));
+  KV("request-timeout", g_strdup_printf("%d", a->request_timeout_ms > 0 ? a->request_timeout_ms : 20000));
+  if (a->protocol)
+    KV("protocol", g_strdup(a->protocol));
+  if (a->compression)
+    KV("compression-type", g_strdup(a->compression));
+  if (a->load_balance)
+    KV("backoff", g_strdup("true"));
+#undef KV
+  g_ptr_array_add(kv, NULL);
+  return kv;
+}
+
+static GArray *
+_load_headers(const char *path)
+{
+  GArray *headers = g_array_new(FALSE, FALSE, sizeof(RelayHeader));
+  RelayProps *props = relay_props_new();
+  GError *error = NULL;
+  guint n = 0;
+
+  if (path && !relay_props_load_file(props, path, NULL, &error))
+    {
+      fprintf(stderr, "relay-send: %s\n", error->message);
+      g_error_free(error);
+      relay_props_free(props);
+      g_array_free(headers, TRUE);
+      return NULL;
+    }
+  const RelayProp *const *entries = relay_props_entries(props, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      RelayHeader h = { g_strdup(entries[i]->key), g_strdup(entries[i]->value),
+                        (guint32)strlen(entries[i]->key), (guint32)strlen(entries[i]->value) };
+      g_array_append_val(headers, h);
+    }
+  relay_props_free(props);
+  return headers;
+}
+
+typedef struct
+{
+  RelayClient *client;
+  gint64 retry_timeout_us;
+  guint64 sent, failed_batches;
+  gint64 started_us, last_progress_us;
+  gboolean progress;
+} SendState;
+
+/* Sends one batch, retrying with backoff (100 ms doubling to 5 s) within the retry timeout. */
+static gboolean
+_send_batch(SendState *st, GPtrArray *batch)
+{
+  gint64 deadline = g_get_monotonic_time() + st->retry_timeout_us;
+  gint64 delay_ms = 100;
+
+  for (;;)
+    {
+      char *detail = NULL;
+      RelayClientStatus status
+          = relay_client_append_batch(st->client, (RelayEvent *const *)batch->pdata, batch->len, &detail);
+      if (status == RELAY_CLIENT_OK)
+        {
+          st->sent += batch->len;
+          return TRUE;
+        }
+      if (g_get_monotonic_time() + delay_ms * 1000 > deadline)
+        {
+          fprintf(stderr, "relay-send: batch of %u events not acknowledged: %s %s\n", batch->len,
+                  relay_client_status_name(status), detail ? detail : "");
+          g_free(detail);
+          return FALSE;
+        }
+      g_free(detail);
+      g_usleep((gulong)delay_ms * 1000);
+      delay_ms = MIN(delay_ms * 2, 5000);
+    }
+}
+
+static void
+_progress(SendState *st, gboolean final)
+{
+  gint64 now = g_get_monotonic_time();
+  if (!st->progress || (!final && now - st->last_progress_us < G_USEC_PER_SEC))
+    return;
+  st->last_progress_us = now;
+  double secs = MAX((now - st->started_us) / 1e6, 1e-6);
+  fprintf(stderr, "relay-send: sent=%" G_GUINT64_FORMAT " rate=%.0f events/s elapsed=%.1fs\n", st->sent,
+          st->sent / secs, secs);
+}
+
+static int
+_send_stream(SendState *st, FILE *in, GArray *headers, guint batch_size)
+{
+  GPtrArray *batch = g_ptr_array_new_with_free_func(relay_event_unref_notify);
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  gboolean ok = TRUE;
+
+  while ((len = getline(&line, &cap, in)) >= 0)
+    {
+      if (len > 0 && line[len - 1] == '\n')
+        len--;
+      g_ptr_array_add(batch, relay_event_new((RelayHeader *)headers->data, headers->len, line, (gsize)len));
+      if (batch->len < batch_size)
+        continue;
+      ok = _send_batch(st, batch) && ok;
+      g_ptr_array_set_size(batch, 0);
+      _progress(st, FALSE);
+    }
+  if (batch->len)
+    ok = _send_batch(st, batch) && ok;
+  _progress(st, TRUE);
+  free(line);
+  g_ptr_array_unref(batch);
+  return ok ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+  SendArgs a = { .port = 41414, .retry_timeout_s = 30 };
+  GError *error = NULL;
+
+  if (!_parse_args(&argc, &argv, &a))
+    return 2;
+  GPtrArray *kv = _client_props(&a);
+  RelayClient *client = relay_client_new((const char *const *)kv->pdata, &error);
+  g_ptr_array_unref(kv);
+  if (!client)
+    {
+      fprintf(stderr, "relay-send: %s\n", error->message);
+      return 2;
+    }
+  GArray *headers = _load_headers(a.headers_file);
+  FILE *in = a.file ? fopen(a.file, "r") : stdin;
+  if (!headers || !in)
+    {
+      if (!in)
+        fprintf(stderr, "relay-send: cannot open %s: %s\n", a.file, g_strerror(errno));
+      return 2;
+    }
+  SendState st
+      = { client, (gint64)a.retry_timeout_s * G_USEC_PER_SEC, 0, 0, g_get_monotonic_time(), 0, a.progress };
+  int rc = _send_stream(&st, in, headers, relay_client_batch_size(client));
+  if (in != stdin)
+    fclose(in);
+  for (guint i = 0; i < headers->len; i++)
+    {
+      g_free((char *)g_array_index(headers, RelayHeader, i).key);
+      g_free((char *)g_array_index(headers, RelayHeader, i).value);
+    }
+  g_array_free(headers, TRUE);
+  relay_client_free(client);
+  g_strfreev(a.hosts);
+  g_free(a.file);
+  g_free(a.headers_file);
+  g_free(a.protocol);
+  g_free(a.compression);
+  return rc;
+}

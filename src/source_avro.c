@@ -1,0 +1,320 @@
+/* source_avro.c - the Avro RPC source (type avro): Flume's AvroSource on relayd's RPC server.
+ *
+ * Per connection: the handshake is expected on every request until one succeeded (BOTH or CLIENT), then
+ * never again (Avro's stateful Netty transport); a NONE answer carries only the handshake (the call is not
+ * executed, the client resends with its protocol); the empty-name ping is answered with the handshake only.
+ * append and appendBatch go to the channel processor and are answered after the commit: OK, or FAILED when
+ * the channels had no room within their keep-alive (never an error response for a full channel). Like
+ * Flume, a failure other than a full channel answers append with an error response and appendBatch with
+ * FAILED; an unknown message name gets an error response. Malformed input or a broken limit closes the
+ * connection with one rate-limited log line and a counter. `threads` is accepted and has no effect. */
+#include "avro_proto.h"
+#include "log.h"
+#include "rpc_server.h"
+#include "source.h"
+
+#include <string.h>
+
+typedef struct
+{
+  RelaySource super;
+  char *bind;
+  gint64 port;
+  gint64 threads;
+  int compression_type;
+  gint64 compression_level;
+  gboolean ip_filter;
+  char *ip_filter_rules;
+  gboolean ssl;
+  gint64 max_pack_bytes, max_buffers, max_batch_events, max_headers, max_header_bytes, max_body_bytes;
+  gint64 max_connections;
+  RelayAvroLimits limits;
+  RelayAvroHandshakeCache *cache;
+  RelayRpcServer *server;
+} RelayAvroSource;
+
+typedef struct
+{
+  RelayAvroSource *source;
+  gboolean established;
+  RelayAvroFrame frame;
+  RelayAvroDecoder *decoder;
+} RelayAvroConnSession;
+
+typedef struct
+{
+  gint32 serial;
+  gboolean is_batch;
+  gboolean has_handshake;
+  RelayAvroHandshakeResponse handshake; /* borrows static protocol text */
+} RelayAvroReplyCtx;
+
+static const char *const _compressions[] = { "none", "deflate", NULL };
+
+#define LIMIT_ROW(key, def, max, field, help)                                                                \
+  RELAY_OPT_INT_ROW(key, def, 0, max, RelayAvroSource, field, 0, help)
+
+static const RelayOption _options[] = {
+  RELAY_OPT_STRING_ROW("bind", NULL, RelayAvroSource, bind, RELAY_OPTF_REQUIRED, "address to listen on"),
+  RELAY_OPT_INT_ROW("port", NULL, 0, 65535, RelayAvroSource, port, RELAY_OPTF_REQUIRED, "port to listen on"),
+  RELAY_OPT_INT_ROW("threads", "0", 0, G_MAXINT32, RelayAvroSource, threads, RELAY_OPTF_IGNORED,
+                    "accepted for Flume compatibility; one event loop serves all connections"),
+  RELAY_OPT_ENUM_ROW("compression-type", "none", _compressions, RelayAvroSource, compression_type, 0,
+                     "none or deflate (must match the clients)"),
+  RELAY_OPT_INT_ROW("compression-level", "6", 1, 9, RelayAvroSource, compression_level, 0,
+                    "zlib level of replies (Flume uses 6)"),
+  RELAY_OPT_BOOL_ROW("ipFilter", "false", RelayAvroSource, ip_filter, 0, "apply ipFilterRules"),
+  RELAY_OPT_STRING_ROW("ipFilterRules", NULL, RelayAvroSource, ip_filter_rules, 0,
+                       "comma-separated allow|deny:ip|name:pattern, first match wins"),
+  RELAY_OPT_BOOL_ROW("ssl", "false", RelayAvroSource, ssl, 0, "TLS is not supported by relayd yet"),
+  LIMIT_ROW("max-pack-bytes", "67108864", 1073741824, max_pack_bytes, "largest request pack"),
+  LIMIT_ROW("max-buffers", "16384", 10000000, max_buffers, "most buffers in one pack"),
+  LIMIT_ROW("max-batch-events", "100000", 10000000, max_batch_events, "most events in one appendBatch"),
+  LIMIT_ROW("max-headers", "1024", 65535, max_headers, "most headers per event"),
+  LIMIT_ROW("max-header-bytes", "1048576", 268435456, max_header_bytes, "longest header key or value"),
+  LIMIT_ROW("max-body-bytes", "67108864", 268435456, max_body_bytes, "longest event body"),
+  RELAY_OPT_INT_ROW("max-connections", "10000", 1, 1000000, RelayAvroSource, max_connections, 0,
+                    "concurrent client connections; more are closed at once"),
+  RELAY_OPTION_END,
+};
+
+/* ---------------------------------------------------------------- connection protocol */
+
+static gpointer
+_session_new(gconstpointer config)
+{
+  RelayAvroSource *source = (RelayAvroSource *)config;
+  RelayAvroConnSession *s = g_new0(RelayAvroConnSession, 1);
+
+  s->source = source;
+  relay_avro_frame_init(&s->frame);
+  s->decoder = relay_avro_decoder_new(&source->limits);
+  return s;
+}
+
+static void
+_session_free(gpointer session)
+{
+  RelayAvroConnSession *s = session;
+
+  relay_avro_frame_clear(&s->frame);
+  relay_avro_decoder_free(s->decoder);
+  g_free(s);
+}
+
+static void
+_fail(RelayRpcRequest *out, const RelayAvroError *err)
+{
+  char buf[256];
+
+  out->kind = RELAY_RPC_REQ_ERROR;
+  out->error = g_strdup(relay_avro_error_format(err, buf, sizeof buf));
+}
+
+/* Decodes and resolves the handshake of a not yet established connection. FALSE on error (out set). */
+static gboolean
+_handshake(RelayAvroConnSession *s, RelayAvroHandshakeResponse *hs, RelayRpcRequest *out)
+{
+  RelayAvroHandshakeRequest req;
+  RelayAvroError err;
+
+  if (relay_avro_decode_handshake_request(s->decoder, &req) != RELAY_AVRO_OK)
+    {
+      _fail(out, relay_avro_decoder_error(s->decoder));
+      return FALSE;
+    }
+  if (relay_avro_handshake_resolve(s->source->cache, &req, hs, &err) != RELAY_AVRO_OK)
+    {
+      _fail(out, &err);
+      return FALSE;
+    }
+  s->established = hs->match != RELAY_AVRO_MATCH_NONE;
+  return TRUE;
+}
+
+static void
+_events_request(RelayAvroConnSession *s, const RelayAvroCall *call, const RelayAvroHandshakeResponse *hs,
+                RelayRpcRequest *out)
+{
+  GPtrArray *events = g_ptr_array_new_with_free_func(relay_event_unref_notify);
+
+  if (relay_avro_decode_events(s->decoder, call->message, events) != RELAY_AVRO_OK)
+    {
+      g_ptr_array_unref(events);
+      _fail(out, relay_avro_decoder_error(s->decoder));
+      return;
+    }
+  RelayAvroReplyCtx *ctx = g_new0(RelayAvroReplyCtx, 1);
+  ctx->serial = s->frame.serial;
+  ctx->is_batch = call->message == RELAY_AVRO_MSG_APPEND_BATCH;
+  ctx->has_handshake = hs != NULL;
+  if (hs)
+    ctx->handshake = *hs;
+  out->kind = RELAY_RPC_REQ_EVENTS;
+  out->events = events;
+  out->is_batch = ctx->is_batch;
+  out->reply_ctx = ctx;
+}
+
+static void
+_dispatch_call(RelayAvroConnSession *s, const RelayAvroHandshakeResponse *hs, RelayRpcRequest *out)
+{
+  RelayAvroCall call;
+  gint32 serial = s->frame.serial;
+
+  if (relay_avro_decode_call(s->decoder, &call) != RELAY_AVRO_OK)
+    return _fail(out, relay_avro_decoder_error(s->decoder));
+  switch (call.message)
+    {
+    case RELAY_AVRO_MSG_PING:
+      out->kind = RELAY_RPC_REQ_REPLY;
+      relay_avro_encode_handshake_reply(out->reply, serial, hs);
+      return;
+    case RELAY_AVRO_MSG_UNKNOWN:
+      {
+        char *msg = g_strdup_printf("unknown message: %.*s", (int)MIN(call.name_len, 128), call.name);
+        out->kind = RELAY_RPC_REQ_REPLY;
+        relay_avro_encode_error_reply(out->reply, serial, hs, msg);
+        g_free(msg);
+        return;
+      }
+    case RELAY_AVRO_MSG_APPEND:
+    case RELAY_AVRO_MSG_APPEND_BATCH:
+      _events_request(s, &call, hs, out);
+      return;
+    }
+}
+
+static void
+_parse_request(gpointer session, const guint8 *buf, gsize len, RelayRpcRequest *out)
+{
+  RelayAvroConnSession *s = session;
+  RelayAvroHandshakeResponse hs;
+  gboolean had_handshake = !s->established;
+
+  RelayAvroResult r = relay_avro_frame_parse(buf, len, &s->source->limits, &s->frame);
+  if (r == RELAY_AVRO_NEED_MORE)
+    return;
+  if (r == RELAY_AVRO_ERROR)
+    return _fail(out, &s->frame.error);
+  out->consumed = s->frame.consumed;
+  relay_avro_decoder_begin(s->decoder, s->frame.slices, s->frame.n_slices);
+  if (had_handshake && !_handshake(s, &hs, out))
+    return;
+  if (had_handshake && hs.match == RELAY_AVRO_MATCH_NONE)
+    {
+      out->kind = RELAY_RPC_REQ_REPLY; /* the call is not executed; the client resends with its protocol */
+      relay_avro_encode_handshake_reply(out->reply, s->frame.serial, &hs);
+      return;
+    }
+  _dispatch_call(s, had_handshake ? &hs : NULL, out);
+}
+
+static void
+_encode_reply(gpointer session, gpointer reply_ctx, RelayPutResult result, GByteArray *out)
+{
+  RelayAvroReplyCtx *ctx = reply_ctx;
+  const RelayAvroHandshakeResponse *hs = ctx->has_handshake ? &ctx->handshake : NULL;
+
+  if (result == RELAY_PUT_ERROR && !ctx->is_batch)
+    relay_avro_encode_error_reply(out, ctx->serial, hs, "org.apache.flume.ChannelException: channel error");
+  else
+    relay_avro_encode_status_reply(out, ctx->serial, hs,
+                                   result == RELAY_PUT_OK ? RELAY_AVRO_STATUS_OK : RELAY_AVRO_STATUS_FAILED);
+  g_free(ctx);
+}
+
+static const RelayRpcServerProtocol _server_protocol = {
+  .name = "avro",
+  .session_new = _session_new,
+  .session_free = _session_free,
+  .parse_request = _parse_request,
+  .encode_reply = _encode_reply,
+  .free_reply_ctx = g_free,
+};
+
+/* ---------------------------------------------------------------- component */
+
+static gboolean
+_configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfigReport *report)
+{
+  RelayAvroSource *self = (RelayAvroSource *)component;
+  char *why = NULL;
+
+  if (self->ssl)
+    {
+      relay_config_report_add(report, relay_component_config_get(cc, "ssl"), cc->label, "ssl",
+                              "TLS is not supported by relayd yet; source %s removed", cc->name);
+      return FALSE;
+    }
+  if (self->ip_filter && !relay_ip_filter_rules_valid(self->ip_filter_rules, &why))
+    {
+      relay_config_report_add(report, relay_component_config_where(cc), cc->label, "ipFilterRules",
+                              "%s; source %s removed", why, cc->name);
+      g_free(why);
+      return FALSE;
+    }
+  relay_avro_limits_init(&self->limits);
+  self->limits.max_pack_bytes = (guint32)self->max_pack_bytes;
+  self->limits.max_buffers = (guint32)self->max_buffers;
+  self->limits.max_batch_events = (guint32)self->max_batch_events;
+  self->limits.max_headers = (guint32)self->max_headers;
+  self->limits.max_header_bytes = (guint32)self->max_header_bytes;
+  self->limits.max_body_bytes = (guint32)self->max_body_bytes;
+  return TRUE;
+}
+
+static gboolean
+_start(RelayComponent *component, GError **error)
+{
+  RelayAvroSource *self = (RelayAvroSource *)component;
+  RelayRpcServerConfig cfg = {
+    .bind = self->bind,
+    .port = (int)self->port,
+    .max_request_bytes = (gsize)self->max_pack_bytes,
+    .max_output_bytes = 1 << 20,
+    .max_connections = (guint)self->max_connections,
+    .deflate = self->compression_type == 1,
+    .compression_level = (int)self->compression_level,
+    .ip_filter_rules = self->ip_filter ? self->ip_filter_rules : NULL,
+    .protocol_config = self,
+  };
+
+  self->cache = relay_avro_handshake_cache_new();
+  self->server = relay_rpc_server_new(&self->super, &_server_protocol, &cfg);
+  return relay_rpc_server_start(self->server, error);
+}
+
+static void
+_stop(RelayComponent *component)
+{
+  RelayAvroSource *self = (RelayAvroSource *)component;
+
+  relay_rpc_server_free(self->server);
+  self->server = NULL;
+  relay_avro_handshake_cache_free(self->cache);
+  self->cache = NULL;
+}
+
+static gboolean
+_knows_key(const char *key)
+{
+  /* Flume's TLS keys: known, and only meaningful with ssl = true, which is refused above. */
+  static const char *const tls[]
+      = { "keystore",          "keystore-password",     "keystore-type",         "exclude-protocols",
+          "include-protocols", "exclude-cipher-suites", "include-cipher-suites", NULL };
+  return g_strv_contains(tls, key);
+}
+
+const RelayComponentClass relay_source_avro_class = {
+  .kind = RELAY_KIND_SOURCE,
+  .type = "avro",
+  .flume_class = "org.apache.flume.source.AvroSource",
+  .description = "receives events from Avro RPC clients and Avro sinks (Flume's AvroSourceProtocol)",
+  .options = _options,
+  .instance_size = sizeof(RelayAvroSource),
+  .configure = _configure,
+  .knows_key = _knows_key,
+  .start = _start,
+  .stop = _stop,
+};
