@@ -1,2 +1,540 @@
-/* interceptor.c - placeholder, being written. */
-#include "relay.h"
+/* interceptor.c - Flume's built-in interceptors and the chain that runs them on a source's batches.
+ *
+ * Each type is a row in _types: its alias and Flume builder class, the keys it reads, a configure
+ * function (reads "interceptors.<name>.<key>", compiles regexes, resolves the host once) and an apply
+ * function over the whole batch. Events are immutable: header changes replace the array element with a
+ * copy (relay_event_with_header, or one relay_event_new for remove_header), filters drop the element's
+ * reference and compact the array in place. Settings are read-only after configuration.
+ *
+ * Differences from Flume: the timestamp interceptor reads the clock once per batch (Flume once per event);
+ * regex_filter decodes the body as UTF-8 (invalid sequences become U+FFFD, as Java's decoder does) and uses
+ * GRegex (PCRE) syntax, which agrees with java.util.regex for common patterns. */
+#include "interceptor.h"
+
+#include "event.h"
+#include "log.h"
+
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+
+typedef struct _Interceptor Interceptor;
+
+/* Configuration context of one interceptor. */
+typedef struct
+{
+  const RelayComponentConfig *cc;
+  RelayConfigReport *report;
+  const char *log_prefix;
+  const char *name;
+  char *prefix; /* "interceptors.<name>." */
+} _Ctx;
+
+typedef struct
+{
+  const char *alias;       /* matched case-insensitively */
+  const char *flume_class; /* matched exactly */
+  const char *const *keys; /* sub-keys read besides "type", NULL-terminated */
+  gboolean (*configure)(Interceptor *self, _Ctx *ctx);
+  void (*apply)(Interceptor *self, GPtrArray *events);
+} _Type;
+
+struct _Interceptor
+{
+  const _Type *type;
+  char *header;      /* timestamp headerName, host hostHeader, static key */
+  char *value;       /* static value; host address or name (NULL: not resolved, header not set) */
+  gboolean preserve; /* preserveExisting */
+  gboolean exclude;  /* regex_filter excludeEvents */
+  GRegex *regex;     /* regex_filter regex; remove_header matching (anchored at both ends) */
+  char *with_name;   /* remove_header withName */
+  GHashTable *names; /* remove_header fromList (set) */
+};
+
+struct _RelayInterceptorChain
+{
+  GPtrArray *interceptors; /* Interceptor*, in list order */
+};
+
+/* ---- configuration helpers ---- */
+
+static char *
+_full_key(_Ctx *ctx, const char *key)
+{
+  return g_strconcat(ctx->prefix, key, NULL);
+}
+
+static const char *
+_value(_Ctx *ctx, const char *key, const char *def)
+{
+  char *full = _full_key(ctx, key);
+  const char *value = relay_component_config_value(ctx->cc, full);
+
+  g_free(full);
+  return value ? value : def;
+}
+
+static void G_GNUC_PRINTF(3, 4) _report(_Ctx *ctx, const char *key, const char *fmt, ...)
+{
+  char *full = _full_key(ctx, key);
+  const RelayProp *where = relay_component_config_get(ctx->cc, full);
+  va_list ap;
+
+  va_start(ap, fmt);
+  char *message = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  relay_config_report_add(ctx->report, where ? where : relay_component_config_where(ctx->cc), ctx->cc->label,
+                          full, "%s", message);
+  g_free(message);
+  g_free(full);
+}
+
+/* Java's Boolean.parseBoolean: "true" in any case is true, anything else false (reported). */
+static gboolean
+_bool(_Ctx *ctx, const char *key, gboolean def)
+{
+  const char *value = _value(ctx, key, NULL);
+
+  if (!value)
+    return def;
+  if (g_ascii_strcasecmp(value, "true") == 0)
+    return TRUE;
+  if (g_ascii_strcasecmp(value, "false") != 0)
+    _report(ctx, key, "%s is not true or false, read as false (as Flume does)", value);
+  return FALSE;
+}
+
+static GRegex *
+_regex(_Ctx *ctx, const char *key, const char *pattern)
+{
+  GError *error = NULL;
+  GRegex *regex = g_regex_new(pattern, G_REGEX_OPTIMIZE, 0, &error);
+
+  if (!regex)
+    {
+      _report(ctx, key, "invalid regular expression %s: %s; source %s removed", pattern, error->message,
+              ctx->cc->name);
+      g_error_free(error);
+    }
+  return regex;
+}
+
+/* ---- header setters: timestamp, host, static ---- */
+
+static void
+_set_header_all(GPtrArray *events, const char *header, const char *value, gboolean preserve)
+{
+  for (guint i = 0; i < events->len; i++)
+    {
+      RelayEvent *ev = g_ptr_array_index(events, i);
+      if (preserve && relay_event_get_header(ev, header))
+        continue;
+      events->pdata[i] = relay_event_with_header(ev, header, value);
+    }
+}
+
+static gboolean
+_timestamp_configure(Interceptor *self, _Ctx *ctx)
+{
+  self->header = g_strdup(_value(ctx, "headerName", "timestamp"));
+  self->preserve = _bool(ctx, "preserveExisting", FALSE);
+  return TRUE;
+}
+
+static void
+_timestamp_apply(Interceptor *self, GPtrArray *events)
+{
+  char millis[24];
+
+  g_snprintf(millis, sizeof millis, "%" G_GINT64_FORMAT, g_get_real_time() / 1000);
+  _set_header_all(events, self->header, millis, self->preserve);
+}
+
+/* As Java's InetAddress.getLocalHost(): the first address of the host name (IPv4 preferred), shown as
+ * an address or as its reverse-resolved name (the address itself when that fails). NULL if unresolvable. */
+static char *
+_resolve_local_host(gboolean use_ip)
+{
+  const struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+  struct addrinfo *list = NULL;
+  char text[NI_MAXHOST];
+
+  if (getaddrinfo(g_get_host_name(), NULL, &hints, &list) != 0 || !list)
+    return NULL;
+  const struct addrinfo *pick = list;
+  for (const struct addrinfo *ai = list; ai; ai = ai->ai_next)
+    if (ai->ai_family == AF_INET)
+      {
+        pick = ai;
+        break;
+      }
+  int rc
+      = getnameinfo(pick->ai_addr, pick->ai_addrlen, text, sizeof text, NULL, 0, use_ip ? NI_NUMERICHOST : 0);
+  freeaddrinfo(list);
+  return rc == 0 ? g_strdup(text) : NULL;
+}
+
+static gboolean
+_host_configure(Interceptor *self, _Ctx *ctx)
+{
+  gboolean use_ip = _bool(ctx, "useIP", TRUE);
+
+  self->header = g_strdup(_value(ctx, "hostHeader", "host"));
+  self->preserve = _bool(ctx, "preserveExisting", FALSE);
+  self->value = _resolve_local_host(use_ip);
+  if (!self->value)
+    relay_warn(ctx->log_prefix,
+               "interceptor %s: cannot resolve the local host, header %s will not be set host=%s", ctx->name,
+               self->header, g_get_host_name());
+  return TRUE;
+}
+
+static void
+_host_apply(Interceptor *self, GPtrArray *events)
+{
+  if (self->value)
+    _set_header_all(events, self->header, self->value, self->preserve);
+}
+
+static gboolean
+_static_configure(Interceptor *self, _Ctx *ctx)
+{
+  self->header = g_strdup(_value(ctx, "key", "key"));
+  self->value = g_strdup(_value(ctx, "value", "value"));
+  self->preserve = _bool(ctx, "preserveExisting", TRUE);
+  return TRUE;
+}
+
+static void
+_static_apply(Interceptor *self, GPtrArray *events)
+{
+  _set_header_all(events, self->header, self->value, self->preserve);
+}
+
+/* ---- regex_filter ---- */
+
+static gboolean
+_regex_filter_configure(Interceptor *self, _Ctx *ctx)
+{
+  self->exclude = _bool(ctx, "excludeEvents", FALSE);
+  self->regex = _regex(ctx, "regex", _value(ctx, "regex", ".*"));
+  return self->regex != NULL;
+}
+
+/* find() on the body as text. Only a body that is not valid UTF-8 is copied. */
+static gboolean
+_body_matches(GRegex *regex, const RelayEvent *ev)
+{
+  const char *text = (const char *)ev->body;
+
+  if (g_utf8_validate_len(text, ev->body_len, NULL))
+    return g_regex_match_full(regex, text, ev->body_len, 0, 0, NULL, NULL);
+  char *valid = g_utf8_make_valid(text, ev->body_len);
+  gboolean found = g_regex_match(regex, valid, 0, NULL);
+  g_free(valid);
+  return found;
+}
+
+/* Drops elements [kept, len) after their references were moved or released. */
+static void
+_truncate(GPtrArray *events, guint kept)
+{
+  for (guint i = kept; i < events->len; i++)
+    events->pdata[i] = NULL;
+  g_ptr_array_set_size(events, kept);
+}
+
+static void
+_regex_filter_apply(Interceptor *self, GPtrArray *events)
+{
+  guint kept = 0;
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      RelayEvent *ev = g_ptr_array_index(events, i);
+      if (_body_matches(self->regex, ev) != self->exclude)
+        events->pdata[kept++] = ev;
+      else
+        relay_event_unref(ev);
+    }
+  _truncate(events, kept);
+}
+
+/* ---- remove_header ---- */
+
+static gboolean
+_remove_header_list(Interceptor *self, _Ctx *ctx, const char *list)
+{
+  GRegex *separator = _regex(ctx, "fromListSeparator", _value(ctx, "fromListSeparator", "\\s*,\\s*"));
+
+  if (!separator)
+    return FALSE;
+  char **names = g_regex_split(separator, list, 0);
+  self->names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; names[i]; i++)
+    if (names[i][0])
+      g_hash_table_add(self->names, g_strdup(names[i]));
+  g_strfreev(names);
+  g_regex_unref(separator);
+  return TRUE;
+}
+
+static gboolean
+_remove_header_configure(Interceptor *self, _Ctx *ctx)
+{
+  const char *list = _value(ctx, "fromList", NULL);
+  const char *matching = _value(ctx, "matching", NULL);
+
+  self->with_name = g_strdup(_value(ctx, "withName", NULL));
+  if (list && !_remove_header_list(self, ctx, list))
+    return FALSE;
+  if (!matching)
+    return TRUE;
+  /* Java's Matcher.matches(): the whole name must match. */
+  char *anchored = g_strdup_printf("^(?:%s)\\z", matching);
+  self->regex = _regex(ctx, "matching", anchored);
+  g_free(anchored);
+  return self->regex != NULL;
+}
+
+static gboolean
+_header_removed(Interceptor *self, const RelayHeader *header)
+{
+  return (self->with_name && strcmp(header->key, self->with_name) == 0)
+         || (self->names && g_hash_table_contains(self->names, header->key))
+         || (self->regex && g_regex_match_full(self->regex, header->key, header->key_len, 0, 0, NULL, NULL));
+}
+
+/* Returns ev, or a copy without the removed headers (one copy however many are removed). */
+static RelayEvent *
+_remove_headers(Interceptor *self, RelayEvent *ev)
+{
+  RelayHeader *kept = NULL;
+  guint n_kept = 0;
+
+  for (guint32 h = 0; h < ev->n_headers; h++)
+    {
+      gboolean removed = _header_removed(self, &ev->headers[h]);
+      if (removed && !kept)
+        {
+          kept = g_new(RelayHeader, ev->n_headers);
+          memcpy(kept, ev->headers, h * sizeof(RelayHeader));
+          n_kept = h;
+        }
+      else if (!removed && kept)
+        kept[n_kept++] = ev->headers[h];
+    }
+  if (!kept)
+    return ev;
+  RelayEvent *copy = relay_event_new(kept, n_kept, ev->body, ev->body_len);
+  g_free(kept);
+  relay_event_unref(ev);
+  return copy;
+}
+
+static void
+_remove_header_apply(Interceptor *self, GPtrArray *events)
+{
+  for (guint i = 0; i < events->len; i++)
+    events->pdata[i] = _remove_headers(self, g_ptr_array_index(events, i));
+}
+
+/* ---- types and the chain ---- */
+
+static const char *const _timestamp_keys[] = { "headerName", "preserveExisting", NULL };
+static const char *const _host_keys[] = { "hostHeader", "useIP", "preserveExisting", NULL };
+static const char *const _static_keys[] = { "key", "value", "preserveExisting", NULL };
+static const char *const _regex_filter_keys[] = { "regex", "excludeEvents", NULL };
+static const char *const _remove_header_keys[]
+    = { "withName", "fromList", "fromListSeparator", "matching", NULL };
+
+static const _Type _types[] = {
+  { "timestamp", "org.apache.flume.interceptor.TimestampInterceptor$Builder", _timestamp_keys,
+    _timestamp_configure, _timestamp_apply },
+  { "host", "org.apache.flume.interceptor.HostInterceptor$Builder", _host_keys, _host_configure,
+    _host_apply },
+  { "static", "org.apache.flume.interceptor.StaticInterceptor$Builder", _static_keys, _static_configure,
+    _static_apply },
+  { "regex_filter", "org.apache.flume.interceptor.RegexFilteringInterceptor$Builder", _regex_filter_keys,
+    _regex_filter_configure, _regex_filter_apply },
+  { "remove_header", "org.apache.flume.interceptor.RemoveHeaderInterceptor$Builder", _remove_header_keys,
+    _remove_header_configure, _remove_header_apply },
+};
+
+/* Flume types relayd does not implement: named in the error instead of "unknown". */
+static const char *const _unsupported[] = {
+  "regex_extractor",
+  "search_replace",
+  "org.apache.flume.interceptor.RegexExtractorInterceptor$Builder",
+  "org.apache.flume.interceptor.SearchAndReplaceInterceptor$Builder",
+  "org.apache.flume.sink.solr.morphline.UUIDInterceptor$Builder",
+  NULL,
+};
+
+static const _Type *
+_find_type(const char *type)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(_types); i++)
+    if (g_ascii_strcasecmp(type, _types[i].alias) == 0 || strcmp(type, _types[i].flume_class) == 0)
+      return &_types[i];
+  return NULL;
+}
+
+static gboolean
+_is_unsupported(const char *type)
+{
+  for (guint i = 0; _unsupported[i]; i++)
+    if (g_ascii_strcasecmp(type, _unsupported[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+_interceptor_free(gpointer data)
+{
+  Interceptor *self = data;
+
+  g_free(self->header);
+  g_free(self->value);
+  g_free(self->with_name);
+  if (self->regex)
+    g_regex_unref(self->regex);
+  if (self->names)
+    g_hash_table_unref(self->names);
+  g_free(self);
+}
+
+static Interceptor *
+_interceptor_new(_Ctx *ctx)
+{
+  const char *type_name = _value(ctx, "type", NULL);
+  const _Type *type = type_name ? _find_type(type_name) : NULL;
+
+  if (!type)
+    {
+      if (!type_name)
+        _report(ctx, "type", "interceptor %s has no type; source %s removed", ctx->name, ctx->cc->name);
+      else
+        _report(ctx, "type", "%s interceptor type %s; source %s removed",
+                _is_unsupported(type_name) ? "unsupported" : "unknown", type_name, ctx->cc->name);
+      return NULL;
+    }
+  Interceptor *self = g_new0(Interceptor, 1);
+  self->type = type;
+  if (!type->configure(self, ctx))
+    {
+      _interceptor_free(self);
+      return NULL;
+    }
+  return self;
+}
+
+/* The listed interceptor whose keys start with key's "interceptors.<name>." prefix, or NULL. */
+static const char *
+_owner(char **names, const char *key)
+{
+  const char *rest = key + strlen("interceptors.");
+
+  for (guint i = 0; names && names[i]; i++)
+    {
+      gsize len = strlen(names[i]);
+      if (strncmp(rest, names[i], len) == 0 && rest[len] == '.')
+        return names[i];
+    }
+  return NULL;
+}
+
+/* Reports keys of unlisted interceptors and keys an interceptor's type does not read (Flume ignores both). */
+static void
+_report_stray_keys(const RelayComponentConfig *cc, char **names, RelayConfigReport *report)
+{
+  GPtrArray *keys = relay_component_config_keys(cc, "interceptors.");
+
+  for (guint i = 0; i < keys->len; i++)
+    {
+      const char *key = g_ptr_array_index(keys, i);
+      const char *owner = _owner(names, key);
+      const RelayProp *where = relay_component_config_get(cc, key);
+      if (!owner)
+        {
+          relay_config_report_add(report, where, cc->label, key,
+                                  "not a key of a listed interceptor, ignored");
+          continue;
+        }
+      const char *sub = key + strlen("interceptors.") + strlen(owner) + 1;
+      char *type_key = g_strdup_printf("interceptors.%s.type", owner);
+      const char *type_name = relay_component_config_value(cc, type_key);
+      const _Type *type = type_name ? _find_type(type_name) : NULL;
+      g_free(type_key);
+      if (type && strcmp(sub, "type") != 0 && !g_strv_contains(type->keys, sub))
+        relay_config_report_add(report, where, cc->label, key, "unknown key for interceptor type %s, ignored",
+                                type->alias);
+    }
+  g_ptr_array_unref(keys);
+}
+
+RelayInterceptorChain *
+relay_interceptor_chain_new(const RelayComponentConfig *cc, const char *log_prefix, RelayConfigReport *report)
+{
+  const char *list = relay_component_config_value(cc, "interceptors");
+  char **names = list ? relay_config_split_list(list) : NULL;
+  RelayInterceptorChain *self = g_new0(RelayInterceptorChain, 1);
+  gboolean ok = TRUE;
+
+  self->interceptors = g_ptr_array_new_with_free_func(_interceptor_free);
+  if (names && g_strv_length(names) > RELAY_INTERCEPTORS_MAX)
+    {
+      relay_config_report_add(report, relay_component_config_get(cc, "interceptors"), cc->label,
+                              "interceptors", "more than %d interceptors; source %s removed",
+                              RELAY_INTERCEPTORS_MAX, cc->name);
+      ok = FALSE;
+    }
+  for (guint i = 0; names && names[i]; i++)
+    {
+      _Ctx ctx = { cc, report, log_prefix, names[i], g_strdup_printf("interceptors.%s.", names[i]) };
+      Interceptor *interceptor = _interceptor_new(&ctx);
+      g_free(ctx.prefix);
+      if (interceptor)
+        g_ptr_array_add(self->interceptors, interceptor);
+      ok = ok && interceptor != NULL;
+    }
+  _report_stray_keys(cc, names, report);
+  g_strfreev(names);
+  if (!ok)
+    {
+      relay_interceptor_chain_free(self);
+      return NULL;
+    }
+  return self;
+}
+
+void
+relay_interceptor_chain_free(RelayInterceptorChain *self)
+{
+  if (!self)
+    return;
+  g_ptr_array_unref(self->interceptors);
+  g_free(self);
+}
+
+guint
+relay_interceptor_chain_length(const RelayInterceptorChain *self)
+{
+  return self->interceptors->len;
+}
+
+void
+relay_interceptor_chain_apply(RelayInterceptorChain *self, GPtrArray *events)
+{
+  for (guint i = 0; i < self->interceptors->len && events->len > 0; i++)
+    {
+      Interceptor *interceptor = g_ptr_array_index(self->interceptors, i);
+      interceptor->type->apply(interceptor, events);
+    }
+}
+
+gboolean
+relay_interceptor_knows_key(const char *key)
+{
+  return strcmp(key, "interceptors") == 0 || g_str_has_prefix(key, "interceptors.");
+}
