@@ -96,8 +96,12 @@ relay_component_configure_kv(RelayComponent *self, const char *const *kv)
   RelayComponentConfig *cc = cfg ? relay_agent_config_find(cfg, self->klass->kind, self->name) : NULL;
   gboolean ok = cc && relay_component_configure(self, cc, report);
 
+  /* Only this component's problems: the synthetic agent around it has no channels list, for instance. */
+  char *label = g_strdup_printf("%s.%s", kinds, self->name);
   for (guint i = 0; i < report->lines->len; i++)
-    relay_warn(self->log_prefix, "%s", (const char *)g_ptr_array_index(report->lines, i));
+    if (strstr(g_ptr_array_index(report->lines, i), label))
+      relay_warn(self->log_prefix, "%s", (const char *)g_ptr_array_index(report->lines, i));
+  g_free(label);
   if (cfg)
     relay_agent_config_free(cfg);
   relay_config_report_free(report);

@@ -1,0 +1,83 @@
+/* config.h - Flume agent configuration: agent prefix, component lists and per-component property sets, and
+ * the report that collects every configuration problem with file:line, component and key.
+ *
+ * Stage 1 (this module, FlumeConfiguration's rules): pick the properties of one agent, split them into
+ * <agent>.sources/.channels/.sinks/.sinkgroups lists and <agent>.<kind>s.<name>.<key> properties, report
+ * invalid property names, components that are listed but have no properties or no type, and components that
+ * have properties but are not listed. Stage 2 (agent.c) instantiates components through the registry,
+ * applies option tables and links the graph. */
+#ifndef RELAY_CONFIG_H_INCLUDED
+#define RELAY_CONFIG_H_INCLUDED
+
+#include "relay.h"
+
+typedef enum
+{
+  RELAY_KIND_SOURCE = 0,
+  RELAY_KIND_CHANNEL,
+  RELAY_KIND_SINK,
+  RELAY_KIND_SINKGROUP,
+  RELAY_KIND_N,
+} RelayKind;
+
+/* "source", "channel", "sink", "sinkgroup" */
+const char *relay_kind_name (RelayKind kind);
+/* "sources", "channels", "sinks", "sinkgroups" (the list key and the property infix) */
+const char *relay_kind_plural (RelayKind kind);
+
+/* ---- problem report ---- */
+
+struct _RelayConfigReport
+{
+  GPtrArray *lines; /* char*, one per problem, in the order found */
+};
+
+RelayConfigReport *relay_config_report_new (void);
+void relay_config_report_free (RelayConfigReport *self);
+/* Records one problem. where (may be NULL) gives file:line; component is a label such as "sources.r1" or
+ * "agent collector" (may be NULL); key (may be NULL) is the property sub-key. The line reads
+ *   conf/relayd.conf:12: sources.r1: port: 70000 is out of range 1..65535; source r1 removed
+ * Thread: main (configuration happens before any other thread starts). */
+void relay_config_report_add (RelayConfigReport *self, const RelayProp *where, const char *component, const char *key,
+                              const char *fmt, ...) G_GNUC_PRINTF (5, 6);
+guint relay_config_report_count (const RelayConfigReport *self);
+
+/* ---- per-component configuration ---- */
+
+struct _RelayComponentConfig
+{
+  RelayKind kind;
+  char *name;
+  char *label;           /* "sources.r1" */
+  const RelayProp *decl; /* the <agent>.<kinds> entry that listed it (NULL if not listed) */
+  GHashTable *props;     /* sub-key ("type", "selector.header", ...) -> const RelayProp* (borrowed) */
+};
+
+/* The property for sub-key key, or NULL. */
+const RelayProp *relay_component_config_get (const RelayComponentConfig *self, const char *key);
+/* Its value, or NULL. */
+const char *relay_component_config_value (const RelayComponentConfig *self, const char *key);
+/* Sub-keys that start with prefix, sorted; free with g_ptr_array_unref (elements are borrowed). */
+GPtrArray *relay_component_config_keys (const RelayComponentConfig *self, const char *prefix);
+/* The best location for a message about this component: its "type" entry, else decl, else any property. */
+const RelayProp *relay_component_config_where (const RelayComponentConfig *self);
+
+struct _RelayAgentConfig
+{
+  char *agent;
+  const RelayProps *props;                  /* borrowed */
+  GPtrArray *components[RELAY_KIND_N];      /* RelayComponentConfig*, listed components in list order */
+  const RelayProp *lists[RELAY_KIND_N];     /* the list entries themselves (NULL if absent) */
+};
+
+/* Stage 1 for agent `agent`. Returns NULL (and reports why) when no property starts with "<agent>.".
+ * Properties of other agents are ignored silently (one file holds many agents). */
+RelayAgentConfig *relay_agent_config_new (const RelayProps *props, const char *agent, RelayConfigReport *report);
+void relay_agent_config_free (RelayAgentConfig *self);
+/* Lookup by kind and name, or NULL. */
+RelayComponentConfig *relay_agent_config_find (const RelayAgentConfig *self, RelayKind kind, const char *name);
+
+/* Splits a whitespace-separated list value ("c1 c2  c3") into a NULL-terminated strv. */
+char **relay_config_split_list (const char *value);
+
+#endif
