@@ -7,9 +7,9 @@
 #include "rpc_server.h"
 
 #include "log.h"
+#include "net.h"
 #include "zstream.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/listener.h>
@@ -347,40 +347,17 @@ _conn_free(RelayRpcConn *conn)
   g_free(conn);
 }
 
-static void
-_format_peer(const struct sockaddr *sa, char *buf, gsize len)
-{
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-
-  if (sa->sa_family == AF_INET)
-    {
-      const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-      inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-      port = ntohs(in->sin_port);
-    }
-  else if (sa->sa_family == AF_INET6)
-    {
-      const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-      inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-      port = ntohs(in6->sin6_port);
-    }
-  g_snprintf(buf, len, "%s:%d", host, port);
-}
-
 static RelayRpcConn *
-_conn_new(RelayRpcServer *self, evutil_socket_t fd, const struct sockaddr *sa)
+_conn_new(RelayRpcServer *self, evutil_socket_t fd, const char *peer)
 {
   RelayRpcConn *conn = g_new0(RelayRpcConn, 1);
   struct event_base *base = self->source->base;
-  int one = 1;
 
   conn->server = self;
   conn->fd = fd;
-  _format_peer(sa, conn->peer, sizeof conn->peer);
+  g_strlcpy(conn->peer, peer, sizeof conn->peer);
   evutil_make_socket_nonblocking(fd);
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  relay_net_tune_socket(fd);
   conn->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, _on_readable, conn);
   conn->write_ev = event_new(base, fd, EV_WRITE, _on_writable, conn);
   conn->in = g_byte_array_sized_new(RELAY_READ_CHUNK);
@@ -457,9 +434,9 @@ static void
 _on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
   RelayRpcServer *self = arg;
-  char peer[64];
+  char peer[RELAY_NET_PEER_MAX];
 
-  _format_peer(sa, peer, sizeof peer);
+  relay_net_format_peer(sa, (socklen_t)salen, peer, sizeof peer);
   if (self->n_conns >= self->cfg.max_connections)
     {
       relay_log_ratelimited(&self->limit_accept, RELAY_LOG_WARN, _prefix(self),
@@ -470,9 +447,11 @@ _on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr 
     }
   if (self->cfg.ip_filter_rules)
     {
-      char ip[64];
-      g_strlcpy(ip, peer, sizeof ip);
-      *strrchr(ip, ':') = '\0';
+      char ip[RELAY_NET_PEER_MAX];
+      g_strlcpy(ip, peer[0] == '[' ? peer + 1 : peer, sizeof ip); /* "[v6]:port" or "v4:port" */
+      char *end = strrchr(ip, peer[0] == '[' ? ']' : ':');
+      if (end)
+        *end = '\0';
       if (!_ip_filter_allows(self->cfg.ip_filter_rules, sa, (socklen_t)salen, ip))
         {
           relay_log_ratelimited(&self->limit_accept, RELAY_LOG_WARN, _prefix(self),
@@ -481,7 +460,7 @@ _on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr 
           return;
         }
     }
-  _conn_new(self, fd, sa);
+  _conn_new(self, fd, peer);
 }
 
 /* ---------------------------------------------------------------- server */
@@ -503,47 +482,16 @@ relay_rpc_server_new(RelaySource *source, const RelayRpcServerProtocol *protocol
   return self;
 }
 
-static int
-_bound_port(evutil_socket_t fd)
-{
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-
-  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-    return -1;
-  if (ss.ss_family == AF_INET6)
-    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-  return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 gboolean
 relay_rpc_server_start(RelayRpcServer *self, GError **error)
 {
-  struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-  struct addrinfo *res = NULL;
-  char port[16];
-
-  g_snprintf(port, sizeof port, "%d", self->cfg.port);
-  int gai = getaddrinfo(self->bind, port, &hints, &res);
-  if (gai != 0)
-    {
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "cannot resolve bind address %s: %s", self->bind,
-                  gai_strerror(gai));
-      return FALSE;
-    }
-  self->listener = evconnlistener_new_bind(self->source->base, _on_accept, self,
-                                           LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                                           1024, res->ai_addr, (int)res->ai_addrlen);
-  freeaddrinfo(res);
+  self->listener = relay_net_listen(self->source->base, _prefix(self), self->bind, self->cfg.port, _on_accept, self,
+                                    error);
   if (!self->listener)
-    {
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "cannot listen on %s:%d: %s", self->bind,
-                  self->cfg.port, g_strerror(errno));
-      return FALSE;
-    }
-  self->bound_port = _bound_port(evconnlistener_get_fd(self->listener));
-  relay_info(_prefix(self), "listening bind=%s port=%d protocol=%s%s", self->bind, self->bound_port,
-             self->protocol->name, self->cfg.deflate ? " compression=deflate" : "");
+    return FALSE;
+  self->bound_port = relay_net_listener_port(self->listener);
+  relay_debug(_prefix(self), "serving protocol=%s%s", self->protocol->name,
+              self->cfg.deflate ? " compression=deflate" : "");
   return TRUE;
 }
 
