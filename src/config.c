@@ -12,10 +12,6 @@
 
 #include <string.h>
 
-/* The macro stringifies its first argument: clang-format must not put spaces around the dashes. */
-/* clang-format off */
-G_DEFINE_QUARK(relay-error-quark, relay_error)
-/* clang-format on */
 
 static const char *const _kind_names[RELAY_KIND_N] = { "source", "channel", "sink", "sinkgroup" };
 static const char *const _kind_plurals[RELAY_KIND_N] = { "sources", "channels", "sinks", "sinkgroups" };

@@ -6,7 +6,9 @@
 #ifndef RELAY_H_INCLUDED
 #define RELAY_H_INCLUDED
 
-#include <relay-config.h>
+#ifdef RELAY_INTERNAL
+#include <relay-config.h> /* only inside the build; installed client headers do not need it */
+#endif
 
 #include <glib.h>
 #include <stdint.h>
