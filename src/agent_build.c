@@ -55,11 +55,12 @@ _check_batch_size(RelayComponent *component, const RelayComponentConfig *cc, Rel
       gint64 batch = *(gint64 *)((char *)component + opt->offset);
       if (batch > channel->transaction_capacity)
         {
-          relay_config_report_add(report, relay_component_config_where(cc), cc->label, opt->key,
-                                  "%" G_GINT64_FORMAT " is larger than transactionCapacity %" G_GINT64_FORMAT
-                                  " of channel %s; %s %s removed",
-                                  batch, channel->transaction_capacity, channel->super.name,
-                                  relay_kind_name(cc->kind), cc->name);
+          const RelayProp *where = relay_component_config_get(cc, opt->key);
+          relay_config_report_add(
+              report, where ? where : relay_component_config_where(cc), cc->label, opt->key,
+              "%" G_GINT64_FORMAT " is larger than transactionCapacity %" G_GINT64_FORMAT
+              " of channel %s; %s %s removed",
+              batch, channel->transaction_capacity, channel->super.name, relay_kind_name(cc->kind), cc->name);
           return FALSE;
         }
     }
@@ -215,10 +216,13 @@ _group_processor_class(const RelayComponentConfig *cc, guint n_sinks, RelayConfi
   else if ((klass->min_sinks && n_sinks < klass->min_sinks)
            || (klass->max_sinks && n_sinks > klass->max_sinks))
     {
+      char *need = klass->max_sinks == klass->min_sinks ? g_strdup_printf("exactly %u", klass->min_sinks)
+                   : klass->max_sinks ? g_strdup_printf("%u..%u", klass->min_sinks, klass->max_sinks)
+                                      : g_strdup_printf("at least %u", klass->min_sinks);
       relay_config_report_add(report, relay_component_config_get(cc, "sinks"), cc->label, "sinks",
-                              "processor %s needs %u..%u sinks, the group has %u valid; group %s removed",
-                              type, klass->min_sinks, klass->max_sinks ? klass->max_sinks : G_MAXUINT,
-                              n_sinks, cc->name);
+                              "processor %s needs %s sink(s), the group has %u valid; group %s removed",
+                              klass->type, need, n_sinks, cc->name);
+      g_free(need);
       klass = NULL;
     }
   return klass;
@@ -234,7 +238,7 @@ _report_group_keys(const RelaySinkProcessorClass *klass, const RelayComponentCon
     {
       const char *key = g_ptr_array_index(keys, i);
       if (strcmp(key, "sinks") != 0 && strcmp(key, "processor.type") != 0
-          && !relay_options_find(klass->options, key))
+          && !relay_options_find(klass->options, key) && !(klass->knows_key && klass->knows_key(key)))
         relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
                                 "unknown key for processor %s, ignored", klass->type);
     }
@@ -316,8 +320,7 @@ _drop_unused_channels(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfig
                               NULL, "channel %s has no source or sink connected; removed",
                               channel->super.name);
       g_hash_table_remove(self->channel_by_name, channel->super.name);
-      g_ptr_array_remove_index(self->channels, i);
-      relay_component_free(RELAY_COMPONENT(channel));
+      g_ptr_array_remove_index(self->channels, i); /* frees the channel */
     }
 }
 
