@@ -84,6 +84,10 @@ struct _RelayChannel
   RelayChannelCounters counters; /* updated with atomics */
   GMutex notify_lock;
   GArray *notifiers; /* private */
+  /* private: callbacks in flight per epoch, so that remove_notify can wait for the ones it may race with */
+  GCond notify_idle;
+  guint notify_running[2];
+  guint notify_epoch;
 };
 
 #define RELAY_CHANNEL(p) ((RelayChannel *) (p))
@@ -106,6 +110,8 @@ guint64 relay_channel_size (RelayChannel *self);
 
 /* ---- notifications ---- */
 void relay_channel_add_notify (RelayChannel *self, guint kinds, RelayChannelNotify fn, gpointer user_data);
+/* After remove returns, fn is no longer running and will not be called again, so user_data may be freed.
+ * Must not be called from inside a notification callback (it would wait for itself). */
 void relay_channel_remove_notify (RelayChannel *self, RelayChannelNotify fn, gpointer user_data);
 /* Called by channel implementations after a commit/rollback, outside their own locks. */
 void relay_channel_notify (RelayChannel *self, RelayChannelNotifyKind kind);
