@@ -11,6 +11,7 @@ typedef struct
   RelayRpcSink super;
   int compression_type;
   gint64 compression_level;
+  gint64 max_io_workers;
 } RelayAvroSink;
 
 static const char *const _compressions[] = { "none", "deflate", NULL };
@@ -20,6 +21,8 @@ static const RelayOption _options[] = {
   RELAY_OPT_ENUM_ROW("compression-type", "none", _compressions, RelayAvroSink, compression_type, 0,
                      "none or deflate (must match the source)"),
   RELAY_OPT_INT_ROW("compression-level", "6", 1, 9, RelayAvroSink, compression_level, 0, "zlib level 1..9"),
+  RELAY_OPT_INT_ROW("maxIoWorkers", "0", 0, G_MAXINT32, RelayAvroSink, max_io_workers, RELAY_OPTF_IGNORED,
+                    "accepted for Flume compatibility (ignored since Flume 1.10 too)"),
   RELAY_OPTION_END,
 };
 
@@ -31,7 +34,13 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   self->super.protocol = &relay_avro_rpc_protocol;
   self->super.deflate = self->compression_type == 1;
   self->super.compression_level = (int)self->compression_level;
-  return TRUE;
+  return relay_rpc_sink_check_common(&self->super, cc, report);
+}
+
+static gboolean
+_knows_key(const char *key)
+{
+  return relay_rpc_sink_knows_tls_key(key);
 }
 
 static const RelaySinkOps _ops = { relay_rpc_sink_process };
@@ -44,6 +53,7 @@ const RelayComponentClass relay_sink_avro_class = {
   .options = _options,
   .instance_size = sizeof(RelayAvroSink),
   .configure = _configure,
+  .knows_key = _knows_key,
   .start = relay_rpc_sink_start,
   .stop = relay_rpc_sink_stop,
   .ops = &_ops,

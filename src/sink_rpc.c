@@ -8,6 +8,31 @@
 #include "log.h"
 
 gboolean
+relay_rpc_sink_check_common(RelayRpcSink *self, const RelayComponentConfig *cc, RelayConfigReport *report)
+{
+  if (!self->ssl)
+    return TRUE;
+  relay_config_report_add(report, relay_component_config_get(cc, "ssl"), cc->label, "ssl",
+                          "TLS is not supported by relayd yet; sink %s removed", cc->name);
+  return FALSE;
+}
+
+gboolean
+relay_rpc_sink_knows_tls_key(const char *key)
+{
+  static const char *const keys[] = { "trust-all-certs",
+                                      "truststore",
+                                      "truststore-password",
+                                      "truststore-type",
+                                      "exclude-protocols",
+                                      "include-protocols",
+                                      "exclude-cipher-suites",
+                                      "include-cipher-suites",
+                                      NULL };
+  return g_strv_contains(keys, key);
+}
+
+gboolean
 relay_rpc_sink_start(RelayComponent *component, GError **error)
 {
   RelayRpcSink *self = (RelayRpcSink *)component;

@@ -24,6 +24,7 @@ typedef struct
   gint64 connect_timeout_ms;
   gint64 request_timeout_ms;
   gint64 reset_connection_interval_s;
+  gboolean ssl;
   /* set by the concrete class */
   const RelayRpcProtocol *protocol;
   gconstpointer protocol_config;
@@ -51,6 +52,12 @@ typedef struct
       RELAY_OPT_INT_ROW("reset-connection-interval", "0", 0, G_MAXINT32, T,                                  \
                         super.reset_connection_interval_s, 0,                                                \
                         "seconds after which the connection is re-established (0 = never)")
+
+/* For the concrete class's configure(): refuses ssl = true (returns FALSE after a report line). */
+gboolean relay_rpc_sink_check_common(RelayRpcSink *self, const RelayComponentConfig *cc,
+                                     RelayConfigReport *report);
+/* For the concrete class's knows_key(): Flume's TLS keys, known but only meaningful with ssl = true. */
+gboolean relay_rpc_sink_knows_tls_key(const char *key);
 
 /* For the concrete class: start/stop/free and process. */
 gboolean relay_rpc_sink_start(RelayComponent *self, GError **error);

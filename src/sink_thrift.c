@@ -10,6 +10,7 @@ typedef struct
 {
   RelayRpcSink super;
   int protocol;
+  gboolean kerberos;
   RelayThriftClientConfig thrift;
 } RelayThriftSink;
 
@@ -18,6 +19,7 @@ static const char *const _protocols[] = { "compact", "binary", NULL };
 static const RelayOption _options[] = {
   RELAY_RPC_SINK_OPTIONS(RelayThriftSink),
   RELAY_OPT_ENUM_ROW("protocol", "compact", _protocols, RelayThriftSink, protocol, 0, "Thrift protocol"),
+  RELAY_OPT_BOOL_ROW("kerberos", "false", RelayThriftSink, kerberos, 0, "not supported (true: sink removed)"),
   RELAY_OPTION_END,
 };
 
@@ -30,7 +32,20 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   self->thrift.max_frame = 16384000;
   self->super.protocol = &relay_thrift_rpc_protocol;
   self->super.protocol_config = &self->thrift;
-  return TRUE;
+  if (self->kerberos)
+    {
+      relay_config_report_add(report, relay_component_config_get(cc, "kerberos"), cc->label, "kerberos",
+                              "Kerberos (SASL) is not supported by relayd; sink %s removed", cc->name);
+      return FALSE;
+    }
+  return relay_rpc_sink_check_common(&self->super, cc, report);
+}
+
+static gboolean
+_knows_key(const char *key)
+{
+  static const char *const keys[] = { "client-principal", "client-keytab", "server-principal", NULL };
+  return relay_rpc_sink_knows_tls_key(key) || g_strv_contains(keys, key);
 }
 
 static const RelaySinkOps _ops = { relay_rpc_sink_process };
@@ -43,6 +58,7 @@ const RelayComponentClass relay_sink_thrift_class = {
   .options = _options,
   .instance_size = sizeof(RelayThriftSink),
   .configure = _configure,
+  .knows_key = _knows_key,
   .start = relay_rpc_sink_start,
   .stop = relay_rpc_sink_stop,
   .ops = &_ops,

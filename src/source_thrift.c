@@ -24,6 +24,7 @@ typedef struct
   gint64 max_batch_events;
   gint64 max_headers;
   gint64 max_connections;
+  gboolean ssl, kerberos;
   RelayThriftLimits limits;
   RelayRpcServer *server;
 } RelayThriftSource;
@@ -59,6 +60,9 @@ static const RelayOption _options[] = {
                     "most headers in one event"),
   RELAY_OPT_INT_ROW("max-connections", "10000", 1, 1000000, RelayThriftSource, max_connections, 0,
                     "concurrent client connections; more are closed at once"),
+  RELAY_OPT_BOOL_ROW("ssl", "false", RelayThriftSource, ssl, 0, "TLS is not supported by relayd yet"),
+  RELAY_OPT_BOOL_ROW("kerberos", "false", RelayThriftSource, kerberos, 0,
+                     "Kerberos is not supported by relayd"),
   RELAY_OPTION_END,
 };
 
@@ -154,6 +158,14 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
 {
   RelayThriftSource *self = (RelayThriftSource *)component;
 
+  if (self->ssl || self->kerberos)
+    {
+      const char *key = self->ssl ? "ssl" : "kerberos";
+      relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
+                              "%s is not supported by relayd yet; source %s removed",
+                              self->ssl ? "TLS" : "Kerberos", cc->name);
+      return FALSE;
+    }
   relay_thrift_limits_init(&self->limits);
   self->limits.max_frame = (guint32)self->max_frame;
   self->limits.max_events = (guint32)self->max_batch_events;
@@ -188,6 +200,23 @@ _stop(RelayComponent *component)
   self->server = NULL;
 }
 
+static gboolean
+_knows_key(const char *key)
+{
+  /* Flume's TLS and Kerberos keys: known, only meaningful when ssl/kerberos is true, which is refused. */
+  static const char *const keys[] = { "keystore",
+                                      "keystore-password",
+                                      "keystore-type",
+                                      "exclude-protocols",
+                                      "include-protocols",
+                                      "exclude-cipher-suites",
+                                      "include-cipher-suites",
+                                      "agent-principal",
+                                      "agent-keytab",
+                                      NULL };
+  return g_strv_contains(keys, key);
+}
+
 const RelayComponentClass relay_source_thrift_class = {
   .kind = RELAY_KIND_SOURCE,
   .type = "thrift",
@@ -196,6 +225,7 @@ const RelayComponentClass relay_source_thrift_class = {
   .options = _options,
   .instance_size = sizeof(RelayThriftSource),
   .configure = _configure,
+  .knows_key = _knows_key,
   .start = _start,
   .stop = _stop,
 };
