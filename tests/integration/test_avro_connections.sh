@@ -3,7 +3,8 @@
 #
 # 1000 clients connect at once to an avro source, each sends one append while all are open, every one must
 # get BOTH + OK; the source's counters must show 1000 open connections at that moment and 1000 accepted
-# events; after they close, a relay-send client is served normally.
+# events; after they close, 50 calls pipelined on one connection are answered in order, and a relay-send
+# client is served normally.
 . "$(dirname "$0")/lib.sh"
 
 N=1000
@@ -41,6 +42,12 @@ it_wait_log many "OpenConnectionCount=$N" 1 10
 it_assert_grep "all events accepted" "$IT_TMP/many.log" "EventAcceptedCount=$N "
 exec 9>&-
 wait "$client" || it_fail "client script failed"
+
+# Pipelining: 50 calls written back to back on one connection; replies come back in order with their serials.
+"$PYTHON" "$IT_TOOLS/avro_many_clients.py" "$port" pipeline 50 >"$IT_TMP/pipeline.out" 2>&1 || {
+  cat "$IT_TMP/pipeline.out"
+  it_fail "pipelined calls were not answered in order"
+}
 
 seq 1 100 | "$TOP_BUILDDIR/src/relay-send" -H "127.0.0.1:$port" --retry-timeout 5 || it_fail "relay-send after the crowd failed"
 it_stop many

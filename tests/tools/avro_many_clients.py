@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """avro_many_clients.py - opens N Avro RPC connections to one source at once and sends one append on each.
 
-Usage: avro_many_clients.py PORT N PIDFILE_OR_-
+Usage: avro_many_clients.py PORT N
+       avro_many_clients.py PORT pipeline K   (one connection, K packs sent back to back, then K replies)
 All N connections are opened first, then every one sends an append (handshake as a Flume 1.9-1.11 client that already
 knows the server's hash would) while all are still open, then all replies are read: each must be the
 handshake BOTH + Status OK. While the connections are open the script signals the relayd (SIGUSR1, pid from
@@ -57,7 +58,30 @@ def read_pack(sock):
     return serial, message
 
 
+def pipeline(port, k):
+    """Sends k appends without waiting (pipelining), several packs per write, then checks k replies in order.
+    Only the first carries the handshake (the connection is established after it)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    first = append_request(1, b"p-0")
+    rest = b""
+    for i in range(1, k):
+        event = zigzag(0) + avro_string(b"p-%d" % i)
+        message = b"\x00" + avro_string(b"append") + event
+        rest += struct.pack(">iii", i + 1, 1, len(message)) + message
+    s.sendall(first + rest)
+    for i in range(k):
+        serial, message = read_pack(s)
+        want = b"\x00" * 7 if i == 0 else b"\x00" * 3
+        if serial != i + 1 or message != want:
+            print("pipelined reply %d: serial=%d %r" % (i, serial, message[:40]), file=sys.stderr)
+            return 1
+    print("pipelined=%d ok" % k)
+    return 0
+
+
 def main():
+    if sys.argv[2] == "pipeline":
+        return pipeline(int(sys.argv[1]), int(sys.argv[3]))
     port, n = int(sys.argv[1]), int(sys.argv[2])
     socks = []
     for _ in range(n):
