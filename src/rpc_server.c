@@ -72,6 +72,16 @@ _prefix(RelayRpcServer *self)
 
 /* ---------------------------------------------------------------- output */
 
+/* Reading with a timeout: it fires only after partial_timeout_ms without any input, and closes the
+ * connection if a request was started (see _on_readable). */
+static void
+_conn_arm_read(RelayRpcConn *conn)
+{
+  guint ms = conn->server->cfg.partial_timeout_ms;
+  struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+  event_add(conn->read_ev, &tv);
+}
+
 static void
 _conn_update_reading(RelayRpcConn *conn)
 {
@@ -81,7 +91,7 @@ _conn_update_reading(RelayRpcConn *conn)
     return;
   conn->reading = want;
   if (want)
-    event_add(conn->read_ev, NULL);
+    _conn_arm_read(conn);
   else
     event_del(conn->read_ev);
 }
@@ -287,6 +297,19 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
   guint8 *dst;
   gsize old = conn->in->len;
 
+  if (what & EV_TIMEOUT)
+    {
+      if (conn->in->len == conn->in_pos)
+        return; /* idle between requests: fine */
+      conn->server->source->counters.protocol_errors++;
+      relay_log_ratelimited(&conn->server->limit_proto, RELAY_LOG_WARN, _prefix(conn->server),
+                            "closing connection peer=%s what=incomplete-request bytes=%" G_GSIZE_FORMAT
+                            " timeout_ms=%u",
+                            conn->peer, conn->in->len - conn->in_pos, conn->server->cfg.partial_timeout_ms);
+      _conn_free(conn);
+      return;
+    }
+
   if (conn->server->cfg.deflate)
     {
       g_byte_array_set_size(conn->zbuf, RELAY_READ_CHUNK);
@@ -375,7 +398,7 @@ _conn_new(RelayRpcServer *self, evutil_socket_t fd, const char *peer)
   self->n_conns++;
   self->source->counters.open_connections = self->n_conns;
   conn->reading = TRUE;
-  event_add(conn->read_ev, NULL);
+  _conn_arm_read(conn);
   return conn;
 }
 
@@ -477,6 +500,8 @@ relay_rpc_server_new(RelaySource *source, const RelayRpcServerProtocol *protocol
   self->bind = g_strdup(cfg->bind);
   self->cfg.bind = self->bind;
   self->cfg.ip_filter_rules = g_strdup(cfg->ip_filter_rules);
+  if (self->cfg.partial_timeout_ms == 0)
+    self->cfg.partial_timeout_ms = 30000;
   self->limit_accept = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   self->limit_proto = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   return self;
@@ -485,8 +510,8 @@ relay_rpc_server_new(RelaySource *source, const RelayRpcServerProtocol *protocol
 gboolean
 relay_rpc_server_start(RelayRpcServer *self, GError **error)
 {
-  self->listener = relay_net_listen(self->source->base, _prefix(self), self->bind, self->cfg.port, _on_accept, self,
-                                    error);
+  self->listener = relay_net_listen(self->source->base, _prefix(self), self->bind, self->cfg.port, _on_accept,
+                                    self, error);
   if (!self->listener)
     return FALSE;
   self->bound_port = relay_net_listener_port(self->listener);

@@ -7,7 +7,8 @@
  * connection are handled strictly in order: while one waits for channel room the connection is not read,
  * which is how backpressure reaches the client's socket. Bounded everywhere: request size (the protocol's
  * limits), read buffer, unsent output (a client that stops reading stops being read), connection count.
- * A protocol violation closes that connection with one rate-limited log line and a counter.
+ * A protocol violation, or a request left incomplete for partial_timeout_ms (a peer holding buffers), closes
+ * that connection with one rate-limited log line and a counter. Idle connections between requests stay.
  * Thread: everything runs on the main event loop. */
 #ifndef RELAY_RPC_SERVER_H_INCLUDED
 #define RELAY_RPC_SERVER_H_INCLUDED
@@ -58,7 +59,8 @@ typedef struct
   guint max_connections;
   gboolean deflate; /* compression-type = deflate: both directions are one zlib stream each */
   int compression_level;
-  char *ip_filter_rules; /* Flume ipFilterRules ("allow:ip:127.*,deny:name:*"), NULL = no filter */
+  char *ip_filter_rules;    /* Flume ipFilterRules ("allow:ip:127.*,deny:name:*"), NULL = no filter */
+  guint partial_timeout_ms; /* a started request must complete within this long (0: 30000) */
   gconstpointer protocol_config;
 } RelayRpcServerConfig;
 

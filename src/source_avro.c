@@ -28,6 +28,7 @@ typedef struct
   gboolean ssl;
   gint64 max_pack_bytes, max_buffers, max_batch_events, max_headers, max_header_bytes, max_body_bytes;
   gint64 max_connections;
+  gint64 incomplete_request_timeout_ms;
   RelayAvroLimits limits;
   RelayAvroHandshakeCache *cache;
   RelayRpcServer *server;
@@ -75,6 +76,9 @@ static const RelayOption _options[] = {
   LIMIT_ROW("max-body-bytes", "67108864", 268435456, max_body_bytes, "longest event body"),
   RELAY_OPT_INT_ROW("max-connections", "10000", 1, 1000000, RelayAvroSource, max_connections, 0,
                     "concurrent client connections; more are closed at once"),
+  RELAY_OPT_INT_ROW("incomplete-request-timeout", "30000", 100, 3600000, RelayAvroSource,
+                    incomplete_request_timeout_ms, 0,
+                    "ms a started request may take to arrive completely before the connection is closed"),
   RELAY_OPTION_END,
 };
 
@@ -274,6 +278,7 @@ _start(RelayComponent *component, GError **error)
     .max_request_bytes = (gsize)self->max_pack_bytes,
     .max_output_bytes = 1 << 20,
     .max_connections = (guint)self->max_connections,
+    .partial_timeout_ms = (guint)self->incomplete_request_timeout_ms,
     .deflate = self->compression_type == 1,
     .compression_level = (int)self->compression_level,
     .ip_filter_rules = self->ip_filter ? self->ip_filter_rules : NULL,

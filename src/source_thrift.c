@@ -24,6 +24,7 @@ typedef struct
   gint64 max_batch_events;
   gint64 max_headers;
   gint64 max_connections;
+  gint64 incomplete_request_timeout_ms;
   gboolean ssl, kerberos;
   RelayThriftLimits limits;
   RelayRpcServer *server;
@@ -63,6 +64,9 @@ static const RelayOption _options[] = {
   RELAY_OPT_BOOL_ROW("ssl", "false", RelayThriftSource, ssl, 0, "TLS is not supported by relayd yet"),
   RELAY_OPT_BOOL_ROW("kerberos", "false", RelayThriftSource, kerberos, 0,
                      "Kerberos is not supported by relayd"),
+  RELAY_OPT_INT_ROW("incomplete-request-timeout", "30000", 100, 3600000, RelayThriftSource,
+                    incomplete_request_timeout_ms, 0,
+                    "ms a started request may take to arrive completely before the connection is closed"),
   RELAY_OPTION_END,
 };
 
@@ -184,6 +188,7 @@ _start(RelayComponent *component, GError **error)
     .max_request_bytes = (gsize)self->max_frame + RELAY_THRIFT_FRAME_HEADER,
     .max_output_bytes = 1 << 20,
     .max_connections = (guint)self->max_connections,
+    .partial_timeout_ms = (guint)self->incomplete_request_timeout_ms,
     .protocol_config = self,
   };
 
