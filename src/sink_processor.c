@@ -4,7 +4,8 @@
  * as "processor.maxpenalty"), instance size (a struct embedding RelaySinkProcessor first), and configure,
  * process and free hooks. This file owns the common part: allocation with option defaults, the borrowed
  * sink list, option application, and freeing; failover and load_balance live in sinkproc_*.c files and
- * only add their hooks. configure/free run on the main thread, process on the group's runner thread. */
+ * only add their hooks. configure/free run on the main thread, process on the group's runner thread.
+ * It also holds the clock the processors use for penalties and backoff (monotonic; tests replace it). */
 #include "sink_processor.h"
 
 #include "config.h"
@@ -57,6 +58,20 @@ relay_sink_processor_free(RelaySinkProcessor *self)
   g_free(self->log_prefix);
   g_free(self->name);
   g_free(self);
+}
+
+static gint64 (*_clock_now_us)(void) = g_get_monotonic_time;
+
+gint64
+relay_sink_processor_now_us(void)
+{
+  return _clock_now_us();
+}
+
+void
+relay_sink_processor_set_clock(gint64 (*now_us)(void))
+{
+  _clock_now_us = now_us ? now_us : g_get_monotonic_time;
 }
 
 /* ---- default processor: one sink, called every cycle ---- */

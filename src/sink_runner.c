@@ -1,19 +1,32 @@
-/* sink_runner.c - one thread with its own event_base per standalone sink or sink group.
+/* sink_runner.c - runner lanes: a thread with its own event_base per standalone sink or sink group, or
+ * one per sink of a parallel group.
  *
- * The thread runs an event loop with four pre-created events: `cycle` runs one processor cycle, `timer`
- * is the backoff/failure wait (it also runs a cycle when it fires), `data` is activated from producer
- * threads when a channel of the group commits new events, `stop` is activated by stop(). After each cycle
- * the loop decides what comes next in one switch, as Flume's SinkRunner: READY -> the next cycle at once
+ * A lane runs an event loop with four pre-created events: `cycle` runs one processor cycle, `timer` is the
+ * backoff/failure wait (it also runs a cycle when it fires), `data` is activated from producer threads when
+ * a channel of the group commits new events, `stop` is activated by stop(). After each cycle the lane
+ * decides what comes next in one switch, as Flume's SinkRunner: READY -> the next cycle at once
  * (re-activated, so a stop request is seen between batches); BACKOFF -> wait min(n x 1000, 5000) ms for the
- * n-th consecutive backoff, cut short by `data`; FAILED -> wait 5000 ms and log "Unable to deliver event"
- * (rate limited). A READY resets n.
+ * n-th consecutive backoff, cut short by `data`; FAILED -> wait 5000 ms (or what a parallel processor asks
+ * for) and log "Unable to deliver event" (rate limited). A READY resets n.
  *
- * Threads & locking: the main thread creates the base and events in start() and frees them after join;
- * between the two only the runner thread touches them (and the processor, its sinks' process() and the
- * wait state), except event_active() on `data` (producer threads, via the channel notification) and on
- * `stop` (main thread), which libevent makes thread-safe once evthread_use_pthreads() has been called
- * before the base is created. stop_requested is atomic; `exited` is guarded by `lock` and signalled on
- * `exited_cond` so stop() can wait for the grace period before setting the sinks' abort flags. */
+ * Serial processors (default, failover, load_balance with processor.parallel = false) get one lane that
+ * calls process(): exactly Flume's one thread per group. A parallel processor gets one lane per sink, each
+ * calling process_sink(index) for its own sink, so every sink keeps its own connection and transaction and
+ * several batches are in flight at once. New data then goes to one lane: the DATA notification wakes one
+ * idle lane (one waiting after BACKOFF), chosen by the processor's pick_idle (round robin, random); when no
+ * lane is idle it pokes every lane, and a lane reacts only while it waits after BACKOFF, so a lane that
+ * found the channel empty just before the commit looks again and no wake-up is lost. A lane that delivered
+ * (READY) while its channel still holds events wakes one more idle lane, so a single large commit spreads
+ * over the lanes instead of waiting for their backoff timers.
+ *
+ * Threads & locking: the main thread creates the lanes' bases and events in start() and frees them after
+ * the joins; in between only a lane's own thread touches its loop and wait state (and the processor's
+ * process()/process_sink() for its sink), except event_active() on `data` (producer threads, via the
+ * channel notification, and other lanes) and on `stop` (main thread), which libevent makes thread-safe once
+ * evthread_use_pthreads() has been called before the bases are created. stop_requested is atomic. `lock`
+ * guards every lane's `idle` and `exited` flags and the processor's pick_idle() state; `exited_cond` lets
+ * stop() wait for the grace period before setting the sinks' abort flags. event_active() is called under
+ * `lock`; no lane holds its base's lock while taking `lock`, so the order is always lock -> base. */
 #include "sink_runner.h"
 
 #include "channel.h"
@@ -36,13 +49,12 @@ typedef enum
   RUNNER_WAIT_FAILED,  /* timer armed after FAILED: new data does not */
 } RunnerWait;
 
-struct _RelaySinkRunner
+typedef struct
 {
-  RelaySinkProcessor *processor; /* owned */
-  GPtrArray *channels;           /* distinct channels of the group's sinks, borrowed */
-  char *log_prefix;
+  RelaySinkRunner *runner;
+  guint index; /* the sink this lane runs (parallel); 0 for the one lane of a serial processor */
 
-  /* Created and freed by the main thread; used by the runner thread in between. */
+  /* Created and freed by the main thread; used by the lane thread in between. */
   struct event_base *base;
   struct event *cycle_ev;
   struct event *timer_ev;
@@ -50,116 +62,206 @@ struct _RelaySinkRunner
   struct event *stop_ev;
   GThread *thread;
 
-  /* Runner thread only. */
+  /* Lane thread only. */
   RunnerWait waiting;
   gint64 consecutive_backoffs;
   RelayRateLimit fail_rl;
+
+  /* Under runner->lock. */
+  gboolean idle;   /* waiting after BACKOFF: may be chosen for new data (parallel only) */
+  gboolean exited; /* the lane thread left its loop */
+} RunnerLane;
+
+struct _RelaySinkRunner
+{
+  RelaySinkProcessor *processor; /* owned */
+  GPtrArray *channels;           /* distinct channels of the group's sinks, borrowed */
+  char *log_prefix;
+  gboolean parallel; /* one lane per sink, calling process_sink() */
+  RunnerLane *lanes;
+  guint n_lanes;
+  guint *idle_scratch; /* n_lanes entries; under lock */
 
   /* Shared. */
   gint stop_requested; /* atomic */
   GMutex lock;
   GCond exited_cond;
-  gboolean exited; /* under lock */
 
   /* Main thread only. */
   gboolean started;
   gboolean stopped;
 };
 
-/* ---- runner thread ---- */
+/* ---- choosing a lane for new data ---- */
+
+/* Wakes one idle lane chosen by the processor; FALSE if no lane was idle.
+ * Runs in: a committing thread or a lane thread. */
+static gboolean
+_wake_one_idle(RelaySinkRunner *self)
+{
+  const RelaySinkProcessorClass *klass = self->processor->klass;
+  guint n_idle = 0;
+
+  g_mutex_lock(&self->lock);
+  for (guint i = 0; i < self->n_lanes; i++)
+    if (self->lanes[i].idle)
+      self->idle_scratch[n_idle++] = i;
+  if (n_idle)
+    {
+      guint pos = klass->pick_idle ? klass->pick_idle(self->processor, self->idle_scratch, n_idle) : 0;
+      RunnerLane *lane = &self->lanes[self->idle_scratch[MIN(pos, n_idle - 1)]];
+      lane->idle = FALSE;
+      event_active(lane->data_ev, 0, 0);
+    }
+  g_mutex_unlock(&self->lock);
+  return n_idle > 0;
+}
 
 static void
-_arm_timer(RelaySinkRunner *self, RunnerWait waiting, gint64 ms)
+_set_idle(RunnerLane *lane, gboolean idle)
+{
+  RelaySinkRunner *self = lane->runner;
+
+  if (!self->parallel)
+    return;
+  g_mutex_lock(&self->lock);
+  lane->idle = idle;
+  g_mutex_unlock(&self->lock);
+}
+
+/* ---- lane threads ---- */
+
+static void
+_arm_timer(RunnerLane *lane, RunnerWait waiting, gint64 ms)
 {
   struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
 
-  self->waiting = waiting;
-  evtimer_add(self->timer_ev, &tv);
+  lane->waiting = waiting;
+  evtimer_add(lane->timer_ev, &tv);
 }
 
-/* Runs in: the runner thread. Decides what follows a cycle (Flume's SinkRunner.PollingRunner). */
-static void
-_schedule_next(RelaySinkRunner *self, RelaySinkStatus status)
+static RelaySink *
+_lane_sink(RunnerLane *lane)
 {
+  return g_ptr_array_index(lane->runner->processor->sinks, lane->index);
+}
+
+/* Runs in: the lane thread, after it delivered a batch. */
+static void
+_spread_backlog(RunnerLane *lane)
+{
+  RelaySink *sink = _lane_sink(lane);
+
+  if (sink->channel && relay_channel_size(sink->channel) > 0)
+    _wake_one_idle(lane->runner);
+}
+
+/* Runs in: the lane thread. Decides what follows a cycle (Flume's SinkRunner.PollingRunner). */
+static void
+_schedule_next(RunnerLane *lane, RelaySinkStatus status, gint64 retry_ms)
+{
+  RelaySinkRunner *self = lane->runner;
+
   switch (status)
     {
     case RELAY_SINK_READY:
-      self->consecutive_backoffs = 0;
-      event_active(self->cycle_ev, 0, 0);
+      lane->consecutive_backoffs = 0;
+      event_active(lane->cycle_ev, 0, 0);
+      if (self->parallel)
+        _spread_backlog(lane);
       break;
     case RELAY_SINK_BACKOFF:
-      self->consecutive_backoffs++;
-      _arm_timer(self, RUNNER_WAIT_BACKOFF,
-                 MIN(self->consecutive_backoffs * RELAY_SINK_RUNNER_BACKOFF_STEP_MS,
+      lane->consecutive_backoffs++;
+      _arm_timer(lane, RUNNER_WAIT_BACKOFF,
+                 MIN(lane->consecutive_backoffs * RELAY_SINK_RUNNER_BACKOFF_STEP_MS,
                      RELAY_SINK_RUNNER_MAX_BACKOFF_MS));
+      _set_idle(lane, TRUE);
       break;
     case RELAY_SINK_FAILED:
-      relay_log_ratelimited(&self->fail_rl, RELAY_LOG_ERROR, self->log_prefix,
-                            "Unable to deliver event, retrying wait_ms=%d", RELAY_SINK_RUNNER_FAILED_WAIT_MS);
-      _arm_timer(self, RUNNER_WAIT_FAILED, RELAY_SINK_RUNNER_FAILED_WAIT_MS);
+      if (retry_ms < 0)
+        retry_ms = RELAY_SINK_RUNNER_FAILED_WAIT_MS;
+      relay_log_ratelimited(&lane->fail_rl, RELAY_LOG_ERROR, self->log_prefix,
+                            "Unable to deliver event, retrying wait_ms=%" G_GINT64_FORMAT "%s%s", retry_ms,
+                            self->parallel ? " sink=" : "",
+                            self->parallel ? _lane_sink(lane)->super.name : "");
+      _arm_timer(lane, RUNNER_WAIT_FAILED, retry_ms);
       break;
     }
 }
 
-/* Runs in: the runner thread (cycle and timer events). */
+/* Runs in: the lane thread (cycle and timer events). */
 static void
 _on_cycle(evutil_socket_t fd, short what, void *arg)
 {
-  RelaySinkRunner *self = arg;
+  RunnerLane *lane = arg;
+  RelaySinkRunner *self = lane->runner;
+  RelaySinkProcessor *proc = self->processor;
+  gint64 retry_ms = -1;
+  RelaySinkStatus status;
 
   if (g_atomic_int_get(&self->stop_requested))
     {
-      event_base_loopbreak(self->base);
+      event_base_loopbreak(lane->base);
       return;
     }
-  self->waiting = RUNNER_WAIT_NONE;
-  _schedule_next(self, relay_sink_processor_process(self->processor));
+  lane->waiting = RUNNER_WAIT_NONE;
+  _set_idle(lane, FALSE);
+  if (self->parallel)
+    status = proc->klass->process_sink(proc, lane->index, &retry_ms);
+  else
+    status = relay_sink_processor_process(proc);
+  _schedule_next(lane, status, retry_ms);
 }
 
-/* Runs in: the runner thread, after a producer activated data_ev. */
+/* Runs in: the lane thread, after a producer (or another lane) activated data_ev. */
 static void
 _on_data(evutil_socket_t fd, short what, void *arg)
 {
-  RelaySinkRunner *self = arg;
+  RunnerLane *lane = arg;
 
-  if (self->waiting != RUNNER_WAIT_BACKOFF)
+  if (lane->waiting != RUNNER_WAIT_BACKOFF)
     return;
-  evtimer_del(self->timer_ev);
-  self->waiting = RUNNER_WAIT_NONE;
-  event_active(self->cycle_ev, 0, 0);
+  evtimer_del(lane->timer_ev);
+  lane->waiting = RUNNER_WAIT_NONE;
+  event_active(lane->cycle_ev, 0, 0);
 }
 
-/* Runs in: the runner thread, after stop() activated stop_ev. */
+/* Runs in: the lane thread, after stop() activated stop_ev. */
 static void
 _on_stop(evutil_socket_t fd, short what, void *arg)
 {
-  RelaySinkRunner *self = arg;
+  RunnerLane *lane = arg;
 
-  event_base_loopbreak(self->base);
+  event_base_loopbreak(lane->base);
 }
 
-/* Runs in: the runner thread (its body). */
+/* Runs in: the lane thread (its body). */
 static gpointer
-_thread_main(gpointer data)
+_lane_main(gpointer data)
 {
-  RelaySinkRunner *self = data;
+  RunnerLane *lane = data;
+  RelaySinkRunner *self = lane->runner;
 
-  event_active(self->cycle_ev, 0, 0);
-  event_base_loop(self->base, EVLOOP_NO_EXIT_ON_EMPTY);
+  event_active(lane->cycle_ev, 0, 0);
+  event_base_loop(lane->base, EVLOOP_NO_EXIT_ON_EMPTY);
   g_mutex_lock(&self->lock);
-  self->exited = TRUE;
-  g_cond_signal(&self->exited_cond);
+  lane->exited = TRUE;
+  lane->idle = FALSE;
+  g_cond_broadcast(&self->exited_cond);
   g_mutex_unlock(&self->lock);
   return NULL;
 }
 
-/* Runs in: the committing (producer) thread. Only wakes the runner. */
+/* Runs in: the committing (producer) thread. Only wakes lanes. */
 static void
 _on_channel_data(RelayChannel *channel, gpointer user_data)
 {
   RelaySinkRunner *self = user_data;
 
-  event_active(self->data_ev, 0, 0);
+  if (self->parallel && _wake_one_idle(self))
+    return;
+  for (guint i = 0; i < self->n_lanes; i++)
+    event_active(self->lanes[i].data_ev, 0, 0);
 }
 
 /* ---- main thread ---- */
@@ -168,12 +270,20 @@ RelaySinkRunner *
 relay_sink_runner_new(RelaySinkProcessor *processor)
 {
   RelaySinkRunner *self = g_new0(RelaySinkRunner, 1);
-  RelayRateLimit rl = RELAY_RATELIMIT_INIT;
 
   self->processor = processor;
   self->log_prefix = g_strdup(processor->log_prefix);
   self->channels = g_ptr_array_new();
-  self->fail_rl = rl;
+  self->parallel = processor->parallel && processor->klass->process_sink && processor->sinks->len > 0;
+  self->n_lanes = self->parallel ? processor->sinks->len : 1;
+  self->lanes = g_new0(RunnerLane, self->n_lanes);
+  self->idle_scratch = g_new0(guint, self->n_lanes);
+  for (guint i = 0; i < self->n_lanes; i++)
+    {
+      self->lanes[i].runner = self;
+      self->lanes[i].index = i;
+      self->lanes[i].fail_rl = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+    }
   g_mutex_init(&self->lock);
   g_cond_init(&self->exited_cond);
   return self;
@@ -186,26 +296,26 @@ relay_sink_runner_processor(RelaySinkRunner *self)
 }
 
 static gboolean
-_create_loop(RelaySinkRunner *self, GError **error)
+_create_loop(RelaySinkRunner *self, RunnerLane *lane, GError **error)
 {
-  self->base = event_base_new();
-  if (!self->base)
+  lane->base = event_base_new();
+  if (!lane->base)
     {
       g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "%s: cannot create the runner's event loop",
                   self->log_prefix);
       return FALSE;
     }
-  self->cycle_ev = event_new(self->base, -1, 0, _on_cycle, self);
-  self->timer_ev = evtimer_new(self->base, _on_cycle, self);
-  self->data_ev = event_new(self->base, -1, 0, _on_data, self);
-  self->stop_ev = event_new(self->base, -1, 0, _on_stop, self);
+  lane->cycle_ev = event_new(lane->base, -1, 0, _on_cycle, lane);
+  lane->timer_ev = evtimer_new(lane->base, _on_cycle, lane);
+  lane->data_ev = event_new(lane->base, -1, 0, _on_data, lane);
+  lane->stop_ev = event_new(lane->base, -1, 0, _on_stop, lane);
   return TRUE;
 }
 
 static void
-_free_loop(RelaySinkRunner *self)
+_free_loop(RunnerLane *lane)
 {
-  struct event **events[] = { &self->cycle_ev, &self->timer_ev, &self->data_ev, &self->stop_ev };
+  struct event **events[] = { &lane->cycle_ev, &lane->timer_ev, &lane->data_ev, &lane->stop_ev };
 
   for (gsize i = 0; i < G_N_ELEMENTS(events); i++)
     if (*events[i])
@@ -213,9 +323,16 @@ _free_loop(RelaySinkRunner *self)
         event_free(*events[i]);
         *events[i] = NULL;
       }
-  if (self->base)
-    event_base_free(self->base);
-  self->base = NULL;
+  if (lane->base)
+    event_base_free(lane->base);
+  lane->base = NULL;
+}
+
+static void
+_free_loops(RelaySinkRunner *self)
+{
+  for (guint i = 0; i < self->n_lanes; i++)
+    _free_loop(&self->lanes[i]);
 }
 
 /* Subscribes to DATA on every distinct channel of the group's sinks and clears their abort flags. */
@@ -243,54 +360,26 @@ _remove_notifications(RelaySinkRunner *self)
   g_ptr_array_set_size(self->channels, 0);
 }
 
-gboolean
-relay_sink_runner_start(RelaySinkRunner *self, GError **error)
-{
-  GError *local = NULL;
-
-  if (self->started)
-    return TRUE;
-  if (self->stopped)
-    {
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_STATE, "%s: a stopped runner cannot be restarted",
-                  self->log_prefix);
-      return FALSE;
-    }
-  if (!_create_loop(self, error))
-    return FALSE;
-  _add_notifications(self);
-  char *thread_name = g_strdup_printf("sink:%s", self->processor->name);
-  self->thread = g_thread_try_new(thread_name, _thread_main, self, &local);
-  g_free(thread_name);
-  if (!self->thread)
-    {
-      _remove_notifications(self);
-      _free_loop(self);
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "%s: cannot start the runner thread: %s",
-                  self->log_prefix, local->message);
-      g_error_free(local);
-      return FALSE;
-    }
-  self->started = TRUE;
-  relay_debug(self->log_prefix, "runner started sinks=%u channels=%u", self->processor->sinks->len,
-              self->channels->len);
-  return TRUE;
-}
-
-/* Waits up to grace_ms for the thread to leave its loop; TRUE if it did. */
+/* Waits up to grace_ms for every started lane to leave its loop; TRUE if they did. */
 static gboolean
-_wait_exited(RelaySinkRunner *self, guint grace_ms)
+_wait_exited(RelaySinkRunner *self, guint n_started, guint grace_ms)
 {
   gint64 deadline = g_get_monotonic_time() + (gint64)grace_ms * G_TIME_SPAN_MILLISECOND;
-  gboolean exited;
+  gboolean all = FALSE;
 
   g_mutex_lock(&self->lock);
-  while (!self->exited)
-    if (!g_cond_wait_until(&self->exited_cond, &self->lock, deadline))
-      break;
-  exited = self->exited;
+  for (;;)
+    {
+      all = TRUE;
+      for (guint i = 0; i < n_started; i++)
+        all = all && self->lanes[i].exited;
+      if (all || !g_cond_wait_until(&self->exited_cond, &self->lock, deadline))
+        break;
+    }
+  for (guint i = 0; i < n_started; i++)
+    all = all && self->lanes[i].exited;
   g_mutex_unlock(&self->lock);
-  return exited;
+  return all;
 }
 
 static void
@@ -302,6 +391,76 @@ _request_abort(RelaySinkRunner *self)
     g_atomic_int_set(&((RelaySink *)g_ptr_array_index(sinks, i))->abort_requested, 1);
 }
 
+/* Stops and joins the first n_started lanes: after grace_ms the sinks' abort flags are set. */
+static void
+_stop_lanes(RelaySinkRunner *self, guint n_started, guint grace_ms)
+{
+  g_atomic_int_set(&self->stop_requested, 1);
+  for (guint i = 0; i < n_started; i++)
+    event_active(self->lanes[i].stop_ev, 0, 0);
+  if (!_wait_exited(self, n_started, grace_ms))
+    {
+      relay_warn(self->log_prefix, "batch in flight not finished after grace period, aborting grace_ms=%u",
+                 grace_ms);
+      _request_abort(self);
+    }
+  for (guint i = 0; i < n_started; i++)
+    {
+      g_thread_join(self->lanes[i].thread);
+      self->lanes[i].thread = NULL;
+    }
+  _remove_notifications(self);
+}
+
+static gboolean
+_start_lane(RelaySinkRunner *self, RunnerLane *lane, GError **error)
+{
+  GError *local = NULL;
+  char *thread_name
+      = g_strdup_printf("sink:%s", self->parallel ? _lane_sink(lane)->super.name : self->processor->name);
+
+  lane->thread = g_thread_try_new(thread_name, _lane_main, lane, &local);
+  g_free(thread_name);
+  if (lane->thread)
+    return TRUE;
+  g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "%s: cannot start the runner thread: %s", self->log_prefix,
+              local->message);
+  g_error_free(local);
+  return FALSE;
+}
+
+gboolean
+relay_sink_runner_start(RelaySinkRunner *self, GError **error)
+{
+  if (self->started)
+    return TRUE;
+  if (self->stopped)
+    {
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_STATE, "%s: a stopped runner cannot be restarted",
+                  self->log_prefix);
+      return FALSE;
+    }
+  for (guint i = 0; i < self->n_lanes; i++)
+    if (!_create_loop(self, &self->lanes[i], error))
+      {
+        _free_loops(self);
+        return FALSE;
+      }
+  _add_notifications(self);
+  for (guint i = 0; i < self->n_lanes; i++)
+    if (!_start_lane(self, &self->lanes[i], error))
+      {
+        _stop_lanes(self, i, RELAY_SINK_RUNNER_FREE_GRACE_MS);
+        _free_loops(self);
+        self->stopped = TRUE;
+        return FALSE;
+      }
+  self->started = TRUE;
+  relay_debug(self->log_prefix, "runner started sinks=%u channels=%u lanes=%u", self->processor->sinks->len,
+              self->channels->len, self->n_lanes);
+  return TRUE;
+}
+
 void
 relay_sink_runner_stop(RelaySinkRunner *self, guint grace_ms)
 {
@@ -311,17 +470,7 @@ relay_sink_runner_stop(RelaySinkRunner *self, guint grace_ms)
       return;
     }
   self->stopped = TRUE;
-  g_atomic_int_set(&self->stop_requested, 1);
-  event_active(self->stop_ev, 0, 0);
-  if (!_wait_exited(self, grace_ms))
-    {
-      relay_warn(self->log_prefix, "batch in flight not finished after grace period, aborting grace_ms=%u",
-                 grace_ms);
-      _request_abort(self);
-    }
-  g_thread_join(self->thread);
-  self->thread = NULL;
-  _remove_notifications(self);
+  _stop_lanes(self, self->n_lanes, grace_ms);
   relay_debug(self->log_prefix, "runner stopped");
 }
 
@@ -331,9 +480,11 @@ relay_sink_runner_free(RelaySinkRunner *self)
   if (!self)
     return;
   relay_sink_runner_stop(self, RELAY_SINK_RUNNER_FREE_GRACE_MS);
-  _free_loop(self);
+  _free_loops(self);
   relay_sink_processor_free(self->processor);
   g_ptr_array_unref(self->channels);
+  g_free(self->lanes);
+  g_free(self->idle_scratch);
   g_mutex_clear(&self->lock);
   g_cond_clear(&self->exited_cond);
   g_free(self->log_prefix);
