@@ -10,22 +10,34 @@
 extern const RelayComponentClass relay_source_seq_class;
 extern const RelayComponentClass relay_source_netcat_class;
 extern const RelayComponentClass relay_channel_memory_class;
+extern const RelayComponentClass relay_channel_file_class;
 extern const RelayComponentClass relay_sink_logger_class;
 extern const RelayComponentClass relay_sink_null_class;
 extern const RelayComponentClass relay_sink_file_roll_class;
+extern const RelayComponentClass relay_source_thrift_class;
+extern const RelayComponentClass relay_sink_thrift_class;
+extern const RelayComponentClass relay_source_avro_class;
+extern const RelayComponentClass relay_sink_avro_class;
 
 static const RelayComponentClass *const _classes[] = {
   &relay_source_seq_class,
   &relay_source_netcat_class,
   &relay_channel_memory_class,
+  &relay_channel_file_class,
   &relay_sink_logger_class,
   &relay_sink_null_class,
   &relay_sink_file_roll_class,
+  &relay_source_thrift_class,
+  &relay_sink_thrift_class,
+  &relay_source_avro_class,
+  &relay_sink_avro_class,
   NULL,
 };
 
 static const RelaySinkProcessorClass *const _processors[] = {
   &relay_sink_processor_default_class,
+  &relay_sink_processor_failover_class,
+  &relay_sink_processor_load_balance_class,
   NULL,
 };
 
