@@ -5,6 +5,7 @@
  * the payload size before anything is allocated, and each record carries two CRC-32C (header, payload).
  * Segment scans map the file read-only and never write. No shared state: any thread may call these. */
 #include "filelog.h"
+#include "le_bytes.h"
 
 #include "crc32c.h"
 #include "event.h"
@@ -21,38 +22,6 @@
 #define RELAY_FILELOG_RECORD_MAGIC 0x52434652u /* "RFCR" */
 static const guint8 _segment_magic[8] = { 'R', 'L', 'Y', 'F', 'C', 'L', 'O', 'G' };
 
-/* ---- little-endian helpers ---- */
-
-static inline void
-_put32(guint8 *p, guint32 v)
-{
-  v = GUINT32_TO_LE(v);
-  memcpy(p, &v, 4);
-}
-
-static inline void
-_put64(guint8 *p, guint64 v)
-{
-  v = GUINT64_TO_LE(v);
-  memcpy(p, &v, 8);
-}
-
-static inline guint32
-_get32(const guint8 *p)
-{
-  guint32 v;
-  memcpy(&v, p, 4);
-  return GUINT32_FROM_LE(v);
-}
-
-static inline guint64
-_get64(const guint8 *p)
-{
-  guint64 v;
-  memcpy(&v, p, 8);
-  return GUINT64_FROM_LE(v);
-}
-
 static gboolean
 _all_zero(const guint8 *data, gsize len)
 {
@@ -67,16 +36,16 @@ _all_zero(const guint8 *data, gsize len)
 void
 relay_filelog_record_header_encode(guint8 *out, const RelayFilelogRecord *rec)
 {
-  _put32(out, RELAY_FILELOG_RECORD_MAGIC);
+  relay_le_put32(out, RELAY_FILELOG_RECORD_MAGIC);
   out[4] = (guint8)rec->type;
   out[5] = 0;
   out[6] = 0;
   out[7] = 0;
-  _put32(out + 8, rec->payload_len);
-  _put32(out + 12, rec->payload_crc);
-  _put64(out + 16, rec->first_seq);
-  _put32(out + 24, rec->count);
-  _put32(out + 28, relay_crc32c(0, out, 28));
+  relay_le_put32(out + 8, rec->payload_len);
+  relay_le_put32(out + 12, rec->payload_crc);
+  relay_le_put64(out + 16, rec->first_seq);
+  relay_le_put32(out + 24, rec->count);
+  relay_le_put32(out + 28, relay_crc32c(0, out, 28));
 }
 
 /* Checks that the payload holds exactly count well-formed entries of the record's type. */
@@ -100,16 +69,16 @@ relay_filelog_record_parse(const guint8 *data, gsize avail, RelayFilelogRecord *
 {
   if (avail < RELAY_FILELOG_RECORD_HEADER)
     return _all_zero(data, avail) ? RELAY_FILELOG_REC_END : RELAY_FILELOG_REC_BAD;
-  if (_get32(data) != RELAY_FILELOG_RECORD_MAGIC)
+  if (relay_le_get32(data) != RELAY_FILELOG_RECORD_MAGIC)
     return _all_zero(data, RELAY_FILELOG_RECORD_HEADER) ? RELAY_FILELOG_REC_END : RELAY_FILELOG_REC_BAD;
-  if (_get32(data + 28) != relay_crc32c(0, data, 28))
+  if (relay_le_get32(data + 28) != relay_crc32c(0, data, 28))
     return RELAY_FILELOG_REC_BAD;
 
   rec->type = data[4];
-  rec->payload_len = _get32(data + 8);
-  rec->payload_crc = _get32(data + 12);
-  rec->first_seq = _get64(data + 16);
-  rec->count = _get32(data + 24);
+  rec->payload_len = relay_le_get32(data + 8);
+  rec->payload_crc = relay_le_get32(data + 12);
+  rec->first_seq = relay_le_get64(data + 16);
+  rec->count = relay_le_get32(data + 24);
   rec->payload = data + RELAY_FILELOG_RECORD_HEADER;
   if ((rec->type != RELAY_FILELOG_PUT && rec->type != RELAY_FILELOG_TAKE) || data[5] || data[6] || data[7])
     return RELAY_FILELOG_REC_BAD;
@@ -137,22 +106,22 @@ relay_filelog_event_encode(guint8 *out, const RelayEvent *ev, gsize size)
 {
   guint8 *p = out + RELAY_FILELOG_EVENT_PREFIX;
 
-  _put32(p, ev->n_headers);
+  relay_le_put32(p, ev->n_headers);
   p += 4;
   for (guint32 i = 0; i < ev->n_headers; i++)
     {
       const RelayHeader *h = &ev->headers[i];
-      _put32(p, h->key_len);
-      _put32(p + 4, h->value_len);
+      relay_le_put32(p, h->key_len);
+      relay_le_put32(p + 4, h->value_len);
       memcpy(p + 8, h->key, h->key_len);
       memcpy(p + 8 + h->key_len, h->value, h->value_len);
       p += 8 + h->key_len + h->value_len;
     }
-  _put32(p, ev->body_len);
+  relay_le_put32(p, ev->body_len);
   memcpy(p + 4, ev->body, ev->body_len);
   gsize len = size - RELAY_FILELOG_EVENT_PREFIX;
-  _put32(out, (guint32)len);
-  _put32(out + 4, relay_crc32c(0, out + RELAY_FILELOG_EVENT_PREFIX, len));
+  relay_le_put32(out, (guint32)len);
+  relay_le_put32(out + 4, relay_crc32c(0, out + RELAY_FILELOG_EVENT_PREFIX, len));
   return out + size;
 }
 
@@ -166,7 +135,7 @@ _decode_headers(const guint8 *enc, gsize len, RelayHeader *headers, guint32 n)
     {
       if (len - pos < 8)
         return 0;
-      guint32 klen = _get32(enc + pos), vlen = _get32(enc + pos + 4);
+      guint32 klen = relay_le_get32(enc + pos), vlen = relay_le_get32(enc + pos + 4);
       pos += 8;
       if (klen > len - pos || vlen > len - pos - klen)
         return 0;
@@ -181,12 +150,13 @@ relay_filelog_event_decode(const guint8 *data, gsize avail)
 {
   if (avail < RELAY_FILELOG_EVENT_PREFIX + 8)
     return NULL;
-  gsize len = _get32(data);
+  gsize len = relay_le_get32(data);
   const guint8 *enc = data + RELAY_FILELOG_EVENT_PREFIX;
-  if (len < 8 || len > avail - RELAY_FILELOG_EVENT_PREFIX || relay_crc32c(0, enc, len) != _get32(data + 4))
+  if (len < 8 || len > avail - RELAY_FILELOG_EVENT_PREFIX
+      || relay_crc32c(0, enc, len) != relay_le_get32(data + 4))
     return NULL;
 
-  guint32 n = _get32(enc);
+  guint32 n = relay_le_get32(enc);
   if (n > RELAY_EVENT_MAX_HEADERS || (gsize)n * 8 > len - 8)
     return NULL;
   RelayHeader stack[16];
@@ -195,7 +165,7 @@ relay_filelog_event_decode(const guint8 *data, gsize avail)
   gsize pos = _decode_headers(enc, len, headers, n);
   if (pos)
     {
-      guint32 body_len = _get32(enc + pos);
+      guint32 body_len = relay_le_get32(enc + pos);
       if (body_len <= RELAY_EVENT_MAX_BODY && body_len == len - pos - 4)
         ev = relay_event_new(headers, n, enc + pos + 4, body_len);
     }
@@ -211,7 +181,7 @@ relay_filelog_put_next(const RelayFilelogRecord *rec, gsize *cursor, guint32 *re
 
   if (rec->payload_len - pos < RELAY_FILELOG_EVENT_PREFIX)
     return FALSE;
-  guint32 event_len = _get32(rec->payload + pos);
+  guint32 event_len = relay_le_get32(rec->payload + pos);
   if (event_len > rec->payload_len - pos - RELAY_FILELOG_EVENT_PREFIX)
     return FALSE;
   *rel_off = (guint32)pos;
@@ -225,8 +195,8 @@ relay_filelog_put_next(const RelayFilelogRecord *rec, gsize *cursor, guint32 *re
 guint8 *
 relay_filelog_take_run_encode(guint8 *out, guint64 first_seq, guint32 n)
 {
-  _put64(out, first_seq);
-  _put32(out + 8, n);
+  relay_le_put64(out, first_seq);
+  relay_le_put32(out + 8, n);
   return out + RELAY_FILELOG_TAKE_RUN;
 }
 
@@ -234,8 +204,8 @@ void
 relay_filelog_take_run(const RelayFilelogRecord *rec, guint32 i, guint64 *first_seq, guint32 *n)
 {
   const guint8 *p = rec->payload + (gsize)i * RELAY_FILELOG_TAKE_RUN;
-  *first_seq = _get64(p);
-  *n = _get32(p + 8);
+  *first_seq = relay_le_get64(p);
+  *n = relay_le_get32(p + 8);
 }
 
 /* ---- segments ---- */
@@ -263,19 +233,20 @@ relay_filelog_segment_header_encode(guint8 *out, guint64 id)
 {
   memset(out, 0, RELAY_FILELOG_SEGMENT_HEADER);
   memcpy(out, _segment_magic, sizeof _segment_magic);
-  _put32(out + 8, RELAY_FILELOG_VERSION);
-  _put32(out + 12, RELAY_FILELOG_SEGMENT_HEADER);
-  _put64(out + 16, id);
-  _put64(out + 24, (guint64)g_get_real_time());
-  _put32(out + 60, relay_crc32c(0, out, 60));
+  relay_le_put32(out + 8, RELAY_FILELOG_VERSION);
+  relay_le_put32(out + 12, RELAY_FILELOG_SEGMENT_HEADER);
+  relay_le_put64(out + 16, id);
+  relay_le_put64(out + 24, (guint64)g_get_real_time());
+  relay_le_put32(out + 60, relay_crc32c(0, out, 60));
 }
 
 gboolean
 relay_filelog_segment_header_check(const guint8 *data, gsize len, guint64 id)
 {
   return len >= RELAY_FILELOG_SEGMENT_HEADER && memcmp(data, _segment_magic, sizeof _segment_magic) == 0
-         && _get32(data + 8) == RELAY_FILELOG_VERSION && _get32(data + 12) == RELAY_FILELOG_SEGMENT_HEADER
-         && _get64(data + 16) == id && _get32(data + 60) == relay_crc32c(0, data, 60);
+         && relay_le_get32(data + 8) == RELAY_FILELOG_VERSION
+         && relay_le_get32(data + 12) == RELAY_FILELOG_SEGMENT_HEADER && relay_le_get64(data + 16) == id
+         && relay_le_get32(data + 60) == relay_crc32c(0, data, 60);
 }
 
 static gint

@@ -7,6 +7,7 @@
  * renamed over checkpoint and the directory fsync'ed, so a crash leaves either the old or the new one.
  * Reading maps the file and validates every field before copying anything. Any thread; no shared state. */
 #include "filelog.h"
+#include "le_bytes.h"
 
 #include "crc32c.h"
 
@@ -25,36 +26,6 @@
 #define RELAY_CHECKPOINT_CHUNK (64 * 1024)
 static const guint8 _checkpoint_magic[8] = { 'R', 'L', 'Y', 'F', 'C', 'C', 'K', 'P' };
 
-static inline void
-_put32(guint8 *p, guint32 v)
-{
-  v = GUINT32_TO_LE(v);
-  memcpy(p, &v, 4);
-}
-
-static inline void
-_put64(guint8 *p, guint64 v)
-{
-  v = GUINT64_TO_LE(v);
-  memcpy(p, &v, 8);
-}
-
-static inline guint32
-_get32(const guint8 *p)
-{
-  guint32 v;
-  memcpy(&v, p, 4);
-  return GUINT32_FROM_LE(v);
-}
-
-static inline guint64
-_get64(const guint8 *p)
-{
-  guint64 v;
-  memcpy(&v, p, 8);
-  return GUINT64_FROM_LE(v);
-}
-
 /* ---- write ---- */
 
 static void
@@ -62,15 +33,15 @@ _encode_header(guint8 *out, const RelayFilelogCheckpoint *cp)
 {
   memset(out, 0, RELAY_CHECKPOINT_HEADER);
   memcpy(out, _checkpoint_magic, sizeof _checkpoint_magic);
-  _put32(out + 8, RELAY_FILELOG_VERSION);
-  _put32(out + 12, RELAY_CHECKPOINT_HEADER);
-  _put64(out + 16, cp->next_seq);
-  _put64(out + 24, cp->log_seg);
-  _put64(out + 32, cp->log_off);
-  _put64(out + 40, cp->entries->len);
-  _put64(out + 48, (guint64)g_get_real_time());
-  _put32(out + 56, RELAY_CHECKPOINT_ENTRY);
-  _put32(out + 60, relay_crc32c(0, out, 60));
+  relay_le_put32(out + 8, RELAY_FILELOG_VERSION);
+  relay_le_put32(out + 12, RELAY_CHECKPOINT_HEADER);
+  relay_le_put64(out + 16, cp->next_seq);
+  relay_le_put64(out + 24, cp->log_seg);
+  relay_le_put64(out + 32, cp->log_off);
+  relay_le_put64(out + 40, cp->entries->len);
+  relay_le_put64(out + 48, (guint64)g_get_real_time());
+  relay_le_put32(out + 56, RELAY_CHECKPOINT_ENTRY);
+  relay_le_put32(out + 60, relay_crc32c(0, out, 60));
 }
 
 /* Writes the entries in chunks and the trailer from offset RELAY_CHECKPOINT_HEADER. */
@@ -95,14 +66,14 @@ _write_entries(int fd, const GArray *entries)
       if (i == entries->len)
         break;
       const RelayFilelogLocation *e = &g_array_index(entries, RelayFilelogLocation, i);
-      _put64(buf + fill, e->seq);
-      _put64(buf + fill + 8, e->seg);
-      _put32(buf + fill + 16, e->off);
-      _put32(buf + fill + 20, e->len);
+      relay_le_put64(buf + fill, e->seq);
+      relay_le_put64(buf + fill + 8, e->seg);
+      relay_le_put32(buf + fill + 16, e->off);
+      relay_le_put32(buf + fill + 20, e->len);
       fill += RELAY_CHECKPOINT_ENTRY;
     }
-  _put32(buf, crc);
-  _put32(buf + 4, RELAY_CHECKPOINT_END_MAGIC);
+  relay_le_put32(buf, crc);
+  relay_le_put32(buf + 4, RELAY_CHECKPOINT_END_MAGIC);
   ok = ok && relay_filelog_pwrite_all(fd, buf, RELAY_CHECKPOINT_TRAILER, off);
   g_free(buf);
   return ok;
@@ -154,10 +125,12 @@ _check_header(const guint8 *map, gsize size, guint64 *count)
 {
   if (size < RELAY_CHECKPOINT_HEADER + RELAY_CHECKPOINT_TRAILER
       || memcmp(map, _checkpoint_magic, sizeof _checkpoint_magic) != 0
-      || _get32(map + 60) != relay_crc32c(0, map, 60) || _get32(map + 8) != RELAY_FILELOG_VERSION
-      || _get32(map + 12) != RELAY_CHECKPOINT_HEADER || _get32(map + 56) != RELAY_CHECKPOINT_ENTRY)
+      || relay_le_get32(map + 60) != relay_crc32c(0, map, 60)
+      || relay_le_get32(map + 8) != RELAY_FILELOG_VERSION
+      || relay_le_get32(map + 12) != RELAY_CHECKPOINT_HEADER
+      || relay_le_get32(map + 56) != RELAY_CHECKPOINT_ENTRY)
     return FALSE;
-  *count = _get64(map + 40);
+  *count = relay_le_get64(map + 40);
   return *count <= (size - RELAY_CHECKPOINT_HEADER - RELAY_CHECKPOINT_TRAILER) / RELAY_CHECKPOINT_ENTRY
          && size == RELAY_CHECKPOINT_HEADER + *count * RELAY_CHECKPOINT_ENTRY + RELAY_CHECKPOINT_TRAILER;
 }
@@ -171,18 +144,19 @@ _parse(const guint8 *map, gsize size, RelayFilelogCheckpoint *cp)
   if (!_check_header(map, size, &count))
     return FALSE;
   const guint8 *entries = map + RELAY_CHECKPOINT_HEADER, *trailer = entries + count * RELAY_CHECKPOINT_ENTRY;
-  if (_get32(trailer + 4) != RELAY_CHECKPOINT_END_MAGIC
-      || _get32(trailer) != relay_crc32c(0, entries, count * RELAY_CHECKPOINT_ENTRY))
+  if (relay_le_get32(trailer + 4) != RELAY_CHECKPOINT_END_MAGIC
+      || relay_le_get32(trailer) != relay_crc32c(0, entries, count * RELAY_CHECKPOINT_ENTRY))
     return FALSE;
-  cp->next_seq = _get64(map + 16);
-  cp->log_seg = _get64(map + 24);
-  cp->log_off = _get64(map + 32);
+  cp->next_seq = relay_le_get64(map + 16);
+  cp->log_seg = relay_le_get64(map + 24);
+  cp->log_off = relay_le_get64(map + 32);
 
   GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(RelayFilelogLocation), (guint)count);
   for (guint64 i = 0; i < count; i++)
     {
       const guint8 *p = entries + i * RELAY_CHECKPOINT_ENTRY;
-      RelayFilelogLocation e = { _get64(p), _get64(p + 8), _get32(p + 16), _get32(p + 20) };
+      RelayFilelogLocation e
+          = { relay_le_get64(p), relay_le_get64(p + 8), relay_le_get32(p + 16), relay_le_get32(p + 20) };
       gboolean sorted = out->len == 0 || g_array_index(out, RelayFilelogLocation, out->len - 1).seq < e.seq;
       if (!sorted || e.seq >= cp->next_seq || e.off < RELAY_FILELOG_SEGMENT_HEADER)
         {
