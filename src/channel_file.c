@@ -83,9 +83,11 @@
  * encoding and event reference drops happen outside the lock. */
 #include "channel_file_private.h"
 
+#include "agent.h"
 #include "crc32c.h"
 #include "event.h"
 #include "options.h"
+#include "props.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -949,6 +951,64 @@ _check_distinct(RelayFileChannel *self, const RelayComponentConfig *cc, RelayCon
   return ok;
 }
 
+/* Whether dir is one of the channel's directories (checkpoint, backup or data). */
+static gboolean
+_uses_dir(const RelayFileChannel *channel, const char *dir)
+{
+  if (g_strcmp0(channel->checkpoint_dir, dir) == 0 || g_strcmp0(channel->backup_dir, dir) == 0)
+    return TRUE;
+  for (guint i = 0; channel->data_dirs && channel->data_dirs[i]; i++)
+    if (strcmp(channel->data_dirs[i], dir) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Reports each of self's directories that `other` (a file channel of the same agent) also uses. */
+static gboolean
+_check_not_shared_with(RelayFileChannel *self, const RelayFileChannel *other, const RelayComponentConfig *cc,
+                       RelayConfigReport *report)
+{
+  const char *name = other->super.super.name;
+  gboolean ok = TRUE;
+
+  if (_uses_dir(other, self->checkpoint_dir))
+    ok = _report(cc, report, "checkpointDir",
+                 g_strdup_printf("%s is also used by channel %s", self->checkpoint_dir, name));
+  if (self->backup_dir && _uses_dir(other, self->backup_dir))
+    ok = _report(cc, report, "backupCheckpointDir",
+                 g_strdup_printf("%s is also used by channel %s", self->backup_dir, name));
+  for (guint i = 0; self->data_dirs[i]; i++)
+    if (_uses_dir(other, self->data_dirs[i]))
+      ok = _report(cc, report, "dataDirs",
+                   g_strdup_printf("%s is also used by channel %s", self->data_dirs[i], name));
+  return ok;
+}
+
+extern const RelayComponentClass relay_channel_file_class; /* defined at the end of this file */
+
+/* Two file channels of one agent must not share a directory (the second would fail to lock it at start).
+ * The file channels configured before this one are in the agent already; the <agent>.channels list that
+ * declared this channel names them. */
+static gboolean
+_check_not_shared(RelayFileChannel *self, const RelayComponentConfig *cc, RelayConfigReport *report)
+{
+  RelayAgent *agent = self->super.super.agent;
+  gboolean ok = TRUE;
+
+  if (!agent || !cc->decl)
+    return TRUE;
+  char **names = relay_config_split_list(cc->decl->value);
+  for (guint i = 0; names && names[i]; i++)
+    {
+      RelayComponent *other
+          = strcmp(names[i], cc->name) ? relay_agent_find(agent, RELAY_KIND_CHANNEL, names[i]) : NULL;
+      if (other && other->klass == &relay_channel_file_class)
+        ok = _check_not_shared_with(self, RELAY_FILE_CHANNEL(other), cc, report) && ok;
+    }
+  g_strfreev(names);
+  return ok;
+}
+
 /* Reports every problem it finds (not only the first), so --check lists them all. */
 static gboolean
 _file_configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfigReport *report)
@@ -969,6 +1029,7 @@ _file_configure(RelayComponent *component, const RelayComponentConfig *cc, Relay
   if (!_resolve_dirs(self, cc, report))
     return FALSE;
   ok = _check_distinct(self, cc, report) && ok;
+  ok = _check_not_shared(self, cc, report) && ok;
   ok = _check_usable(cc, report, "checkpointDir", self->checkpoint_dir) && ok;
   if (self->backup_dir)
     ok = _check_usable(cc, report, "backupCheckpointDir", self->backup_dir) && ok;

@@ -1,17 +1,21 @@
 # fc_lib.sh - helpers for the file-channel integration tests (sourced after lib.sh and avro_lib.sh).
 #
-# Agents here are avro source -> file channel c1 -> avro sink (edge) or file_roll (collector), their channel
-# directories under $IT_TMP/<agent>/. fc_start (re)starts a relayd under a name and APPENDS to its log, so
+# Tests compose their agents from avro_lib.sh's source and sink lines and fc_conf_file_channel (channel
+# directories under $IT_TMP). fc_start (re)starts a relayd under a name and APPENDS to its log, so
 # a test can kill and restart an agent many times and still read every line it logged; the pid goes into
 # lib.sh's IT_PIDS, so lib.sh's exit trap kills whatever still runs. fc_kill sends SIGKILL and reaps.
 
 FCDUMP="$TOP_BUILDDIR/src/relayd-fcdump"
+[ -x "$FCDUMP" ] || {
+  echo "relayd-fcdump not found: $FCDUMP" >&2
+  exit 99
+}
 
 # fc_conf_file_channel AGENT DIR [CAPACITY] [TX_CAPACITY] [KEY=VALUE...]: the lines of file channel c1 with
 # checkpointDir DIR/checkpoint and dataDirs DIR/data (minimumRequiredSpace 1 MiB: test machines are small);
 # a KEY=VALUE replaces the default of that key or adds one.
 fc_conf_file_channel() {
-  local agent=$1 dir=$2 kv key
+  local agent=$1 dir=$2 kv key val
   local -A value=([type]=file [checkpointDir]="$dir/checkpoint" [dataDirs]="$dir/data" [capacity]=${3:-1000000}
     [transactionCapacity]=${4:-1000} [minimumRequiredSpace]=1048576 [keep-alive]=1)
   local keys=(type checkpointDir dataDirs capacity transactionCapacity minimumRequiredSpace keep-alive)
@@ -20,30 +24,12 @@ fc_conf_file_channel() {
     key=${kv%%=*}
     key=${key// /}
     [ -n "${value[$key]+set}" ] || keys+=("$key")
-    value[$key]=$(echo "${kv#*=}" | sed 's/^ *//')
+    val=${kv#*=}
+    value[$key]=${val#"${val%%[! ]*}"}
   done
   for key in "${keys[@]}"; do
     echo "$agent.channels.c1.$key = ${value[$key]}"
   done
-}
-
-# fc_edge_conf FILE AGENT IN_PORT OUT_PORT DIR [BATCH] [CAPACITY]: avro source -> file channel -> avro sink.
-fc_edge_conf() {
-  {
-    avro_conf_source "$2" "$3"
-    fc_conf_file_channel "$2" "$5" "${7:-1000000}" 1000
-    avro_conf_avro_sink "$2" "$4" none "${6:-100}"
-  } >"$1"
-}
-
-# fc_collector_conf FILE AGENT IN_PORT OUT_DIR DIR [BATCH] [CAPACITY]: avro source -> file channel ->
-# file_roll into OUT_DIR.
-fc_collector_conf() {
-  {
-    avro_conf_source "$2" "$3"
-    fc_conf_file_channel "$2" "$5" "${7:-1000000}" 1000
-    avro_conf_file_roll "$2" "$4" "${6:-100}"
-  } >"$1"
 }
 
 # fc_start NAME ARGS...: starts relayd in the background, appending stderr to $IT_TMP/NAME.log.

@@ -16,7 +16,7 @@
 # the edge's batch stored but not yet answered, and file_roll's batch written but whose take was not yet
 # committed), so duplicates <= KILLS x 2 x 100. A file may end in a partial line (a kill in the middle of
 # file_roll's write); that batch was not committed and is delivered again. Both relayd must then stop
-# cleanly. FC_KILL_SEED reproduces a run (the seed is printed).
+# cleanly. FC_KILL_SEED=N repeats a run's kill order and pauses (the seed is printed).
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 . "$IT_DIR/fc_lib.sh"
