@@ -305,11 +305,28 @@ _check_space(RelayFilelogWriter *self, GPtrArray *requests)
     }
 }
 
+/* A group of take records only needs no sync of its own: losing a take can only bring back an event that
+ * was already delivered (a duplicate, which at-least-once allows), never lose one. Such groups stay dirty;
+ * the next group with a put, a segment roll, a checkpoint (which syncs the writer first) or the background
+ * sync (fsyncInterval) makes them durable, as with fsyncPerTransaction = false. Puts are never
+ * acknowledged before their fdatasync. */
+static gboolean
+_has_put(GPtrArray *requests)
+{
+  for (guint i = 0; i < requests->len; i++)
+    {
+      RelayFilelogRequest *req = g_ptr_array_index(requests, i);
+      if (req->is_put || !req->data)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 _write_group(RelayFilelogWriter *self, GPtrArray *requests)
 {
   RelayWriterGroup g = { .unsynced = g_ptr_array_new() };
-  gboolean want_sync = self->config.fsync_per_txn;
+  gboolean want_sync = self->config.fsync_per_txn && _has_put(requests);
 
   _check_space(self, requests);
   for (guint i = 0; i < requests->len; i++)
@@ -361,7 +378,7 @@ _dequeue(RelayFilelogWriter *self, GPtrArray *requests)
 {
   if (!self->head && !self->stopping)
     {
-      if (self->dirty && !self->config.fsync_per_txn)
+      if (self->dirty)
         g_cond_wait_until(&self->wake, &self->lock,
                           g_get_monotonic_time() + (gint64)self->config.fsync_interval_ms * 1000);
       else
@@ -372,7 +389,8 @@ _dequeue(RelayFilelogWriter *self, GPtrArray *requests)
   self->head = self->tail = NULL;
 }
 
-/* Runs in: the writer thread; the periodic sync when fsyncPerTransaction is false. */
+/* Runs in: the writer thread; the periodic sync of records written without one (fsyncPerTransaction false,
+ * or take-only groups). */
 static void
 _background_sync(RelayFilelogWriter *self)
 {
