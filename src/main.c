@@ -29,6 +29,15 @@ typedef struct
   gboolean version;
 } RelayArgs;
 
+static void
+_free_args(RelayArgs *args)
+{
+  g_free(args->name);
+  g_free(args->conf_file);
+  g_free(args->conf_dir);
+  g_free(args->log_level);
+}
+
 static int
 _parse_args(int argc, char **argv, RelayArgs *args)
 {
@@ -188,7 +197,10 @@ main(int argc, char **argv)
   if (args.version)
     printf("relayd %s\n", PACKAGE_VERSION);
   if (rc >= 0)
-    return rc;
+    {
+      _free_args(&args);
+      return rc;
+    }
   signal(SIGPIPE, SIG_IGN);
   evthread_use_pthreads();
 
@@ -207,9 +219,6 @@ main(int argc, char **argv)
   relay_config_report_free(report);
   relay_props_free(props);
   event_base_free(base);
-  g_free(args.name);
-  g_free(args.conf_file);
-  g_free(args.conf_dir);
-  g_free(args.log_level);
+  _free_args(&args);
   return rc;
 }

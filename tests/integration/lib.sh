@@ -1,4 +1,5 @@
 # lib.sh - shared helpers for relayd's integration tests (sourced by tests/integration/test_*.sh).
+# shellcheck shell=bash
 #
 # Each test starts the real relayd binary on free loopback ports, talks to it, and checks what arrives.
 # `make check` provides RELAYD (the binary), TOP_SRCDIR and TOP_BUILDDIR; run by hand, they default to the
