@@ -20,7 +20,11 @@ relay_sink_processor_new(const RelaySinkProcessorClass *klass, const char *name,
 
   self->klass = klass;
   self->name = g_strdup(name);
-  self->log_prefix = g_strdup_printf("sinkgroup:%s:%s", klass->type, name);
+  /* A standalone sink's default processor logs as the sink itself. */
+  if (klass == &relay_sink_processor_default_class && n_sinks == 1)
+    self->log_prefix = g_strdup(sinks[0]->super.log_prefix);
+  else
+    self->log_prefix = g_strdup_printf("sinkgroup:%s:%s", klass->type, name);
   self->sinks = g_ptr_array_sized_new(n_sinks);
   for (guint i = 0; i < n_sinks; i++)
     g_ptr_array_add(self->sinks, sinks[i]);
