@@ -4,9 +4,9 @@
  *
  * Failover: calls go to the current host; on failure the next host is tried with the same batch, up to
  * max-attempts hosts per call; the host that worked stays current. Load balance: each call walks the hosts
- * in selector order (round_robin advances the start by one per call, random shuffles) skipping hosts in
- * backoff; the first success ends the call; with backoff=true a failing host is skipped for
- * min(maxBackoff, 1000 x 2^failures) ms. Not thread-safe: one client per thread. */
+ * that are not in backoff in selector order (round_robin advances the start by one per call over those
+ * hosts, random shuffles them); the first success ends the call; with backoff=true a failing host is skipped
+ * for min(maxBackoff, 1000 x 2^failures) ms. Not thread-safe: one client per thread. */
 #include "relay-client.h"
 
 #include "rpc_protocols.h"
@@ -213,29 +213,53 @@ _note_failure(RelayClient *self, RelayClientHost *host)
   host->restore_at_us = g_get_monotonic_time() + ms * 1000;
 }
 
-static RelayClientStatus
-_loadbalance(RelayClient *self, RelayEvent *const *events, guint n, char **detail)
+/* Fills order[] with the hosts that are not backed off, in this call's order, and returns how many. As in
+ * Flume's RoundRobinOrderSelector the start advances by one per call over the active hosts (so a backed-off
+ * host's share is spread over all the others, not given to its successor); random shuffles them. */
+static guint
+_lb_order(RelayClient *self, guint *order)
 {
   guint len = self->hosts->len;
-  guint *order = g_newa(guint, len);
-  RelayClientStatus status = RELAY_CLIENT_CONNECT_FAILED;
+  guint *active = g_newa(guint, len);
+  guint n = 0;
   gint64 now = g_get_monotonic_time();
 
   for (guint i = 0; i < len; i++)
-    order[i] = (self->rr_next + i) % len;
-  self->rr_next = (self->rr_next + 1) % len;
-  for (guint i = 0; self->random_order && i + 1 < len; i++)
+    if (_host(self, i)->restore_at_us <= now)
+      active[n++] = i;
+  if (n == 0)
+    return 0;
+  if (self->rr_next >= n)
+    self->rr_next = 0;
+  guint begin = self->random_order ? 0 : self->rr_next;
+  self->rr_next = (self->rr_next + 1) % n;
+  for (guint i = 0; i < n; i++)
+    order[i] = active[(begin + i) % n];
+  for (guint i = 0; self->random_order && i + 1 < n; i++)
     {
-      guint j = i + (guint)g_random_int_range(0, (gint32)(len - i));
+      guint j = i + (guint)g_random_int_range(0, (gint32)(n - i));
       guint t = order[i];
       order[i] = order[j];
       order[j] = t;
     }
-  for (guint i = 0; i < len; i++)
+  return n;
+}
+
+static RelayClientStatus
+_loadbalance(RelayClient *self, RelayEvent *const *events, guint n, char **detail)
+{
+  guint *order = g_newa(guint, self->hosts->len);
+  guint n_active = _lb_order(self, order);
+  RelayClientStatus status = RELAY_CLIENT_CONNECT_FAILED;
+
+  if (n_active == 0 && detail)
+    {
+      g_free(*detail);
+      *detail = g_strdup_printf("all %u hosts are backed off", self->hosts->len);
+    }
+  for (guint i = 0; i < n_active; i++)
     {
       RelayClientHost *host = _host(self, order[i]);
-      if (host->restore_at_us > now)
-        continue;
       status = relay_rpc_client_append_batch(host->rpc, events, n, detail);
       if (status == RELAY_CLIENT_OK)
         host->failures = 0;

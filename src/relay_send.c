@@ -5,7 +5,9 @@
  *              [--retry-timeout S] [--progress]
  * Lines (newline stripped) become event bodies; headers from -R apply to every event. Batches that the
  * server answers FAILED, or that cannot be delivered, are retried with backoff for up to --retry-timeout
- * seconds (default 30; 0 = no retry). Exit status 0 only if every event was acknowledged. */
+ * seconds (default 30; 0 = no retry); a failed attempt is reported on stderr (at most one line a second) and,
+ * at the end, one line counts the failed attempts by status (FAILED=n TIMEOUT=n ...), the batches retried
+ * and those never acknowledged. Exit status 0 only if every event was acknowledged. */
 #include "relay.h"
 
 #include "event.h"
@@ -146,10 +148,28 @@ typedef struct
 {
   RelayClient *client;
   gint64 retry_timeout_us;
-  guint64 sent, failed_batches;
-  gint64 started_us, last_progress_us;
+  guint64 sent, failed_batches, retried_batches;
+  guint64 failed_attempts[RELAY_CLIENT_ABORTED + 1]; /* by status */
+  gint64 started_us, last_progress_us, last_retry_note_us;
   gboolean progress;
 } SendState;
+
+/* Counts a failed attempt and says so on stderr, at most once a second. */
+static void
+_note_retry(SendState *st, guint n, RelayClientStatus status, const char *detail, gboolean first,
+            gint64 delay_ms)
+{
+  gint64 now = g_get_monotonic_time();
+
+  st->failed_attempts[status]++;
+  st->retried_batches += first;
+  if (now - st->last_retry_note_us < G_USEC_PER_SEC)
+    return;
+  st->last_retry_note_us = now;
+  fprintf(stderr,
+          "relay-send: batch of %u events not acknowledged: %s %s; retrying in %" G_GINT64_FORMAT " ms\n", n,
+          relay_client_status_name(status), detail ? detail : "", delay_ms);
+}
 
 /* Sends one batch, retrying with backoff (100 ms doubling to 5 s) within the retry timeout. */
 static gboolean
@@ -158,7 +178,7 @@ _send_batch(SendState *st, GPtrArray *batch)
   gint64 deadline = g_get_monotonic_time() + st->retry_timeout_us;
   gint64 delay_ms = 100;
 
-  for (;;)
+  for (guint attempt = 0;; attempt++)
     {
       char *detail = NULL;
       RelayClientStatus status
@@ -170,15 +190,36 @@ _send_batch(SendState *st, GPtrArray *batch)
         }
       if (g_get_monotonic_time() + delay_ms * 1000 > deadline)
         {
+          st->failed_attempts[status]++;
+          st->failed_batches++;
           fprintf(stderr, "relay-send: batch of %u events not acknowledged: %s %s\n", batch->len,
                   relay_client_status_name(status), detail ? detail : "");
           g_free(detail);
           return FALSE;
         }
+      _note_retry(st, batch->len, status, detail, attempt == 0, delay_ms);
       g_free(detail);
       g_usleep((gulong)delay_ms * 1000);
       delay_ms = MIN(delay_ms * 2, 5000);
     }
+}
+
+/* After the stream: one line with the failed attempts by status, when there were any. */
+static void
+_report_failures(const SendState *st)
+{
+  GString *line = g_string_new("");
+
+  for (int s = RELAY_CLIENT_FAILED; s <= RELAY_CLIENT_ABORTED; s++)
+    if (st->failed_attempts[s])
+      g_string_append_printf(line, " %s=%" G_GUINT64_FORMAT, relay_client_status_name(s),
+                             st->failed_attempts[s]);
+  if (line->len)
+    fprintf(stderr,
+            "relay-send: failed attempts:%s; batches retried=%" G_GUINT64_FORMAT
+            " not acknowledged=%" G_GUINT64_FORMAT " events acknowledged=%" G_GUINT64_FORMAT "\n",
+            line->str, st->retried_batches, st->failed_batches, st->sent);
+  g_string_free(line, TRUE);
 }
 
 static void
@@ -245,9 +286,12 @@ main(int argc, char **argv)
         fprintf(stderr, "relay-send: cannot open %s: %s\n", a.file, g_strerror(errno));
       return 2;
     }
-  SendState st
-      = { client, (gint64)a.retry_timeout_s * G_USEC_PER_SEC, 0, 0, g_get_monotonic_time(), 0, a.progress };
+  SendState st = { .client = client,
+                   .retry_timeout_us = (gint64)a.retry_timeout_s * G_USEC_PER_SEC,
+                   .started_us = g_get_monotonic_time(),
+                   .progress = a.progress };
   int rc = _send_stream(&st, in, headers, relay_client_batch_size(client));
+  _report_failures(&st);
   if (in != stdin)
     fclose(in);
   for (guint i = 0; i < headers->len; i++)
