@@ -188,6 +188,15 @@ _host(RelayClient *self, guint i)
   return &g_array_index(self->hosts, RelayClientHost, i % self->hosts->len);
 }
 
+/* A host that failed before another succeeded left a message in *detail: success carries none. */
+static RelayClientStatus
+_succeeded(char **detail)
+{
+  if (detail)
+    g_clear_pointer(detail, g_free);
+  return RELAY_CLIENT_OK;
+}
+
 static RelayClientStatus
 _failover(RelayClient *self, RelayEvent *const *events, guint n, char **detail)
 {
@@ -196,7 +205,9 @@ _failover(RelayClient *self, RelayEvent *const *events, guint n, char **detail)
   for (guint attempt = 0; attempt < self->max_attempts; attempt++)
     {
       status = relay_rpc_client_append_batch(_host(self, self->current)->rpc, events, n, detail);
-      if (status == RELAY_CLIENT_OK || status == RELAY_CLIENT_ABORTED)
+      if (status == RELAY_CLIENT_OK)
+        return _succeeded(detail);
+      if (status == RELAY_CLIENT_ABORTED)
         return status;
       self->current = (self->current + 1) % self->hosts->len;
     }
@@ -262,8 +273,11 @@ _loadbalance(RelayClient *self, RelayEvent *const *events, guint n, char **detai
       RelayClientHost *host = _host(self, order[i]);
       status = relay_rpc_client_append_batch(host->rpc, events, n, detail);
       if (status == RELAY_CLIENT_OK)
-        host->failures = 0;
-      if (status == RELAY_CLIENT_OK || status == RELAY_CLIENT_ABORTED)
+        {
+          host->failures = 0;
+          return _succeeded(detail);
+        }
+      if (status == RELAY_CLIENT_ABORTED)
         return status;
       _note_failure(self, host);
     }

@@ -167,8 +167,8 @@ _note_retry(SendState *st, guint n, RelayClientStatus status, const char *detail
     return;
   st->last_retry_note_us = now;
   fprintf(stderr,
-          "relay-send: batch of %u events not acknowledged: %s %s; retrying in %" G_GINT64_FORMAT " ms\n", n,
-          relay_client_status_name(status), detail ? detail : "", delay_ms);
+          "relay-send: batch of %u events not acknowledged: %s%s%s; retrying in %" G_GINT64_FORMAT " ms\n", n,
+          relay_client_status_name(status), detail ? " " : "", detail ? detail : "", delay_ms);
 }
 
 /* Sends one batch, retrying with backoff (100 ms doubling to 5 s) within the retry timeout. */
@@ -185,6 +185,7 @@ _send_batch(SendState *st, GPtrArray *batch)
           = relay_client_append_batch(st->client, (RelayEvent *const *)batch->pdata, batch->len, &detail);
       if (status == RELAY_CLIENT_OK)
         {
+          g_free(detail); /* NULL: the library clears it on success */
           st->sent += batch->len;
           return TRUE;
         }
@@ -192,8 +193,8 @@ _send_batch(SendState *st, GPtrArray *batch)
         {
           st->failed_attempts[status]++;
           st->failed_batches++;
-          fprintf(stderr, "relay-send: batch of %u events not acknowledged: %s %s\n", batch->len,
-                  relay_client_status_name(status), detail ? detail : "");
+          fprintf(stderr, "relay-send: batch of %u events not acknowledged: %s%s%s\n", batch->len,
+                  relay_client_status_name(status), detail ? " " : "", detail ? detail : "");
           g_free(detail);
           return FALSE;
         }

@@ -244,7 +244,7 @@ it_start b3-back -n b3 -f "$conf"
 it_wait_listening b3-back 1
 # b3 failed at the start of the second segment: backed off for 2 s, then it is tried again.
 t_fail=$(cat "$CTL/resumed.103000")
-while [ "$(it_now_ms)" -lt $((t_fail + 2100)) ]; do
+while [ "$(it_now_ms)" -lt $((t_fail + 2300)) ]; do
   sleep 0.05
 done
 touch "$CTL/go.106000"
