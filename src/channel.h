@@ -27,7 +27,7 @@ typedef enum
   RELAY_CHANNEL_ERROR,    /* anything else (disk error, illegal mix of puts and takes) */
 } RelayChannelResult;
 
-const char *relay_channel_result_name (RelayChannelResult result);
+const char *relay_channel_result_name(RelayChannelResult result);
 
 typedef enum
 {
@@ -47,17 +47,17 @@ struct _RelayTxn
 typedef struct
 {
   /* Allocates a transaction (a struct embedding RelayTxn first); state and counts are set by the wrapper. */
-  RelayTxn *(*begin) (RelayChannel *self);
+  RelayTxn *(*begin)(RelayChannel *self);
   /* Stores ev (the reference is the channel's) in the transaction. TXN_FULL if over transactionCapacity;
    * then the wrapper drops the reference. */
-  RelayChannelResult (*put) (RelayTxn *txn, RelayEvent *ev);
+  RelayChannelResult (*put)(RelayTxn *txn, RelayEvent *ev);
   /* Moves up to max events from the head into the transaction; returns the count (0 = empty). Never
    * blocks. Must not take more than transactionCapacity in total (returns fewer). */
-  guint (*take) (RelayTxn *txn, RelayEvent **out, guint max);
-  RelayChannelResult (*commit) (RelayTxn *txn);
-  void (*rollback) (RelayTxn *txn);
-  void (*free_txn) (RelayTxn *txn); /* called by close after commit/rollback */
-  guint64 (*size) (RelayChannel *self);
+  guint (*take)(RelayTxn *txn, RelayEvent **out, guint max);
+  RelayChannelResult (*commit)(RelayTxn *txn);
+  void (*rollback)(RelayTxn *txn);
+  void (*free_txn)(RelayTxn *txn); /* called by close after commit/rollback */
+  guint64 (*size)(RelayChannel *self);
 } RelayChannelOps;
 
 typedef enum
@@ -67,7 +67,7 @@ typedef enum
 } RelayChannelNotifyKind;
 
 /* Runs on the committing thread, outside the channel's locks; must only wake its owner (event_active). */
-typedef void (*RelayChannelNotify) (RelayChannel *channel, gpointer user_data);
+typedef void (*RelayChannelNotify)(RelayChannel *channel, gpointer user_data);
 
 typedef struct
 {
@@ -80,7 +80,7 @@ struct _RelayChannel
   /* Common settings every channel type fills through its option table. */
   gint64 capacity;
   gint64 transaction_capacity;
-  gint64 keep_alive_s; /* how long a source waits for room before answering FAILED */
+  gint64 keep_alive_s;           /* how long a source waits for room before answering FAILED */
   RelayChannelCounters counters; /* updated with atomics */
   GMutex notify_lock;
   GArray *notifiers; /* private */
@@ -90,35 +90,35 @@ struct _RelayChannel
   guint notify_epoch;
 };
 
-#define RELAY_CHANNEL(p) ((RelayChannel *) (p))
+#define RELAY_CHANNEL(p) ((RelayChannel *)(p))
 
 static inline const RelayChannelOps *
-relay_channel_ops (RelayChannel *self)
+relay_channel_ops(RelayChannel *self)
 {
-  return (const RelayChannelOps *) self->super.klass->ops;
+  return (const RelayChannelOps *)self->super.klass->ops;
 }
 
 /* ---- transactions (any thread; a transaction stays on the thread that began it) ---- */
-RelayTxn *relay_channel_begin (RelayChannel *self);
-RelayChannelResult relay_txn_put (RelayTxn *txn, RelayEvent *ev);
-guint relay_txn_take (RelayTxn *txn, RelayEvent **out, guint max);
-RelayChannelResult relay_txn_commit (RelayTxn *txn);
-void relay_txn_rollback (RelayTxn *txn);
-void relay_txn_close (RelayTxn *txn);
+RelayTxn *relay_channel_begin(RelayChannel *self);
+RelayChannelResult relay_txn_put(RelayTxn *txn, RelayEvent *ev);
+guint relay_txn_take(RelayTxn *txn, RelayEvent **out, guint max);
+RelayChannelResult relay_txn_commit(RelayTxn *txn);
+void relay_txn_rollback(RelayTxn *txn);
+void relay_txn_close(RelayTxn *txn);
 
-guint64 relay_channel_size (RelayChannel *self);
+guint64 relay_channel_size(RelayChannel *self);
 
 /* ---- notifications ---- */
-void relay_channel_add_notify (RelayChannel *self, guint kinds, RelayChannelNotify fn, gpointer user_data);
+void relay_channel_add_notify(RelayChannel *self, guint kinds, RelayChannelNotify fn, gpointer user_data);
 /* After remove returns, fn is no longer running and will not be called again, so user_data may be freed.
  * Must not be called from inside a notification callback (it would wait for itself). */
-void relay_channel_remove_notify (RelayChannel *self, RelayChannelNotify fn, gpointer user_data);
+void relay_channel_remove_notify(RelayChannel *self, RelayChannelNotify fn, gpointer user_data);
 /* Called by channel implementations after a commit/rollback, outside their own locks. */
-void relay_channel_notify (RelayChannel *self, RelayChannelNotifyKind kind);
+void relay_channel_notify(RelayChannel *self, RelayChannelNotifyKind kind);
 
 /* Base init/cleanup for channel implementations (the component layer calls them through relay_component_*;
  * exposed for channel files). */
-void relay_channel_init_base (RelayChannel *self);
-void relay_channel_free_base (RelayChannel *self);
+void relay_channel_init_base(RelayChannel *self);
+void relay_channel_free_base(RelayChannel *self);
 
 #endif

@@ -23,36 +23,36 @@ typedef enum
   RELAY_PUT_ERROR, /* a required channel failed otherwise (answer FAILED / error) */
 } RelayPutResult;
 
-const char *relay_put_result_name (RelayPutResult result);
+const char *relay_put_result_name(RelayPutResult result);
 
 /* source: borrowed, for names and counters. base: the source's event loop, used for keep-alive waits. */
-RelayChannelProcessor *relay_channel_processor_new (RelaySource *source, struct event_base *base);
-void relay_channel_processor_free (RelayChannelProcessor *self);
+RelayChannelProcessor *relay_channel_processor_new(RelaySource *source, struct event_base *base);
+void relay_channel_processor_free(RelayChannelProcessor *self);
 
 /* Reads the source's "channels", "selector.*", "interceptors" and "interceptors.*" keys. channels maps names
  * of the agent's surviving channels to RelayChannel*. Unknown channel names are reported and dropped;
  * returns FALSE (source removed) if no required channel is left or a selector/interceptor is invalid. */
-gboolean relay_channel_processor_configure (RelayChannelProcessor *self, const RelayComponentConfig *cc,
-                                            GHashTable *channels, RelayConfigReport *report);
+gboolean relay_channel_processor_configure(RelayChannelProcessor *self, const RelayComponentConfig *cc,
+                                           GHashTable *channels, RelayConfigReport *report);
 /* TRUE for the sub-keys configure() reads. */
-gboolean relay_channel_processor_knows_key (const char *key);
+gboolean relay_channel_processor_knows_key(const char *key);
 /* Every channel this processor may write to (borrowed array of RelayChannel*). */
-GPtrArray *relay_channel_processor_channels (RelayChannelProcessor *self);
+GPtrArray *relay_channel_processor_channels(RelayChannelProcessor *self);
 
 /* One synchronous attempt. events holds references (free func relay_event_unref_notify); interceptors may
  * replace or remove elements. Returns at the first failing required channel. */
-RelayPutResult relay_channel_processor_put (RelayChannelProcessor *self, GPtrArray *events);
+RelayPutResult relay_channel_processor_put(RelayChannelProcessor *self, GPtrArray *events);
 
 typedef struct _RelayPutRequest RelayPutRequest;
-typedef void (*RelayPutDone) (RelayPutResult result, gpointer user_data);
+typedef void (*RelayPutDone)(RelayPutResult result, gpointer user_data);
 
 /* Puts events (takes ownership of the array) waiting asynchronously, up to each full channel's keep-alive,
  * for room. If the outcome is known at once, calls done before returning and returns NULL; otherwise
  * returns a request that completes later on the event loop (done is called exactly once) unless cancelled. */
-RelayPutRequest *relay_channel_processor_submit (RelayChannelProcessor *self, GPtrArray *events, RelayPutDone done,
-                                                 gpointer user_data);
+RelayPutRequest *relay_channel_processor_submit(RelayChannelProcessor *self, GPtrArray *events,
+                                                RelayPutDone done, gpointer user_data);
 /* Abandons a pending request (the connection went away): done is not called, events are released; channels
  * that had already committed keep their events. */
-void relay_put_request_cancel (RelayPutRequest *request);
+void relay_put_request_cancel(RelayPutRequest *request);
 
 #endif

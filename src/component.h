@@ -31,13 +31,13 @@ struct _RelayComponentClass
 
   /* Optional: checks beyond the option table and reads extra keys. Called after relay_options_apply()
    * succeeded. Return FALSE (after adding to report) to remove the component. */
-  gboolean (*configure) (RelayComponent *self, const RelayComponentConfig *cc, RelayConfigReport *report);
+  gboolean (*configure)(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigReport *report);
   /* Optional: a sub-key outside the option table that configure() reads (e.g. "selector." prefixes);
    * returns TRUE if key is known, so the agent does not report it as unknown. */
-  gboolean (*knows_key) (const char *key);
-  gboolean (*start) (RelayComponent *self, GError **error); /* optional */
-  void (*stop) (RelayComponent *self);                       /* optional */
-  void (*free) (RelayComponent *self); /* optional: frees class-specific fields (not option strings) */
+  gboolean (*knows_key)(const char *key);
+  gboolean (*start)(RelayComponent *self, GError **error); /* optional */
+  void (*stop)(RelayComponent *self);                      /* optional */
+  void (*free)(RelayComponent *self); /* optional: frees class-specific fields (not option strings) */
 
   const void *ops; /* RelayChannelOps / RelaySinkOps for channels and sinks; NULL for sources */
 };
@@ -52,16 +52,17 @@ struct _RelayComponent
 };
 
 /* Allocates klass->instance_size zeroed bytes, sets option defaults, name and log prefix. */
-RelayComponent *relay_component_new (const RelayComponentClass *klass, const char *name);
+RelayComponent *relay_component_new(const RelayComponentClass *klass, const char *name);
 /* Applies options and calls klass->configure. On FALSE the component must be freed. */
-gboolean relay_component_configure (RelayComponent *self, const RelayComponentConfig *cc, RelayConfigReport *report);
+gboolean relay_component_configure(RelayComponent *self, const RelayComponentConfig *cc,
+                                   RelayConfigReport *report);
 /* Configures from an in-memory list of key, value pairs (NULL-terminated); for tests and tools. Problems are
  * logged as warnings. */
-gboolean relay_component_configure_kv (RelayComponent *self, const char *const *kv);
-gboolean relay_component_start (RelayComponent *self, GError **error);
-void relay_component_stop (RelayComponent *self);
-void relay_component_free (RelayComponent *self);
+gboolean relay_component_configure_kv(RelayComponent *self, const char *const *kv);
+gboolean relay_component_start(RelayComponent *self, GError **error);
+void relay_component_stop(RelayComponent *self);
+void relay_component_free(RelayComponent *self);
 
-#define RELAY_COMPONENT(p) ((RelayComponent *) (p))
+#define RELAY_COMPONENT(p) ((RelayComponent *)(p))
 
 #endif

@@ -12,7 +12,6 @@
 
 #include <string.h>
 
-
 static const char *const _kind_names[RELAY_KIND_N] = { "source", "channel", "sink", "sinkgroup" };
 static const char *const _kind_plurals[RELAY_KIND_N] = { "sources", "channels", "sinks", "sinkgroups" };
 

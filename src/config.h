@@ -21,9 +21,9 @@ typedef enum
 } RelayKind;
 
 /* "source", "channel", "sink", "sinkgroup" */
-const char *relay_kind_name (RelayKind kind);
+const char *relay_kind_name(RelayKind kind);
 /* "sources", "channels", "sinks", "sinkgroups" (the list key and the property infix) */
-const char *relay_kind_plural (RelayKind kind);
+const char *relay_kind_plural(RelayKind kind);
 
 /* ---- problem report ---- */
 
@@ -32,15 +32,15 @@ struct _RelayConfigReport
   GPtrArray *lines; /* char*, one per problem, in the order found */
 };
 
-RelayConfigReport *relay_config_report_new (void);
-void relay_config_report_free (RelayConfigReport *self);
+RelayConfigReport *relay_config_report_new(void);
+void relay_config_report_free(RelayConfigReport *self);
 /* Records one problem. where (may be NULL) gives file:line; component is a label such as "sources.r1" or
  * "agent collector" (may be NULL); key (may be NULL) is the property sub-key. The line reads
  *   conf/relayd.conf:12: sources.r1: port: 70000 is out of range 1..65535; source r1 removed
  * Thread: main (configuration happens before any other thread starts). */
-void relay_config_report_add (RelayConfigReport *self, const RelayProp *where, const char *component, const char *key,
-                              const char *fmt, ...) G_GNUC_PRINTF (5, 6);
-guint relay_config_report_count (const RelayConfigReport *self);
+void relay_config_report_add(RelayConfigReport *self, const RelayProp *where, const char *component,
+                             const char *key, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+guint relay_config_report_count(const RelayConfigReport *self);
 
 /* ---- per-component configuration ---- */
 
@@ -54,30 +54,31 @@ struct _RelayComponentConfig
 };
 
 /* The property for sub-key key, or NULL. */
-const RelayProp *relay_component_config_get (const RelayComponentConfig *self, const char *key);
+const RelayProp *relay_component_config_get(const RelayComponentConfig *self, const char *key);
 /* Its value, or NULL. */
-const char *relay_component_config_value (const RelayComponentConfig *self, const char *key);
+const char *relay_component_config_value(const RelayComponentConfig *self, const char *key);
 /* Sub-keys that start with prefix, sorted; free with g_ptr_array_unref (elements are borrowed). */
-GPtrArray *relay_component_config_keys (const RelayComponentConfig *self, const char *prefix);
+GPtrArray *relay_component_config_keys(const RelayComponentConfig *self, const char *prefix);
 /* The best location for a message about this component: its "type" entry, else decl, else any property. */
-const RelayProp *relay_component_config_where (const RelayComponentConfig *self);
+const RelayProp *relay_component_config_where(const RelayComponentConfig *self);
 
 struct _RelayAgentConfig
 {
   char *agent;
-  const RelayProps *props;                  /* borrowed */
-  GPtrArray *components[RELAY_KIND_N];      /* RelayComponentConfig*, listed components in list order */
-  const RelayProp *lists[RELAY_KIND_N];     /* the list entries themselves (NULL if absent) */
+  const RelayProps *props;              /* borrowed */
+  GPtrArray *components[RELAY_KIND_N];  /* RelayComponentConfig*, listed components in list order */
+  const RelayProp *lists[RELAY_KIND_N]; /* the list entries themselves (NULL if absent) */
 };
 
 /* Stage 1 for agent `agent`. Returns NULL (and reports why) when no property starts with "<agent>.".
  * Properties of other agents are ignored silently (one file holds many agents). */
-RelayAgentConfig *relay_agent_config_new (const RelayProps *props, const char *agent, RelayConfigReport *report);
-void relay_agent_config_free (RelayAgentConfig *self);
+RelayAgentConfig *relay_agent_config_new(const RelayProps *props, const char *agent,
+                                         RelayConfigReport *report);
+void relay_agent_config_free(RelayAgentConfig *self);
 /* Lookup by kind and name, or NULL. */
-RelayComponentConfig *relay_agent_config_find (const RelayAgentConfig *self, RelayKind kind, const char *name);
+RelayComponentConfig *relay_agent_config_find(const RelayAgentConfig *self, RelayKind kind, const char *name);
 
 /* Splits a whitespace-separated list value ("c1 c2  c3") into a NULL-terminated strv. */
-char **relay_config_split_list (const char *value);
+char **relay_config_split_list(const char *value);
 
 #endif

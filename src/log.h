@@ -18,34 +18,34 @@ typedef enum
   RELAY_LOG_TRACE,
 } RelayLogLevel;
 
-typedef void (*RelayLogHandler) (RelayLogLevel level, const char *line, gpointer user_data);
+typedef void (*RelayLogHandler)(RelayLogLevel level, const char *line, gpointer user_data);
 
-void relay_log_set_level (RelayLogLevel level);
-RelayLogLevel relay_log_get_level (void);
+void relay_log_set_level(RelayLogLevel level);
+RelayLogLevel relay_log_get_level(void);
 /* Parses "error", "warn"/"warning", "info", "debug", "trace" (case-insensitive). */
-gboolean relay_log_parse_level (const char *text, RelayLogLevel *level);
-const char *relay_log_level_name (RelayLogLevel level);
+gboolean relay_log_parse_level(const char *text, RelayLogLevel *level);
+const char *relay_log_level_name(RelayLogLevel level);
 /* Replaces stderr output with a handler (tests); NULL restores stderr. The line has no trailing newline. */
-void relay_log_set_handler (RelayLogHandler handler, gpointer user_data);
+void relay_log_set_handler(RelayLogHandler handler, gpointer user_data);
 
 static inline gboolean
-relay_log_enabled (RelayLogLevel level)
+relay_log_enabled(RelayLogLevel level)
 {
-  return level <= relay_log_get_level ();
+  return level <= relay_log_get_level();
 }
 
 /* prefix is "kind:type:name" without brackets, or NULL for process-wide messages. */
-void relay_log (RelayLogLevel level, const char *prefix, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
-void relay_logv (RelayLogLevel level, const char *prefix, const char *fmt, va_list ap);
+void relay_log(RelayLogLevel level, const char *prefix, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+void relay_logv(RelayLogLevel level, const char *prefix, const char *fmt, va_list ap);
 
-#define relay_error(prefix, ...) relay_log (RELAY_LOG_ERROR, prefix, __VA_ARGS__)
-#define relay_warn(prefix, ...) relay_log (RELAY_LOG_WARN, prefix, __VA_ARGS__)
-#define relay_info(prefix, ...) relay_log (RELAY_LOG_INFO, prefix, __VA_ARGS__)
+#define relay_error(prefix, ...) relay_log(RELAY_LOG_ERROR, prefix, __VA_ARGS__)
+#define relay_warn(prefix, ...) relay_log(RELAY_LOG_WARN, prefix, __VA_ARGS__)
+#define relay_info(prefix, ...) relay_log(RELAY_LOG_INFO, prefix, __VA_ARGS__)
 #define relay_debug(prefix, ...)                                                                             \
   do                                                                                                         \
     {                                                                                                        \
-      if (relay_log_enabled (RELAY_LOG_DEBUG))                                                               \
-        relay_log (RELAY_LOG_DEBUG, prefix, __VA_ARGS__);                                                    \
+      if (relay_log_enabled(RELAY_LOG_DEBUG))                                                                \
+        relay_log(RELAY_LOG_DEBUG, prefix, __VA_ARGS__);                                                     \
     }                                                                                                        \
   while (0)
 
@@ -61,9 +61,12 @@ typedef struct
   guint suppressed;
 } RelayRateLimit;
 
-#define RELAY_RATELIMIT_INIT { 0, 5, 10, 0, 0 }
+#define RELAY_RATELIMIT_INIT                                                                                 \
+  {                                                                                                          \
+    0, 5, 10, 0, 0                                                                                           \
+  }
 
-void relay_log_ratelimited (RelayRateLimit *rl, RelayLogLevel level, const char *prefix, const char *fmt, ...)
-    G_GNUC_PRINTF (4, 5);
+void relay_log_ratelimited(RelayRateLimit *rl, RelayLogLevel level, const char *prefix, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
 
 #endif

@@ -20,9 +20,9 @@ typedef enum
 
 typedef enum
 {
-  RELAY_OPTF_REQUIRED = 1 << 0,   /* missing key -> component removed */
-  RELAY_OPTF_LENIENT = 1 << 1,    /* bad or out-of-range value -> warning and the default, as Flume does */
-  RELAY_OPTF_IGNORED = 1 << 2,    /* accepted for compatibility, has no effect (help says why); noted at info */
+  RELAY_OPTF_REQUIRED = 1 << 0, /* missing key -> component removed */
+  RELAY_OPTF_LENIENT = 1 << 1,  /* bad or out-of-range value -> warning and the default, as Flume does */
+  RELAY_OPTF_IGNORED = 1 << 2,  /* accepted for compatibility, has no effect (help says why); noted at info */
   RELAY_OPTF_BATCH_SIZE = 1 << 3, /* value must be <= transactionCapacity of the connected channel(s) */
   RELAY_OPTF_EMPTY_OK = 1 << 4,   /* STRING may be empty */
 } RelayOptionFlags;
@@ -39,33 +39,46 @@ typedef struct
   const char *help;
 } RelayOption;
 
-#define RELAY_OPTION_END { NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL }
+#define RELAY_OPTION_END                                                                                     \
+  {                                                                                                          \
+    NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL                                                                    \
+  }
 
-#define RELAY_OPT_INT_ROW(key, def, min, max, type, field, flags, help)                                        \
-  { key, RELAY_OPT_INT, def, min, max, offsetof (type, field), flags, NULL, help }
-#define RELAY_OPT_BOOL_ROW(key, def, type, field, flags, help)                                                 \
-  { key, RELAY_OPT_BOOL, def, 1, 0, offsetof (type, field), flags, NULL, help }
-#define RELAY_OPT_STRING_ROW(key, def, type, field, flags, help)                                               \
-  { key, RELAY_OPT_STRING, def, 1, 0, offsetof (type, field), flags, NULL, help }
-#define RELAY_OPT_ENUM_ROW(key, def, choices, type, field, flags, help)                                        \
-  { key, RELAY_OPT_ENUM, def, 1, 0, offsetof (type, field), flags, choices, help }
-#define RELAY_OPT_DOUBLE_ROW(key, def, type, field, flags, help)                                               \
-  { key, RELAY_OPT_DOUBLE, def, 1, 0, offsetof (type, field), flags, NULL, help }
+#define RELAY_OPT_INT_ROW(key, def, min, max, type, field, flags, help)                                      \
+  {                                                                                                          \
+    key, RELAY_OPT_INT, def, min, max, offsetof(type, field), flags, NULL, help                              \
+  }
+#define RELAY_OPT_BOOL_ROW(key, def, type, field, flags, help)                                               \
+  {                                                                                                          \
+    key, RELAY_OPT_BOOL, def, 1, 0, offsetof(type, field), flags, NULL, help                                 \
+  }
+#define RELAY_OPT_STRING_ROW(key, def, type, field, flags, help)                                             \
+  {                                                                                                          \
+    key, RELAY_OPT_STRING, def, 1, 0, offsetof(type, field), flags, NULL, help                               \
+  }
+#define RELAY_OPT_ENUM_ROW(key, def, choices, type, field, flags, help)                                      \
+  {                                                                                                          \
+    key, RELAY_OPT_ENUM, def, 1, 0, offsetof(type, field), flags, choices, help                              \
+  }
+#define RELAY_OPT_DOUBLE_ROW(key, def, type, field, flags, help)                                             \
+  {                                                                                                          \
+    key, RELAY_OPT_DOUBLE, def, 1, 0, offsetof(type, field), flags, NULL, help                               \
+  }
 
 /* Sets every field to its default. Called by relay_component_new(). */
-void relay_options_set_defaults (const RelayOption *options, gpointer instance);
+void relay_options_set_defaults(const RelayOption *options, gpointer instance);
 /* Applies the configured values. Returns FALSE if the component must be removed (missing required key, or
  * a bad value without RELAY_OPTF_LENIENT); every problem is added to report. Does not look at keys that
  * are not in the table (the agent reports unknown keys). */
-gboolean relay_options_apply (const RelayOption *options, gpointer instance, const RelayComponentConfig *cc,
-                              RelayConfigReport *report);
+gboolean relay_options_apply(const RelayOption *options, gpointer instance, const RelayComponentConfig *cc,
+                             RelayConfigReport *report);
 /* Frees STRING fields. */
-void relay_options_free (const RelayOption *options, gpointer instance);
+void relay_options_free(const RelayOption *options, gpointer instance);
 /* The row for key, or NULL. */
-const RelayOption *relay_options_find (const RelayOption *options, const char *key);
+const RelayOption *relay_options_find(const RelayOption *options, const char *key);
 /* Parses one INT value as the table would; FALSE on syntax error. Exposed for tests. */
-gboolean relay_options_parse_int (const char *text, gint64 *out);
+gboolean relay_options_parse_int(const char *text, gint64 *out);
 /* Prints "  key (type, default X, range a..b): help" lines. */
-void relay_options_print_help (const RelayOption *options, FILE *out);
+void relay_options_print_help(const RelayOption *options, FILE *out);
 
 #endif

@@ -18,22 +18,22 @@ struct _RelayProp
   guint line;       /* line where the (logical) entry starts, 1-based */
 };
 
-RelayProps *relay_props_new (void);
-void relay_props_free (RelayProps *self);
+RelayProps *relay_props_new(void);
+void relay_props_free(RelayProps *self);
 
 /* Loads a file. I/O errors (missing, unreadable) set error and return FALSE. Syntax problems that Flume
  * would silently ignore (key without value, malformed \u escape) are added to report, naming file:line. */
-gboolean relay_props_load_file (RelayProps *self, const char *path, RelayConfigReport *report, GError **error);
+gboolean relay_props_load_file(RelayProps *self, const char *path, RelayConfigReport *report, GError **error);
 /* Same, from a string; name is used as the file name in messages. */
-void relay_props_load_string (RelayProps *self, const char *name, const char *text, RelayConfigReport *report);
+void relay_props_load_string(RelayProps *self, const char *name, const char *text, RelayConfigReport *report);
 
 /* Substitutes ${env:VAR} (environment), ${sys:NAME} (reported: unsupported, left as is) and ${key} (another
  * property) in every value. Unresolvable references are reported naming file:line and key and left as is. */
-void relay_props_resolve (RelayProps *self, RelayConfigReport *report);
+void relay_props_resolve(RelayProps *self, RelayConfigReport *report);
 
 /* The entry for key, or NULL. Borrowed; valid until relay_props_free(). */
-const RelayProp *relay_props_get (const RelayProps *self, const char *key);
+const RelayProp *relay_props_get(const RelayProps *self, const char *key);
 /* All entries (one per distinct key, the winning one), in order of first appearance. Borrowed. */
-const RelayProp *const *relay_props_entries (const RelayProps *self, guint *n_entries);
+const RelayProp *const *relay_props_entries(const RelayProps *self, guint *n_entries);
 
 #endif

@@ -8,9 +8,9 @@
 
 /* The class for a configured type: the alias (case-insensitive) or Flume's class name (exact). NULL if
  * unknown. */
-const RelayComponentClass *relay_registry_find (RelayKind kind, const char *type);
-const RelaySinkProcessorClass *relay_registry_find_processor (const char *type);
+const RelayComponentClass *relay_registry_find(RelayKind kind, const char *type);
+const RelaySinkProcessorClass *relay_registry_find_processor(const char *type);
 /* NULL-terminated array of all component classes. */
-const RelayComponentClass *const *relay_registry_all (void);
+const RelayComponentClass *const *relay_registry_all(void);
 
 #endif

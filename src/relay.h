@@ -32,8 +32,8 @@ typedef struct _RelayComponentConfig RelayComponentConfig;
 typedef struct _RelayConfigReport RelayConfigReport;
 
 /* Errors on configuration and start-up paths. */
-#define RELAY_ERROR (relay_error_quark ())
-GQuark relay_error_quark (void);
+#define RELAY_ERROR (relay_error_quark())
+GQuark relay_error_quark(void);
 
 typedef enum
 {

@@ -18,11 +18,11 @@ typedef enum
   RELAY_SINK_FAILED,    /* delivery failed, batch rolled back: the processor may try another sink */
 } RelaySinkStatus;
 
-const char *relay_sink_status_name (RelaySinkStatus status);
+const char *relay_sink_status_name(RelaySinkStatus status);
 
 typedef struct
 {
-  RelaySinkStatus (*process) (RelaySink *self);
+  RelaySinkStatus (*process)(RelaySink *self);
 } RelaySinkOps;
 
 typedef struct
@@ -42,15 +42,15 @@ struct _RelaySink
   gint abort_requested; /* atomic; set by the runner's stop after the grace period */
 };
 
-#define RELAY_SINK(p) ((RelaySink *) (p))
+#define RELAY_SINK(p) ((RelaySink *)(p))
 
 /* Runs in: the sink's runner thread. */
-RelaySinkStatus relay_sink_process (RelaySink *self);
+RelaySinkStatus relay_sink_process(RelaySink *self);
 
 static inline gboolean
-relay_sink_abort_requested (RelaySink *self)
+relay_sink_abort_requested(RelaySink *self)
 {
-  return g_atomic_int_get (&self->abort_requested) != 0;
+  return g_atomic_int_get(&self->abort_requested) != 0;
 }
 
 #endif

@@ -28,6 +28,6 @@ struct _RelaySource
   RelaySourceCounters counters;
 };
 
-#define RELAY_SOURCE(p) ((RelaySource *) (p))
+#define RELAY_SOURCE(p) ((RelaySource *)(p))
 
 #endif
