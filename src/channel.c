@@ -13,6 +13,7 @@
  * free its user data as soon as removal returns. */
 #include "channel.h"
 
+#include "counters.h"
 #include "event.h"
 #include "log.h"
 
@@ -34,10 +35,13 @@ relay_channel_result_name(RelayChannelResult result)
   return (guint)result < G_N_ELEMENTS(_result_names) ? _result_names[result] : "?";
 }
 
-static inline void
-_counter_add(gint64 *counter, gint64 n)
+/* Put attempts are counted per transaction and added once, at its end. */
+static void
+_flush_put_attempts(RelayTxn *txn)
 {
-  __atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
+  if (txn->n_put_attempts)
+    relay_counter_add_shared(&txn->channel->counters.put_attempt, txn->n_put_attempts);
+  txn->n_put_attempts = 0;
 }
 
 static gboolean
@@ -61,6 +65,7 @@ relay_channel_begin(RelayChannel *self)
   txn->channel = self;
   txn->state = RELAY_TXN_OPEN;
   txn->n_puts = 0;
+  txn->n_put_attempts = 0;
   txn->n_takes = 0;
   return txn;
 }
@@ -73,7 +78,7 @@ relay_txn_put(RelayTxn *txn, RelayEvent *ev)
     return RELAY_CHANNEL_ERROR;
 
   RelayChannel *channel = txn->channel;
-  _counter_add(&channel->counters.put_attempt, 1);
+  txn->n_put_attempts++; /* added to the channel's counter once per transaction */
   RelayChannelResult result = relay_channel_ops(channel)->put(txn, relay_event_ref(ev));
   if (result != RELAY_CHANNEL_OK)
     relay_event_unref(ev);
@@ -94,7 +99,7 @@ relay_txn_take(RelayTxn *txn, RelayEvent **out, guint max)
   txn->n_takes += n;
   /* As Flume's sinks calling take() once per event: every event is an attempt, plus the one that found
    * the channel empty. */
-  _counter_add(&channel->counters.take_attempt, n + (n < max ? 1 : 0));
+  relay_counter_add_shared(&channel->counters.take_attempt, n + (n < max ? 1 : 0));
   return n;
 }
 
@@ -110,10 +115,11 @@ relay_txn_commit(RelayTxn *txn)
   if (result != RELAY_CHANNEL_OK)
     return result; /* stays OPEN: the caller rolls back */
   txn->state = RELAY_TXN_COMMITTED;
+  _flush_put_attempts(txn);
   if (txn->n_puts)
-    _counter_add(&channel->counters.put_success, txn->n_puts);
+    relay_counter_add_shared(&channel->counters.put_success, txn->n_puts);
   if (txn->n_takes)
-    _counter_add(&channel->counters.take_success, txn->n_takes);
+    relay_counter_add_shared(&channel->counters.take_success, txn->n_takes);
   return RELAY_CHANNEL_OK;
 }
 
@@ -125,6 +131,7 @@ relay_txn_rollback(RelayTxn *txn)
     return;
   relay_channel_ops(txn->channel)->rollback(txn);
   txn->state = RELAY_TXN_ROLLED_BACK;
+  _flush_put_attempts(txn);
 }
 
 void

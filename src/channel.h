@@ -41,6 +41,7 @@ struct _RelayTxn
   RelayChannel *channel;
   RelayTxnState state;
   guint n_puts;
+  guint n_put_attempts; /* including failed puts; flushed to the counter at commit/rollback */
   guint n_takes;
 };
 
@@ -72,6 +73,11 @@ typedef void (*RelayChannelNotify)(RelayChannel *channel, gpointer user_data);
 typedef struct
 {
   gint64 put_attempt, put_success, take_attempt, take_success; /* Flume's EventPut/TakeAttempt/SuccessCount */
+  /* Durable channels only (Flume's FileChannelCounter): EventPutErrorCount, EventTakeErrorCount,
+   * CheckpointWriteErrorCount, CheckpointBackupWriteErrorCount, Unhealthy (0/1: puts refused after a disk
+   * write failed). */
+  gint64 put_errors, take_errors, checkpoint_write_errors, checkpoint_backup_write_errors;
+  gint64 unhealthy;
 } RelayChannelCounters;
 
 struct _RelayChannel
@@ -81,7 +87,8 @@ struct _RelayChannel
   gint64 capacity;
   gint64 transaction_capacity;
   gint64 keep_alive_s;           /* how long a source waits for room before answering FAILED */
-  RelayChannelCounters counters; /* updated with atomics */
+  RelayChannelCounters counters; /* relay_counter_add_shared / relay_counter_get (counters.h) */
+  gboolean durable;              /* set by a channel that keeps the file channel's extra counters */
   GMutex notify_lock;
   GArray *notifiers; /* private */
   /* private: callbacks in flight per epoch, so that remove_notify can wait for the ones it may race with */

@@ -84,6 +84,7 @@
 #include "channel_file_private.h"
 
 #include "agent.h"
+#include "counters.h"
 #include "crc32c.h"
 #include "event.h"
 #include "options.h"
@@ -237,6 +238,7 @@ _run_length(const RelayFileEntry *entries, guint first, guint n, gsize *bytes)
 static void
 _read_failed(RelayFileChannel *self, const RelayFilelogLocation *loc, const char *why)
 {
+  relay_counter_add_shared(&self->super.counters.take_errors, 1);
   relay_log_ratelimited(&self->read_rl, RELAY_LOG_ERROR, self->super.super.log_prefix,
                         "event cannot be read back, dropped: %s seq=%" G_GUINT64_FORMAT
                         " segment=%" G_GUINT64_FORMAT " offset=%u",
@@ -632,8 +634,10 @@ _apply_put(RelayFileChannel *self, RelayFileTxn *ft, const RelayFilelogRequest *
   if (req->error)
     {
       self->held -= n;
+      relay_counter_add_shared(&self->super.counters.put_errors, n);
       if (req->error != EFBIG)
         {
+          relay_counter_set(&self->super.counters.unhealthy, 1);
           self->refusing = TRUE;
           self->puts_refused_until = g_get_monotonic_time() + RELAY_FILE_REFUSE_US;
         }
@@ -642,6 +646,7 @@ _apply_put(RelayFileChannel *self, RelayFileTxn *ft, const RelayFilelogRequest *
   if (self->refusing)
     relay_info(self->super.super.log_prefix, "disk writes succeed again, puts accepted");
   self->refusing = FALSE;
+  relay_counter_set(&self->super.counters.unhealthy, 0);
   for (guint i = 0; i < n; i++)
     {
       RelayEvent *ev = g_ptr_array_index(ft->puts, i);
@@ -791,8 +796,11 @@ _write_checkpoints(RelayFileChannel *self, const RelayFilelogCheckpoint *cp)
 {
   GError *error = NULL;
 
-  if (relay_filelog_checkpoint_write(self->checkpoint_dir, cp, &error)
-      && (!self->backup_dir || relay_filelog_checkpoint_write(self->backup_dir, cp, &error)))
+  if (!relay_filelog_checkpoint_write(self->checkpoint_dir, cp, &error))
+    relay_counter_add_shared(&self->super.counters.checkpoint_write_errors, 1);
+  else if (self->backup_dir && !relay_filelog_checkpoint_write(self->backup_dir, cp, &error))
+    relay_counter_add_shared(&self->super.counters.checkpoint_backup_write_errors, 1);
+  else
     return TRUE;
   relay_error(self->super.super.log_prefix, "checkpoint failed: %s", error->message);
   g_error_free(error);
@@ -1017,6 +1025,7 @@ _file_configure(RelayComponent *component, const RelayComponentConfig *cc, Relay
   GPtrArray *encryption = relay_component_config_keys(cc, "encryption.");
   gboolean ok = TRUE;
 
+  self->super.durable = TRUE;
   if (encryption->len)
     ok = _report(cc, report, NULL,
                  g_strdup("encryption.* is not supported (events would be stored unencrypted)"));

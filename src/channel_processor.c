@@ -24,6 +24,7 @@
 #include "channel_processor.h"
 
 #include "channel.h"
+#include "counters.h"
 #include "event.h"
 #include "interceptor.h"
 #include "log.h"
@@ -653,7 +654,7 @@ _finish_attempt(RelayChannelProcessor *self, _Plan *plan, RelayChannelResult res
       return;
     }
   RelayChannel *channel = _channel(self, failed);
-  self->source->counters.channel_write_fail++;
+  relay_counter_inc(&self->source->counters.channel_write_fail);
   relay_log_ratelimited(
       &self->rl_required, RELAY_LOG_WARN, self->log_prefix,
       "put to required channel failed channel=%s result=%s events=%u capacity=%" G_GINT64_FORMAT

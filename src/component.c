@@ -124,6 +124,8 @@ relay_component_start(RelayComponent *self, GError **error)
   if (self->klass->start && !self->klass->start(self, error))
     return FALSE;
   self->state = RELAY_STATE_STARTED;
+  self->start_time_ms = g_get_real_time() / 1000;
+  self->stop_time_ms = 0;
   return TRUE;
 }
 
@@ -135,6 +137,7 @@ relay_component_stop(RelayComponent *self)
   if (self->klass->stop)
     self->klass->stop(self);
   self->state = RELAY_STATE_STOPPED;
+  self->stop_time_ms = g_get_real_time() / 1000;
 }
 
 void

@@ -49,6 +49,8 @@ struct _RelayComponent
   char *name;
   char *log_prefix; /* "channel:memory:c1" */
   RelayComponentState state;
+  gint64 start_time_ms, stop_time_ms; /* wall clock of the last start and stop (0: never): Flume's StartTime,
+                                         StopTime */
 };
 
 /* Allocates klass->instance_size zeroed bytes, sets option defaults, name and log prefix. */

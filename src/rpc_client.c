@@ -29,6 +29,7 @@ struct _RelayRpcClient
   GByteArray *wire;    /* deflated request bytes (deflate only) */
   GByteArray *reply;   /* plain reply bytes received so far */
   RelayZStream zout, zin;
+  gint64 bytes_sent; /* since the last relay_rpc_client_take_bytes_sent */
 };
 
 const char *
@@ -57,6 +58,15 @@ relay_rpc_client_new(const RelayRpcProtocol *protocol, const RelayRpcClientConfi
   self->wire = g_byte_array_new();
   self->reply = g_byte_array_new();
   return self;
+}
+
+gint64
+relay_rpc_client_take_bytes_sent(RelayRpcClient *self)
+{
+  gint64 n = self->bytes_sent;
+
+  self->bytes_sent = 0;
+  return n;
 }
 
 const char *
@@ -212,6 +222,7 @@ _send_all(RelayRpcClient *self, const guint8 *buf, gsize len, gint64 deadline, c
         {
           buf += n;
           len -= (gsize)n;
+          self->bytes_sent += n;
           continue;
         }
       if (n < 0 && errno != EAGAIN && errno != EINTR)

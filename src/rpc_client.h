@@ -79,5 +79,7 @@ gboolean relay_rpc_client_connect(RelayRpcClient *self, char **detail);
 void relay_rpc_client_disconnect(RelayRpcClient *self);
 gboolean relay_rpc_client_is_connected(RelayRpcClient *self);
 const char *relay_rpc_client_peer(RelayRpcClient *self); /* "host:port" */
+/* Bytes written to the network (compressed size when compressed) since the previous call. */
+gint64 relay_rpc_client_take_bytes_sent(RelayRpcClient *self);
 
 #endif

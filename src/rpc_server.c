@@ -6,6 +6,7 @@
  * never copied before decoding. */
 #include "rpc_server.h"
 
+#include "counters.h"
 #include "log.h"
 #include "net.h"
 #include "zstream.h"
@@ -151,11 +152,11 @@ _count_received(RelayRpcConn *conn, guint n, gboolean is_batch)
 {
   RelaySourceCounters *c = &conn->server->source->counters;
 
-  c->event_received += n;
+  relay_counter_add(&c->event_received, n);
   if (is_batch)
-    c->append_batch_received++;
+    relay_counter_inc(&c->append_batch_received);
   else
-    c->append_received++;
+    relay_counter_inc(&c->append_received);
 }
 
 static void
@@ -164,12 +165,15 @@ _count_result(RelayRpcConn *conn, RelayPutResult result)
   RelaySourceCounters *c = &conn->server->source->counters;
 
   if (result != RELAY_PUT_OK)
-    return;
-  c->event_accepted += conn->n_events;
+    {
+      relay_counter_add(&c->event_failed, conn->n_events);
+      return;
+    }
+  relay_counter_add(&c->event_accepted, conn->n_events);
   if (conn->is_batch)
-    c->append_batch_accepted++;
+    relay_counter_inc(&c->append_batch_accepted);
   else
-    c->append_accepted++;
+    relay_counter_inc(&c->append_accepted);
 }
 
 static void
@@ -210,8 +214,8 @@ _conn_protocol_error(RelayRpcConn *conn, RelayRpcRequest *req)
 {
   RelayRpcServer *self = conn->server;
 
-  self->source->counters.protocol_errors++;
-  self->source->counters.event_read_fail++;
+  relay_source_count_protocol_error(self->source,
+                                    req->over_limit ? RELAY_PROTO_ERROR_LIMIT : RELAY_PROTO_ERROR_MALFORMED);
   relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self), "closing connection peer=%s %s",
                         conn->peer, req->error ? req->error : "protocol error");
   g_free(req->error);
@@ -238,6 +242,7 @@ _conn_process(RelayRpcConn *conn)
       if (req.kind == RELAY_RPC_REQ_NEED_MORE && conn->in->len - conn->in_pos > self->cfg.max_request_bytes)
         {
           req.kind = RELAY_RPC_REQ_ERROR;
+          req.over_limit = TRUE;
           req.error
               = g_strdup_printf("what=request-size limit=%" G_GSIZE_FORMAT, self->cfg.max_request_bytes);
         }
@@ -286,7 +291,7 @@ _conn_append_input(RelayRpcConn *conn, const guint8 *data, gsize len)
   relay_log_ratelimited(&conn->server->limit_proto, RELAY_LOG_WARN, _prefix(conn->server),
                         "closing connection peer=%s %s", conn->peer,
                         too_big ? "inflated request exceeds the buffer limit" : "corrupt deflate stream");
-  conn->server->source->counters.protocol_errors++;
+  relay_source_count_protocol_error(conn->server->source, RELAY_PROTO_ERROR_DEFLATE);
   return FALSE;
 }
 
@@ -301,7 +306,7 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
     {
       if (conn->in->len == conn->in_pos)
         return; /* idle between requests: fine */
-      conn->server->source->counters.protocol_errors++;
+      relay_source_count_protocol_error(conn->server->source, RELAY_PROTO_ERROR_TIMEOUT);
       relay_log_ratelimited(&conn->server->limit_proto, RELAY_LOG_WARN, _prefix(conn->server),
                             "closing connection peer=%s what=incomplete-request bytes=%" G_GSIZE_FORMAT
                             " timeout_ms=%u",
@@ -321,6 +326,8 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
       dst = conn->in->data + old;
     }
   ssize_t n = recv(fd, dst, RELAY_READ_CHUNK, 0);
+  if (n > 0)
+    relay_counter_add(&conn->server->source->counters.bytes_received, n);
   if (!conn->server->cfg.deflate)
     g_byte_array_set_size(conn->in, (guint)(old + MAX(n, 0)));
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -350,7 +357,10 @@ _conn_free(RelayRpcConn *conn)
   RelayRpcServer *self = conn->server;
 
   if (conn->put)
-    relay_put_request_cancel(conn->put);
+    {
+      relay_put_request_cancel(conn->put);
+      relay_counter_add(&self->source->counters.event_failed, conn->n_events); /* never answered */
+    }
   if (conn->reply_ctx)
     self->protocol->free_reply_ctx(conn->reply_ctx);
   event_free(conn->read_ev);
@@ -365,7 +375,7 @@ _conn_free(RelayRpcConn *conn)
   g_byte_array_unref(conn->zbuf);
   self->conns = g_list_delete_link(self->conns, conn->link);
   self->n_conns--;
-  self->source->counters.open_connections = self->n_conns;
+  relay_counter_set(&self->source->counters.open_connections, self->n_conns);
   relay_debug(_prefix(self), "connection closed peer=%s", conn->peer);
   g_free(conn);
 }
@@ -396,7 +406,7 @@ _conn_new(RelayRpcServer *self, evutil_socket_t fd, const char *peer)
   self->conns = g_list_prepend(self->conns, conn);
   conn->link = self->conns;
   self->n_conns++;
-  self->source->counters.open_connections = self->n_conns;
+  relay_counter_set(&self->source->counters.open_connections, self->n_conns);
   conn->reading = TRUE;
   _conn_arm_read(conn);
   return conn;
@@ -465,6 +475,7 @@ _on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr 
       relay_log_ratelimited(&self->limit_accept, RELAY_LOG_WARN, _prefix(self),
                             "refusing connection peer=%s limit=%u (max-connections)", peer,
                             self->cfg.max_connections);
+      relay_counter_inc(&self->source->counters.connections_refused);
       close(fd);
       return;
     }
@@ -479,6 +490,7 @@ _on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr 
         {
           relay_log_ratelimited(&self->limit_accept, RELAY_LOG_WARN, _prefix(self),
                                 "refusing connection peer=%s (ipFilterRules)", peer);
+          relay_counter_inc(&self->source->counters.connections_refused);
           close(fd);
           return;
         }

@@ -28,13 +28,14 @@ typedef enum
 typedef struct
 {
   RelayRpcRequestKind kind;
-  gsize consumed;     /* bytes of input the request used (EVENTS, REPLY, ERROR with reply) */
-  GPtrArray *events;  /* EVENTS: new references; the server takes ownership */
-  gboolean is_batch;  /* EVENTS: appendBatch (TRUE) or append (FALSE), for counters */
-  gpointer reply_ctx; /* EVENTS: what the protocol needs to build the reply (serial, seqid); freed by
-                         encode_reply */
-  GByteArray *reply;  /* REPLY/ERROR: bytes to send (server-owned scratch; protocol appends) */
-  char *error;        /* ERROR: reason "what=... limit=..." (new string) */
+  gsize consumed;      /* bytes of input the request used (EVENTS, REPLY, ERROR with reply) */
+  GPtrArray *events;   /* EVENTS: new references; the server takes ownership */
+  gboolean is_batch;   /* EVENTS: appendBatch (TRUE) or append (FALSE), for counters */
+  gpointer reply_ctx;  /* EVENTS: what the protocol needs to build the reply (serial, seqid); freed by
+                          encode_reply */
+  GByteArray *reply;   /* REPLY/ERROR: bytes to send (server-owned scratch; protocol appends) */
+  char *error;         /* ERROR: reason "what=... limit=..." (new string) */
+  gboolean over_limit; /* ERROR: a configured limit was exceeded (else the input was malformed) */
 } RelayRpcRequest;
 
 typedef struct

@@ -27,11 +27,12 @@ typedef struct
 
 typedef struct
 {
-  /* Flume's SinkCounter names; updated by the runner thread, read racily for reporting. */
+  /* Flume's SinkCounter names; written by the sink's runner lane with relay_counter_* (counters.h). */
   gint64 connection_created, connection_closed, connection_failed;
   gint64 batch_empty, batch_underflow, batch_complete;
   gint64 event_drain_attempt, event_drain_success;
   gint64 event_write_fail, channel_read_fail;
+  gint64 bytes_sent; /* relayd's own: bytes written to the next hop or the file */
 } RelaySinkCounters;
 
 struct _RelaySink

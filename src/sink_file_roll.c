@@ -17,6 +17,7 @@
  * buffers, counters) run on the sink's runner thread between start and stop. */
 #include "channel.h"
 #include "component.h"
+#include "counters.h"
 #include "event.h"
 #include "log.h"
 #include "sink.h"
@@ -95,7 +96,7 @@ _open_next_file(RelaySinkFileRoll *self)
           self->path = path;
           self->opened_at_us = g_get_monotonic_time();
           self->file_size = 0;
-          self->super.counters.connection_created++;
+          relay_counter_inc(&self->super.counters.connection_created);
           relay_debug(_prefix(self), "opened file path=%s", path);
           return TRUE;
         }
@@ -110,7 +111,7 @@ _open_next_file(RelaySinkFileRoll *self)
         }
       g_free(path);
     }
-  self->super.counters.connection_failed++;
+  relay_counter_inc(&self->super.counters.connection_failed);
   return FALSE;
 }
 
@@ -124,7 +125,7 @@ _close_file(RelaySinkFileRoll *self)
   relay_debug(_prefix(self), "closed file path=%s bytes=%" G_GINT64_FORMAT, self->path, self->file_size);
   self->fd = -1;
   g_clear_pointer(&self->path, g_free);
-  self->super.counters.connection_closed++;
+  relay_counter_inc(&self->super.counters.connection_closed);
 }
 
 /* Runs in: the sink's runner thread. */
@@ -245,6 +246,7 @@ _write_batch(RelaySinkFileRoll *self, guint n)
       return FALSE;
     }
   self->file_size += (gint64)total;
+  relay_counter_add(&self->super.counters.bytes_sent, (gint64)total);
   return TRUE;
 }
 
@@ -255,13 +257,13 @@ _count_batch(RelaySinkFileRoll *self, guint n)
 {
   RelaySinkCounters *counters = &self->super.counters;
 
-  counters->event_drain_success += n;
+  relay_counter_add(&counters->event_drain_success, n);
   if (n == 0)
-    counters->batch_empty++;
+    relay_counter_inc(&counters->batch_empty);
   else if (n < self->batch_size)
-    counters->batch_underflow++;
+    relay_counter_inc(&counters->batch_underflow);
   else
-    counters->batch_complete++;
+    relay_counter_inc(&counters->batch_complete);
 }
 
 /* Runs in: the sink's runner thread. */
@@ -273,12 +275,12 @@ _file_roll_process(RelaySink *sink)
   _roll_if_due(self);
   RelayTxn *txn = relay_channel_begin(sink->channel);
   guint n = relay_txn_take(txn, self->batch, (guint)self->batch_size);
-  sink->counters.event_drain_attempt += n;
+  relay_counter_add(&sink->counters.event_drain_attempt, n);
   if (n && !_write_batch(self, n))
     {
       relay_txn_rollback(txn);
       relay_txn_close(txn);
-      sink->counters.event_write_fail += n;
+      relay_counter_add(&sink->counters.event_write_fail, n);
       return RELAY_SINK_FAILED;
     }
   RelayChannelResult result = relay_txn_commit(txn);
@@ -286,7 +288,7 @@ _file_roll_process(RelaySink *sink)
     {
       relay_txn_rollback(txn);
       relay_txn_close(txn);
-      sink->counters.channel_read_fail++;
+      relay_counter_inc(&sink->counters.channel_read_fail);
       relay_warn(_prefix(self), "take commit failed, rolled back (written events will be repeated) result=%s",
                  relay_channel_result_name(result));
       return RELAY_SINK_FAILED;

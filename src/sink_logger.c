@@ -10,6 +10,7 @@
  * escaped as \xNN so a peer cannot forge log lines. Runs on the sink's runner thread; no shared state. */
 #include "channel.h"
 #include "component.h"
+#include "counters.h"
 #include "event.h"
 #include "log.h"
 #include "sink.h"
@@ -101,7 +102,7 @@ _logger_process(RelaySink *sink)
   RelayEvent *ev = NULL;
   guint n = relay_txn_take(txn, &ev, 1);
 
-  sink->counters.event_drain_attempt += n;
+  relay_counter_add(&sink->counters.event_drain_attempt, n);
   if (n && relay_log_enabled(RELAY_LOG_INFO))
     _log_event(self, ev);
   RelayChannelResult result = relay_txn_commit(txn);
@@ -109,7 +110,7 @@ _logger_process(RelaySink *sink)
     {
       relay_txn_rollback(txn);
       relay_txn_close(txn);
-      sink->counters.channel_read_fail++;
+      relay_counter_inc(&sink->counters.channel_read_fail);
       relay_warn(sink->super.log_prefix, "take commit failed, rolled back result=%s",
                  relay_channel_result_name(result));
       return RELAY_SINK_FAILED;
@@ -117,11 +118,11 @@ _logger_process(RelaySink *sink)
   relay_txn_close(txn);
   if (!n)
     {
-      sink->counters.batch_empty++;
+      relay_counter_inc(&sink->counters.batch_empty);
       return RELAY_SINK_BACKOFF;
     }
-  sink->counters.batch_complete++;
-  sink->counters.event_drain_success++;
+  relay_counter_inc(&sink->counters.batch_complete);
+  relay_counter_inc(&sink->counters.event_drain_success);
   return RELAY_SINK_READY;
 }
 

@@ -6,6 +6,7 @@
  * Runs on the sink's runner thread; start/stop/free on the main thread. */
 #include "channel.h"
 #include "component.h"
+#include "counters.h"
 #include "log.h"
 #include "sink.h"
 
@@ -24,25 +25,25 @@ _null_process(RelaySink *sink)
   RelayTxn *txn = relay_channel_begin(sink->channel);
   guint n = relay_txn_take(txn, self->batch, (guint)self->batch_size);
 
-  sink->counters.event_drain_attempt += n;
+  relay_counter_add(&sink->counters.event_drain_attempt, n);
   RelayChannelResult result = relay_txn_commit(txn);
   if (result != RELAY_CHANNEL_OK)
     {
       relay_txn_rollback(txn);
       relay_txn_close(txn);
-      sink->counters.channel_read_fail++;
+      relay_counter_inc(&sink->counters.channel_read_fail);
       relay_warn(sink->super.log_prefix, "take commit failed, rolled back result=%s",
                  relay_channel_result_name(result));
       return RELAY_SINK_FAILED;
     }
   relay_txn_close(txn);
-  sink->counters.event_drain_success += n;
+  relay_counter_add(&sink->counters.event_drain_success, n);
   if (n == 0)
-    sink->counters.batch_empty++;
+    relay_counter_inc(&sink->counters.batch_empty);
   else if (n < self->batch_size)
-    sink->counters.batch_underflow++;
+    relay_counter_inc(&sink->counters.batch_underflow);
   else
-    sink->counters.batch_complete++;
+    relay_counter_inc(&sink->counters.batch_complete);
   return n < self->batch_size ? RELAY_SINK_BACKOFF : RELAY_SINK_READY;
 }
 

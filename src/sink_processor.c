@@ -20,6 +20,7 @@ relay_sink_processor_new(const RelaySinkProcessorClass *klass, const char *name,
 
   self->klass = klass;
   self->name = g_strdup(name);
+  self->active_sink = -1;
   /* A standalone sink's default processor logs as the sink itself. */
   if (klass == &relay_sink_processor_default_class && n_sinks == 1)
     self->log_prefix = g_strdup(sinks[0]->super.log_prefix);

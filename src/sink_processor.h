@@ -49,6 +49,13 @@ struct _RelaySinkProcessor
   char *log_prefix;  /* "sinkgroup:failover:g1" */
   GPtrArray *sinks;  /* RelaySink*, borrowed (the agent owns sinks), in configured order */
   gboolean parallel; /* set by configure when klass->process_sink is to be used: one runner lane per sink */
+  /* relayd's own counters (SINK_PROCESSOR.<group> on the metrics page); parallel lanes share them, so they
+   * are updated with relay_counter_add_shared. */
+  gint64 sink_failures; /* a member sink's cycle failed */
+  gint64 failovers;     /* the active sink failed and the failover processor moved to the next one */
+  gint64 backoffs;      /* cycles that found nothing to do (the runner then waits) */
+  gint active_sink;     /* atomic: the failover processor's active sink (index in sinks); -1: none or n/a */
+  gint64 start_time_ms, stop_time_ms; /* set by the runner (main thread) */
 };
 
 extern const RelaySinkProcessorClass relay_sink_processor_default_class;

@@ -5,6 +5,7 @@
 #include "sink_rpc.h"
 
 #include "channel.h"
+#include "counters.h"
 #include "log.h"
 
 gboolean
@@ -61,7 +62,7 @@ relay_rpc_sink_stop(RelayComponent *component)
   RelayRpcSink *self = (RelayRpcSink *)component;
 
   if (self->client && relay_rpc_client_is_connected(self->client))
-    self->super.counters.connection_closed++;
+    relay_counter_inc(&self->super.counters.connection_closed);
   relay_rpc_client_free(self->client);
   self->client = NULL;
   g_clear_pointer(&self->batch, g_free);
@@ -73,7 +74,7 @@ _disconnect(RelayRpcSink *self)
   if (!relay_rpc_client_is_connected(self->client))
     return;
   relay_rpc_client_disconnect(self->client);
-  self->super.counters.connection_closed++;
+  relay_counter_inc(&self->super.counters.connection_closed);
 }
 
 /* Connects if needed, honouring reset-connection-interval. FALSE if no connection could be made. */
@@ -93,12 +94,12 @@ _ensure_connected(RelayRpcSink *self)
   char *detail = NULL;
   if (!relay_rpc_client_connect(self->client, &detail))
     {
-      self->super.counters.connection_failed++;
+      relay_counter_inc(&self->super.counters.connection_failed);
       relay_log_ratelimited(&self->fail_limit, RELAY_LOG_WARN, self->super.super.log_prefix, "%s", detail);
       g_free(detail);
       return FALSE;
     }
-  self->super.counters.connection_created++;
+  relay_counter_inc(&self->super.counters.connection_created);
   self->connected_at_us = now;
   relay_info(self->super.super.log_prefix, "connected peer=%s", relay_rpc_client_peer(self->client));
   return TRUE;
@@ -111,20 +112,21 @@ _deliver(RelayRpcSink *self, RelayTxn *txn, guint n)
   char *detail = NULL;
 
   if (n < self->batch_size)
-    c->batch_underflow++;
+    relay_counter_inc(&c->batch_underflow);
   else
-    c->batch_complete++;
-  c->event_drain_attempt += n;
+    relay_counter_inc(&c->batch_complete);
+  relay_counter_add(&c->event_drain_attempt, n);
   RelayClientStatus status = relay_rpc_client_append_batch(self->client, self->batch, n, &detail);
+  relay_counter_add(&c->bytes_sent, relay_rpc_client_take_bytes_sent(self->client));
   if (status == RELAY_CLIENT_OK && relay_txn_commit(txn) == RELAY_CHANNEL_OK)
     {
-      c->event_drain_success += n;
+      relay_counter_add(&c->event_drain_success, n);
       relay_txn_close(txn);
       return RELAY_SINK_READY;
     }
   relay_txn_rollback(txn);
   relay_txn_close(txn);
-  c->event_write_fail++;
+  relay_counter_inc(&c->event_write_fail);
   if (status != RELAY_CLIENT_ABORTED)
     relay_log_ratelimited(&self->fail_limit, RELAY_LOG_WARN, self->super.super.log_prefix,
                           "delivery failed, batch rolled back status=%s events=%u detail=%s",
@@ -145,7 +147,7 @@ relay_rpc_sink_process(RelaySink *sink)
   guint n = relay_txn_take(txn, self->batch, (guint)self->batch_size);
   if (n == 0)
     {
-      sink->counters.batch_empty++;
+      relay_counter_inc(&sink->counters.batch_empty);
       relay_txn_commit(txn);
       relay_txn_close(txn);
       return RELAY_SINK_BACKOFF;

@@ -30,6 +30,7 @@
 #include "sink_runner.h"
 
 #include "channel.h"
+#include "counters.h"
 #include "log.h"
 #include "sink.h"
 #include "sink_processor.h"
@@ -171,6 +172,7 @@ _schedule_next(RunnerLane *lane, RelaySinkStatus status, gint64 retry_ms)
         _spread_backlog(lane);
       break;
     case RELAY_SINK_BACKOFF:
+      relay_counter_add_shared(&self->processor->backoffs, 1);
       lane->consecutive_backoffs++;
       _arm_timer(lane, RUNNER_WAIT_BACKOFF,
                  MIN(lane->consecutive_backoffs * RELAY_SINK_RUNNER_BACKOFF_STEP_MS,
@@ -456,6 +458,7 @@ relay_sink_runner_start(RelaySinkRunner *self, GError **error)
         return FALSE;
       }
   self->started = TRUE;
+  self->processor->start_time_ms = g_get_real_time() / 1000;
   relay_debug(self->log_prefix, "runner started sinks=%u channels=%u lanes=%u", self->processor->sinks->len,
               self->channels->len, self->n_lanes);
   return TRUE;
@@ -471,7 +474,14 @@ relay_sink_runner_stop(RelaySinkRunner *self, guint grace_ms)
     }
   self->stopped = TRUE;
   _stop_lanes(self, self->n_lanes, grace_ms);
+  self->processor->stop_time_ms = g_get_real_time() / 1000;
   relay_debug(self->log_prefix, "runner stopped");
+}
+
+gboolean
+relay_sink_runner_running(RelaySinkRunner *self)
+{
+  return self->started && !self->stopped;
 }
 
 void

@@ -20,5 +20,7 @@ void relay_sink_runner_stop(RelaySinkRunner *self, guint grace_ms);
 /* Frees the runner and its processor (not the sinks). Main thread. */
 void relay_sink_runner_free(RelaySinkRunner *self);
 RelaySinkProcessor *relay_sink_runner_processor(RelaySinkRunner *self);
+/* Started and not stopped. Main thread. */
+gboolean relay_sink_runner_running(RelaySinkRunner *self);
 
 #endif

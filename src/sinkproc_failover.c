@@ -19,6 +19,7 @@
 #include "sink_processor.h"
 
 #include "config.h"
+#include "counters.h"
 #include "log.h"
 #include "props.h"
 
@@ -94,6 +95,7 @@ _penalize(RelayFailoverProcessor *self, FailoverMember *member)
 
   member->refresh_us = relay_sink_processor_now_us() + penalty_ms * G_TIME_SPAN_MILLISECOND;
   _queue_failed(self, member);
+  relay_counter_add_shared(&self->super.sink_failures, 1);
   relay_log_ratelimited(
       &self->failed_rl, RELAY_LOG_WARN, self->super.log_prefix,
       "sink failed and has been sent to the failover list sink=%s failures=%u retry_in_ms=%" G_GINT64_FORMAT,
@@ -131,9 +133,8 @@ _retry_failed(RelayFailoverProcessor *self, gint64 now_us, RelaySinkStatus *stat
 
 /* Runs in: the runner thread. */
 static RelaySinkStatus
-_failover_process(RelaySinkProcessor *proc)
+_failover_cycle(RelayFailoverProcessor *self)
 {
-  RelayFailoverProcessor *self = (RelayFailoverProcessor *)proc;
   RelaySinkStatus status;
 
   if (_retry_failed(self, relay_sink_processor_now_us(), &status))
@@ -147,11 +148,26 @@ _failover_process(RelaySinkProcessor *proc)
       g_ptr_array_remove_index(self->live, 0);
       active->failures = 1;
       _penalize(self, active);
+      relay_counter_add_shared(&self->super.failovers, 1);
     }
   relay_log_ratelimited(&self->all_failed_rl, RELAY_LOG_ERROR, self->super.log_prefix,
                         "All sinks failed to process, nothing left to failover to failed=%u",
                         self->failed->len);
   return RELAY_SINK_FAILED;
+}
+
+/* Runs in: the runner thread. One cycle, then publishes the active sink for the metrics page. */
+static RelaySinkStatus
+_failover_process(RelaySinkProcessor *proc)
+{
+  RelayFailoverProcessor *self = (RelayFailoverProcessor *)proc;
+  RelaySinkStatus status = _failover_cycle(self);
+  gint active = -1;
+
+  if (self->live->len)
+    active = (gint)((FailoverMember *)g_ptr_array_index(self->live, 0) - self->members);
+  g_atomic_int_set(&proc->active_sink, active);
+  return status;
 }
 
 static gboolean

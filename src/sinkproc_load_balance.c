@@ -36,6 +36,7 @@
 #include "sink_processor.h"
 
 #include "config.h"
+#include "counters.h"
 #include "log.h"
 
 #include <string.h>
@@ -170,6 +171,7 @@ _lb_process(RelaySinkProcessor *proc)
       RelaySinkStatus status = relay_sink_process(member->sink);
       if (status != RELAY_SINK_FAILED)
         return status;
+      relay_counter_add_shared(&proc->sink_failures, 1);
       _inform_failure(self, member);
     }
   relay_log_ratelimited(&self->all_failed_rl, RELAY_LOG_ERROR, proc->log_prefix,
@@ -185,6 +187,8 @@ _lb_process_sink(RelaySinkProcessor *proc, guint index, gint64 *retry_ms)
   LbMember *member = &self->members[index];
   RelaySinkStatus status = relay_sink_process(member->sink);
 
+  if (status == RELAY_SINK_FAILED)
+    relay_counter_add_shared(&proc->sink_failures, 1);
   if (status == RELAY_SINK_FAILED && self->backoff)
     {
       _inform_failure(self, member);

@@ -7,17 +7,32 @@
 
 #include "relay.h"
 #include "component.h"
+#include "counters.h"
 #include <event2/event.h>
+
+/* Why a connection was closed for bad input (relayd's own counters, one per kind). */
+typedef enum
+{
+  RELAY_PROTO_ERROR_LIMIT = 0, /* a size or count over a configured limit */
+  RELAY_PROTO_ERROR_MALFORMED, /* bytes that do not decode */
+  RELAY_PROTO_ERROR_TIMEOUT,   /* a request left incomplete too long */
+  RELAY_PROTO_ERROR_DEFLATE,   /* a corrupt or oversized compressed stream */
+  RELAY_PROTO_ERROR_N,
+} RelayProtoErrorKind;
 
 typedef struct
 {
-  /* Flume's SourceCounter names; updated on the main thread, read racily for reporting. */
+  /* Flume's SourceCounter names; written on the main thread with relay_counter_* (counters.h). */
   gint64 event_received, event_accepted;
   gint64 append_received, append_accepted;
   gint64 append_batch_received, append_batch_accepted;
   gint64 open_connections;
   gint64 event_read_fail, channel_write_fail, generic_processing_fail;
-  gint64 protocol_errors; /* connections closed for bad input (relayd's own) */
+  /* relayd's own */
+  gint64 event_failed;   /* events of requests answered FAILED or abandoned: received = accepted + failed */
+  gint64 bytes_received; /* bytes read from the network (compressed size when compressed) */
+  gint64 protocol_errors[RELAY_PROTO_ERROR_N]; /* connections closed for bad input, by kind */
+  gint64 connections_refused;                  /* over max-connections or refused by ipFilterRules */
 } RelaySourceCounters;
 
 struct _RelaySource
@@ -29,5 +44,14 @@ struct _RelaySource
 };
 
 #define RELAY_SOURCE(p) ((RelaySource *)(p))
+
+/* Counts one connection closed for bad input; every bad input also counts as Flume's EventReadFail. Main
+ * thread. */
+static inline void
+relay_source_count_protocol_error(RelaySource *self, RelayProtoErrorKind kind)
+{
+  relay_counter_inc(&self->counters.protocol_errors[kind]);
+  relay_counter_inc(&self->counters.event_read_fail);
+}
 
 #endif

@@ -113,6 +113,7 @@ _fail(RelayRpcRequest *out, const RelayAvroError *err)
 
   out->kind = RELAY_RPC_REQ_ERROR;
   out->error = g_strdup(relay_avro_error_format(err, buf, sizeof buf));
+  out->over_limit = err->limit != RELAY_AVRO_NO_VALUE;
 }
 
 /* Decodes and resolves the handshake of a not yet established connection. FALSE on error (out set). */

@@ -25,6 +25,7 @@
 
 #include "channel.h"
 #include "channel_processor.h"
+#include "counters.h"
 #include "event.h"
 #include "log.h"
 #include "net.h"
@@ -108,7 +109,7 @@ _reply_batch(NetcatConn *nc, RelayPutResult result, guint lines)
 
   if (result == RELAY_PUT_OK)
     {
-      counters->event_accepted += lines;
+      relay_counter_add(&counters->event_accepted, lines);
       if (!src->ack_every_event)
         return;
       for (guint i = 0; i < lines; i++)
@@ -116,6 +117,7 @@ _reply_batch(NetcatConn *nc, RelayPutResult result, guint lines)
       return;
     }
   /* The channel processor counts ChannelWriteFail and logs the failure (rate-limited). */
+  relay_counter_add(&counters->event_failed, lines);
   relay_debug(src->super.super.log_prefix, "answering FAILED peer=%s events=%u result=%s",
               relay_net_conn_peer(nc->conn), lines, relay_put_result_name(result));
   char *line = g_strdup_printf("FAILED: %s\n", _failure_reason(result));
@@ -133,8 +135,7 @@ _reject_too_long(NetcatConn *nc)
                                " chars, including newline)\n",
                                src->max_line_length);
 
-  src->super.counters.event_read_fail++;
-  src->super.counters.protocol_errors++;
+  relay_source_count_protocol_error(&src->super, RELAY_PROTO_ERROR_LIMIT);
   relay_log_ratelimited(&src->rl_too_long, RELAY_LOG_WARN, src->super.super.log_prefix,
                         "line too long, closing connection peer=%s limit=%" G_GINT64_FORMAT,
                         relay_net_conn_peer(nc->conn), src->max_line_length);
@@ -163,6 +164,7 @@ _take_lines(NetcatConn *nc, struct evbuffer *input, GPtrArray *batch)
       const guint8 *line = evbuffer_pullup(input, (ev_ssize_t)body_len + 1);
       g_ptr_array_add(batch, relay_event_new(NULL, 0, line, body_len));
       evbuffer_drain(input, body_len + 1);
+      relay_counter_add(&nc->source->super.counters.bytes_received, (gint64)body_len + 1);
     }
   return _SCAN_BATCH_FULL;
 }
@@ -182,7 +184,7 @@ _on_put_done(RelayPutResult result, gpointer user_data)
 static void
 _submit(NetcatConn *nc, GPtrArray *batch)
 {
-  nc->source->super.counters.event_received += batch->len;
+  relay_counter_add(&nc->source->super.counters.event_received, batch->len);
   nc->batch_lines = batch->len;
   nc->submitting = TRUE;
   RelayPutRequest *req = relay_channel_processor_submit(nc->source->super.cp, batch, _on_put_done, nc);
@@ -228,7 +230,7 @@ _on_accepted(RelayNetConn *conn, gpointer server_data)
   nc->source = src;
   nc->conn = conn;
   relay_net_conn_set_data(conn, nc);
-  src->super.counters.open_connections++;
+  relay_counter_inc(&src->super.counters.open_connections);
   return TRUE;
 }
 
@@ -238,8 +240,11 @@ _on_closed(RelayNetConn *conn, gpointer conn_data)
   NetcatConn *nc = conn_data;
 
   if (nc->pending)
-    relay_put_request_cancel(nc->pending);
-  nc->source->super.counters.open_connections--;
+    {
+      relay_put_request_cancel(nc->pending);
+      relay_counter_add(&nc->source->super.counters.event_failed, nc->batch_lines); /* never answered */
+    }
+  relay_counter_add(&nc->source->super.counters.open_connections, -1);
   g_free(nc);
 }
 

@@ -15,6 +15,7 @@
 #include "relay.h"
 
 #include "channel_processor.h"
+#include "counters.h"
 #include "event.h"
 #include "log.h"
 #include "source.h"
@@ -67,14 +68,14 @@ _on_put_done(RelayPutResult result, gpointer user_data)
   if (result == RELAY_PUT_OK)
     {
       src->next += src->in_flight;
-      counters->event_accepted += src->in_flight;
-      if (src->batch_size > 1)
-        counters->append_batch_accepted++;
+      relay_counter_add(&counters->event_accepted, src->in_flight);
+      relay_counter_inc(src->batch_size > 1 ? &counters->append_batch_accepted : &counters->append_accepted);
       src->backoff_ms = 0;
       event_active(src->tick, EV_TIMEOUT, 0);
       return;
     }
   /* The channel processor counts ChannelWriteFail and logs the failure (rate-limited). */
+  relay_counter_add(&counters->event_failed, src->in_flight);
   src->backoff_ms = MIN(src->backoff_ms + RELAY_SEQ_BACKOFF_STEP_MS, RELAY_SEQ_BACKOFF_MAX_MS);
   relay_debug(src->super.super.log_prefix,
               "put failed, retrying the same events result=%s first=%" G_GINT64_FORMAT
@@ -98,6 +99,9 @@ _on_tick(evutil_socket_t fd, short what, void *arg)
     }
   src->in_flight = (guint)MIN(left, src->batch_size);
   GPtrArray *batch = _build_batch(src->next, src->in_flight);
+  relay_counter_add(&src->super.counters.event_received, src->in_flight);
+  relay_counter_inc(src->batch_size > 1 ? &src->super.counters.append_batch_received
+                                        : &src->super.counters.append_received);
   /* done may run before submit returns; it then re-arms tick itself. */
   src->pending = relay_channel_processor_submit(src->super.cp, batch, _on_put_done, src);
 }
@@ -128,7 +132,10 @@ _seq_stop(RelayComponent *self)
   RelaySeqSource *src = (RelaySeqSource *)self;
 
   if (src->pending)
-    relay_put_request_cancel(src->pending);
+    {
+      relay_put_request_cancel(src->pending);
+      relay_counter_add(&src->super.counters.event_failed, src->in_flight); /* never stored */
+    }
   src->pending = NULL;
   if (src->tick)
     event_free(src->tick);

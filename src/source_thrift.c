@@ -93,6 +93,7 @@ _set_error(RelayRpcRequest *out, const RelayThriftError *err)
   out->kind = RELAY_RPC_REQ_ERROR;
   out->error = g_strdup_printf("what=\"%s\" value=%" G_GINT64_FORMAT " limit=%" G_GINT64_FORMAT, err->reason,
                                err->value, err->limit);
+  out->over_limit = err->limit >= 0;
 }
 
 static void

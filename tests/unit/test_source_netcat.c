@@ -357,7 +357,7 @@ test_line_too_long(void **state)
 
   _assert_take(fx, 10, "1234567,x,y");
   assert_int_equal(fx->source->counters.event_read_fail, 2);
-  assert_int_equal(fx->source->counters.protocol_errors, 2);
+  assert_int_equal(fx->source->counters.protocol_errors[RELAY_PROTO_ERROR_LIMIT], 2);
   assert_true(_log_contains("line too long, closing connection peer=127.0.0.1:"));
   assert_true(_log_contains("limit=8"));
   close(other);
