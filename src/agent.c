@@ -26,6 +26,39 @@ _free_source(gpointer data)
     relay_channel_processor_free(cp);
 }
 
+static void
+_free_down(gpointer data)
+{
+  RelayAgentDown *down = data;
+
+  g_free(down->key);
+  g_free(down->reason);
+  g_free(down);
+}
+
+const char *
+relay_kind_metrics_type(RelayKind kind)
+{
+  static const char *const names[] = { "SOURCE", "CHANNEL", "SINK", "SINK_PROCESSOR" };
+  return (guint)kind < G_N_ELEMENTS(names) ? names[kind] : "OTHER";
+}
+
+void
+relay_agent_add_down(RelayAgent *self, RelayKind kind, const char *name, const char *reason)
+{
+  RelayAgentDown *down = g_new0(RelayAgentDown, 1);
+
+  down->key = g_strdup_printf("%s.%s", relay_kind_metrics_type(kind), name);
+  down->reason = g_strdup(reason);
+  g_ptr_array_add(self->down, down);
+}
+
+const GPtrArray *
+relay_agent_down(RelayAgent *self)
+{
+  return self->down;
+}
+
 RelayAgent *
 relay_agent_new(const char *name, struct event_base *base)
 {
@@ -38,6 +71,7 @@ relay_agent_new(const char *name, struct event_base *base)
   self->sinks = g_ptr_array_new_with_free_func((GDestroyNotify)relay_component_free);
   self->runners = g_ptr_array_new_with_free_func((GDestroyNotify)relay_sink_runner_free);
   self->channel_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+  self->down = g_ptr_array_new_with_free_func(_free_down);
   return self;
 }
 
@@ -68,6 +102,9 @@ _start_sources(RelayAgent *self)
       if (relay_component_start(RELAY_COMPONENT(source), &error))
         continue;
       relay_error(source->super.log_prefix, "cannot start, source removed: %s", error->message);
+      char *reason = g_strdup_printf("cannot start: %s", error->message);
+      relay_agent_add_down(self, RELAY_KIND_SOURCE, source->super.name, reason);
+      g_free(reason);
       g_error_free(error);
       g_ptr_array_remove_index(self->sources, i);
     }
@@ -131,6 +168,7 @@ relay_agent_free(RelayAgent *self)
   g_ptr_array_unref(self->sinks);
   g_hash_table_unref(self->channel_by_name);
   g_ptr_array_unref(self->channels);
+  g_ptr_array_unref(self->down);
   g_free(self->name);
   g_free(self);
 }

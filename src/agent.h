@@ -30,4 +30,16 @@ RelayComponent *relay_agent_find(RelayAgent *self, RelayKind kind, const char *n
 /* Writes one line per component with its counters (Flume's counter names) at info level. */
 void relay_agent_log_counters(RelayAgent *self);
 
+/* A configured component that does not run: dropped by configuration or failed to start. */
+typedef struct
+{
+  char *key;    /* as on the metrics page: "SOURCE.r1", "CHANNEL.c1", "SINK.k1", "SINK_PROCESSOR.g1" */
+  char *reason; /* the configuration problem or the start error */
+} RelayAgentDown;
+
+/* RelayAgentDown* (borrowed), in the order found. Main thread. */
+const GPtrArray *relay_agent_down(RelayAgent *self);
+/* "SOURCE", "CHANNEL", "SINK", "SINK_PROCESSOR": Flume's counter group type names. */
+const char *relay_kind_metrics_type(RelayKind kind);
+
 #endif

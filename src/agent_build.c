@@ -324,6 +324,47 @@ _drop_unused_channels(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfig
     }
 }
 
+static gboolean
+_group_runs(RelayAgent *self, const char *name)
+{
+  for (guint i = 0; i < self->runners->len; i++)
+    {
+      RelaySinkProcessor *proc = relay_sink_runner_processor(g_ptr_array_index(self->runners, i));
+      if (proc->klass != &relay_sink_processor_default_class && strcmp(proc->name, name) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The first report line about the component labelled `label` ("sources.r1"), or a generic reason. */
+static const char *
+_drop_reason(const RelayConfigReport *report, const char *label)
+{
+  char *needle = g_strdup_printf(" %s:", label);
+  const char *found = NULL;
+
+  for (guint i = 0; i < report->lines->len && !found; i++)
+    if (strstr(g_ptr_array_index(report->lines, i), needle))
+      found = g_ptr_array_index(report->lines, i);
+  g_free(needle);
+  return found ? found : "removed by the configuration checks";
+}
+
+/* Remembers every listed component that did not make it into the graph, for /health. */
+static void
+_record_dropped(RelayAgent *self, const RelayAgentConfig *cfg, const RelayConfigReport *report)
+{
+  for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
+    for (guint i = 0; cfg->components[kind] && i < cfg->components[kind]->len; i++)
+      {
+        const RelayComponentConfig *cc = g_ptr_array_index(cfg->components[kind], i);
+        gboolean runs = kind == RELAY_KIND_SINKGROUP ? _group_runs(self, cc->name)
+                                                     : relay_agent_find(self, kind, cc->name) != NULL;
+        if (!runs)
+          relay_agent_add_down(self, kind, cc->name, _drop_reason(report, cc->label));
+      }
+}
+
 gboolean
 relay_agent_configure(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport *report)
 {
@@ -332,6 +373,7 @@ relay_agent_configure(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfig
   _build_sinks(self, cfg, report);
   _build_runners(self, cfg, report);
   _drop_unused_channels(self, cfg, report);
+  _record_dropped(self, cfg, report);
   if (self->sources->len == 0 && self->sinks->len == 0)
     {
       relay_config_report_add(report, NULL, NULL, NULL,

@@ -13,7 +13,11 @@ struct _RelayAgent
   GPtrArray *sinks;            /* RelaySink*, owned */
   GPtrArray *runners;          /* RelaySinkRunner*, owned; one per standalone sink or sink group */
   GHashTable *channel_by_name; /* name -> RelayChannel* (borrowed from channels) */
+  GPtrArray *down;             /* RelayAgentDown*, owned: configured components that do not run */
   struct event_base *base;
 };
+
+/* Records that a configured component does not run (dropped by configuration, failed to start). */
+void relay_agent_add_down(RelayAgent *self, RelayKind kind, const char *name, const char *reason);
 
 #endif

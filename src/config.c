@@ -246,7 +246,9 @@ _classify(ConfigBuilder *b, const RelayProp *prop, const char *rest)
           return;
         }
     }
-  if (strcmp(rest, "configfilters") == 0 || g_str_has_prefix(rest, "configfilters."))
+  if (g_str_has_prefix(rest, "monitoring.") && rest[strlen("monitoring.")])
+    g_ptr_array_add(b->cfg->monitoring, (gpointer)prop); /* checked by monitor.c */
+  else if (strcmp(rest, "configfilters") == 0 || g_str_has_prefix(rest, "configfilters."))
     relay_config_report_add(b->report, prop, NULL, prop->key, "config filters are not supported, ignored");
   else
     relay_config_report_add(b->report, prop, NULL, prop->key, "invalid property, ignored");
@@ -329,6 +331,7 @@ _agent_config_alloc(const RelayProps *props, const char *agent)
   cfg->props = props;
   for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
     cfg->components[kind] = g_ptr_array_new_with_free_func(_component_free);
+  cfg->monitoring = g_ptr_array_new();
   return cfg;
 }
 
@@ -394,6 +397,7 @@ relay_agent_config_free(RelayAgentConfig *self)
     return;
   for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
     g_ptr_array_unref(self->components[kind]);
+  g_ptr_array_unref(self->monitoring);
   g_free(self->agent);
   g_free(self);
 }

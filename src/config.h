@@ -68,6 +68,7 @@ struct _RelayAgentConfig
   const RelayProps *props;              /* borrowed */
   GPtrArray *components[RELAY_KIND_N];  /* RelayComponentConfig*, listed components in list order */
   const RelayProp *lists[RELAY_KIND_N]; /* the list entries themselves (NULL if absent) */
+  GPtrArray *monitoring;                /* const RelayProp*: "<agent>.monitoring.*" entries (relayd's own) */
 };
 
 /* Stage 1 for agent `agent`. Returns NULL (and reports why) when no property starts with "<agent>.".

@@ -1,13 +1,17 @@
-/* main.c - the relayd command line: relayd -n NAME [-f FILE] [-c DIR] [--check] [--log-level LEVEL].
+/* main.c - the relayd command line: relayd -n NAME [-f FILE] [-c DIR] [--check] [--log-level LEVEL]
+ * [--metrics-port PORT] [--metrics-bind ADDR] [--summary-interval SECS] [-Dkey=value ...].
  *
- * Thin by design: parse arguments, load and check the configuration, build the agent, run the main event
- * loop until SIGTERM/SIGINT, stop in order. Exit codes: 0 clean stop or a clean --check, 1 configuration
+ * Thin by design: parse arguments, load and check the configuration, build the agent, start monitoring, run
+ * the main event loop until SIGTERM/SIGINT, stop in order. -Dkey=value are Flume's system properties:
+ * flume.monitoring.* and flume.root.logger are used, others are ignored with a warning. Exit codes: 0 clean stop or a clean --check, 1 configuration
  * problems (--check) or nothing runnable or start failure, 2 usage errors. */
 #include "relay.h"
 
 #include "agent.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
+#include "monitor.h"
 #include "props.h"
 
 #include <event2/event.h>
@@ -15,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define RELAY_SHUTDOWN_GRACE_MS 5000
@@ -27,6 +32,10 @@ typedef struct
   char *log_level;
   gboolean check;
   gboolean version;
+  int metrics_port;     /* -1: not given */
+  char *metrics_bind;   /* NULL: not given */
+  int summary_interval; /* -1: not given */
+  GPtrArray *system_properties; /* "key=value" from -D, owned */
 } RelayArgs;
 
 static void
@@ -36,6 +45,33 @@ _free_args(RelayArgs *args)
   g_free(args->conf_file);
   g_free(args->conf_dir);
   g_free(args->log_level);
+  g_free(args->metrics_bind);
+  if (args->system_properties)
+    g_ptr_array_unref(args->system_properties);
+}
+
+/* Moves every "-Dkey=value" out of argv (GOption does not know them) into args->system_properties. */
+static void
+_take_system_properties(int *argc, char **argv, RelayArgs *args)
+{
+  int kept = 1;
+
+  args->system_properties = g_ptr_array_new_with_free_func(g_free);
+  for (int i = 1; i < *argc; i++)
+    {
+      if (strcmp(argv[i], "--") == 0)
+        {
+          while (i < *argc)
+            argv[kept++] = argv[i++];
+          break;
+        }
+      if (g_str_has_prefix(argv[i], "-D") && argv[i][2])
+        g_ptr_array_add(args->system_properties, g_strdup(argv[i] + 2));
+      else
+        argv[kept++] = argv[i];
+    }
+  *argc = kept;
+  argv[kept] = NULL;
 }
 
 static int
@@ -51,12 +87,23 @@ _parse_args(int argc, char **argv, RelayArgs *args)
     { "log-level", 0, 0, G_OPTION_ARG_STRING, &args->log_level, "error, warn, info (default), debug, trace",
       "LEVEL" },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &args->version, "print the version and exit", NULL },
+    { "metrics-port", 0, 0, G_OPTION_ARG_INT, &args->metrics_port,
+      "serve /metrics, /prometheus and /health on this port (0: any free port)", "PORT" },
+    { "metrics-bind", 0, 0, G_OPTION_ARG_STRING, &args->metrics_bind,
+      "address of the metrics endpoint (default 127.0.0.1)", "ADDR" },
+    { "summary-interval", 0, 0, G_OPTION_ARG_INT, &args->summary_interval,
+      "seconds between summary lines in the log (default 60, 0: off)", "SECS" },
     { NULL },
   };
   GOptionContext *ctx = g_option_context_new("- relay Flume events between agents");
   GError *error = NULL;
   RelayLogLevel level;
 
+  args->metrics_port = -1;
+  args->summary_interval = -1;
+  _take_system_properties(&argc, argv, args);
+  g_option_context_set_description(ctx, "Flume's -Dflume.monitoring.type=http -Dflume.monitoring.port=PORT "
+                                        "and -Dflume.root.logger=LEVEL,... are understood too.\n");
   g_option_context_add_main_entries(ctx, entries, NULL);
   gboolean ok = g_option_context_parse(ctx, &argc, &argv, &error);
   g_option_context_free(ctx);
@@ -77,6 +124,12 @@ _parse_args(int argc, char **argv, RelayArgs *args)
   if (args->log_level && !relay_log_parse_level(args->log_level, &level))
     {
       fprintf(stderr, "relayd: unknown log level '%s' (error, warn, info, debug, trace)\n", args->log_level);
+      return 2;
+    }
+  if (args->metrics_port > 65535 || args->metrics_port < -1 || args->summary_interval < -1
+      || args->summary_interval > 86400)
+    {
+      fprintf(stderr, "relayd: --metrics-port must be 0..65535 and --summary-interval 0..86400\n");
       return 2;
     }
   if (args->log_level)
@@ -123,10 +176,80 @@ _on_usr1(evutil_socket_t sig, short what, void *arg)
   relay_agent_log_counters(arg);
 }
 
-static int
-_run(RelayAgent *agent, struct event_base *base, gint64 t0)
+/* Flume's -Dflume.root.logger=LEVEL,APPENDER sets the log level unless --log-level did. */
+static void
+_apply_root_logger(const RelayArgs *args, const char *value, RelayConfigReport *report)
+{
+  char *level_text = g_strndup(value, strcspn(value, ","));
+  RelayLogLevel level;
+
+  if (!relay_log_parse_level(g_strstrip(level_text), &level))
+    relay_config_report_add(report, NULL, "command line", "-Dflume.root.logger",
+                            "level '%s' is not one of error, warn, info, debug, trace; ignored", level_text);
+  else if (!args->log_level)
+    relay_log_set_level(level);
+  g_free(level_text);
+}
+
+/* Monitoring settings: the agent's monitoring.* keys, then -D system properties, then relayd's options. */
+static void
+_monitor_config(const RelayArgs *args, const RelayAgentConfig *cfg, RelayConfigReport *report,
+                RelayMonitorConfig *mc)
+{
+  if (cfg)
+    relay_monitor_config_apply_props(mc, cfg->monitoring, report);
+  for (guint i = 0; i < args->system_properties->len; i++)
+    {
+      char **kv = g_strsplit(g_ptr_array_index(args->system_properties, i), "=", 2);
+      const char *value = kv[1] ? kv[1] : "";
+      char *why = NULL;
+      if (strcmp(kv[0], "flume.root.logger") == 0)
+        _apply_root_logger(args, value, report);
+      else if (!relay_monitor_config_apply_system_property(mc, kv[0], value, &why))
+        relay_config_report_add(report, NULL, "command line", kv[0], "%s; ignored",
+                                why ? why : "not a system property relayd uses");
+      g_free(why);
+      g_strfreev(kv);
+    }
+  if (args->metrics_port >= 0)
+    {
+      mc->http = TRUE;
+      mc->port = args->metrics_port;
+    }
+  if (args->metrics_bind)
+    {
+      g_free(mc->bind);
+      mc->bind = g_strdup(args->metrics_bind);
+    }
+  if (args->summary_interval >= 0)
+    mc->summary_interval_s = args->summary_interval;
+}
+
+/* Starts the monitoring endpoint and the summary line; FALSE (logged) if the endpoint cannot listen. */
+static gboolean
+_start_monitoring(const RelayMonitorConfig *mc, RelayAgent *agent, struct event_base *base, gint64 start_ms,
+                  RelayMonitorHttp **http, RelayMonitorSummary **summary)
 {
   GError *error = NULL;
+
+  if (mc->http && !(*http = relay_monitor_http_start(agent, base, mc->bind, mc->port, start_ms, &error)))
+    {
+      relay_error(NULL, "cannot start the monitoring endpoint: %s", error->message);
+      g_error_free(error);
+      return FALSE;
+    }
+  if (mc->summary_interval_s > 0)
+    *summary = relay_monitor_summary_start(agent, base, mc->summary_interval_s);
+  return TRUE;
+}
+
+static int
+_run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorConfig *mc, gint64 start_ms)
+{
+  RelayMonitorHttp *http = NULL;
+  RelayMonitorSummary *summary = NULL;
+  GError *error = NULL;
+  int rc = 1;
   struct event *ev_term = evsignal_new(base, SIGTERM, _on_stop_signal, base);
   struct event *ev_int = evsignal_new(base, SIGINT, _on_stop_signal, base);
   struct event *ev_usr1 = evsignal_new(base, SIGUSR1, _on_usr1, agent);
@@ -134,28 +257,35 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0)
   evsignal_add(ev_term, NULL);
   evsignal_add(ev_int, NULL);
   evsignal_add(ev_usr1, NULL);
+  /* The endpoint first: a taken metrics port stops relayd before any source accepts events. */
+  if (!_start_monitoring(mc, agent, base, start_ms, &http, &summary))
+    goto out;
   if (!relay_agent_start(agent, &error))
     {
       relay_error(NULL, "cannot start agent %s: %s", relay_agent_name(agent), error->message);
       g_error_free(error);
       relay_agent_stop(agent, 0);
-      return 1;
+      goto out;
     }
   relay_info(NULL, "agent %s ready in %.1f ms", relay_agent_name(agent),
              (g_get_monotonic_time() - t0) / 1000.0);
   event_base_dispatch(base);
   relay_agent_stop(agent, RELAY_SHUTDOWN_GRACE_MS);
   relay_agent_log_counters(agent);
+  rc = 0;
+out:
+  relay_monitor_summary_free(summary);
+  relay_monitor_http_free(http);
   event_free(ev_term);
   event_free(ev_int);
   event_free(ev_usr1);
-  return 0;
+  return rc;
 }
 
 /* Loads, checks and builds; returns the exit code, or -1 to go on running. */
 static int
 _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, RelayAgent *agent,
-           RelayAgentConfig **cfg)
+           RelayAgentConfig **cfg, RelayMonitorConfig *mc)
 {
   char *path = _config_path(args);
   GError *error = NULL;
@@ -171,6 +301,7 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   relay_props_resolve(props, report);
   *cfg = relay_agent_config_new(props, args->name, report);
   gboolean ok = *cfg && relay_agent_configure(agent, *cfg, report);
+  _monitor_config(args, *cfg, report, mc);
   _print_report(report, args->check);
   if (args->check)
     {
@@ -191,11 +322,16 @@ int
 main(int argc, char **argv)
 {
   gint64 t0 = g_get_monotonic_time();
+  gint64 start_ms = g_get_real_time() / 1000;
   RelayArgs args = { 0 };
   int rc = _parse_args(argc, argv, &args);
 
   if (args.version)
-    printf("relayd %s\n", PACKAGE_VERSION);
+    {
+      const RelayBuildInfo *build = relay_build_info();
+      printf("relayd %s\nbuilt with: compiler=%s glib=%s libevent=%s%s%s\n", build->version, build->compiler,
+             build->glib, build->libevent, *build->features ? " features=" : "", build->features);
+    }
   if (rc >= 0)
     {
       _free_args(&args);
@@ -209,10 +345,13 @@ main(int argc, char **argv)
   RelayConfigReport *report = relay_config_report_new();
   RelayAgent *agent = relay_agent_new(args.name, base);
   RelayAgentConfig *cfg = NULL;
+  RelayMonitorConfig mc;
 
-  rc = _configure(&args, props, report, agent, &cfg);
+  relay_monitor_config_init(&mc);
+  rc = _configure(&args, props, report, agent, &cfg, &mc);
   if (rc < 0)
-    rc = _run(agent, base, t0);
+    rc = _run(agent, base, t0, &mc, start_ms);
+  relay_monitor_config_clear(&mc);
   relay_agent_free(agent);
   if (cfg)
     relay_agent_config_free(cfg);

@@ -1,0 +1,60 @@
+/* monitor.h - monitoring of a running agent: the HTTP endpoint (Flume's JSON, Prometheus text, health) and
+ * the periodic summary line in the log.
+ *
+ * Configuration comes from three places, later ones overriding earlier ones: the agent's
+ * "<agent>.monitoring.*" keys in the properties file (monitor_config.c), Flume's system properties on the
+ * command line (-Dflume.monitoring.type=http -Dflume.monitoring.port=N), and relayd's options
+ * (--metrics-port, --metrics-bind, --summary-interval). Both parts run on the main event loop: they only
+ * read counters (lock-free) and component state the main thread owns. */
+#ifndef RELAY_MONITOR_H_INCLUDED
+#define RELAY_MONITOR_H_INCLUDED
+
+#include "relay.h"
+#include "config.h"
+#include <event2/event.h>
+
+#define RELAY_MONITOR_DEFAULT_PORT 41414 /* Flume's default for flume.monitoring.port */
+#define RELAY_MONITOR_DEFAULT_BIND "127.0.0.1"
+#define RELAY_MONITOR_DEFAULT_SUMMARY_S 60
+#define RELAY_MONITOR_MAX_HEADERS 8192 /* request header bytes; larger requests get 413 */
+#define RELAY_MONITOR_TIMEOUT_S 10     /* a client that does not finish its request is dropped */
+
+typedef struct
+{
+  gboolean http;             /* serve the endpoint */
+  char *bind;                /* owned */
+  gint64 port;               /* 0: the OS chooses (tests) */
+  gint64 summary_interval_s; /* 0: no summary line */
+} RelayMonitorConfig;
+
+/* ---- monitor_config.c (main thread) ---- */
+
+void relay_monitor_config_init(RelayMonitorConfig *cfg);
+void relay_monitor_config_clear(RelayMonitorConfig *cfg);
+/* Applies "<agent>.monitoring.*" entries (const RelayProp*): type, port, bind, summary-interval. Every
+ * problem is a report line naming file:line and key; the entry is then ignored. */
+void relay_monitor_config_apply_props(RelayMonitorConfig *cfg, const GPtrArray *entries, RelayConfigReport *report);
+/* Applies one Flume system property (-Dflume.monitoring.type=http ...). Returns FALSE for a key relayd does
+ * not use; FALSE with *why (new string) for a bad value of one it uses. */
+gboolean relay_monitor_config_apply_system_property(RelayMonitorConfig *cfg, const char *key, const char *value,
+                                                    char **why);
+
+/* ---- monitor_http.c (main thread) ---- */
+
+typedef struct _RelayMonitorHttp RelayMonitorHttp;
+
+/* Binds and serves GET /metrics, /prometheus, /health and / on base. Logs "listening bind=... port=...".
+ * NULL with error (RELAY_ERROR_IO or RELAY_ERROR_CONFIG) if the address cannot be used. */
+RelayMonitorHttp *relay_monitor_http_start(RelayAgent *agent, struct event_base *base, const char *bind,
+                                           gint64 port, gint64 process_start_ms, GError **error);
+void relay_monitor_http_free(RelayMonitorHttp *self);
+
+/* ---- monitor_summary.c (main thread) ---- */
+
+typedef struct _RelayMonitorSummary RelayMonitorSummary;
+
+/* Logs one summary line every interval_s seconds (> 0) at info level. */
+RelayMonitorSummary *relay_monitor_summary_start(RelayAgent *agent, struct event_base *base, gint64 interval_s);
+void relay_monitor_summary_free(RelayMonitorSummary *self);
+
+#endif

@@ -1,0 +1,171 @@
+/* monitor_http.c - the monitoring endpoint on libevent's evhttp, on the main event loop.
+ *
+ *   GET /metrics      Flume's JSON (application/json;charset=utf-8); Prometheus text instead when the
+ *                     Accept header asks for text/plain or OpenMetrics and not for JSON
+ *   GET /prometheus   Prometheus text format 0.0.4
+ *   GET /health       200 when every configured component runs, 503 otherwise; JSON body either way
+ *   GET /             a small HTML page linking the others
+ * HEAD works like GET without a body; other methods get 405, other paths 404. Requests are bounded: headers
+ * above RELAY_MONITOR_MAX_HEADERS bytes get 413 from evhttp, bodies are not accepted, and a connection that
+ * does not complete its request within RELAY_MONITOR_TIMEOUT_S seconds is closed. Answers are built from one
+ * snapshot per request; nothing here blocks the loop. */
+#include "monitor.h"
+
+#include "log.h"
+#include "metrics.h"
+#include "net.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <string.h>
+
+#define PREFIX "monitoring:http"
+
+struct _RelayMonitorHttp
+{
+  RelayAgent *agent; /* borrowed */
+  gint64 process_start_ms;
+  struct evhttp *http;
+};
+
+static const char _index_html[]
+    = "<html><head><title>relayd</title></head><body><h1>relayd</h1><ul>"
+      "<li><a href=\"/metrics\">/metrics</a> (Flume's JSON)</li>"
+      "<li><a href=\"/prometheus\">/prometheus</a> (Prometheus text)</li>"
+      "<li><a href=\"/health\">/health</a></li></ul></body></html>\n";
+
+static gboolean
+_wants_prometheus(struct evhttp_request *req)
+{
+  const char *accept = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
+
+  if (!accept || strstr(accept, "application/json"))
+    return FALSE;
+  return strstr(accept, "text/plain") || strstr(accept, "application/openmetrics-text");
+}
+
+static void
+_reply(struct evhttp_request *req, int code, const char *reason, const char *content_type, const char *body,
+       gsize len)
+{
+  struct evbuffer *buf = evbuffer_new();
+
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", content_type);
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-cache");
+  if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+    evbuffer_add(buf, body, len);
+  evhttp_send_reply(req, code, reason, buf);
+  evbuffer_free(buf);
+}
+
+typedef enum
+{
+  PAGE_JSON,
+  PAGE_PROMETHEUS,
+  PAGE_HEALTH,
+} MonitorPage;
+
+static void
+_serve_page(RelayMonitorHttp *self, struct evhttp_request *req, MonitorPage page)
+{
+  RelayMetricsSnapshot *snap = relay_metrics_snapshot(self->agent, self->process_start_ms);
+  GString *out = g_string_sized_new(8192);
+  int code = HTTP_OK;
+
+  switch (page)
+    {
+    case PAGE_JSON:
+      relay_metrics_format_json(snap, out);
+      _reply(req, code, "OK", "application/json;charset=utf-8", out->str, out->len);
+      break;
+    case PAGE_PROMETHEUS:
+      relay_metrics_format_prometheus(snap, out);
+      _reply(req, code, "OK", "text/plain; version=0.0.4; charset=utf-8", out->str, out->len);
+      break;
+    case PAGE_HEALTH:
+      code = relay_metrics_format_health(snap, out) ? HTTP_OK : HTTP_SERVUNAVAIL;
+      _reply(req, code, code == HTTP_OK ? "OK" : "Service Unavailable", "application/json;charset=utf-8",
+             out->str, out->len);
+      break;
+    }
+  g_string_free(out, TRUE);
+  relay_metrics_snapshot_free(snap);
+}
+
+static void
+_error(struct evhttp_request *req, int code, const char *reason, const char *detail)
+{
+  char *body = g_strdup_printf("%d %s: %s\n", code, reason, detail);
+  _reply(req, code, reason, "text/plain; charset=utf-8", body, strlen(body));
+  g_free(body);
+}
+
+static void
+_on_request(struct evhttp_request *req, void *arg)
+{
+  RelayMonitorHttp *self = arg;
+  enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+  const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+  const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+
+  if (!path || !*path)
+    path = "/";
+  relay_debug(PREFIX, "request method=%d path=%s", (int)cmd, path);
+  if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD)
+    {
+      evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+      _error(req, 405, "Method Not Allowed", "only GET and HEAD are served");
+      return;
+    }
+  if (strcmp(path, "/metrics") == 0)
+    _serve_page(self, req, _wants_prometheus(req) ? PAGE_PROMETHEUS : PAGE_JSON);
+  else if (strcmp(path, "/prometheus") == 0)
+    _serve_page(self, req, PAGE_PROMETHEUS);
+  else if (strcmp(path, "/health") == 0)
+    _serve_page(self, req, PAGE_HEALTH);
+  else if (strcmp(path, "/") == 0)
+    _reply(req, HTTP_OK, "OK", "text/html; charset=utf-8", _index_html, sizeof _index_html - 1);
+  else
+    _error(req, HTTP_NOTFOUND, "Not Found", "try /metrics, /prometheus or /health");
+}
+
+RelayMonitorHttp *
+relay_monitor_http_start(RelayAgent *agent, struct event_base *base, const char *bind, gint64 port,
+                         gint64 process_start_ms, GError **error)
+{
+  struct evconnlistener *listener = relay_net_listen(base, PREFIX, bind, port, NULL, NULL, error);
+
+  if (!listener)
+    return NULL;
+  RelayMonitorHttp *self = g_new0(RelayMonitorHttp, 1);
+  self->agent = agent;
+  self->process_start_ms = process_start_ms;
+  self->http = evhttp_new(base);
+  evhttp_set_max_headers_size(self->http, RELAY_MONITOR_MAX_HEADERS);
+  evhttp_set_max_body_size(self->http, 0);
+  evhttp_set_timeout(self->http, RELAY_MONITOR_TIMEOUT_S);
+  /* Every method reaches _on_request, which answers 405 itself (evhttp's own answer would be 501). */
+  evhttp_set_allowed_methods(self->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT
+                                             | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE
+                                             | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+  evhttp_set_gencb(self->http, _on_request, self);
+  if (!evhttp_bind_listener(self->http, listener))
+    {
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "monitoring: cannot serve HTTP on %s:%" G_GINT64_FORMAT,
+                  bind, port);
+      evconnlistener_free(listener);
+      relay_monitor_http_free(self);
+      return NULL;
+    }
+  return self;
+}
+
+void
+relay_monitor_http_free(RelayMonitorHttp *self)
+{
+  if (!self)
+    return;
+  evhttp_free(self->http); /* frees the listener too */
+  g_free(self);
+}
