@@ -7,9 +7,9 @@ static char *
 _compiler(void)
 {
 #if defined(__clang__)
-  return g_strdup_printf("clang %d.%d.%d", __clang_major__, __clang_minor__, __clang_patchlevel__);
+  return g_strdup_printf("clang-%d.%d.%d", __clang_major__, __clang_minor__, __clang_patchlevel__);
 #elif defined(__GNUC__)
-  return g_strdup_printf("gcc %d.%d.%d", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+  return g_strdup_printf("gcc-%d.%d.%d", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
 #else
   return g_strdup("unknown");
 #endif

@@ -83,7 +83,7 @@ gboolean relay_metrics_format_health(const RelayMetricsSnapshot *snap, GString *
 typedef struct
 {
   const char *version;  /* PACKAGE_VERSION */
-  const char *compiler; /* "gcc 12.2.0" */
+  const char *compiler; /* "gcc-12.2.0" */
   const char *glib;     /* runtime versions */
   const char *libevent;
   const char *features; /* "sanitizers=address,undefined" or "" */

@@ -187,6 +187,13 @@ _prom_value(GString *out, double value, gboolean fraction)
     g_string_append_printf(out, " %" G_GINT64_FORMAT "\n", (gint64)value);
 }
 
+/* Milliseconds since the epoch as seconds with exactly three decimals (no binary-fraction noise). */
+static void
+_prom_seconds(GString *out, gint64 ms)
+{
+  g_string_append_printf(out, " %" G_GINT64_FORMAT ".%03d\n", ms / 1000, (int)(ms % 1000));
+}
+
 /* One def's samples over every subject of its kind; the header first when the family starts here. */
 static void
 _prom_def(GString *out, const RelayMetricsSnapshot *snap, RelayKind kind, const RelayMetricDef *def,
@@ -234,7 +241,7 @@ _prom_common(GString *out, const RelayMetricsSnapshot *snap)
           if (pass == 0)
             _prom_value(out, relay_metrics_subject_up(s, &why) ? 1 : 0, FALSE);
           else
-            _prom_value(out, s->start_time_ms / 1000.0, TRUE);
+            _prom_seconds(out, s->start_time_ms);
         }
     }
 }
@@ -256,7 +263,7 @@ _prom_build(GString *out, const RelayMetricsSnapshot *snap)
   g_string_append(out, "relayd_start_time_seconds{agent=\"");
   _prom_label_value(out, snap->agent);
   g_string_append(out, "\"}");
-  _prom_value(out, snap->process_start_ms / 1000.0, TRUE);
+  _prom_seconds(out, snap->process_start_ms);
   g_string_append(out, "# HELP relayd_components_down Configured components that do not run\n"
                        "# TYPE relayd_components_down gauge\nrelayd_components_down{agent=\"");
   _prom_label_value(out, snap->agent);

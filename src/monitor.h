@@ -18,6 +18,7 @@
 #define RELAY_MONITOR_DEFAULT_SUMMARY_S 60
 #define RELAY_MONITOR_MAX_HEADERS 8192 /* request header bytes; larger requests get 413 */
 #define RELAY_MONITOR_TIMEOUT_S 10     /* a client that does not finish its request is dropped */
+#define RELAY_MONITOR_MAX_BODY 8192    /* request bodies are read (and ignored) up to this size, else 413 */
 
 typedef struct
 {
@@ -33,11 +34,12 @@ void relay_monitor_config_init(RelayMonitorConfig *cfg);
 void relay_monitor_config_clear(RelayMonitorConfig *cfg);
 /* Applies "<agent>.monitoring.*" entries (const RelayProp*): type, port, bind, summary-interval. Every
  * problem is a report line naming file:line and key; the entry is then ignored. */
-void relay_monitor_config_apply_props(RelayMonitorConfig *cfg, const GPtrArray *entries, RelayConfigReport *report);
+void relay_monitor_config_apply_props(RelayMonitorConfig *cfg, const GPtrArray *entries,
+                                      RelayConfigReport *report);
 /* Applies one Flume system property (-Dflume.monitoring.type=http ...). Returns FALSE for a key relayd does
  * not use; FALSE with *why (new string) for a bad value of one it uses. */
-gboolean relay_monitor_config_apply_system_property(RelayMonitorConfig *cfg, const char *key, const char *value,
-                                                    char **why);
+gboolean relay_monitor_config_apply_system_property(RelayMonitorConfig *cfg, const char *key,
+                                                    const char *value, char **why);
 
 /* ---- monitor_http.c (main thread) ---- */
 
@@ -54,7 +56,8 @@ void relay_monitor_http_free(RelayMonitorHttp *self);
 typedef struct _RelayMonitorSummary RelayMonitorSummary;
 
 /* Logs one summary line every interval_s seconds (> 0) at info level. */
-RelayMonitorSummary *relay_monitor_summary_start(RelayAgent *agent, struct event_base *base, gint64 interval_s);
+RelayMonitorSummary *relay_monitor_summary_start(RelayAgent *agent, struct event_base *base,
+                                                 gint64 interval_s);
 void relay_monitor_summary_free(RelayMonitorSummary *self);
 
 #endif

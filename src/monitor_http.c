@@ -6,7 +6,8 @@
  *   GET /health       200 when every configured component runs, 503 otherwise; JSON body either way
  *   GET /             a small HTML page linking the others
  * HEAD works like GET without a body; other methods get 405, other paths 404. Requests are bounded: headers
- * above RELAY_MONITOR_MAX_HEADERS bytes get 413 from evhttp, bodies are not accepted, and a connection that
+ * above RELAY_MONITOR_MAX_HEADERS bytes or bodies above RELAY_MONITOR_MAX_BODY get 413 from evhttp, and a
+ * connection that
  * does not complete its request within RELAY_MONITOR_TIMEOUT_S seconds is closed. Answers are built from one
  * snapshot per request; nothing here blocks the loop. */
 #include "monitor.h"
@@ -29,11 +30,30 @@ struct _RelayMonitorHttp
   struct evhttp *http;
 };
 
-static const char _index_html[]
-    = "<html><head><title>relayd</title></head><body><h1>relayd</h1><ul>"
-      "<li><a href=\"/metrics\">/metrics</a> (Flume's JSON)</li>"
-      "<li><a href=\"/prometheus\">/prometheus</a> (Prometheus text)</li>"
-      "<li><a href=\"/health\">/health</a></li></ul></body></html>\n";
+static const char _index_html[] = "<html><head><title>relayd</title></head><body><h1>relayd</h1><ul>"
+                                  "<li><a href=\"/metrics\">/metrics</a> (Flume's JSON)</li>"
+                                  "<li><a href=\"/prometheus\">/prometheus</a> (Prometheus text)</li>"
+                                  "<li><a href=\"/health\">/health</a></li></ul></body></html>\n";
+
+static const char *
+_method_name(enum evhttp_cmd_type cmd)
+{
+  switch (cmd)
+    {
+    case EVHTTP_REQ_GET:
+      return "GET";
+    case EVHTTP_REQ_HEAD:
+      return "HEAD";
+    case EVHTTP_REQ_POST:
+      return "POST";
+    case EVHTTP_REQ_PUT:
+      return "PUT";
+    case EVHTTP_REQ_DELETE:
+      return "DELETE";
+    default:
+      return "other";
+    }
+}
 
 static gboolean
 _wants_prometheus(struct evhttp_request *req)
@@ -111,7 +131,7 @@ _on_request(struct evhttp_request *req, void *arg)
 
   if (!path || !*path)
     path = "/";
-  relay_debug(PREFIX, "request method=%d path=%s", (int)cmd, path);
+  relay_debug(PREFIX, "request method=%s path=%s", _method_name(cmd), path);
   if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD)
     {
       evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
@@ -143,7 +163,7 @@ relay_monitor_http_start(RelayAgent *agent, struct event_base *base, const char 
   self->process_start_ms = process_start_ms;
   self->http = evhttp_new(base);
   evhttp_set_max_headers_size(self->http, RELAY_MONITOR_MAX_HEADERS);
-  evhttp_set_max_body_size(self->http, 0);
+  evhttp_set_max_body_size(self->http, RELAY_MONITOR_MAX_BODY); /* read, so that POST gets 405, not 413 */
   evhttp_set_timeout(self->http, RELAY_MONITOR_TIMEOUT_S);
   /* Every method reaches _on_request, which answers 405 itself (evhttp's own answer would be 501). */
   evhttp_set_allowed_methods(self->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT

@@ -179,6 +179,8 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   return TRUE;
 }
 
+static void _stop(RelayComponent *component);
+
 static gboolean
 _start(RelayComponent *component, GError **error)
 {
@@ -194,7 +196,10 @@ _start(RelayComponent *component, GError **error)
   };
 
   self->server = relay_rpc_server_new(&self->super, &_server_protocol, &cfg);
-  return relay_rpc_server_start(self->server, error);
+  if (relay_rpc_server_start(self->server, error))
+    return TRUE;
+  _stop(component); /* a source that failed to start is freed without stop() */
+  return FALSE;
 }
 
 static void
