@@ -3,8 +3,9 @@
  *
  * Thin by design: parse arguments, load and check the configuration, build the agent, start monitoring, run
  * the main event loop until SIGTERM/SIGINT, stop in order. -Dkey=value are Flume's system properties:
- * flume.monitoring.* and flume.root.logger are used, others are ignored with a warning. Exit codes: 0 clean stop or a clean --check, 1 configuration
- * problems (--check) or nothing runnable or start failure, 2 usage errors. */
+ * flume.monitoring.* and flume.root.logger are used, others are ignored with a warning. Exit codes: 0 clean
+ * stop or a clean --check, 1 configuration problems (--check) or nothing runnable or start failure, 2 usage
+ * errors. */
 #include "relay.h"
 
 #include "agent.h"
@@ -32,9 +33,9 @@ typedef struct
   char *log_level;
   gboolean check;
   gboolean version;
-  int metrics_port;     /* -1: not given */
-  char *metrics_bind;   /* NULL: not given */
-  int summary_interval; /* -1: not given */
+  int metrics_port;             /* -1: not given */
+  char *metrics_bind;           /* NULL: not given */
+  int summary_interval;         /* -1: not given */
   GPtrArray *system_properties; /* "key=value" from -D, owned */
 } RelayArgs;
 

@@ -3,10 +3,10 @@
  *   summary interval_s=60 in_per_s=1234.5 out_per_s=1230.0 fill=c1:0.4%,c2:0.0% failures=0 down=0
  *
  * in: events the sources acknowledged (EventAcceptedCount), out: events the sinks delivered
- * (EventDrainSuccessCount), both per second over the interval; fill: each channel's ChannelFillPercentage now;
- * failures: new source EventReadFail + ChannelWriteFail + GenericProcessingFail and sink EventWriteFail +
- * ConnectionFailedCount + ChannelReadFail during the interval; down: configured components not running.
- * A timer on the main loop; it reads counters without locks. */
+ * (EventDrainSuccessCount), both per second over the interval; fill: each channel's ChannelFillPercentage
+ * now; failures: new source EventReadFail + ChannelWriteFail + GenericProcessingFail and sink EventWriteFail
+ * + ConnectionFailedCount + ChannelReadFail during the interval; down: configured components not running. A
+ * timer on the main loop; it reads counters without locks. */
 #include "monitor.h"
 
 #include "log.h"
@@ -21,7 +21,8 @@ struct _RelayMonitorSummary
   double last_in, last_out, last_failures;
 };
 
-static const char *const _source_failures[] = { "EventReadFail", "ChannelWriteFail", "GenericProcessingFail" };
+static const char *const _source_failures[]
+    = { "EventReadFail", "ChannelWriteFail", "GenericProcessingFail" };
 static const char *const _sink_failures[] = { "EventWriteFail", "ConnectionFailedCount", "ChannelReadFail" };
 
 static double
@@ -73,7 +74,8 @@ _on_timer(evutil_socket_t fd, short what, void *arg)
 
   _totals(snap, &in, &out, &failures, fill);
   relay_info("monitoring",
-             "summary interval_s=%" G_GINT64_FORMAT " in_per_s=%.1f out_per_s=%.1f fill=%s failures=%.0f down=%u",
+             "summary interval_s=%" G_GINT64_FORMAT
+             " in_per_s=%.1f out_per_s=%.1f fill=%s failures=%.0f down=%u",
              self->interval_s, (in - self->last_in) / seconds, (out - self->last_out) / seconds,
              fill->len ? fill->str : "-", failures - self->last_failures, snap->down->len);
   self->last_in = in;
