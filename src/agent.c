@@ -7,6 +7,7 @@
 
 #include "channel.h"
 #include "channel_processor.h"
+#include "counters.h"
 #include "log.h"
 #include "sink.h"
 #include "sink_processor.h"
@@ -216,8 +217,9 @@ relay_agent_log_counters(RelayAgent *self)
                  "counters EventReceivedCount=%" G_GINT64_FORMAT " EventAcceptedCount=%" G_GINT64_FORMAT
                  " OpenConnectionCount=%" G_GINT64_FORMAT " ChannelWriteFail=%" G_GINT64_FORMAT
                  " EventReadFail=%" G_GINT64_FORMAT,
-                 c->event_received, c->event_accepted, c->open_connections, c->channel_write_fail,
-                 c->event_read_fail);
+                 relay_counter_get(&c->event_received), relay_counter_get(&c->event_accepted),
+                 relay_counter_get(&c->open_connections), relay_counter_get(&c->channel_write_fail),
+                 relay_counter_get(&c->event_read_fail));
     }
   for (guint i = 0; i < self->channels->len; i++)
     {
@@ -225,7 +227,8 @@ relay_agent_log_counters(RelayAgent *self)
       relay_info(ch->super.log_prefix,
                  "counters ChannelSize=%" G_GUINT64_FORMAT " ChannelCapacity=%" G_GINT64_FORMAT
                  " EventPutSuccessCount=%" G_GINT64_FORMAT " EventTakeSuccessCount=%" G_GINT64_FORMAT,
-                 relay_channel_size(ch), ch->capacity, ch->counters.put_success, ch->counters.take_success);
+                 relay_channel_size(ch), ch->capacity, relay_counter_get(&ch->counters.put_success),
+                 relay_counter_get(&ch->counters.take_success));
     }
   for (guint i = 0; i < self->sinks->len; i++)
     {
@@ -235,6 +238,7 @@ relay_agent_log_counters(RelayAgent *self)
                  "counters EventDrainAttemptCount=%" G_GINT64_FORMAT
                  " EventDrainSuccessCount=%" G_GINT64_FORMAT " BatchCompleteCount=%" G_GINT64_FORMAT
                  " EventWriteFail=%" G_GINT64_FORMAT,
-                 c->event_drain_attempt, c->event_drain_success, c->batch_complete, c->event_write_fail);
+                 relay_counter_get(&c->event_drain_attempt), relay_counter_get(&c->event_drain_success),
+                 relay_counter_get(&c->batch_complete), relay_counter_get(&c->event_write_fail));
     }
 }
