@@ -3,7 +3,7 @@
 # Written for relayd from the facts in flume-compat.md section 2: the names, field ids and enum values below
 # are what Flume's ThriftSource and ThriftRpcClient put on the wire, so clients generated from this file in
 # any language talk to Flume and to relayd alike. The build generates relayd's c_glib code from it
-# (src/gen-thrift/); relayd's own codec (src/thrift_proto.c) is checked against that code in the unit tests.
+# (src/gen-thrift/); relayd's own codec (src/rpc/thrift_proto.c) is checked against that code in the unit tests.
 
 namespace java org.apache.flume.thrift
 

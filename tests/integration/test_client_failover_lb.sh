@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_client_failover_lb.sh - the client library's failover and load-balancing clients, with no edge agent.
 #
-# relay-send (src/relay_send.c over src/client.c) streams numbered events straight to collectors, relayd
+# relay-send (src/client/relay_send.c over src/client/client.c) streams numbered events straight to collectors, relayd
 # agents with an avro or thrift source, a memory channel and a file_roll sink.
 #  a. --failover -H c1 -H c2 (client.type = default_failover, Avro): the stream pauses once c1 has written
 #     everything it was sent, c1 is killed with SIGKILL and the stream goes on. The next batch to c1 fails

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_thrift_abuse.sh - relayd's Thrift source against malformed and hostile peers (tests/tools/thrift_abuse.py).
 #
-# Outcomes documented in src/source_thrift.c: a frame length above max-frame-bytes (16,384,000), of 0 or
+# Outcomes documented in src/sources/source_thrift.c: a frame length above max-frame-bytes (16,384,000), of 0 or
 # negative, a malformed message, or a message in the other protocol closes the connection without a reply,
 # with one rate-limited WARN line ("closing connection peer=... what=...") and the EventReadFail counter; a
 # frame of exactly 16,384,000 bytes is accepted; an unknown method gets a TApplicationException

@@ -1,4 +1,4 @@
-/* avro_codec_bench.c - instruction-count benchmark: src/avro_proto.c against avro-c's generic value API.
+/* avro_codec_bench.c - instruction-count benchmark: src/rpc/avro_proto.c against avro-c's generic value API.
  *
  * Builds one appendBatch request of 1000 events (100-byte body, 2 headers: "timestamp" and "host") and
  * then, N times, either decodes it into RelayEvent objects or encodes the events into a request pack:

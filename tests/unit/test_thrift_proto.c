@@ -1,4 +1,4 @@
-/* test_thrift_proto.c - unit tests of the Thrift codec (src/thrift_proto.c).
+/* test_thrift_proto.c - unit tests of the Thrift codec (src/rpc/thrift_proto.c).
  *
  * Three kinds of checks: exact bytes (the compact example of flume-compat.md 2.4), interoperability with
  * c_glib's own protocol objects and the c_glib code generated from idl/flume.thrift (both directions, compact
