@@ -22,7 +22,8 @@ extern const RelayComponentClass relay_sink_avro_class;
 extern const RelayComponentClass relay_source_exec_class;
 extern const RelayComponentClass relay_source_spooldir_class;
 
-/* clang-format off (entries are appended in one block per issue, which keeps merges simple) */
+/* Entries are appended in one block per issue (not reflowed), which keeps merges simple. */
+/* clang-format off */
 static const RelayComponentClass *const _classes[] = {
   &relay_source_seq_class,     &relay_source_netcat_class, &relay_channel_memory_class,
   &relay_channel_file_class,   &relay_sink_logger_class,   &relay_sink_null_class,
