@@ -647,6 +647,7 @@ _spool_configure(RelayComponent *self, const RelayComponentConfig *cc, RelayConf
   src->scan.recursive = src->recursive;
   src->scan.order = (RelaySpoolOrder)src->consume_order;
   src->scan.skip = src->skip;
+  src->scan.tracker_dir = src->tracker_abs;
   return ok;
 }
 

@@ -99,7 +99,8 @@ _walk(const RelaySpoolScan *scan, const char *dir, _Best *best, guint depth)
         {
           if (S_ISDIR(st.st_mode))
             {
-              if (scan->recursive && depth < 64 && !_matches(scan->ignore, name))
+              if (scan->recursive && depth < 64 && !_matches(scan->ignore, name)
+                  && g_strcmp0(path, scan->tracker_dir) != 0)
                 _walk(scan, path, best, depth + 1);
             }
           else if (S_ISREG(st.st_mode) && _is_candidate_name(scan, name) && !_skipped(scan, &st))

@@ -4,8 +4,8 @@
  * A candidate is a regular file whose name does not start with '.', does not end with fileSuffix or with
  * RELAY_SPOOL_SETASIDE_SUFFIX, matches includePattern and does not match ignorePattern (Java's matches():
  * the whole name), and is not in the caller's skip set. Sub-directories are walked only when recursive,
- * never those starting with '.' or matching ignorePattern. Order: oldest or youngest mtime (ties: the
- * smaller path), or random.
+ * never those starting with '.' or matching ignorePattern, nor the trackerDir. Order: oldest or youngest
+ * mtime (ties: the smaller path), or random.
  *
  * Threads: the main loop. */
 #ifndef RELAY_SPOOLDIR_SCAN_H_INCLUDED
@@ -31,7 +31,8 @@ typedef struct
   GRegex *ignore;
   gboolean recursive;
   RelaySpoolOrder order;
-  GHashTable *skip; /* "dev:ino" strings of files set aside in place (may be NULL) */
+  GHashTable *skip;        /* "dev:ino" strings of files set aside in place (may be NULL) */
+  const char *tracker_dir; /* never walked, even when it is a sub-directory without a leading '.' */
 } RelaySpoolScan;
 
 /* Compiles a Java-style pattern for whole-name matching; NULL and *error on a bad pattern. */
