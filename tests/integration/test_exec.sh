@@ -56,6 +56,7 @@ it_wait_lines "$IT_TMP/out-a" 1000 30 a
 sleep 0.3
 it_stop a
 it_seqcheck --count 1000 --ordered "$IT_TMP/out-a"
+it_assert_grep "Flume's counters" "$IT_TMP/a.log" 'source:exec:r1\] counters EventReceivedCount=1000 EventAcceptedCount=1000 '
 
 # ---- 2. a command that exits is restarted; stderr is logged; no zombies ----
 {

@@ -58,6 +58,7 @@ it_wait_log a 'file completed file=.*/f4.log ' 1
 sleep 0.3
 it_stop a
 it_seqcheck --count 5000 "$IT_TMP/out-a"
+it_assert_grep "Flume's counters" "$IT_TMP/a.log" 'source:spooldir:r1\] counters EventReceivedCount=5000 EventAcceptedCount=5000 '
 for i in 0 1 2 3 4; do
   [ -f "$spool/f$i.log.COMPLETED" ] || it_fail "f$i.log was not renamed"
 done
