@@ -59,6 +59,7 @@
 static const char *const _delete_policies[] = { "never", "immediate", NULL };
 static const char *const _orders[] = { "oldest", "youngest", "random", NULL };
 static const char *const _decode_policies[] = { "FAIL", "REPLACE", "IGNORE", NULL };
+static const char *const _tracking_policies[] = { "rename", "tracker_dir", NULL };
 
 typedef struct
 {
@@ -84,6 +85,8 @@ typedef struct
   gint64 max_line_length;
   char *output_charset;
   gint64 max_blob_length;
+  int tracking_policy;
+  gint64 buffer_max_line_length;
 
   char *dir_abs;      /* spoolDir, absolute */
   char *tracker_abs;  /* trackerDir, absolute */
@@ -149,6 +152,10 @@ static const RelayOption _spool_options[] = {
                        "LINE: character set of the bodies"),
   RELAY_OPT_INT_ROW("deserializer.maxBlobLength", "100000000", 1, RELAY_EVENT_MAX_BODY, RelaySpoolSource,
                     max_blob_length, 0, "BLOB: bytes per event; longer files are cut"),
+  RELAY_OPT_ENUM_ROW("trackingPolicy", "rename", _tracking_policies, RelaySpoolSource, tracking_policy, 0,
+                     "rename (the only one supported; tracker_dir is refused)"),
+  RELAY_OPT_INT_ROW("bufferMaxLineLength", NULL, 1, 64 * 1024 * 1024, RelaySpoolSource,
+                    buffer_max_line_length, 0, "deprecated: deserializer.maxLineLength when that is not set"),
   RELAY_OPTION_END,
 };
 
@@ -586,6 +593,12 @@ _check_deserializer(RelaySpoolSource *src, const RelayComponentConfig *cc, Relay
   if (!relay_spool_charset_usable(src->output_charset))
     ok = _report(cc, report, "deserializer.outputCharset",
                  g_strdup_printf("'%s' is unknown or not ASCII-compatible", src->output_charset));
+  if (src->buffer_max_line_length > 0 && !relay_component_config_get(cc, "deserializer.maxLineLength"))
+    src->max_line_length = src->buffer_max_line_length; /* as Flume copies the deprecated key */
+  if (src->tracking_policy != 0)
+    ok = _report(
+        cc, report, "trackingPolicy",
+        g_strdup("tracker_dir is not supported (completed files are renamed with fileSuffix or deleted)"));
   src->reader_config.max_line = src->max_line_length;
   src->reader_config.max_blob = src->max_blob_length;
   src->reader_config.input_charset = src->input_charset;

@@ -11,7 +11,8 @@
 #    to what was read and then set aside (renamed .SETASIDE, logged) because it changed after pickup;
 #    dup.txt, whose dup.txt.COMPLETED exists already, is set aside before anything is read; ok.txt is
 #    delivered and completed.
-# 4. --check reports an unreadable spool directory and two sources sharing one.
+# 4. --check reports an unreadable spool directory, two sources sharing one, and trackingPolicy = tracker_dir
+#    (not supported).
 . "$(dirname "$0")/lib.sh"
 
 memory_to_file_roll() { # AGENT OUTDIR
@@ -142,7 +143,7 @@ it_assert_eq "changed.txt delivered as read" "$(seq 0 299)" "$(awk '$1 < 300' "$
 
 # ---- 4. --check: an unreadable spool directory, two sources sharing one ----
 cat >"$IT_TMP/d.conf" <<EOF
-d.sources = r1 r2 r3
+d.sources = r1 r2 r3 r4
 d.channels = c1
 d.sinks = k1
 d.sources.r1.type = spooldir
@@ -154,6 +155,10 @@ d.sources.r2.channels = c1
 d.sources.r3.type = spooldir
 d.sources.r3.spoolDir = $spool/
 d.sources.r3.channels = c1
+d.sources.r4.type = spooldir
+d.sources.r4.spoolDir = $spool_b
+d.sources.r4.trackingPolicy = tracker_dir
+d.sources.r4.channels = c1
 d.channels.c1.type = memory
 d.sinks.k1.type = null
 d.sinks.k1.channel = c1
@@ -161,4 +166,5 @@ EOF
 it_run_expect check-d 1 --check -n d -f "$IT_TMP/d.conf"
 it_assert_grep "missing spoolDir" "$IT_TMP/check-d.out" "d.conf:[0-9]+: sources.r1: spoolDir: .*/missing: No such file or directory"
 it_assert_grep "shared spoolDir" "$IT_TMP/check-d.out" "sources.r3: spoolDir: .* is also the spool directory of source r2"
+it_assert_grep "trackingPolicy refused" "$IT_TMP/check-d.out" "sources.r4: trackingPolicy: tracker_dir is not supported"
 echo "PASS: $IT_NAME"
