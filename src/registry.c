@@ -18,13 +18,22 @@ extern const RelayComponentClass relay_source_thrift_class;
 extern const RelayComponentClass relay_sink_thrift_class;
 extern const RelayComponentClass relay_source_avro_class;
 extern const RelayComponentClass relay_sink_avro_class;
+/* ---- exec and spooling-directory sources (issue 11) ---- */
+extern const RelayComponentClass relay_source_exec_class;
+extern const RelayComponentClass relay_source_spooldir_class;
 
+/* Entries are appended in one block per issue (not reflowed), which keeps merges simple. */
+/* clang-format off */
 static const RelayComponentClass *const _classes[] = {
   &relay_source_seq_class,     &relay_source_netcat_class, &relay_channel_memory_class,
   &relay_channel_file_class,   &relay_sink_logger_class,   &relay_sink_null_class,
   &relay_sink_file_roll_class, &relay_source_thrift_class, &relay_sink_thrift_class,
-  &relay_source_avro_class,    &relay_sink_avro_class,     NULL,
+  &relay_source_avro_class,    &relay_sink_avro_class,
+  /* ---- exec and spooling-directory sources (issue 11) ---- */
+  &relay_source_exec_class, &relay_source_spooldir_class,
+  NULL,
 };
+/* clang-format on */
 
 static const RelaySinkProcessorClass *const _processors[] = {
   &relay_sink_processor_default_class,
