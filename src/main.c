@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include "help_components.h" /* --help-components (issue 19) */
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -325,6 +326,10 @@ main(int argc, char **argv)
   gint64 t0 = g_get_monotonic_time();
   gint64 start_ms = g_get_real_time() / 1000;
   RelayArgs args = { 0 };
+  /* ---- relayd --help-components [TYPE] [--markdown] (issue 19) ---- */
+  if (relay_help_components_wanted(argc, argv))
+    return relay_help_components_run(argc, argv);
+  /* ---- end of --help-components ---- */
   int rc = _parse_args(argc, argv, &args);
 
   if (args.version)
