@@ -10,6 +10,7 @@ relay_avro_http_init(RelayAvroHttp *self)
 {
   memset(self, 0, sizeof *self);
   self->_slices = g_array_new(FALSE, FALSE, sizeof(RelayAvroSlice));
+  self->_segs = g_array_new(FALSE, FALSE, sizeof(RelayAvroSlice));
 }
 
 void
@@ -18,6 +19,9 @@ relay_avro_http_clear(RelayAvroHttp *self)
   if (self->_slices)
     g_array_unref(self->_slices);
   self->_slices = NULL;
+  if (self->_segs)
+    g_array_unref(self->_segs);
+  self->_segs = NULL;
 }
 
 static RelayAvroResult
@@ -87,9 +91,13 @@ _header_line(RelayAvroHttp *self, const char *p, const char *end, const RelayAvr
       self->_content_length = (gsize)n;
       *have_length = TRUE;
     }
-  else if (_header_value(p, end, "transfer-encoding", &vlen))
-    return _error(self, 411, "Transfer-Encoding instead of Content-Length", RELAY_AVRO_NO_VALUE,
-                  RELAY_AVRO_NO_VALUE);
+  else if ((v = _header_value(p, end, "transfer-encoding", &vlen)))
+    {
+      if (vlen != 7 || g_ascii_strncasecmp(v, "chunked", 7) != 0)
+        return _error(self, 501, "Transfer-Encoding other than chunked", RELAY_AVRO_NO_VALUE,
+                      RELAY_AVRO_NO_VALUE);
+      self->_chunked = TRUE;
+    }
   else if ((v = _header_value(p, end, "connection", &vlen)))
     self->_close = _has_token(v, vlen, "close") || (self->_close && !_has_token(v, vlen, "keep-alive"));
   return RELAY_AVRO_OK;
@@ -108,6 +116,9 @@ _parse_head(RelayAvroHttp *self, const char *buf, gsize head, const RelayAvroLim
   if (memcmp(buf, "POST ", 5) != 0)
     return _error(self, 405, "method other than POST", RELAY_AVRO_NO_VALUE, RELAY_AVRO_NO_VALUE);
   self->_close = eol[-1] == '0'; /* HTTP/1.0: close unless the client asks for keep-alive */
+  self->_chunked = self->_in_trailer = FALSE;
+  self->_content_length = self->_body_len = 0;
+  g_array_set_size(self->_segs, 0);
   for (const char *p = eol + 2; p < end;)
     {
       const char *line_end = memchr(p, '\r', (gsize)(end - p));
@@ -117,9 +128,14 @@ _parse_head(RelayAvroHttp *self, const char *buf, gsize head, const RelayAvroLim
         return RELAY_AVRO_ERROR;
       p = line_end + 2;
     }
-  if (!have_length)
-    return _error(self, 411, "no Content-Length", RELAY_AVRO_NO_VALUE, RELAY_AVRO_NO_VALUE);
+  if (self->_chunked && have_length)
+    return _error(self, 400, "both Content-Length and Transfer-Encoding", RELAY_AVRO_NO_VALUE,
+                  RELAY_AVRO_NO_VALUE);
+  if (!have_length && !self->_chunked)
+    return _error(self, 411, "neither Content-Length nor Transfer-Encoding: chunked", RELAY_AVRO_NO_VALUE,
+                  RELAY_AVRO_NO_VALUE);
   self->_header_len = head;
+  self->_chunk_pos = head;
   return RELAY_AVRO_OK;
 }
 
@@ -129,36 +145,150 @@ _be32(const guint8 *p)
   return ((guint32)p[0] << 24) | ((guint32)p[1] << 16) | ((guint32)p[2] << 8) | (guint32)p[3];
 }
 
-/* Splits the body body[0..len) into the slices of its buffers. */
-static RelayAvroResult
-_parse_body(RelayAvroHttp *self, const guint8 *body, gsize len, const RelayAvroLimits *limits)
+/* ---- the body: segments of the input (one, or one per chunk), then the framed buffers across them ---- */
+
+typedef struct
 {
-  gsize pos = 0;
+  const guint8 *buf;          /* the input */
+  const RelayAvroSlice *segs; /* offset: in the input */
+  guint n_segs, seg;
+  gsize at; /* within segs[seg] */
+} Cursor;
+
+static gsize
+_cursor_left(const Cursor *c)
+{
+  gsize left = 0;
+
+  for (guint i = c->seg; i < c->n_segs; i++)
+    left += c->segs[i].len - (i == c->seg ? c->at : 0);
+  return left;
+}
+
+/* Moves n bytes forward (n <= _cursor_left). With slices, appends a slice per piece at message offset *mo;
+ * with copy, copies the bytes there. */
+static void
+_cursor_take(Cursor *c, gsize n, GArray *slices, guint32 *mo, guint8 *copy)
+{
+  while (n > 0)
+    {
+      const RelayAvroSlice *seg = &c->segs[c->seg];
+      gsize piece = MIN(n, seg->len - c->at);
+      const guint8 *data = c->buf + seg->offset + c->at;
+      if (slices && piece)
+        {
+          RelayAvroSlice slice = { data, (guint32)piece, *mo };
+          g_array_append_val(slices, slice);
+          *mo += (guint32)piece;
+        }
+      if (copy)
+        {
+          memcpy(copy, data, piece);
+          copy += piece;
+        }
+      n -= piece;
+      c->at += piece;
+      if (c->at == seg->len && c->seg + 1 < c->n_segs)
+        {
+          c->seg++;
+          c->at = 0;
+        }
+    }
+}
+
+/* Splits the body (the segments) into the slices of its framed buffers. The cursor walk is linear in the
+ * number of buffers and segments, both bounded by the body size. */
+static RelayAvroResult
+_parse_body(RelayAvroHttp *self, const guint8 *buf, const RelayAvroLimits *limits)
+{
+  Cursor c = { buf, (const RelayAvroSlice *)(gpointer)self->_segs->data, self->_segs->len, 0, 0 };
+  gsize left = _cursor_left(&c);
   guint32 message_len = 0;
 
   g_array_set_size(self->_slices, 0);
   for (guint32 n = 0;; n++)
     {
-      if (len - pos < 4)
+      guint8 be[4];
+      if (left < 4)
         return _error(self, 400, "framed message without its final zero-length buffer", RELAY_AVRO_NO_VALUE,
                       RELAY_AVRO_NO_VALUE);
-      gint32 blen = (gint32)_be32(body + pos);
-      pos += 4;
+      _cursor_take(&c, 4, NULL, NULL, be);
+      left -= 4;
+      gint32 blen = (gint32)_be32(be);
       if (blen == 0)
         break;
-      if (blen < 0 || (gsize)blen > len - pos)
+      if (blen < 0 || (gsize)blen > left)
         return _error(self, 400, "buffer length beyond the body", blen, RELAY_AVRO_NO_VALUE);
       if (n >= limits->max_buffers)
         return _error(self, 413, "buffer count above limit", n + 1, limits->max_buffers);
-      RelayAvroSlice slice = { body + pos, (guint32)blen, message_len };
-      g_array_append_val(self->_slices, slice);
-      message_len += (guint32)blen;
-      pos += (gsize)blen;
+      _cursor_take(&c, (gsize)blen, self->_slices, &message_len, NULL);
+      left -= (gsize)blen;
     }
-  if (pos != len)
-    return _error(self, 400, "bytes after the final zero-length buffer", (gint64)(len - pos),
-                  RELAY_AVRO_NO_VALUE);
+  if (left != 0)
+    return _error(self, 400, "bytes after the final zero-length buffer", (gint64)left, RELAY_AVRO_NO_VALUE);
   return RELAY_AVRO_OK;
+}
+
+/* The offset of the CRLF ending the line that starts at from, looking at most max bytes; 0 if not there. */
+static gsize
+_line_end(const guint8 *buf, gsize len, gsize from, gsize max)
+{
+  gsize stop = MIN(len, from + max);
+
+  for (gsize i = from; i + 1 < stop; i++)
+    if (buf[i] == '\r' && buf[i + 1] == '\n')
+      return i;
+  return 0;
+}
+
+#define CHUNK_LINE_MAX 128
+
+/* Transfer-Encoding: chunked. Resumes at _chunk_pos (offsets only: the input may move between calls); OK
+ * once the last chunk and the trailer section arrived (_chunk_pos is then the end of the request). */
+static RelayAvroResult
+_parse_chunks(RelayAvroHttp *self, const guint8 *buf, gsize len, const RelayAvroLimits *limits)
+{
+  for (;;)
+    {
+      gsize max = self->_in_trailer ? RELAY_AVRO_HTTP_MAX_HEADER_BYTES : CHUNK_LINE_MAX;
+      gsize eol = _line_end(buf, len, self->_chunk_pos, max);
+      if (!eol)
+        return len - self->_chunk_pos >= max ? _error(self, 400, "bad chunk size or trailer line",
+                                                      RELAY_AVRO_NO_VALUE, RELAY_AVRO_NO_VALUE)
+                                             : RELAY_AVRO_NEED_MORE;
+      if (self->_in_trailer)
+        {
+          gboolean empty = eol == self->_chunk_pos;
+          self->_chunk_pos = eol + 2;
+          if (empty)
+            return RELAY_AVRO_OK;
+          continue;
+        }
+      guint64 size = 0;
+      gsize i = self->_chunk_pos;
+      for (; i < eol && g_ascii_isxdigit(buf[i]) && size <= limits->max_pack_bytes; i++)
+        size = size * 16 + (guint64)g_ascii_xdigit_value(buf[i]);
+      if (i == self->_chunk_pos || (i < eol && buf[i] != ';' && buf[i] != ' ' && buf[i] != '\t'))
+        return _error(self, 400, "bad chunk size", RELAY_AVRO_NO_VALUE, RELAY_AVRO_NO_VALUE);
+      if (self->_body_len + size > limits->max_pack_bytes)
+        return _error(self, 413, "request body above limit", (gint64)(self->_body_len + size),
+                      limits->max_pack_bytes);
+      if (size == 0)
+        {
+          self->_in_trailer = TRUE;
+          self->_chunk_pos = eol + 2;
+          continue;
+        }
+      gsize data = eol + 2;
+      if (len < data + size + 2)
+        return RELAY_AVRO_NEED_MORE;
+      if (buf[data + size] != '\r' || buf[data + size + 1] != '\n')
+        return _error(self, 400, "chunk not followed by CRLF", RELAY_AVRO_NO_VALUE, RELAY_AVRO_NO_VALUE);
+      RelayAvroSlice seg = { NULL, (guint32)size, (guint32)data };
+      g_array_append_val(self->_segs, seg);
+      self->_body_len += size;
+      self->_chunk_pos = data + size + 2;
+    }
 }
 
 RelayAvroResult
@@ -181,13 +311,24 @@ relay_avro_http_parse(RelayAvroHttp *self, const guint8 *buf, gsize len, const R
       if (_parse_head(self, (const char *)buf, (gsize)(head_end - buf), limits) != RELAY_AVRO_OK)
         return RELAY_AVRO_ERROR;
     }
-  if (len - self->_header_len < self->_content_length)
-    return RELAY_AVRO_NEED_MORE;
-  if (_parse_body(self, buf + self->_header_len, self->_content_length, limits) != RELAY_AVRO_OK)
+  if (self->_chunked)
+    {
+      if (_parse_chunks(self, buf, len, limits) != RELAY_AVRO_OK)
+        return self->_header_len ? RELAY_AVRO_NEED_MORE : RELAY_AVRO_ERROR; /* _error() resets _header_len */
+      self->consumed = self->_chunk_pos;
+    }
+  else
+    {
+      if (len - self->_header_len < self->_content_length)
+        return RELAY_AVRO_NEED_MORE;
+      RelayAvroSlice seg = { NULL, (guint32)self->_content_length, (guint32)self->_header_len };
+      g_array_append_val(self->_segs, seg);
+      self->consumed = self->_header_len + self->_content_length;
+    }
+  if (_parse_body(self, buf, limits) != RELAY_AVRO_OK)
     return RELAY_AVRO_ERROR;
   self->slices = (const RelayAvroSlice *)(gpointer)self->_slices->data;
   self->n_slices = self->_slices->len;
-  self->consumed = self->_header_len + self->_content_length;
   self->close = self->_close;
   self->_header_len = 0; /* the next call starts a new request */
   return RELAY_AVRO_OK;
@@ -222,6 +363,8 @@ _reason(int status)
       return "Length Required";
     case 413:
       return "Payload Too Large";
+    case 501:
+      return "Not Implemented";
     case 431:
       return "Request Header Fields Too Large";
     default:

@@ -7,7 +7,8 @@
  * avro.ipc.HTTPTransceiver, Java's org.apache.avro.ipc.HttpTransceiver). Pure codec: bytes in, slices or
  * bytes out, no sockets; the source feeds it through relayd's RPC server, which bounds and times requests.
  *
- * Accepted: "POST <any path> HTTP/1.1" (or 1.0) with Content-Length (a Transfer-Encoding is answered 411),
+ * Accepted: "POST <any path> HTTP/1.1" (or 1.0) with Content-Length or Transfer-Encoding: chunked (Node's
+ * http.request, which avsc's HTTP channels use, streams chunked),
  * at most RELAY_AVRO_HTTP_MAX_HEADER_BYTES of request line and headers, keep-alive connections (several
  * requests in turn; "Connection: close" is honoured by the reply's header and the client's close).
  * Every count and length is checked against the limits before the body is used. Thread: the caller's. */
@@ -26,12 +27,16 @@ typedef struct
   guint32 n_slices;
   gsize consumed;
   gboolean close;
-  /* After RELAY_AVRO_ERROR: the HTTP status to answer with (400, 405, 411, 413, 431) and why. */
+  /* After RELAY_AVRO_ERROR: the HTTP status to answer with (400, 405, 411, 413, 431, 501) and why. */
   int status;
   RelayAvroError error;
-  /* private: the header of the request being received (0: not complete yet) */
+  /* private: the request being received. _header_len 0: its head is not complete yet. Offsets, not
+   * pointers: the input may move between calls. */
   gsize _header_len, _content_length;
-  gboolean _close;
+  gboolean _close, _chunked, _in_trailer;
+  gsize _chunk_pos; /* chunked: where the next chunk-size (or trailer) line starts */
+  gsize _body_len;  /* chunked: data bytes so far */
+  GArray *_segs;    /* RelayAvroSlice with offset = position in the input: the body's pieces */
   GArray *_slices;
 } RelayAvroHttp;
 
