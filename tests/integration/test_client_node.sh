@@ -11,6 +11,7 @@
 #     DeliveryError whose status is FAILED, and the next call on the same client succeeds.
 # (c) relayd (avro source, memory, avro sink) -> a server from createServer() whose handler refuses the
 #     first batch: relayd rolls back, retries, and every number arrives exactly once; plain and deflate.
+# (d) The module as make install lays it out finds the installed IDL by itself.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 
@@ -171,6 +172,19 @@ JS
     "$(it_count "$IT_TMP/$label.log" 'delivery failed, batch rolled back status=FAILED')"
 }
 
+# installed_layout: make install puts the module in share/relayd/clients/node and the IDL in share/relayd/idl;
+# the module finds flume.avpr from there without RELAYD_AVPR.
+installed_layout() {
+  local share="$IT_TMP/prefix/share/relayd"
+  mkdir -p "$share/clients/node" "$share/idl"
+  cp "$TOP_SRCDIR/clients/node/relayd-client.js" "$TOP_SRCDIR/clients/node/package.json" "$share/clients/node/"
+  cp "$TOP_SRCDIR/idl/flume.avpr" "$share/idl/"
+  (cd / && env -u RELAYD_AVPR NODE_PATH="$NODE_DIR/node_modules" node -e \
+    'const r = require(process.argv[1]); new r.Client({ port: 1 }); console.log("installed module loads")' \
+    "$share/clients/node/relayd-client.js") || it_fail "the installed module does not find the installed flume.avpr"
+}
+
+installed_layout
 client_to_relayd a-plain none
 client_to_relayd a-deflate deflate
 client_failed

@@ -9,6 +9,7 @@
 #     status FAILED, and the client keeps working on the next call.
 # (c) relayd (avro source, memory, avro sink) -> a Server from the module whose handler refuses the first
 #     batch: relayd rolls back, retries, and every number arrives exactly once; plain and with deflate.
+# (d) The module as make install lays it out finds the installed IDL by itself.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 avro_require_python_avro
@@ -151,6 +152,19 @@ PY
     "$(it_count "$IT_TMP/$label.log" 'delivery failed, batch rolled back status=FAILED')"
 }
 
+# installed_layout: make install puts the module in share/relayd/clients/python and the IDL in
+# share/relayd/idl; the module finds flume.avpr from there without RELAYD_AVPR.
+installed_layout() {
+  local share="$IT_TMP/prefix/share/relayd"
+  mkdir -p "$share/clients/python" "$share/idl"
+  cp "$TOP_SRCDIR/clients/python/relayd_client.py" "$share/clients/python/"
+  cp "$TOP_SRCDIR/idl/flume.avpr" "$share/idl/"
+  (cd / && env -u RELAYD_AVPR PYTHONPATH="$share/clients/python" "$AVRO_PY" -c \
+    'import relayd_client; print("installed module reads", relayd_client.load_protocol().name)') \
+    || it_fail "the installed module does not find the installed flume.avpr"
+}
+
+installed_layout
 client_to_relayd a-plain none
 client_to_relayd a-deflate deflate
 client_failed
