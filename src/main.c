@@ -107,6 +107,9 @@ _parse_args(int argc, char **argv, RelayArgs *args)
   g_option_context_set_description(ctx, "Flume's -Dflume.monitoring.type=http -Dflume.monitoring.port=PORT "
                                         "and -Dflume.root.logger=LEVEL,... are understood too.\n");
   g_option_context_add_main_entries(ctx, entries, NULL);
+  /* ---- --help-components in --help (issue 19; handled in main() before the options are parsed) ---- */
+  g_option_context_set_summary(ctx, "relayd --help-components [TYPE] [--markdown] lists every component type "
+                                    "with every key, its type, default and range.");
   gboolean ok = g_option_context_parse(ctx, &argc, &argv, &error);
   g_option_context_free(ctx);
   if (!ok)

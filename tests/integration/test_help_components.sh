@@ -32,4 +32,6 @@ it_run_expect kind 0 --help-components channels
 it_assert_eq "a kind: its classes" 2 "$(grep -c '^  [a-z_]* (' "$IT_TMP/kind.out")"
 it_run_expect bad 2 --help-components nosuch
 it_assert_grep "unknown type names the known ones" "$IT_TMP/bad.log" "unknown component type 'nosuch'; known types: sources: .*avro"
+it_run_expect help 0 --help
+it_assert_grep "--help points to --help-components" "$IT_TMP/help.out" 'relayd --help-components \[TYPE\]'
 echo "PASS: $IT_NAME"
