@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include "help_components.h" /* --help-components (issue 19) */
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -106,6 +107,9 @@ _parse_args(int argc, char **argv, RelayArgs *args)
   g_option_context_set_description(ctx, "Flume's -Dflume.monitoring.type=http -Dflume.monitoring.port=PORT "
                                         "and -Dflume.root.logger=LEVEL,... are understood too.\n");
   g_option_context_add_main_entries(ctx, entries, NULL);
+  /* ---- --help-components in --help (issue 19; handled in main() before the options are parsed) ---- */
+  g_option_context_set_summary(ctx, "relayd --help-components [TYPE] [--markdown] lists every component type "
+                                    "with every key, its type, default and range.");
   gboolean ok = g_option_context_parse(ctx, &argc, &argv, &error);
   g_option_context_free(ctx);
   if (!ok)
@@ -325,6 +329,10 @@ main(int argc, char **argv)
   gint64 t0 = g_get_monotonic_time();
   gint64 start_ms = g_get_real_time() / 1000;
   RelayArgs args = { 0 };
+  /* ---- relayd --help-components [TYPE] [--markdown] (issue 19) ---- */
+  if (relay_help_components_wanted(argc, argv))
+    return relay_help_components_run(argc, argv);
+  /* ---- end of --help-components ---- */
   int rc = _parse_args(argc, argv, &args);
 
   if (args.version)

@@ -299,3 +299,30 @@ relay_options_print_help(const RelayOption *options, FILE *out)
   for (const RelayOption *opt = options; opt && opt->key; opt++)
     _print_row(opt, out);
 }
+
+char *
+relay_options_type_text(const RelayOption *opt)
+{
+  if (opt->type == RELAY_OPT_ENUM && opt->choices)
+    {
+      char *choices = _choices_text(opt->choices, "|");
+      char *text = g_strdup_printf("enum %s", choices);
+      g_free(choices);
+      return text;
+    }
+  return g_strdup(_type_names[opt->type]);
+}
+
+const char *
+relay_options_default_text(const RelayOption *opt)
+{
+  return _default_text(opt);
+}
+
+char *
+relay_options_range_text(const RelayOption *opt)
+{
+  if (opt->type != RELAY_OPT_INT || opt->min > opt->max)
+    return NULL;
+  return g_strdup_printf("%" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, opt->min, opt->max);
+}

@@ -80,5 +80,10 @@ const RelayOption *relay_options_find(const RelayOption *options, const char *ke
 gboolean relay_options_parse_int(const char *text, gint64 *out);
 /* Prints "  key (type, default X, range a..b): help" lines. */
 void relay_options_print_help(const RelayOption *options, FILE *out);
+/* Pieces of a row's help for --help-components (help_components.c): "int", "enum none|deflate"; the default
+ * as text ("(none)" when there is none); "a..b" for INT rows with a range, else NULL. Strings to g_free. */
+char *relay_options_type_text(const RelayOption *opt);
+const char *relay_options_default_text(const RelayOption *opt);
+char *relay_options_range_text(const RelayOption *opt);
 
 #endif

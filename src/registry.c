@@ -71,3 +71,10 @@ relay_registry_all(void)
 {
   return _classes;
 }
+
+/* ---- every sink processor class, for --help-components (issue 19) ---- */
+const RelaySinkProcessorClass *const *
+relay_registry_all_processors(void)
+{
+  return _processors;
+}

@@ -12,5 +12,7 @@ const RelayComponentClass *relay_registry_find(RelayKind kind, const char *type)
 const RelaySinkProcessorClass *relay_registry_find_processor(const char *type);
 /* NULL-terminated array of all component classes. */
 const RelayComponentClass *const *relay_registry_all(void);
+/* ---- NULL-terminated array of all sink processor classes (issue 19, --help-components) ---- */
+const RelaySinkProcessorClass *const *relay_registry_all_processors(void);
 
 #endif

@@ -7,7 +7,13 @@
  * the channels had no room within their keep-alive (never an error response for a full channel). Like
  * Flume, a failure other than a full channel answers append with an error response and appendBatch with
  * FAILED; an unknown message name gets an error response. Malformed input or a broken limit closes the
- * connection with one rate-limited log line and a counter. `threads` is accepted and has no effect. */
+ * connection with one rate-limited log line and a counter. `threads` is accepted and has no effect.
+ *
+ * transport = http (relayd's key; Flume's AvroSource has only Netty) serves Avro's standard HTTP transport
+ * instead (avro_http.h): one POST per call, a handshake in every request (stateless), the reply sent as the
+ * HTTP response after the commit, so a full channel answers 200 with Status FAILED. Malformed HTTP gets a
+ * 4xx response and the connection closed, counted like any protocol error. */
+#include "avro_http.h"
 #include "avro_proto.h"
 #include "log.h"
 #include "rpc_server.h"
@@ -22,6 +28,7 @@ typedef struct
   gint64 port;
   gint64 threads;
   int compression_type;
+  int transport; /* 0: netty, 1: http */
   gint64 compression_level;
   gboolean ip_filter;
   char *ip_filter_rules;
@@ -40,6 +47,7 @@ typedef struct
   gboolean established;
   RelayAvroFrame frame;
   RelayAvroDecoder *decoder;
+  RelayAvroHttp http; /* transport = http only */
 } RelayAvroConnSession;
 
 typedef struct
@@ -48,9 +56,11 @@ typedef struct
   gboolean is_batch;
   gboolean has_handshake;
   RelayAvroHandshakeResponse handshake; /* borrows static protocol text */
+  gboolean http, http_close;            /* transport = http: wrap the reply in an HTTP response */
 } RelayAvroReplyCtx;
 
 static const char *const _compressions[] = { "none", "deflate", NULL };
+static const char *const _transports[] = { "netty", "http", NULL };
 
 #define LIMIT_ROW(key, def, max, field, help)                                                                \
   RELAY_OPT_INT_ROW(key, def, 0, max, RelayAvroSource, field, 0, help)
@@ -64,6 +74,9 @@ static const RelayOption _options[] = {
                      "none or deflate (must match the clients)"),
   RELAY_OPT_INT_ROW("compression-level", "6", 1, 9, RelayAvroSource, compression_level, 0,
                     "zlib level of replies (Flume uses 6)"),
+  RELAY_OPT_ENUM_ROW("transport", "netty", _transports, RelayAvroSource, transport, 0,
+                     "netty: Flume's framing; http: Avro's HTTP transport (POST avro/binary, a handshake per "
+                     "request) for stock Avro RPC clients"),
   RELAY_OPT_BOOL_ROW("ipFilter", "false", RelayAvroSource, ip_filter, 0, "apply ipFilterRules"),
   RELAY_OPT_STRING_ROW("ipFilterRules", NULL, RelayAvroSource, ip_filter_rules, 0,
                        "comma-separated allow|deny:ip|name:pattern, first match wins"),
@@ -93,6 +106,8 @@ _session_new(gconstpointer config)
   s->source = source;
   relay_avro_frame_init(&s->frame);
   s->decoder = relay_avro_decoder_new(&source->limits);
+  if (source->transport == 1)
+    relay_avro_http_init(&s->http);
   return s;
 }
 
@@ -103,6 +118,7 @@ _session_free(gpointer session)
 
   relay_avro_frame_clear(&s->frame);
   relay_avro_decoder_free(s->decoder);
+  relay_avro_http_clear(&s->http);
   g_free(s);
 }
 
@@ -190,6 +206,79 @@ _dispatch_call(RelayAvroConnSession *s, const RelayAvroHandshakeResponse *hs, Re
     }
 }
 
+/* ---- transport = http ---- */
+
+/* Rewrites the Netty pack the reply encoders wrote into reply[start..] as an HTTP response. */
+static void
+_http_wrap(GByteArray *reply, guint start, gboolean close)
+{
+  GByteArray *pack = g_byte_array_sized_new(reply->len - start);
+
+  g_byte_array_append(pack, reply->data + start, reply->len - start);
+  g_byte_array_set_size(reply, start);
+  relay_avro_http_reply_from_pack(reply, pack->data, pack->len, close);
+  g_byte_array_unref(pack);
+}
+
+/* A request that cannot be served: a 4xx response, then the connection is closed. */
+static void
+_http_fail(RelayRpcRequest *out, int status, const RelayAvroError *err)
+{
+  char buf[256];
+
+  _fail(out, err);
+  g_byte_array_set_size(out->reply, 0);
+  relay_avro_http_error_reply(out->reply, status, relay_avro_error_format(err, buf, sizeof buf));
+}
+
+/* The 400 response for an Avro-level error already in out (malformed, or over a limit such as
+ * max-batch-events); the connection is closed after it. */
+static void
+_http_error_reply(RelayRpcRequest *out)
+{
+  g_byte_array_set_size(out->reply, 0);
+  relay_avro_http_error_reply(out->reply, 400, out->error ? out->error : "bad request");
+}
+
+/* One POST: the handshake is in every request (Avro's HTTP transport is stateless). */
+static void
+_parse_http_request(RelayAvroConnSession *s, const guint8 *buf, gsize len, RelayRpcRequest *out)
+{
+  RelayAvroHandshakeResponse hs;
+  RelayAvroResult r = relay_avro_http_parse(&s->http, buf, len, &s->source->limits);
+
+  if (r == RELAY_AVRO_NEED_MORE)
+    return;
+  if (r == RELAY_AVRO_ERROR)
+    {
+      _http_fail(out, s->http.status, &s->http.error);
+      out->over_limit = s->http.status == 413 || s->http.status == 431;
+      return;
+    }
+  out->consumed = s->http.consumed;
+  s->frame.serial = 0;
+  relay_avro_decoder_begin(s->decoder, s->http.slices, s->http.n_slices);
+  if (!_handshake(s, &hs, out))
+    return _http_error_reply(out);
+  if (hs.match == RELAY_AVRO_MATCH_NONE)
+    {
+      out->kind = RELAY_RPC_REQ_REPLY; /* not executed: the client sends it again with its protocol */
+      relay_avro_encode_handshake_reply(out->reply, 0, &hs);
+      return _http_wrap(out->reply, 0, s->http.close);
+    }
+  _dispatch_call(s, &hs, out);
+  if (out->kind == RELAY_RPC_REQ_REPLY)
+    _http_wrap(out->reply, 0, s->http.close);
+  else if (out->kind == RELAY_RPC_REQ_ERROR)
+    _http_error_reply(out);
+  else if (out->kind == RELAY_RPC_REQ_EVENTS)
+    {
+      RelayAvroReplyCtx *ctx = out->reply_ctx;
+      ctx->http = TRUE;
+      ctx->http_close = s->http.close;
+    }
+}
+
 static void
 _parse_request(gpointer session, const guint8 *buf, gsize len, RelayRpcRequest *out)
 {
@@ -197,6 +286,8 @@ _parse_request(gpointer session, const guint8 *buf, gsize len, RelayRpcRequest *
   RelayAvroHandshakeResponse hs;
   gboolean had_handshake = !s->established;
 
+  if (s->source->transport == 1)
+    return _parse_http_request(s, buf, len, out);
   RelayAvroResult r = relay_avro_frame_parse(buf, len, &s->source->limits, &s->frame);
   if (r == RELAY_AVRO_NEED_MORE)
     return;
@@ -220,12 +311,15 @@ _encode_reply(gpointer session, gpointer reply_ctx, RelayPutResult result, GByte
 {
   RelayAvroReplyCtx *ctx = reply_ctx;
   const RelayAvroHandshakeResponse *hs = ctx->has_handshake ? &ctx->handshake : NULL;
+  guint start = out->len;
 
   if (result == RELAY_PUT_ERROR && !ctx->is_batch)
     relay_avro_encode_error_reply(out, ctx->serial, hs, "org.apache.flume.ChannelException: channel error");
   else
     relay_avro_encode_status_reply(out, ctx->serial, hs,
                                    result == RELAY_PUT_OK ? RELAY_AVRO_STATUS_OK : RELAY_AVRO_STATUS_FAILED);
+  if (ctx->http)
+    _http_wrap(out, start, ctx->http_close);
   g_free(ctx);
 }
 
@@ -250,6 +344,15 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
     {
       relay_config_report_add(report, relay_component_config_get(cc, "ssl"), cc->label, "ssl",
                               "TLS is not supported by relayd yet; source %s removed", cc->name);
+      return FALSE;
+    }
+  if (self->transport == 1 && self->compression_type == 1)
+    {
+      relay_config_report_add(report, relay_component_config_get(cc, "compression-type"), cc->label,
+                              "compression-type",
+                              "deflate is not available with transport = http (Avro's HTTP transport has no "
+                              "compression); source %s removed",
+                              cc->name);
       return FALSE;
     }
   if (self->ip_filter && !relay_ip_filter_rules_valid(self->ip_filter_rules, &why))
@@ -278,7 +381,8 @@ _start(RelayComponent *component, GError **error)
   RelayRpcServerConfig cfg = {
     .bind = self->bind,
     .port = (int)self->port,
-    .max_request_bytes = (gsize)self->max_pack_bytes,
+    .max_request_bytes
+    = (gsize)self->max_pack_bytes + (self->transport == 1 ? RELAY_AVRO_HTTP_MAX_HEADER_BYTES : 0),
     .max_output_bytes = 1 << 20,
     .max_connections = (guint)self->max_connections,
     .partial_timeout_ms = (guint)self->incomplete_request_timeout_ms,
