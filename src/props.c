@@ -7,7 +7,8 @@
  * does. Entries live in an array (first-appearance order) plus a key index; a later duplicate overwrites the
  * value, file and line of the existing entry in place. relay_props_resolve() expands ${env:VAR} and ${key}
  * references with memoisation, a depth limit and cycle detection (values taken from the environment are not
- * scanned again for references). Input sizes are bounded. Runs on the main thread during configuration; a
+ * scanned again for references). Input sizes are bounded, and so is what substitution adds: per value and
+ * over the whole configuration. Runs on the main thread during configuration; a
  * RelayProps is not shared between threads. */
 #include "props.h"
 
@@ -20,6 +21,9 @@
 #define RELAY_PROPS_MAX_FILE_BYTES (16 * 1024 * 1024)
 #define RELAY_PROPS_MAX_VALUE_BYTES (1024 * 1024)
 #define RELAY_PROPS_MAX_DEPTH 8
+/* What ${...} substitution may add over all values together (each value is also held to MAX_VALUE_BYTES):
+ * a few references to a large value repeated over many keys cannot make a small file take gigabytes. */
+#define RELAY_PROPS_MAX_EXPANDED_BYTES (16 * 1024 * 1024)
 
 struct _RelayProps
 {
@@ -487,6 +491,7 @@ typedef struct
   RelayConfigReport *report;
   GHashTable *resolved; /* key -> char* (owned): final value */
   GPtrArray *chain;     /* const char* keys being resolved, outermost first */
+  gsize expanded;       /* bytes substitution added so far, over all values */
 } PropsResolver;
 
 static char *_resolve_prop(PropsResolver *res, const RelayProp *prop);
@@ -523,8 +528,10 @@ _lookup_property(PropsResolver *res, const RelayProp *prop, const char *name)
         relay_config_report_add(res->report, prop, NULL, prop->key, "${%s}: unsupported lookup, left as is",
                                 name);
       else
-        relay_config_report_add(res->report, prop, NULL, prop->key, "${%s}: no such property, left as is",
-                                name);
+        relay_config_report_add(res->report, prop, NULL, prop->key,
+                                "${%s}: no such property, left as is (an environment variable is written "
+                                "${env:%s})",
+                                name, name);
       return NULL;
     }
   if (_in_chain(res, name))
@@ -575,15 +582,29 @@ _expand_reference(PropsResolver *res, const RelayProp *prop, GString *out, const
   char *name = g_strndup(ref + 2, ref_len - 3);
   const char *value = name[0] ? _lookup(res, prop, name) : NULL;
 
-  if (value && out->len + strlen(value) > RELAY_PROPS_MAX_VALUE_BYTES)
+  gsize len = value ? strlen(value) : 0;
+
+  if (value && out->len + len > RELAY_PROPS_MAX_VALUE_BYTES)
     {
       relay_config_report_add(res->report, prop, NULL, prop->key,
                               "${%s}: value would exceed %d bytes, left as is", name,
                               RELAY_PROPS_MAX_VALUE_BYTES);
       value = NULL;
     }
+  else if (value && res->expanded + len > RELAY_PROPS_MAX_EXPANDED_BYTES)
+    {
+      relay_config_report_add(
+          res->report, prop, NULL, prop->key,
+          "${%s}: substitutions in the whole configuration would exceed %d bytes, left as "
+          "is",
+          name, RELAY_PROPS_MAX_EXPANDED_BYTES);
+      value = NULL;
+    }
   if (value)
-    g_string_append(out, value);
+    {
+      g_string_append(out, value);
+      res->expanded += len;
+    }
   else
     g_string_append_len(out, ref, ref_len);
   g_free(name);
@@ -628,7 +649,7 @@ void
 relay_props_resolve(RelayProps *self, RelayConfigReport *report)
 {
   PropsResolver res
-      = { self, report, g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free), g_ptr_array_new() };
+      = { self, report, g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free), g_ptr_array_new(), 0 };
 
   for (guint i = 0; i < self->entries->len; i++)
     _resolve_prop(&res, g_ptr_array_index(self->entries, i));

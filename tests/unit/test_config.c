@@ -229,7 +229,31 @@ test_no_properties_for_agent(void **state)
   Fixture *fx = *state;
 
   assert_null(_build(fx, "zz", "a1.channels = c1\nzz = 1\nzzz.channels = c\n"));
-  _assert_report(fx, "no properties for agent zz", NULL);
+  _assert_report(fx, "no properties for agent zz; the file defines: a1, zzz", NULL);
+}
+
+/* Issue 19: -n with a name the file lacks lists the agents it does define (or says it defines none). */
+static void
+test_no_agent_lists_defined_ones(void **state)
+{
+  Fixture *fx = *state;
+
+  assert_null(_build(fx, "colector",
+                     "collector.sources = r1\ncollector.sources.r1.type = seq\nedge.sinks = k1\n"
+                     "edge.channels = c1\nterminal.sinkgroups = g1\nweird = 1\n"));
+  _assert_report(fx, "no properties for agent colector; the file defines: collector, edge, terminal", NULL);
+}
+
+static void
+test_no_agent_in_file(void **state)
+{
+  Fixture *fx = *state;
+
+  assert_null(_build(fx, "a", "x = 1\ny.z = 2\n"));
+  _assert_report(fx,
+                 "no properties for agent a; the file defines no agent (no NAME.sources, NAME.channels or "
+                 "NAME.sinks line)",
+                 NULL);
 }
 
 static void
@@ -348,6 +372,8 @@ main(void)
     cmocka_unit_test_setup_teardown(test_valid_agent, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_other_agents_ignored, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_no_properties_for_agent, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_no_agent_lists_defined_ones, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_no_agent_in_file, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_invalid_properties, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_listed_and_unlisted, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_sink_groups, _setup, _teardown),
