@@ -11,6 +11,7 @@
 #include "avro_proto.h"
 #include "log.h"
 #include "rpc_server.h"
+#include "net.h"
 #include "source.h"
 
 #include <string.h>
@@ -317,6 +318,15 @@ _knows_key(const char *key)
   return g_strv_contains(tls, key);
 }
 
+/* For --check: the port must be free now (a socket is bound and closed again). */
+static gboolean
+_check_start(RelayComponent *component, GError **error)
+{
+  RelayAvroSource *self = (RelayAvroSource *)component;
+
+  return relay_net_check_listen(self->bind, self->port, error);
+}
+
 const RelayComponentClass relay_source_avro_class = {
   .kind = RELAY_KIND_SOURCE,
   .type = "avro",
@@ -328,4 +338,5 @@ const RelayComponentClass relay_source_avro_class = {
   .knows_key = _knows_key,
   .start = _start,
   .stop = _stop,
+  .check_start = _check_start,
 };

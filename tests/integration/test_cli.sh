@@ -4,6 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 
 bundled="$TOP_SRCDIR/conf/relayd.conf"
+# The bundled demo agent's file_roll sink writes there; --check reports a missing directory (scripts/demo
+# creates it the same way).
+mkdir -p /tmp/relayd-demo
 
 # Usage errors exit 2 with a message on stderr.
 it_run_expect no-args 2
