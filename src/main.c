@@ -1,11 +1,13 @@
-/* main.c - the relayd command line: relayd -n NAME [-f FILE] [-c DIR] [--check] [--log-level LEVEL]
- * [--metrics-port PORT] [--metrics-bind ADDR] [--summary-interval SECS] [-Dkey=value ...].
+/* main.c - the relayd command line: relayd [agent] -n NAME [-f FILE ...] [-c DIR] [--check] [--log-level
+ * LEVEL]
+ * [--keep-running-on-start-failure] [--no-reload-conf] [--metrics-port PORT] [--metrics-bind ADDR]
+ * [--summary-interval SECS] [-Dkey=value ...].
  *
  * Thin by design: parse arguments, load and check the configuration, build the agent, start monitoring, run
  * the main event loop until SIGTERM/SIGINT, stop in order. -Dkey=value are Flume's system properties:
  * flume.monitoring.* and flume.root.logger are used, others are ignored with a warning. Exit codes: 0 clean
- * stop or a clean --check, 1 configuration problems (--check) or nothing runnable or start failure, 2 usage
- * errors. */
+ * stop or a clean --check, 1 configuration problems (--check) or nothing runnable or start failure (any
+ * component, unless --keep-running-on-start-failure), 2 usage errors. */
 #include "relay.h"
 
 #include "agent.h"
@@ -327,8 +329,7 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorCo
     goto out;
   if (!relay_agent_start(agent, &error))
     {
-      relay_error(NULL,
-                  "cannot start agent %s: %s; exiting (--keep-running-on-start-failure runs without it)",
+      relay_error(NULL, "cannot start agent %s: %s; exiting (see --keep-running-on-start-failure)",
                   relay_agent_name(agent), error->message);
       g_error_free(error);
       relay_agent_stop(agent, 0);
