@@ -136,7 +136,10 @@ _parse_args(int argc, char **argv, RelayArgs *args)
   args->metrics_port = -1;
   args->summary_interval = -1;
   if (!_take_flume_verb(&argc, argv))
-    return 2;
+    {
+      g_option_context_free(ctx);
+      return 2;
+    }
   _take_system_properties(&argc, argv, args);
   g_option_context_set_description(ctx, "Flume's -Dflume.monitoring.type=http -Dflume.monitoring.port=PORT "
                                         "and -Dflume.root.logger=LEVEL,... are understood too.\n");

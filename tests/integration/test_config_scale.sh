@@ -22,7 +22,7 @@ with open(path, "w") as f:
 PYEOF
 
 t0=$(it_now_ms)
-IT_TIMEOUT=${IT_SCALE_TIMEOUT:-60} it_run_expect big 1 --check -n s -f "$conf"
+IT_TIMEOUT=${IT_SCALE_TIMEOUT:-90} it_run_expect big 1 --check -n s -f "$conf"
 elapsed=$(($(it_now_ms) - t0))
 it_log "--check of $N sources and $N sinks: ${elapsed} ms"
 out="$IT_TMP/big.out"
