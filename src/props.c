@@ -30,6 +30,7 @@ struct _RelayProps
   GPtrArray *entries; /* RelayProp*, owned, first-appearance order */
   GHashTable *by_key; /* key (owned by the entry) -> RelayProp* */
   GPtrArray *files;   /* char*, file names the entries point to */
+  GPtrArray *dropped; /* RelayProp* still in entries but dropped by a later empty value (until compacted) */
 };
 
 /* A cursor over the text being parsed. */
@@ -58,6 +59,7 @@ relay_props_new(void)
   self->entries = g_ptr_array_new_with_free_func(_prop_free);
   self->by_key = g_hash_table_new(g_str_hash, g_str_equal);
   self->files = g_ptr_array_new_with_free_func(g_free);
+  self->dropped = g_ptr_array_new();
   return self;
 }
 
@@ -69,6 +71,7 @@ relay_props_free(RelayProps *self)
   g_hash_table_destroy(self->by_key);
   g_ptr_array_unref(self->entries);
   g_ptr_array_unref(self->files);
+  g_ptr_array_unref(self->dropped);
   g_free(self);
 }
 
@@ -361,8 +364,36 @@ _drop_empty(RelayProps *self, const RelayProp *where, RelayConfigReport *report)
       report, where, NULL, where->key,
       "empty value, ignored; it also overrides the value set at %s:%u, which is dropped too", earlier->file,
       earlier->line);
+  /* Removed from the array by _compact() at the end of the load: one pass, not a search per empty value. */
   g_hash_table_remove(self->by_key, earlier->key);
-  g_ptr_array_remove(self->entries, earlier);
+  g_ptr_array_add(self->dropped, earlier);
+}
+
+/* Takes the entries dropped during a load out of the array, keeping the order of the others. */
+static void
+_compact(RelayProps *self)
+{
+  if (self->dropped->len == 0)
+    return;
+  GHashTable *gone = g_hash_table_new(g_direct_hash, g_direct_equal);
+  guint kept = 0;
+
+  for (guint i = 0; i < self->dropped->len; i++)
+    g_hash_table_add(gone, g_ptr_array_index(self->dropped, i));
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      RelayProp *prop = g_ptr_array_index(self->entries, i);
+      if (g_hash_table_contains(gone, prop))
+        _prop_free(prop);
+      else
+        self->entries->pdata[kept++] = prop;
+    }
+  /* The tail now holds stale pointers: shorten without the free function. */
+  g_ptr_array_set_free_func(self->entries, NULL);
+  g_ptr_array_set_size(self->entries, kept);
+  g_ptr_array_set_free_func(self->entries, _prop_free);
+  g_ptr_array_set_size(self->dropped, 0);
+  g_hash_table_destroy(gone);
 }
 
 /* Replaces invalid UTF-8 in *text (as Java's decoder would) and says so. */
@@ -435,6 +466,7 @@ _load_text(RelayProps *self, const char *name, const char *text, gsize len, Rela
         }
       _parse_entry(self, raw, file, line, report);
     }
+  _compact(self);
   g_string_free(raw, TRUE);
 }
 

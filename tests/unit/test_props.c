@@ -255,6 +255,32 @@ test_empty_value(void **state)
       "t.conf:7: empty key, ignored", NULL);
 }
 
+/* Entries dropped by a later empty value leave the others in order; 50,000 of them stay fast (the array is
+ * compacted once per load instead of searched once per empty value). */
+static void
+test_empty_value_drops_many(void **state)
+{
+  Fixture *fx = *state;
+  GString *text = g_string_new("first = 1\n");
+  guint n;
+
+  for (int i = 0; i < 50000; i++)
+    g_string_append_printf(text, "k%d = v\n", i);
+  for (int i = 0; i < 50000; i++)
+    g_string_append_printf(text, "k%d =\n", i);
+  g_string_append(text, "last = 2\nk7 = again\n");
+  _load(fx, text->str);
+  const RelayProp *const *entries = relay_props_entries(fx->props, &n);
+  assert_int_equal(n, 3);
+  assert_string_equal(entries[0]->key, "first");
+  assert_string_equal(entries[1]->key, "last");
+  assert_string_equal(entries[2]->key, "k7");
+  _assert_prop(fx, "k7", "again", 100003);
+  assert_null(relay_props_get(fx->props, "k8"));
+  assert_int_equal(relay_config_report_count(fx->report), 50000);
+  g_string_free(text, TRUE);
+}
+
 static void
 test_several_sources(void **state)
 {
@@ -461,6 +487,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_line_ends, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_duplicates_keep_first_order, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_empty_value, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_empty_value_drops_many, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_several_sources, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_load_file, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_invalid_utf8_replaced, _setup, _teardown),
