@@ -259,6 +259,7 @@ relay_channel_free_base(RelayChannel *self)
   if (self->notifiers)
     g_array_free(self->notifiers, TRUE);
   self->notifiers = NULL;
+  g_clear_pointer(&self->unread_reason, g_free);
   g_cond_clear(&self->notify_idle);
   g_mutex_clear(&self->notify_lock);
 }

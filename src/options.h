@@ -21,7 +21,8 @@ typedef enum
 typedef enum
 {
   RELAY_OPTF_REQUIRED = 1 << 0, /* missing key -> component removed */
-  RELAY_OPTF_LENIENT = 1 << 1,  /* bad or out-of-range value -> warning and the default, as Flume does */
+  RELAY_OPTF_LENIENT = 1 << 1,  /* out-of-range value -> warning and the default; a value that does not parse
+                                 * still removes the component */
   RELAY_OPTF_IGNORED = 1 << 2,  /* accepted for compatibility, has no effect (help says why); noted at info */
   RELAY_OPTF_BATCH_SIZE = 1 << 3, /* value must be <= transactionCapacity of the connected channel(s) */
   RELAY_OPTF_EMPTY_OK = 1 << 4,   /* STRING may be empty */

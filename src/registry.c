@@ -78,3 +78,19 @@ relay_registry_all_processors(void)
 {
   return _processors;
 }
+
+/* ---- type lists for messages (issue 19) ---- */
+
+GPtrArray *
+relay_registry_type_names(RelayKind kind)
+{
+  GPtrArray *names = g_ptr_array_new();
+
+  if (kind == RELAY_KIND_SINKGROUP)
+    for (guint i = 0; _processors[i]; i++)
+      g_ptr_array_add(names, (gpointer)_processors[i]->type);
+  for (guint i = 0; kind != RELAY_KIND_SINKGROUP && _classes[i]; i++)
+    if (_classes[i]->kind == kind)
+      g_ptr_array_add(names, (gpointer)_classes[i]->type);
+  return names;
+}

@@ -316,6 +316,11 @@ relay_metrics_subject_up(const RelayMetricSubject *subject, const char **why)
       *why = subject->start_time_ms ? "stopped" : "not started";
       return FALSE;
     }
+  if (subject->kind == RELAY_KIND_CHANNEL && ((const RelayChannel *)subject->object)->unread_reason)
+    {
+      *why = ((const RelayChannel *)subject->object)->unread_reason;
+      return FALSE;
+    }
   if (subject->kind == RELAY_KIND_CHANNEL && _durable(subject)
       && relay_counter_get(&((const RelayChannel *)subject->object)->counters.unhealthy))
     {

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -535,4 +536,33 @@ guint
 relay_net_server_n_connections(RelayNetServer *self)
 {
   return self->conns.length;
+}
+
+/* ---- issue 19: --check ---- */
+
+gboolean
+relay_net_check_listen(const char *host, gint64 port, GError **error)
+{
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  int one = 1;
+
+  if (!relay_net_resolve(host, port, &addr, &addr_len, error))
+    return FALSE;
+  if (port == 0)
+    return TRUE;
+  int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "socket: %s", g_strerror(errno));
+      return FALSE;
+    }
+  /* The same option the real listener sets, so a port in TIME_WAIT is not reported. */
+  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  gboolean ok = bind(fd, (struct sockaddr *)&addr, addr_len) == 0 && listen(fd, 1) == 0;
+  if (!ok)
+    g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "cannot listen on %s:%" G_GINT64_FORMAT ": %s", host,
+                port, g_strerror(errno));
+  close(fd);
+  return ok;
 }

@@ -121,4 +121,11 @@ void relay_net_conn_resume(RelayNetConn *conn, RelayNetPause reason);
 void relay_net_conn_close(RelayNetConn *conn, gboolean flush);
 gboolean relay_net_conn_is_closing(RelayNetConn *conn);
 
+/* ---- issue 19: --check ---- */
+
+/* For relayd --check: TRUE if host:port could be listened on now (a socket is bound, listened and closed
+ * again); FALSE with RELAY_ERROR_IO naming the address and the reason (in use, permission), or the resolve
+ * error. Port 0 is always TRUE. Main thread, before anything starts. */
+gboolean relay_net_check_listen(const char *host, gint64 port, GError **error);
+
 #endif

@@ -34,7 +34,7 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   self->super.protocol = &relay_avro_rpc_protocol;
   self->super.deflate = self->compression_type == 1;
   self->super.compression_level = (int)self->compression_level;
-  return relay_rpc_sink_check_common(&self->super, cc, report);
+  return relay_rpc_sink_check_security(&self->super, FALSE, cc, report);
 }
 
 static gboolean

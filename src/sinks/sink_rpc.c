@@ -9,13 +9,17 @@
 #include "log.h"
 
 gboolean
-relay_rpc_sink_check_common(RelayRpcSink *self, const RelayComponentConfig *cc, RelayConfigReport *report)
+relay_rpc_sink_check_security(RelayRpcSink *self, gboolean kerberos, const RelayComponentConfig *cc,
+                              RelayConfigReport *report)
 {
-  if (!self->ssl)
-    return TRUE;
-  relay_config_report_add(report, relay_component_config_get(cc, "ssl"), cc->label, "ssl",
-                          "TLS is not supported by relayd yet; sink %s removed", cc->name);
-  return FALSE;
+  if (self->ssl)
+    relay_config_report_add(report, relay_component_config_get(cc, "ssl"), cc->label, "ssl",
+                            "TLS is not supported by relayd yet; sink %s removed (it would send plaintext)",
+                            cc->name);
+  if (kerberos)
+    relay_config_report_add(report, relay_component_config_get(cc, "kerberos"), cc->label, "kerberos",
+                            "Kerberos (SASL) is not supported by relayd; sink %s removed", cc->name);
+  return !self->ssl && !kerberos;
 }
 
 gboolean

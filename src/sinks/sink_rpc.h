@@ -51,11 +51,15 @@ typedef struct
                         RELAY_OPTF_LENIENT, "ms to wait for a reply (below 1000: 20000, as Flume)"),         \
       RELAY_OPT_INT_ROW("reset-connection-interval", "0", 0, G_MAXINT32, T,                                  \
                         super.reset_connection_interval_s, 0,                                                \
-                        "seconds after which the connection is re-established (0 = never)")
+                        "seconds after which the connection is re-established (0 = never)"),                 \
+      RELAY_OPT_BOOL_ROW("ssl", "false", T, super.ssl, 0,                                                    \
+                         "TLS is not supported by relayd yet (true: sink removed)")
 
-/* For the concrete class's configure(): refuses ssl = true (returns FALSE after a report line). */
-gboolean relay_rpc_sink_check_common(RelayRpcSink *self, const RelayComponentConfig *cc,
-                                     RelayConfigReport *report);
+/* For the concrete class's configure(): the one place where the RPC sinks refuse security settings they
+ * cannot honour (ssl = true; the Thrift sink passes its kerberos flag). Returns FALSE after a report line:
+ * a sink asked to encrypt or authenticate never runs in plaintext. */
+gboolean relay_rpc_sink_check_security(RelayRpcSink *self, gboolean kerberos, const RelayComponentConfig *cc,
+                                       RelayConfigReport *report);
 /* For the concrete class's knows_key(): Flume's TLS keys, known but only meaningful with ssl = true. */
 gboolean relay_rpc_sink_knows_tls_key(const char *key);
 

@@ -32,13 +32,7 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   self->thrift.max_frame = 16384000;
   self->super.protocol = &relay_thrift_rpc_protocol;
   self->super.protocol_config = &self->thrift;
-  if (self->kerberos)
-    {
-      relay_config_report_add(report, relay_component_config_get(cc, "kerberos"), cc->label, "kerberos",
-                              "Kerberos (SASL) is not supported by relayd; sink %s removed", cc->name);
-      return FALSE;
-    }
-  return relay_rpc_sink_check_common(&self->super, cc, report);
+  return relay_rpc_sink_check_security(&self->super, self->kerberos, cc, report);
 }
 
 static gboolean

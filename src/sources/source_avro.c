@@ -17,6 +17,7 @@
 #include "avro_proto.h"
 #include "log.h"
 #include "rpc_server.h"
+#include "net.h"
 #include "source.h"
 
 #include <string.h>
@@ -421,6 +422,15 @@ _knows_key(const char *key)
   return g_strv_contains(tls, key);
 }
 
+/* For --check: the port must be free now (a socket is bound and closed again). */
+static gboolean
+_check_start(RelayComponent *component, GError **error)
+{
+  RelayAvroSource *self = (RelayAvroSource *)component;
+
+  return relay_net_check_listen(self->bind, self->port, error);
+}
+
 const RelayComponentClass relay_source_avro_class = {
   .kind = RELAY_KIND_SOURCE,
   .type = "avro",
@@ -432,4 +442,5 @@ const RelayComponentClass relay_source_avro_class = {
   .knows_key = _knows_key,
   .start = _start,
   .stop = _stop,
+  .check_start = _check_start,
 };

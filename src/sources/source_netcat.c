@@ -319,6 +319,15 @@ _netcat_stop(RelayComponent *self)
   src->server = NULL;
 }
 
+/* For --check: the port must be free now (a socket is bound and closed again). */
+static gboolean
+_check_start(RelayComponent *component, GError **error)
+{
+  RelayNetcatSource *self = (RelayNetcatSource *)component;
+
+  return relay_net_check_listen(self->bind, self->port, error);
+}
+
 const RelayComponentClass relay_source_netcat_class = {
   .kind = RELAY_KIND_SOURCE,
   .type = "netcat",
@@ -329,4 +338,5 @@ const RelayComponentClass relay_source_netcat_class = {
   .configure = _netcat_configure,
   .start = _netcat_start,
   .stop = _netcat_stop,
+  .check_start = _check_start,
 };

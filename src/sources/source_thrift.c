@@ -8,6 +8,7 @@
  * connection with one rate-limited log line and a counter. `threads` is accepted and has no effect: one
  * event loop serves every connection. */
 #include "rpc_server.h"
+#include "net.h"
 #include "source.h"
 #include "thrift_proto.h"
 
@@ -228,6 +229,15 @@ _knows_key(const char *key)
   return g_strv_contains(keys, key);
 }
 
+/* For --check: the port must be free now (a socket is bound and closed again). */
+static gboolean
+_check_start(RelayComponent *component, GError **error)
+{
+  RelayThriftSource *self = (RelayThriftSource *)component;
+
+  return relay_net_check_listen(self->bind, self->port, error);
+}
+
 const RelayComponentClass relay_source_thrift_class = {
   .kind = RELAY_KIND_SOURCE,
   .type = "thrift",
@@ -239,4 +249,5 @@ const RelayComponentClass relay_source_thrift_class = {
   .knows_key = _knows_key,
   .start = _start,
   .stop = _stop,
+  .check_start = _check_start,
 };

@@ -454,7 +454,8 @@ test_failover_returns_to_higher_priority(void **state)
 }
 
 /* Duplicate priorities leave a sink out (reported with file:line); a bad priority falls back to the
- * automatic one; a priority for a sink outside the group and a bad maxpenalty are reported. */
+ * automatic one (as Flume's FailoverSinkProcessor catches it); a priority for a sink outside the group and a
+ * maxpenalty out of range are reported. */
 static void
 test_failover_config_report(void **state)
 {
@@ -464,7 +465,7 @@ test_failover_config_report(void **state)
   assert_true(_make(fx, "failover", 3,
                     "processor.priority.k0 = 7\nprocessor.priority.k1 = 7\n"
                     "processor.priority.k2 = high\nprocessor.priority.k9 = 1\n"
-                    "processor.maxpenalty = soon\n"));
+                    "processor.maxpenalty = 99999999999\n"));
   assert_int_equal(relay_config_report_count(fx->report), 4);
   _assert_report_has(fx,
                      "t.conf:7: sinkgroups.g1: processor.priority.k1: priority 7 duplicates that of sink k0; "
@@ -472,7 +473,7 @@ test_failover_config_report(void **state)
   _assert_report_has(fx, "t.conf:8: sinkgroups.g1: processor.priority.k2: 'high' is not an integer; using "
                          "priority -1");
   _assert_report_has(fx, "processor.priority.k9: no sink 'k9' in this group");
-  _assert_report_has(fx, "processor.maxpenalty: 'soon'");
+  _assert_report_has(fx, "processor.maxpenalty: 99999999999 is out of range");
   _modes(fx, FAKE_FAIL, FAKE_READY, FAKE_READY);
   _assert_cycle(fx, RELAY_SINK_READY, "02"); /* k1 never runs */
   _modes(fx, FAKE_FAIL, FAKE_READY, FAKE_FAIL);
