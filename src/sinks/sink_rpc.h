@@ -2,9 +2,10 @@
  *
  * A concrete RPC sink class embeds RelayRpcSink as `super`, lists RELAY_RPC_SINK_OPTIONS(Type) rows plus its
  * own in its option table, and sets `protocol` (and protocol_config) in its configure(). Batch cycle per
- * Flume (flume-compat 4.6): reset the connection when reset-connection-interval elapsed; take up to
- * batch-size events in one transaction; none -> commit, BACKOFF; otherwise one appendBatch, commit on OK,
- * roll back on anything else (FAILED, error, timeout, lost connection), close the connection, FAILED. */
+ * Flume's AbstractRpcSink.process (flume-ng-core/src/main/java/org/apache/flume/sink/AbstractRpcSink.java):
+ * reset the connection when reset-connection-interval elapsed; take up to batch-size events in one
+ * transaction; none -> commit, BACKOFF; otherwise one appendBatch, commit on OK, roll back on anything else
+ * (FAILED, error, timeout, lost connection), close the connection, FAILED. */
 #ifndef RELAY_SINK_RPC_H_INCLUDED
 #define RELAY_SINK_RPC_H_INCLUDED
 
