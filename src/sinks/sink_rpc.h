@@ -12,6 +12,7 @@
 #include "relay.h"
 #include "log.h"
 #include "options.h"
+#include "outage_log.h"
 #include "rpc_client.h"
 #include "sink.h"
 
@@ -36,6 +37,7 @@ typedef struct
   gint64 connected_at_us;
   RelayEvent **batch;
   RelayRateLimit fail_limit;
+  RelayOutageLog outage; /* the next hop unreachable: logged once, a summary a minute, the recovery */
 } RelayRpcSink;
 
 /* Option rows common to RPC sinks; Flume replaces timeouts below 1000 ms by 20000 (LENIENT here). */
