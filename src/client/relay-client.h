@@ -30,7 +30,11 @@ typedef enum
   RELAY_CLIENT_CONNECT_FAILED, /* could not connect within connect-timeout */
   RELAY_CLIENT_IO,             /* the connection failed while sending or receiving */
   RELAY_CLIENT_ABORTED,        /* the abort flag was raised (shutdown) */
+  RELAY_CLIENT_REJECTED,       /* the server closed a fresh connection on its first request without any reply:
+                                  most likely the client and the source disagree on the protocol (Thrift
+                                  compact | binary) or compression-type; see relay_send.c for how it is used */
 } RelayClientStatus;
+#define RELAY_CLIENT_STATUS_COUNT (RELAY_CLIENT_REJECTED + 1)
 
 /* "OK", "FAILED", ... (static strings). */
 const char *relay_client_status_name(RelayClientStatus status);
