@@ -32,6 +32,7 @@
 #include "channel.h"
 #include "counters.h"
 #include "log.h"
+#include "outage_log.h"
 #include "sink.h"
 #include "sink_processor.h"
 
@@ -66,7 +67,7 @@ typedef struct
   /* Lane thread only. */
   RunnerWait waiting;
   gint64 consecutive_backoffs;
-  RelayRateLimit fail_rl;
+  RelayOutageLog outage; /* FAILED cycles: logged once, then a summary a minute, then the recovery */
 
   /* Under runner->lock. */
   gboolean idle;   /* waiting after BACKOFF: may be chosen for new data (parallel only) */
@@ -157,6 +158,17 @@ _spread_backlog(RunnerLane *lane)
     _wake_one_idle(lane->runner);
 }
 
+/* Runs in: the lane thread. A cycle that did not fail ends an outage of FAILED cycles (one line). */
+static void
+_log_recovery(RunnerLane *lane)
+{
+  RelaySinkRunner *self = lane->runner;
+
+  relay_outage_log_success(&lane->outage, self->log_prefix, "delivering again%s%s",
+                           self->parallel ? " sink=" : "",
+                           self->parallel ? _lane_sink(lane)->super.name : "");
+}
+
 /* Runs in: the lane thread. Decides what follows a cycle (Flume's SinkRunner.PollingRunner). */
 static void
 _schedule_next(RunnerLane *lane, RelaySinkStatus status, gint64 retry_ms)
@@ -166,12 +178,14 @@ _schedule_next(RunnerLane *lane, RelaySinkStatus status, gint64 retry_ms)
   switch (status)
     {
     case RELAY_SINK_READY:
+      _log_recovery(lane);
       lane->consecutive_backoffs = 0;
       event_active(lane->cycle_ev, 0, 0);
       if (self->parallel)
         _spread_backlog(lane);
       break;
     case RELAY_SINK_BACKOFF:
+      _log_recovery(lane);
       relay_counter_add_shared(&self->processor->backoffs, 1);
       lane->consecutive_backoffs++;
       _arm_timer(lane, RUNNER_WAIT_BACKOFF,
@@ -182,10 +196,10 @@ _schedule_next(RunnerLane *lane, RelaySinkStatus status, gint64 retry_ms)
     case RELAY_SINK_FAILED:
       if (retry_ms < 0)
         retry_ms = RELAY_SINK_RUNNER_FAILED_WAIT_MS;
-      relay_log_ratelimited(&lane->fail_rl, RELAY_LOG_ERROR, self->log_prefix,
-                            "Unable to deliver event, retrying wait_ms=%" G_GINT64_FORMAT "%s%s", retry_ms,
-                            self->parallel ? " sink=" : "",
-                            self->parallel ? _lane_sink(lane)->super.name : "");
+      relay_outage_log_failure(&lane->outage, RELAY_LOG_ERROR, self->log_prefix,
+                               "Unable to deliver event, retrying wait_ms=%" G_GINT64_FORMAT "%s%s", retry_ms,
+                               self->parallel ? " sink=" : "",
+                               self->parallel ? _lane_sink(lane)->super.name : "");
       _arm_timer(lane, RUNNER_WAIT_FAILED, retry_ms);
       break;
     }
@@ -284,7 +298,7 @@ relay_sink_runner_new(RelaySinkProcessor *processor)
     {
       self->lanes[i].runner = self;
       self->lanes[i].index = i;
-      self->lanes[i].fail_rl = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+      relay_outage_log_init(&self->lanes[i].outage, RELAY_OUTAGE_SUMMARY_S);
     }
   g_mutex_init(&self->lock);
   g_cond_init(&self->exited_cond);

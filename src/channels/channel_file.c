@@ -939,6 +939,76 @@ _resolve_dirs(RelayFileChannel *self, const RelayComponentConfig *cc, RelayConfi
   return TRUE;
 }
 
+/* The problem with a directory that holds files relayd did not write (or cannot be read), or NULL. relayd
+ * never changes or removes such files: see filelog_foreign.c. */
+static char *
+_foreign_problem(const char *dir, const char *key, gboolean checkpoint_dir)
+{
+  GError *error = NULL;
+  gboolean flume = FALSE;
+  char *found = relay_filelog_foreign_files(dir, checkpoint_dir, &flume, &error);
+  char *message = NULL;
+
+  if (error)
+    message = g_strdup_printf("%s cannot be read: %s", dir, error->message);
+  else if (found && flume)
+    message = g_strdup_printf(
+        "%s holds files relayd did not write: %s. They look like an Apache Flume file channel's: drain "
+        "that channel with Flume first (stop Flume's sources and let its sinks empty it), then move its "
+        "files away, or point %s at a directory of its own. relayd never changes or removes files it did "
+        "not write",
+        dir, found, key);
+  else if (found)
+    message = g_strdup_printf("%s holds files relayd did not write: %s. Move them away or point %s at a "
+                              "directory of its own. relayd never changes or removes files it did not write",
+                              dir, found, key);
+  g_clear_error(&error);
+  g_free(found);
+  return message;
+}
+
+/* Calls fn for every directory of the channel (checkpoint, backup, data) with its key and whether it holds
+ * checkpoints; stops at the first FALSE. */
+typedef gboolean (*RelayFileDirFn)(const char *dir, const char *key, gboolean checkpoint_dir, gpointer data);
+
+static gboolean
+_each_dir(RelayFileChannel *self, RelayFileDirFn fn, gpointer data)
+{
+  gboolean ok = fn(self->checkpoint_dir, "checkpointDir", TRUE, data);
+  if (self->backup_dir)
+    ok = fn(self->backup_dir, "backupCheckpointDir", TRUE, data) && ok;
+  for (guint i = 0; self->data_dirs[i]; i++)
+    ok = fn(self->data_dirs[i], "dataDirs", FALSE, data) && ok;
+  return ok;
+}
+
+typedef struct
+{
+  const RelayComponentConfig *cc;
+  RelayConfigReport *report;
+} RelayFileReportCtx;
+
+static gboolean
+_report_foreign(const char *dir, const char *key, gboolean checkpoint_dir, gpointer data)
+{
+  RelayFileReportCtx *ctx = data;
+  char *message = _foreign_problem(dir, key, checkpoint_dir);
+  return !message || _report(ctx->cc, ctx->report, key, message);
+}
+
+/* At start (the directories may have changed since configure): the first problem as an error. */
+static gboolean
+_refuse_foreign(const char *dir, const char *key, gboolean checkpoint_dir, gpointer data)
+{
+  GError **error = data;
+  char *message = *error ? NULL : _foreign_problem(dir, key, checkpoint_dir);
+
+  if (message)
+    g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "%s: %s", key, message);
+  g_free(message);
+  return *error == NULL;
+}
+
 /* Every directory at most once: checkpoint, backup and data directories are all locked separately. */
 static gboolean
 _check_distinct(RelayFileChannel *self, const RelayComponentConfig *cc, RelayConfigReport *report)
@@ -1044,6 +1114,8 @@ _file_configure(RelayComponent *component, const RelayComponentConfig *cc, Relay
     ok = _check_usable(cc, report, "backupCheckpointDir", self->backup_dir) && ok;
   for (guint i = 0; self->data_dirs[i]; i++)
     ok = _check_usable(cc, report, "dataDirs", self->data_dirs[i]) && ok;
+  RelayFileReportCtx ctx = { cc, report };
+  ok = ok && _each_dir(self, _report_foreign, &ctx);
   self->min_required_space = MAX(self->min_required_space, RELAY_FILE_MIN_FREE_FLOOR);
   return ok;
 }
@@ -1128,12 +1200,18 @@ _file_start(RelayComponent *component, GError **error)
 {
   RelayFileChannel *self = RELAY_FILE_CHANNEL(component);
   guint64 first_segment = 1;
+  GError *foreign = NULL;
 
   _reset_state(self);
   if (!self->segments)
     self->segments = g_array_new(FALSE, FALSE, sizeof(RelayFileSegment));
   if (!self->lock_fds)
     self->lock_fds = g_array_new(FALSE, FALSE, sizeof(int));
+  if (!_each_dir(self, _refuse_foreign, &foreign))
+    {
+      g_propagate_error(error, foreign);
+      return FALSE;
+    }
   if (!_lock_dirs(self, error) || !relay_file_channel_recover(self, &first_segment, error)
       || !_start_writer(self, first_segment, error))
     {

@@ -144,4 +144,13 @@ gboolean relay_filelog_sync_dir(const char *dir, GError **error);
 /* pwrite until done (short writes continue); FALSE with errno set on failure. */
 gboolean relay_filelog_pwrite_all(int fd, const void *data, gsize len, guint64 offset);
 
+/* ---- files relayd did not write (filelog_foreign.c) ---- */
+
+/* Lists the entries of dir that relayd did not write (a checkpoint directory when checkpoint_dir, else a
+ * data directory), e.g. "checkpoint.meta (a name Flume's file channel uses, ...), notes.txt (unknown)";
+ * NULL when there are none or dir does not exist, NULL with error when dir cannot be read. *flume_like is
+ * set when one of them bears a name Flume's file channel uses. Never writes. */
+char *relay_filelog_foreign_files(const char *dir, gboolean checkpoint_dir, gboolean *flume_like,
+                                  GError **error);
+
 #endif

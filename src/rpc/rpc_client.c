@@ -29,15 +29,16 @@ struct _RelayRpcClient
   GByteArray *wire;    /* deflated request bytes (deflate only) */
   GByteArray *reply;   /* plain reply bytes received so far */
   RelayZStream zout, zin;
-  gint64 bytes_sent; /* since the last relay_rpc_client_take_bytes_sent */
+  gint64 bytes_sent;   /* since the last relay_rpc_client_take_bytes_sent */
+  gboolean heard_from; /* this connection received at least one byte */
 };
 
 const char *
 relay_client_status_name(RelayClientStatus status)
 {
   static const char *const names[]
-      = { "OK", "FAILED", "ERROR", "TIMEOUT", "CONNECT_FAILED", "IO", "ABORTED" };
-  return status <= RELAY_CLIENT_ABORTED ? names[status] : "?";
+      = { "OK", "FAILED", "ERROR", "TIMEOUT", "CONNECT_FAILED", "IO", "ABORTED", "REJECTED" };
+  return status < RELAY_CLIENT_STATUS_COUNT ? names[status] : "?";
 }
 
 RelayRpcClient *
@@ -203,6 +204,7 @@ relay_rpc_client_connect(RelayRpcClient *self, char **detail)
       _set_detail(detail, "cannot connect to %s: %s", self->peer, g_strerror(saved));
       return FALSE;
     }
+  self->heard_from = FALSE;
   self->session = self->protocol->session_new(self->cfg.protocol_config);
   if (self->cfg.deflate)
     {
@@ -210,6 +212,27 @@ relay_rpc_client_connect(RelayRpcClient *self, char **detail)
       relay_zstream_init_inflate(&self->zin);
     }
   return TRUE;
+}
+
+/* The status for a connection the peer closed (or reset). A close before any reply byte on a fresh
+ * connection, right after its first request, is how relayd's sources (and Flume's, and Thrift servers)
+ * answer bytes they cannot parse: a protocol or compression-type mismatch. It is REJECTED, so that callers
+ * can tell it from a connection lost mid-stream (IO). Either may also come from a server going down;
+ * relay-send therefore gives up only when REJECTED repeats (see relay_send.c). */
+static RelayClientStatus
+_closed_status(RelayRpcClient *self, const char *how, char **detail)
+{
+  if (self->heard_from)
+    {
+      _set_detail(detail, "connection to %s lost: %s", self->peer, how);
+      return RELAY_CLIENT_IO;
+    }
+  _set_detail(detail,
+              "%s closed the connection on the first request without answering (%s): the source may expect "
+              "another protocol (Thrift: compact | binary) or compression-type, or refuse this client; its "
+              "log says why",
+              self->peer, how);
+  return RELAY_CLIENT_REJECTED;
 }
 
 static RelayClientStatus
@@ -225,6 +248,8 @@ _send_all(RelayRpcClient *self, const guint8 *buf, gsize len, gint64 deadline, c
           self->bytes_sent += n;
           continue;
         }
+      if (n < 0 && (errno == ECONNRESET || errno == EPIPE))
+        return _closed_status(self, g_strerror(errno), detail);
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         {
           _set_detail(detail, "send to %s failed: %s", self->peer, g_strerror(errno));
@@ -247,14 +272,16 @@ _receive_some(RelayRpcClient *self, char **detail)
   guint8 buf[16384];
   ssize_t n = recv(self->fd, buf, sizeof buf, 0);
 
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+  if (n == 0 || (n < 0 && errno == ECONNRESET))
+    return _closed_status(self, n == 0 ? "closed by peer" : g_strerror(errno), detail);
+  if (n < 0 && errno != EAGAIN && errno != EINTR)
     {
-      _set_detail(detail, "connection to %s lost: %s", self->peer,
-                  n == 0 ? "closed by peer" : g_strerror(errno));
+      _set_detail(detail, "connection to %s lost: %s", self->peer, g_strerror(errno));
       return RELAY_CLIENT_IO;
     }
   if (n < 0)
     return RELAY_CLIENT_OK;
+  self->heard_from = TRUE;
   gboolean too_big = FALSE;
   if (!self->cfg.deflate)
     {

@@ -60,7 +60,30 @@ struct _RelayRpcConn
   gboolean is_batch;
   gboolean peer_closed; /* EOF seen: close once the pending reply is written */
   gboolean reading;
+  guint64 requests; /* requests parsed on this connection */
+  guint64 raw_in;   /* bytes received on this connection (before inflating) */
 };
+
+/* " (likely mismatch: ...)" for an error in the connection's first request, else "". Static. */
+static const char *
+_first_request_hint(RelayRpcConn *conn, char *buf, gsize size)
+{
+  const RelayRpcServerProtocol *p = conn->server->protocol;
+  const char *hint = NULL;
+
+  if (conn->requests == 0 && p->mismatch_hint)
+    hint = p->mismatch_hint(conn->server->cfg.protocol_config, conn->in->data + conn->in_pos,
+                            conn->in->len - conn->in_pos);
+  g_snprintf(buf, size, "%s%s%s", hint ? " (likely mismatch: " : "", hint ? hint : "", hint ? ")" : "");
+  return buf;
+}
+
+/* A zlib stream starts with CMF (method 8) and FLG such that CMF*256+FLG is a multiple of 31 (RFC 1950). */
+static gboolean
+_looks_like_zlib(const guint8 *data, gsize len)
+{
+  return len >= 2 && (data[0] & 0x0f) == 8 && ((data[0] << 8) | data[1]) % 31 == 0;
+}
 
 static void _conn_free(RelayRpcConn *conn);
 static void _conn_process(RelayRpcConn *conn);
@@ -216,8 +239,10 @@ _conn_protocol_error(RelayRpcConn *conn, RelayRpcRequest *req)
 
   relay_source_count_protocol_error(self->source,
                                     req->over_limit ? RELAY_PROTO_ERROR_LIMIT : RELAY_PROTO_ERROR_MALFORMED);
-  relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self), "closing connection peer=%s %s",
-                        conn->peer, req->error ? req->error : "protocol error");
+  char hint[512];
+  relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self), "closing connection peer=%s %s%s",
+                        conn->peer, req->error ? req->error : "protocol error",
+                        _first_request_hint(conn, hint, sizeof hint));
   g_free(req->error);
   if (req->reply->len == 0)
     return FALSE;
@@ -259,6 +284,7 @@ _conn_process(RelayRpcConn *conn)
           break;
         }
       conn->in_pos += req.consumed;
+      conn->requests++;
       if (req.kind == RELAY_RPC_REQ_REPLY)
         _conn_queue(conn, req.reply);
       else
@@ -286,11 +312,18 @@ _conn_append_input(RelayRpcConn *conn, const guint8 *data, gsize len)
       g_byte_array_append(conn->in, data, (guint)len);
       return TRUE;
     }
+  gboolean first = conn->raw_in == 0;
+  conn->raw_in += len;
   if (relay_zstream_inflate(&conn->zin, data, len, conn->in, limit, &too_big))
     return TRUE;
   relay_log_ratelimited(&conn->server->limit_proto, RELAY_LOG_WARN, _prefix(conn->server),
-                        "closing connection peer=%s %s", conn->peer,
-                        too_big ? "inflated request exceeds the buffer limit" : "corrupt deflate stream");
+                        "closing connection peer=%s %s%s", conn->peer,
+                        too_big ? "inflated request exceeds the buffer limit" : "corrupt deflate stream",
+                        !too_big && first && !_looks_like_zlib(data, len)
+                            ? " (likely mismatch: the client does not compress and this source has "
+                              "compression-type = deflate: set compression-type = deflate on the client "
+                              "(relay-send --compression deflate) or none on this source)"
+                            : "");
   relay_source_count_protocol_error(conn->server->source, RELAY_PROTO_ERROR_DEFLATE);
   return FALSE;
 }
@@ -306,11 +339,13 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
     {
       if (conn->in->len == conn->in_pos)
         return; /* idle between requests: fine */
+      char hint[512];
       relay_source_count_protocol_error(conn->server->source, RELAY_PROTO_ERROR_TIMEOUT);
       relay_log_ratelimited(&conn->server->limit_proto, RELAY_LOG_WARN, _prefix(conn->server),
                             "closing connection peer=%s what=incomplete-request bytes=%" G_GSIZE_FORMAT
-                            " timeout_ms=%u",
-                            conn->peer, conn->in->len - conn->in_pos, conn->server->cfg.partial_timeout_ms);
+                            " timeout_ms=%u%s",
+                            conn->peer, conn->in->len - conn->in_pos, conn->server->cfg.partial_timeout_ms,
+                            _first_request_hint(conn, hint, sizeof hint));
       _conn_free(conn);
       return;
     }

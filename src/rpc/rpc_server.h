@@ -49,6 +49,9 @@ typedef struct
   void (*encode_reply)(gpointer session, gpointer reply_ctx, RelayPutResult result, GByteArray *out);
   /* Frees reply_ctx without replying (connection closed while the put was pending). */
   void (*free_reply_ctx)(gpointer reply_ctx);
+  /* Optional. For a protocol error in a connection's first request: what the first bytes say about a likely
+   * configuration mismatch ("the client speaks the binary protocol: set ..."), or NULL. Static string. */
+  const char *(*mismatch_hint)(gconstpointer protocol_config, const guint8 *first, gsize len);
 } RelayRpcServerProtocol;
 
 typedef struct

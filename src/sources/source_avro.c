@@ -324,6 +324,25 @@ _encode_reply(gpointer session, gpointer reply_ctx, RelayPutResult result, GByte
   g_free(ctx);
 }
 
+/* The first bytes of a connection whose first request could not be parsed (see rpc_server.h). */
+static const char *
+_mismatch_hint(gconstpointer config, const guint8 *first, gsize len)
+{
+  const RelayAvroSource *self = config;
+
+  if (self->compression_type == 0 && len >= 2 && (first[0] & 0x0f) == 8
+      && ((first[0] << 8) | first[1]) % 31 == 0)
+    return "the client compresses (a zlib stream) and this source has compression-type = none: set "
+           "compression-type = deflate on this source or none on the client";
+  if (len >= 4 && memcmp(first, "\x80\x01\x00", 3) == 0)
+    return "the client speaks Thrift's binary protocol: this is an Avro source (use a thrift source, or "
+           "the client's Avro RPC: client.type = default, relay-send without --thrift)";
+  if (len >= 5 && first[4] == 0x82)
+    return "the client looks like a framed Thrift compact client: this is an Avro source (use a thrift "
+           "source, or the client's Avro RPC)";
+  return NULL;
+}
+
 static const RelayRpcServerProtocol _server_protocol = {
   .name = "avro",
   .session_new = _session_new,
@@ -331,6 +350,7 @@ static const RelayRpcServerProtocol _server_protocol = {
   .parse_request = _parse_request,
   .encode_reply = _encode_reply,
   .free_reply_ctx = g_free,
+  .mismatch_hint = _mismatch_hint,
 };
 
 /* ---------------------------------------------------------------- component */

@@ -150,6 +150,29 @@ _encode_reply(gpointer session, gpointer reply_ctx, RelayPutResult result, GByte
   g_free(ctx);
 }
 
+/* The first bytes of a connection whose first request could not be parsed (see rpc_server.h): a framed
+ * message starts after the 4-byte length with 0x80 0x01 (binary protocol, strict) or 0x82 (compact). */
+static const char *
+_mismatch_hint(gconstpointer config, const guint8 *first, gsize len)
+{
+  const RelayThriftSource *self = config;
+  gboolean binary_source = self->protocol == 1;
+
+  if (len >= 2 && ((first[0] == 0x80 && first[1] == 0x01) || first[0] == 0x82))
+    return "the client does not frame its messages (TFramedTransport): Flume's ThriftSource and relayd "
+           "need the framed transport on the client";
+  if (len >= 6 && first[4] == 0x80 && first[5] == 0x01 && !binary_source)
+    return "the client speaks the binary protocol and this source has protocol = compact: set protocol = "
+           "binary on this source or protocol = compact on the client (relay-send --protocol compact)";
+  if (len >= 5 && first[4] == 0x82 && binary_source)
+    return "the client speaks the compact protocol and this source has protocol = binary: set protocol = "
+           "compact on this source or protocol = binary on the client (relay-send --protocol binary)";
+  if (len >= 8 && first[0] == 0 && first[1] == 0 && first[2] == 0 && first[4] == 0 && first[5] == 0)
+    return "the client looks like an Avro RPC client (Flume's avro sink, client.type = default): this is a "
+           "thrift source";
+  return NULL;
+}
+
 static const RelayRpcServerProtocol _server_protocol = {
   .name = "thrift",
   .session_new = _session_new,
@@ -157,6 +180,7 @@ static const RelayRpcServerProtocol _server_protocol = {
   .parse_request = _parse_request,
   .encode_reply = _encode_reply,
   .free_reply_ctx = g_free,
+  .mismatch_hint = _mismatch_hint,
 };
 
 static gboolean

