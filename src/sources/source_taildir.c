@@ -936,6 +936,42 @@ _drop_positions(RelayTaildirSource *src)
   src->position_entries = NULL;
 }
 
+/* ---- monitoring ---- */
+
+/* BytesBehind per file group: bytes of tracked files past their committed offset, at the last look. */
+static void
+_foreach_bytes_behind(const RelaySource *source, RelaySourceGaugeFn fn, gpointer data)
+{
+  const RelayTaildirSource *src = (const RelayTaildirSource *)source;
+  GHashTableIter it;
+  gpointer value;
+
+  for (guint i = 0; i < src->groups->len; i++)
+    ((RelayTailGroup *)g_ptr_array_index(src->groups, i))->bytes_behind = 0;
+  if (src->files)
+    {
+      g_hash_table_iter_init(&it, src->files);
+      while (g_hash_table_iter_next(&it, NULL, &value))
+        {
+          RelayTailFile *f = value;
+          f->group->bytes_behind += MAX(f->size - f->pos, 0);
+        }
+    }
+  for (guint i = 0; i < src->groups->len; i++)
+    {
+      RelayTailGroup *g = g_ptr_array_index(src->groups, i);
+      fn(g->name, g->bytes_behind, data);
+    }
+}
+
+static const RelaySourceGauges _bytes_behind = {
+  .attr = "BytesBehind",
+  .family = "relayd_source_bytes_behind",
+  .help = "TAILDIR: bytes in the file group's files not yet committed to the channels",
+  .label_name = "filegroup",
+  .foreach = _foreach_bytes_behind,
+};
+
 /* ---- configuration ---- */
 
 static gboolean
@@ -976,6 +1012,23 @@ _configure_headers(RelayTaildirSource *src, const RelayComponentConfig *cc, Rela
   g_ptr_array_unref(keys);
 }
 
+/* FALSE with why when dir is missing, not a directory, or cannot be listed. */
+static gboolean
+_dir_readable(const char *dir, const char **why)
+{
+  struct stat st;
+
+  if (stat(dir, &st) < 0)
+    *why = errno == ENOENT ? "does not exist" : g_strerror(errno);
+  else if (!S_ISDIR(st.st_mode))
+    *why = "is not a directory";
+  else if (access(dir, R_OK | X_OK) < 0)
+    *why = "cannot be read";
+  else
+    return TRUE;
+  return FALSE;
+}
+
 static gboolean
 _configure_groups(RelayTaildirSource *src, const RelayComponentConfig *cc, RelayConfigReport *report)
 {
@@ -987,6 +1040,7 @@ _configure_groups(RelayTaildirSource *src, const RelayComponentConfig *cc, Relay
       char *key = g_strconcat("filegroups.", names[i], NULL);
       const char *spec = relay_component_config_value(cc, key);
       GError *error = NULL;
+      const char *why = NULL;
       RelayTailGroup *g = spec ? relay_tail_group_new(names[i], spec, &error) : NULL;
       if (!spec)
         relay_config_report_add(report, relay_component_config_get(cc, "filegroups"), cc->label, key,
@@ -998,11 +1052,10 @@ _configure_groups(RelayTaildirSource *src, const RelayComponentConfig *cc, Relay
           g_error_free(error);
           ok = FALSE;
         }
-      else if (access(g->dir, R_OK | X_OK) < 0)
+      else if (!_dir_readable(g->dir, &why))
         {
           relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
-                                  "directory %s cannot be read: %s; source %s removed", g->dir,
-                                  g_strerror(errno), cc->name);
+                                  "directory %s %s; source %s removed", g->dir, why, cc->name);
           relay_tail_group_free(g);
           ok = FALSE;
         }
@@ -1020,6 +1073,13 @@ _configure_groups(RelayTaildirSource *src, const RelayComponentConfig *cc, Relay
   return ok;
 }
 
+static const RelayProp *
+_position_where(const RelayComponentConfig *cc)
+{
+  const RelayProp *prop = relay_component_config_get(cc, "positionFile");
+  return prop ? prop : relay_component_config_where(cc);
+}
+
 /* The nearest existing ancestor of the position file must let us create and replace files. */
 static gboolean
 _check_position_dir(RelayTaildirSource *src, const RelayComponentConfig *cc, RelayConfigReport *report)
@@ -1033,14 +1093,16 @@ _check_position_dir(RelayTaildirSource *src, const RelayComponentConfig *cc, Rel
       g_free(dir);
       dir = up;
     }
-  ok = access(dir, W_OK | X_OK) == 0;
+  struct stat st;
+  const char *why = NULL;
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+    why = "is not a directory";
+  else if (access(dir, W_OK | X_OK) < 0)
+    why = "is not writable";
+  ok = why == NULL;
   if (!ok)
-    relay_config_report_add(
-        report,
-        relay_component_config_get(cc, "positionFile") ? relay_component_config_get(cc, "positionFile")
-                                                       : relay_component_config_where(cc),
-        cc->label, "positionFile", "%s: directory %s is not writable: %s; source %s removed",
-        src->position_file, dir, g_strerror(errno), cc->name);
+    relay_config_report_add(report, _position_where(cc), cc->label, "positionFile",
+                            "%s: %s %s; source %s removed", src->position_file, dir, why, cc->name);
   g_free(dir);
   return ok;
 }
@@ -1072,6 +1134,7 @@ _taildir_configure(RelayComponent *self, const RelayComponentConfig *cc, RelayCo
   RelayRateLimit limit = RELAY_RATELIMIT_INIT;
 
   src->rl_read = src->rl_pos = src->rl_gone = limit;
+  src->super.gauges = &_bytes_behind;
   src->inotify_fd = -1;
   src->groups = g_ptr_array_new_with_free_func((GDestroyNotify)relay_tail_group_free);
   if (!src->position_file)

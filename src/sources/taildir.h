@@ -59,6 +59,7 @@ struct _RelayTailGroup
   gint64 dir_mtime_ns;   /* cachePatternMatching: directory mtime at the last listing */
   gint64 last_listing_s; /* wall-clock seconds of the last listing */
   guint n_files;         /* files of this group being tracked */
+  gint64 bytes_behind;   /* scratch for the BytesBehind gauge (main thread) */
 };
 
 struct _RelayTailFile

@@ -24,6 +24,10 @@ relay_tail_group_new(const char *name, const char *spec, GError **error)
       g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "'%s' is not <directory>/<file-name regex>", spec);
       return NULL;
     }
+  GRegex *check = g_regex_new(slash + 1, 0, 0, error); /* errors in the user's own terms */
+  if (!check)
+    return NULL;
+  g_regex_unref(check);
   char *anchored = g_strdup_printf("\\A(?:%s)\\z", slash + 1);
   GRegex *regex = g_regex_new(anchored, G_REGEX_OPTIMIZE, 0, error);
   g_free(anchored);
