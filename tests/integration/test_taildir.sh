@@ -2,8 +2,11 @@
 # test_taildir.sh - TAILDIR source -> memory channel -> file_roll sink with real files: every line exactly
 # once through rotation by rename, copytruncate, deletion and re-creation, 1,000 files, files appearing after
 # start, lines without newline, multi-byte UTF-8 and binary bytes, headers; a hand-written position file in
-# Flume's format is honoured and relayd's own position file parses as JSON.
+# Flume's format is honoured and relayd's own position file parses as JSON; a full channel stops reading
+# (the channel holds its capacity, the rest stays in the file) and reading resumes by itself when the next
+# hop comes up.
 . "$(dirname "$0")/lib.sh"
+. "$IT_DIR/avro_lib.sh"
 
 tool() { "$PYTHON" "$IT_TOOLS/taildir_tool.py" "$@"; }
 check() { tool check "$@" || it_fail "check $*"; }
@@ -150,4 +153,48 @@ it_assert_eq "resumed from Flume's position" \
 {dc=east, path=$IT_TMP/h/h.log, byteoffset=14} four" "$(it_cat_dir "$IT_TMP/out-h")"
 tool posfile --file "$IT_TMP/h-pos.json" >"$IT_TMP/hpos.txt" || it_fail "h position file"
 it_assert_eq "h position" "$inode 19 $IT_TMP/h/h.log" "$(cat "$IT_TMP/hpos.txt")"
+# ---- agent f: a full channel stops reading, and reading resumes by itself when room returns ----
+p_col=$(it_free_port)
+p_mon=$(it_free_port)
+mkdir -p "$IT_TMP/full" "$IT_TMP/out-f"
+{
+  cat <<EOF
+f.sources = r1
+f.channels = c1
+f.sinks = k1
+f.sources.r1.type = TAILDIR
+f.sources.r1.channels = c1
+f.sources.r1.filegroups = g
+f.sources.r1.filegroups.g = $IT_TMP/full/.*
+f.sources.r1.positionFile = $IT_TMP/f-pos.json
+f.channels.c1.type = memory
+f.channels.c1.capacity = 300
+f.channels.c1.transactionCapacity = 100
+f.channels.c1.keep-alive = 1
+EOF
+  avro_conf_avro_sink f "$p_col" none 100
+} >"$IT_TMP/f.conf"
+{
+  avro_conf_source col "$p_col"
+  avro_conf_memory col
+  avro_conf_file_roll col "$IT_TMP/out-f" 100
+} >"$IT_TMP/col.conf"
+tool write --file "$IT_TMP/full/x.log" --count 20000 --pad 50
+it_start f -n f -f "$IT_TMP/f.conf" --metrics-port "$p_mon"
+it_wait_port f "$p_mon"
+deadline=$(($(it_now_ms) + 20000))
+until curl -sf "http://127.0.0.1:$p_mon/metrics" | grep -q '"ChannelWriteFail":"[1-9]'; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "no ChannelWriteFail while the channel is full"
+  sleep 0.2
+done
+curl -sf "http://127.0.0.1:$p_mon/metrics" >"$IT_TMP/f-metrics.json"
+it_assert_grep "channel full" "$IT_TMP/f-metrics.json" '"ChannelSize":"300"'
+it_assert_grep "accepted only what fits" "$IT_TMP/f-metrics.json" '"EventAcceptedCount":"300"'
+it_assert_grep "the rest is behind" "$IT_TMP/f-metrics.json" '"BytesBehind.g":"[1-9][0-9]{5,}"'
+it_start col -n col -f "$IT_TMP/col.conf"
+it_wait_lines "$IT_TMP/out-f" 20000 60 f
+sleep 0.5
+check --count 20000 "$IT_TMP/out-f"
+it_stop f
+it_stop col
 echo "PASS: $IT_NAME"
