@@ -861,7 +861,9 @@ _write_positions(RelayTaildirSource *src)
   while (g_hash_table_iter_next(&it, NULL, &value))
     {
       RelayTailFile *f = value;
-      char *current = f->matched ? NULL : relay_tail_file_current_path(f);
+      /* renamed out of the pattern: where the open descriptor's file is now (a file adopted at start and
+       * not opened yet keeps the name it was found under) */
+      char *current = f->matched ? NULL : f->fd >= 0 ? relay_tail_file_current_path(f) : g_strdup(f->path);
       if (!f->matched && !current)
         continue; /* deleted: nothing to resume */
       if (!first)
