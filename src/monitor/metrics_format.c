@@ -93,11 +93,11 @@ _json_gauge(const char *label, gint64 value, gpointer data)
 static void
 _json_source_gauges(GString *out, gboolean *first, const RelayMetricSubject *s)
 {
-  const RelaySource *source = s->object;
-  _GaugeWalk w = { out, first, source->gauges, 0, NULL, s };
+  const RelaySource *source = s->kind == RELAY_KIND_SOURCE ? s->object : NULL;
 
-  if (s->kind != RELAY_KIND_SOURCE || !source->gauges || !s->running)
+  if (!source || !source->gauges || !s->running)
     return;
+  _GaugeWalk w = { out, first, source->gauges, 0, NULL, s };
   source->gauges->foreach (source, _json_gauge, &w);
   _json_int(out, first, source->gauges->attr, w.sum);
 }
@@ -136,7 +136,7 @@ _prom_source_gauges(GString *out, const RelayMetricsSnapshot *snap)
         {
           const RelayMetricSubject *t = &g_array_index(snap->subjects, RelayMetricSubject, j);
           const RelaySource *source = t->object;
-          if (t->kind != RELAY_KIND_SOURCE || source->gauges != g || !t->running)
+          if (t->kind != RELAY_KIND_SOURCE || !t->running || source->gauges != g)
             continue;
           _GaugeWalk w = { out, NULL, g, 0, snap, t };
           g->foreach (source, _prom_gauge, &w);
