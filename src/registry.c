@@ -22,11 +22,17 @@ extern const RelayComponentClass relay_sink_avro_class;
 extern const RelayComponentClass relay_source_taildir_class;
 
 static const RelayComponentClass *const _classes[] = {
-  &relay_source_seq_class,     &relay_source_netcat_class, &relay_channel_memory_class,
-  &relay_channel_file_class,   &relay_sink_logger_class,   &relay_sink_null_class,
-  &relay_sink_file_roll_class, &relay_source_thrift_class, &relay_sink_thrift_class,
-  &relay_source_avro_class,    &relay_sink_avro_class,
-  /* ---- taildir source (issue 11) ---- */
+  &relay_source_seq_class,
+  &relay_source_netcat_class,
+  &relay_channel_memory_class,
+  &relay_channel_file_class,
+  &relay_sink_logger_class,
+  &relay_sink_null_class,
+  &relay_sink_file_roll_class,
+  &relay_source_thrift_class,
+  &relay_sink_thrift_class,
+  &relay_source_avro_class,
+  &relay_sink_avro_class,
   &relay_source_taildir_class,
   NULL,
 };
