@@ -21,6 +21,8 @@ extern const RelayComponentClass relay_sink_avro_class;
 /* ---- exec and spooling-directory sources (issue 11) ---- */
 extern const RelayComponentClass relay_source_exec_class;
 extern const RelayComponentClass relay_source_spooldir_class;
+/* ---- taildir source (issue 11) ---- */
+extern const RelayComponentClass relay_source_taildir_class;
 
 /* Entries are appended in one block per issue (not reflowed), which keeps merges simple. */
 /* clang-format off */
@@ -31,6 +33,8 @@ static const RelayComponentClass *const _classes[] = {
   &relay_source_avro_class,    &relay_sink_avro_class,
   /* ---- exec and spooling-directory sources (issue 11) ---- */
   &relay_source_exec_class, &relay_source_spooldir_class,
+  /* ---- taildir source (issue 11) ---- */
+  &relay_source_taildir_class,
   NULL,
 };
 /* clang-format on */

@@ -35,12 +35,26 @@ typedef struct
   gint64 connections_refused;                  /* over max-connections or refused by ipFilterRules */
 } RelaySourceCounters;
 
+/* ---- labelled gauges a source may add to the monitoring outputs (issue 11: TAILDIR bytes behind per file
+ * group) ---- */
+typedef void (*RelaySourceGaugeFn)(const char *label, gint64 value, gpointer data);
+typedef struct
+{
+  const char *attr;       /* JSON attributes "<attr>" (the sum) and "<attr>.<label>" */
+  const char *family;     /* Prometheus family, one sample per label */
+  const char *help;       /* its # HELP text */
+  const char *label_name; /* its extra label: <label_name>="<label>" */
+  /* Calls fn once per label. Main thread (monitoring snapshots are rendered there). */
+  void (*foreach)(const RelaySource *source, RelaySourceGaugeFn fn, gpointer data);
+} RelaySourceGauges;
+
 struct _RelaySource
 {
   RelayComponent super;
   RelayChannelProcessor *cp; /* owned by the agent */
   struct event_base *base;   /* the main loop; borrowed */
   RelaySourceCounters counters;
+  const RelaySourceGauges *gauges; /* NULL: none (issue 11) */
 };
 
 #define RELAY_SOURCE(p) ((RelaySource *)(p))
