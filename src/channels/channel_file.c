@@ -50,10 +50,11 @@
  * Checkpoint and log position. The state (ring + entries taken by open transactions + next sequence
  * number) is checkpointed every checkpointInterval ms if it changed, together with the log position after
  * the last applied record. Recovery loads the checkpoint (the backup if the primary is unusable) and
- * replays the records after that position; without a usable checkpoint it replays every segment. Replay
- * stops at the first invalid record: a torn tail of the last segment is cut there (log line with the
- * number of bytes dropped); corruption in an older segment skips the rest of it (error log). See
- * channel_file_recover.c.
+ * replays the records after that position; without a usable checkpoint it replays every segment. Damage
+ * loses only what is damaged: a record with an intact header is skipped by its length (a PUT keeps its
+ * events that pass their own CRC), an unreadable stretch is skipped up to the next intact record header,
+ * each logged with what it held; a torn tail of the last segment is cut at its last good record (log line
+ * with the number of bytes dropped). See channel_file_recover.c.
  *
  * Segment deletion. After a checkpoint, segments are deleted from the oldest on while they are older than
  * the checkpoint's log position and hold no event still in the channel (a prefix only), so a full replay
