@@ -282,7 +282,7 @@ _publish_entries(RelayFileChannel *self, GArray *entries)
 {
   guint64 lost = 0;
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   relay_file_channel_ring_reserve(self, entries->len);
   for (guint i = 0; i < entries->len; i++)
     {
@@ -298,7 +298,7 @@ _publish_entries(RelayFileChannel *self, GArray *entries)
     }
   self->head = 0;
   self->held = self->count;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return lost;
 }
 
