@@ -18,6 +18,7 @@
 
 #include "relay.h"
 #include "component.h"
+#include "relay_mutex.h"
 
 typedef enum
 {
@@ -90,10 +91,10 @@ struct _RelayChannel
   RelayChannelCounters counters; /* relay_counter_add_shared / relay_counter_get (counters.h) */
   gboolean durable;              /* set by a channel that keeps the file channel's extra counters */
   char *unread_reason; /* set by the agent when no running sink reads the channel (shown on /health) */
-  GMutex notify_lock;
+  RelayMutex notify_lock;
   GArray *notifiers; /* private */
   /* private: callbacks in flight per epoch, so that remove_notify can wait for the ones it may race with */
-  GCond notify_idle;
+  RelayCond notify_idle;
   guint notify_running[2];
   guint notify_epoch;
 };

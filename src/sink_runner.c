@@ -28,6 +28,7 @@
  * stop() wait for the grace period before setting the sinks' abort flags. event_active() is called under
  * `lock`; no lane holds its base's lock while taking `lock`, so the order is always lock -> base. */
 #include "sink_runner.h"
+#include "relay_mutex.h"
 
 #include "channel.h"
 #include "counters.h"
@@ -86,8 +87,8 @@ struct _RelaySinkRunner
 
   /* Shared. */
   gint stop_requested; /* atomic */
-  GMutex lock;
-  GCond exited_cond;
+  RelayMutex lock;
+  RelayCond exited_cond;
 
   /* Main thread only. */
   gboolean started;
@@ -104,7 +105,7 @@ _wake_one_idle(RelaySinkRunner *self)
   const RelaySinkProcessorClass *klass = self->processor->klass;
   guint n_idle = 0;
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   for (guint i = 0; i < self->n_lanes; i++)
     if (self->lanes[i].idle)
       self->idle_scratch[n_idle++] = i;
@@ -115,7 +116,7 @@ _wake_one_idle(RelaySinkRunner *self)
       lane->idle = FALSE;
       event_active(lane->data_ev, 0, 0);
     }
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return n_idle > 0;
 }
 
@@ -126,9 +127,9 @@ _set_idle(RunnerLane *lane, gboolean idle)
 
   if (!self->parallel)
     return;
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   lane->idle = idle;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
 }
 
 /* ---- lane threads ---- */
@@ -260,11 +261,11 @@ _lane_main(gpointer data)
 
   event_active(lane->cycle_ev, 0, 0);
   event_base_loop(lane->base, EVLOOP_NO_EXIT_ON_EMPTY);
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   lane->exited = TRUE;
   lane->idle = FALSE;
-  g_cond_broadcast(&self->exited_cond);
-  g_mutex_unlock(&self->lock);
+  relay_cond_broadcast(&self->exited_cond);
+  relay_mutex_unlock(&self->lock);
   return NULL;
 }
 
@@ -300,8 +301,8 @@ relay_sink_runner_new(RelaySinkProcessor *processor)
       self->lanes[i].index = i;
       relay_outage_log_init(&self->lanes[i].outage, RELAY_OUTAGE_SUMMARY_S);
     }
-  g_mutex_init(&self->lock);
-  g_cond_init(&self->exited_cond);
+  relay_mutex_init(&self->lock);
+  relay_cond_init(&self->exited_cond);
   return self;
 }
 
@@ -383,18 +384,18 @@ _wait_exited(RelaySinkRunner *self, guint n_started, guint grace_ms)
   gint64 deadline = g_get_monotonic_time() + (gint64)grace_ms * G_TIME_SPAN_MILLISECOND;
   gboolean all = FALSE;
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   for (;;)
     {
       all = TRUE;
       for (guint i = 0; i < n_started; i++)
         all = all && self->lanes[i].exited;
-      if (all || !g_cond_wait_until(&self->exited_cond, &self->lock, deadline))
+      if (all || !relay_cond_wait_until(&self->exited_cond, &self->lock, deadline))
         break;
     }
   for (guint i = 0; i < n_started; i++)
     all = all && self->lanes[i].exited;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return all;
 }
 
@@ -509,8 +510,8 @@ relay_sink_runner_free(RelaySinkRunner *self)
   g_ptr_array_unref(self->channels);
   g_free(self->lanes);
   g_free(self->idle_scratch);
-  g_mutex_clear(&self->lock);
-  g_cond_clear(&self->exited_cond);
+  relay_mutex_clear(&self->lock);
+  relay_cond_clear(&self->exited_cond);
   g_free(self->log_prefix);
   g_free(self);
 }

@@ -50,10 +50,11 @@
  * Checkpoint and log position. The state (ring + entries taken by open transactions + next sequence
  * number) is checkpointed every checkpointInterval ms if it changed, together with the log position after
  * the last applied record. Recovery loads the checkpoint (the backup if the primary is unusable) and
- * replays the records after that position; without a usable checkpoint it replays every segment. Replay
- * stops at the first invalid record: a torn tail of the last segment is cut there (log line with the
- * number of bytes dropped); corruption in an older segment skips the rest of it (error log). See
- * channel_file_recover.c.
+ * replays the records after that position; without a usable checkpoint it replays every segment. Damage
+ * loses only what is damaged: a record with an intact header is skipped by its length (a PUT keeps its
+ * events that pass their own CRC), an unreadable stretch is skipped up to the next intact record header,
+ * each logged with what it held; a torn tail of the last segment is cut at its last good record (log line
+ * with the number of bytes dropped). See channel_file_recover.c.
  *
  * Segment deletion. After a checkpoint, segments are deleted from the oldest on while they are older than
  * the checkpoint's log position and hold no event still in the channel (a prefix only), so a full replay
@@ -207,9 +208,9 @@ _on_segment_opened(guint64 id, const char *path, gpointer data)
   RelayFileChannel *self = data;
   RelayFileSegment seg = { id, g_strdup(path), -1, 0 };
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   g_array_append_val(self->segments, seg);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
 }
 
 /* ---- reading events back from disk ---- */
@@ -370,9 +371,9 @@ _file_take(RelayTxn *txn, RelayEvent **out, guint max)
   int *fds = g_new(int, max);
   guint first = ft->taken->len;
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   guint n = self->running ? _take_entries(self, ft, max, fds) : 0;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   guint k = _resolve_events(self, ft, first, n, fds, out);
   g_free(fds);
   return k;
@@ -462,12 +463,12 @@ _submit_and_wait(RelayFileChannel *self, RelayFilelogRequest *req)
 
   self->committers++;
   relay_filelog_writer_submit(writer, req);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   relay_filelog_writer_wait(writer, req);
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   if (--self->committers == 0)
-    g_cond_broadcast(&self->idle);
-  g_mutex_unlock(&self->lock);
+    relay_cond_broadcast(&self->idle);
+  relay_mutex_unlock(&self->lock);
   return req->error;
 }
 
@@ -499,11 +500,11 @@ _commit_puts(RelayFileChannel *self, RelayFileTxn *ft)
                  "commit refused: transaction larger than maxFileSize events=%u", ft->puts->len);
       return RELAY_CHANNEL_ERROR;
     }
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   RelayChannelResult result = _admit_puts(self, rec.count);
   if (result != RELAY_CHANNEL_OK)
     {
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       _free_record(ft);
       return result;
     }
@@ -533,10 +534,10 @@ static RelayChannelResult
 _commit_takes(RelayFileChannel *self, RelayFileTxn *ft)
 {
   _encode_takes(ft);
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   if (!self->running)
     {
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       _free_record(ft);
       return RELAY_CHANNEL_ERROR;
     }
@@ -580,10 +581,10 @@ _file_rollback(RelayTxn *txn)
   _release_puts(ft);
   if (n == 0)
     return;
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   _ring_push_head(self, (const RelayFileEntry *)ft->taken->data, n);
   _unlist(self, ft);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   g_array_set_size(ft->taken, 0);    /* the cached references went back to the ring */
   g_ptr_array_set_size(ft->read, 0); /* drops the references */
   relay_channel_notify(txn->channel, RELAY_CHANNEL_NOTIFY_DATA);
@@ -597,9 +598,9 @@ _file_free_txn(RelayTxn *txn)
   if (ft->listed) /* not expected: close rolls back first */
     {
       RelayFileChannel *self = RELAY_FILE_CHANNEL(txn->channel);
-      g_mutex_lock(&self->lock);
+      relay_mutex_lock(&self->lock);
       _unlist(self, ft);
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
     }
   _release_puts(ft);
   if (ft->puts)
@@ -618,9 +619,9 @@ _file_size(RelayChannel *channel)
 {
   RelayFileChannel *self = RELAY_FILE_CHANNEL(channel);
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   guint64 count = self->count;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return count;
 }
 
@@ -694,7 +695,7 @@ _apply(RelayFilelogRequest *const *requests, guint n, guint64 end_seg, guint64 e
   RelayFileChannel *self = data;
   gboolean added = FALSE, freed = FALSE;
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   for (guint i = 0; i < n; i++)
     {
       const RelayFilelogRequest *req = requests[i];
@@ -708,7 +709,7 @@ _apply(RelayFilelogRequest *const *requests, guint n, guint64 end_seg, guint64 e
   self->applied_seg = end_seg;
   self->applied_off = end_off;
   self->changes += (added || freed);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   if (added)
     relay_channel_notify(&self->super, RELAY_CHANNEL_NOTIFY_DATA);
   if (freed)
@@ -749,7 +750,7 @@ _delete_segments(RelayFileChannel *self, guint64 below)
 {
   GArray *gone = g_array_new(FALSE, FALSE, sizeof(RelayFileSegment));
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   while (self->segments->len > 1)
     {
       RelayFileSegment *seg = &g_array_index(self->segments, RelayFileSegment, 0);
@@ -758,7 +759,7 @@ _delete_segments(RelayFileChannel *self, guint64 below)
       g_array_append_val(gone, *seg);
       g_array_remove_index(self->segments, 0);
     }
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   for (guint i = 0; i < gone->len; i++)
     {
       RelayFileSegment *seg = &g_array_index(gone, RelayFileSegment, i);
@@ -782,10 +783,10 @@ _sync_writer(RelayFileChannel *self)
 {
   RelayFilelogRequest barrier = { .data = NULL };
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   if (!self->writer)
     {
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       return TRUE; /* stopped: the writer synced when it sealed its segment */
     }
   return _submit_and_wait(self, &barrier) == 0;
@@ -813,15 +814,15 @@ _checkpoint(RelayFileChannel *self)
   RelayFilelogCheckpoint cp;
   gint64 started = g_get_monotonic_time();
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   guint64 changes = self->changes;
   if (changes == self->checkpointed_changes)
     {
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       return;
     }
   _snapshot(self, &cp);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   g_array_sort(cp.entries, _compare_seq);
   if (_sync_writer(self) && _write_checkpoints(self, &cp))
     {
@@ -839,19 +840,19 @@ _checkpoint_main(gpointer data)
 {
   RelayFileChannel *self = data;
 
-  g_mutex_lock(&self->cp_lock);
+  relay_mutex_lock(&self->cp_lock);
   while (!self->cp_stop)
     {
       gint64 deadline = g_get_monotonic_time() + self->checkpoint_interval_ms * 1000;
-      while (!self->cp_stop && g_cond_wait_until(&self->cp_cond, &self->cp_lock, deadline))
+      while (!self->cp_stop && relay_cond_wait_until(&self->cp_cond, &self->cp_lock, deadline))
         ;
       if (self->cp_stop)
         break;
-      g_mutex_unlock(&self->cp_lock);
+      relay_mutex_unlock(&self->cp_lock);
       _checkpoint(self);
-      g_mutex_lock(&self->cp_lock);
+      relay_mutex_lock(&self->cp_lock);
     }
-  g_mutex_unlock(&self->cp_lock);
+  relay_mutex_unlock(&self->cp_lock);
   return NULL;
 }
 
@@ -1219,10 +1220,10 @@ _file_start(RelayComponent *component, GError **error)
       _unlock_dirs(self);
       return FALSE;
     }
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   self->running = TRUE;
   self->changes = self->checkpointed_changes + 1; /* checkpoint the recovered state once */
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   self->cp_stop = FALSE;
   self->checkpointer = g_thread_new("file-checkpoint", _checkpoint_main, self);
   return TRUE;
@@ -1233,10 +1234,10 @@ _stop_checkpointer(RelayFileChannel *self)
 {
   if (!self->checkpointer)
     return;
-  g_mutex_lock(&self->cp_lock);
+  relay_mutex_lock(&self->cp_lock);
   self->cp_stop = TRUE;
-  g_cond_signal(&self->cp_cond);
-  g_mutex_unlock(&self->cp_lock);
+  relay_cond_signal(&self->cp_cond);
+  relay_mutex_unlock(&self->cp_lock);
   g_thread_join(self->checkpointer);
   self->checkpointer = NULL;
 }
@@ -1247,13 +1248,13 @@ _file_stop(RelayComponent *component)
   RelayFileChannel *self = RELAY_FILE_CHANNEL(component);
 
   _stop_checkpointer(self);
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   self->running = FALSE;
   while (self->committers > 0)
-    g_cond_wait(&self->idle, &self->lock);
+    relay_cond_wait(&self->idle, &self->lock);
   RelayFilelogWriter *writer = self->writer;
   self->writer = NULL;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   relay_filelog_writer_stop(writer);
   if (self->checkpoint_on_close)
     _checkpoint(self);
@@ -1273,10 +1274,10 @@ _file_free(RelayComponent *component)
   g_strfreev(self->data_dirs);
   g_free(self->checkpoint_dir);
   g_free(self->backup_dir);
-  g_mutex_clear(&self->lock);
-  g_cond_clear(&self->idle);
-  g_mutex_clear(&self->cp_lock);
-  g_cond_clear(&self->cp_cond);
+  relay_mutex_clear(&self->lock);
+  relay_cond_clear(&self->idle);
+  relay_mutex_clear(&self->cp_lock);
+  relay_cond_clear(&self->cp_cond);
 }
 
 static const RelayChannelOps _file_ops = {

@@ -18,6 +18,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "relay_mutex.h"
 #include "options.h"
 
 #include <string.h>
@@ -31,7 +32,7 @@ typedef struct
   gint64 byte_capacity_buffer_pct;
   gint64 byte_capacity; /* configured; 0 = unlimited */
 
-  GMutex lock; /* zero-initialised by relay_component_new, which glib accepts for an embedded GMutex */
+  RelayMutex lock; /* zero-initialised by relay_component_new, which relay_mutex.h allows */
   RelayEvent **ring;
   guint64 ring_size, head, count; /* count = events in the ring */
   guint64 held;                   /* ring + taken by open transactions */
@@ -133,9 +134,9 @@ _memory_take(RelayTxn *txn, RelayEvent **out, guint max)
 
   if (room <= 0)
     return 0;
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   guint n = _ring_pop_head(self, out, (guint)MIN((gint64)max, room));
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
 
   if (n && !mt->takes)
     mt->takes = g_ptr_array_sized_new(n);
@@ -185,10 +186,10 @@ _memory_commit(RelayTxn *txn)
 
   if (n_puts == 0 && n_takes == 0)
     return RELAY_CHANNEL_OK;
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   if (!_has_room(self, mt, n_puts, n_takes))
     {
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       return RELAY_CHANNEL_FULL;
     }
   _ring_reserve(self, self->count + n_puts);
@@ -196,7 +197,7 @@ _memory_commit(RelayTxn *txn)
     _ring_push_tail(self, (RelayEvent **)mt->puts->pdata, n_puts);
   self->held = self->held + n_puts - n_takes;
   self->held_bytes = self->held_bytes + mt->put_bytes - mt->take_bytes;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
 
   gboolean freed = n_takes > n_puts || mt->take_bytes > mt->put_bytes;
   if (mt->puts)
@@ -219,10 +220,10 @@ _memory_rollback(RelayTxn *txn)
   if (n_takes)
     {
       /* The taken events still count in held, so the ring has room for them: count + n <= held. */
-      g_mutex_lock(&self->lock);
+      relay_mutex_lock(&self->lock);
       _ring_reserve(self, self->count + n_takes);
       _ring_push_head(self, (RelayEvent **)mt->takes->pdata, n_takes);
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       g_ptr_array_set_size(mt->takes, 0);
     }
   _release_events(mt->puts);
@@ -247,9 +248,9 @@ _memory_size(RelayChannel *channel)
 {
   RelayMemoryChannel *self = MEMORY(channel);
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   guint64 count = self->count;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return count;
 }
 
@@ -296,7 +297,7 @@ _memory_free(RelayComponent *component)
   for (guint64 i = 0; i < self->count; i++)
     relay_event_unref(self->ring[(self->head + i) % self->ring_size]);
   g_free(self->ring);
-  g_mutex_clear(&self->lock);
+  relay_mutex_clear(&self->lock);
 }
 
 static const RelayChannelOps _memory_ops = {

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "event.h"
 #include "log.h"
+#include "relay_mutex.h"
 #include "props.h"
 #include "registry.h"
 #include "sink.h"
@@ -55,8 +56,8 @@ typedef struct
 
 static struct
 {
-  GMutex lock;
-  GCond cond;
+  RelayMutex lock;
+  RelayCond cond;
   guint seq[MAX_SEQ]; /* sink ids in call order */
   guint n_seq;
   guint delivered_by[MAX_SEQ]; /* WORK: which sink delivered the n-th batch */
@@ -92,7 +93,7 @@ _fake_fail(FakeSink *self)
 static void
 _enter_flight(gboolean enter)
 {
-  g_mutex_lock(&fake.lock);
+  relay_mutex_lock(&fake.lock);
   if (enter)
     {
       fake.in_flight++;
@@ -100,7 +101,7 @@ _enter_flight(gboolean enter)
     }
   else
     fake.in_flight--;
-  g_mutex_unlock(&fake.lock);
+  relay_mutex_unlock(&fake.lock);
 }
 
 static RelaySinkStatus
@@ -122,12 +123,12 @@ _fake_work(FakeSink *self, gint64 busy_ms)
   _enter_flight(FALSE);
   assert_int_equal(relay_txn_commit(txn), RELAY_CHANNEL_OK);
   relay_txn_close(txn);
-  g_mutex_lock(&fake.lock);
+  relay_mutex_lock(&fake.lock);
   self->delivered_events += n;
   if (fake.n_delivered < MAX_SEQ)
     fake.delivered_by[fake.n_delivered++] = self->id;
-  g_cond_broadcast(&fake.cond);
-  g_mutex_unlock(&fake.lock);
+  relay_cond_broadcast(&fake.cond);
+  relay_mutex_unlock(&fake.lock);
   return RELAY_SINK_READY;
 }
 
@@ -137,7 +138,7 @@ _fake_process(RelaySink *sink)
 {
   FakeSink *self = (FakeSink *)sink;
 
-  g_mutex_lock(&fake.lock);
+  relay_mutex_lock(&fake.lock);
   if (self->calls < G_N_ELEMENTS(self->call_us))
     self->call_us[self->calls] = g_get_monotonic_time();
   self->calls++;
@@ -145,8 +146,8 @@ _fake_process(RelaySink *sink)
     fake.seq[fake.n_seq++] = self->id;
   FakeMode mode = self->mode;
   gint64 busy_ms = self->busy_ms;
-  g_cond_broadcast(&fake.cond);
-  g_mutex_unlock(&fake.lock);
+  relay_cond_broadcast(&fake.cond);
+  relay_mutex_unlock(&fake.lock);
 
   switch (mode)
     {
@@ -199,8 +200,8 @@ setup(void **state)
   Fixture *fx = g_new0(Fixture, 1);
 
   memset(&fake, 0, sizeof fake);
-  g_mutex_init(&fake.lock);
-  g_cond_init(&fake.cond);
+  relay_mutex_init(&fake.lock);
+  relay_cond_init(&fake.cond);
   fake.now_us = 1000 * G_USEC_PER_SEC;
   relay_log_set_handler(_log_handler, NULL);
   fx->channel = (RelayChannel *)relay_component_new(&relay_channel_memory_class, "c1");
@@ -236,8 +237,8 @@ teardown(void **state)
   relay_config_report_free(fx->report);
   relay_sink_processor_set_clock(NULL);
   relay_log_set_handler(NULL, NULL);
-  g_mutex_clear(&fake.lock);
-  g_cond_clear(&fake.cond);
+  relay_mutex_clear(&fake.lock);
+  relay_cond_clear(&fake.cond);
   g_free(fx);
   return 0;
 }
@@ -280,11 +281,11 @@ _use_fake_clock(void)
 static void
 _modes(Fixture *fx, FakeMode m0, FakeMode m1, FakeMode m2)
 {
-  g_mutex_lock(&fake.lock);
+  relay_mutex_lock(&fake.lock);
   fx->sinks[0]->mode = m0;
   fx->sinks[1]->mode = m1;
   fx->sinks[2]->mode = m2;
-  g_mutex_unlock(&fake.lock);
+  relay_mutex_unlock(&fake.lock);
 }
 
 /* Runs one process() and checks which sinks it called, in order (ids as a string such as "10"). */
@@ -349,7 +350,7 @@ _wait_delivered(Fixture *fx, guint events, gint64 timeout_ms)
   gboolean ok = TRUE;
   guint total = 0;
 
-  g_mutex_lock(&fake.lock);
+  relay_mutex_lock(&fake.lock);
   for (;;)
     {
       total = 0;
@@ -357,9 +358,9 @@ _wait_delivered(Fixture *fx, guint events, gint64 timeout_ms)
         total += fx->sinks[i]->delivered_events;
       if (total >= events || !ok)
         break;
-      ok = g_cond_wait_until(&fake.cond, &fake.lock, deadline);
+      ok = relay_cond_wait_until(&fake.cond, &fake.lock, deadline);
     }
-  g_mutex_unlock(&fake.lock);
+  relay_mutex_unlock(&fake.lock);
   return total >= events;
 }
 
@@ -370,11 +371,11 @@ _wait_calls(Fixture *fx, guint i, guint n, gint64 timeout_ms)
   gint64 deadline = g_get_monotonic_time() + timeout_ms * MS;
   gboolean ok = TRUE;
 
-  g_mutex_lock(&fake.lock);
+  relay_mutex_lock(&fake.lock);
   while (fx->sinks[i]->calls < n && ok)
-    ok = g_cond_wait_until(&fake.cond, &fake.lock, deadline);
+    ok = relay_cond_wait_until(&fake.cond, &fake.lock, deadline);
   ok = fx->sinks[i]->calls >= n;
-  g_mutex_unlock(&fake.lock);
+  relay_mutex_unlock(&fake.lock);
   return ok;
 }
 
