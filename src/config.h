@@ -69,6 +69,7 @@ struct _RelayAgentConfig
   GPtrArray *components[RELAY_KIND_N];  /* RelayComponentConfig*, listed components in list order */
   const RelayProp *lists[RELAY_KIND_N]; /* the list entries themselves (NULL if absent) */
   GPtrArray *monitoring;                /* const RelayProp*: "<agent>.monitoring.*" entries (relayd's own) */
+  GPtrArray *memory; /* const RelayProp*: "<agent>.memory.*" entries (relayd's own; membudget.c, issue 16) */
 };
 
 /* Stage 1 for agent `agent`. Returns NULL (and reports why) when no property starts with "<agent>.".

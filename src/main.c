@@ -11,6 +11,7 @@
 #include "agent.h"
 #include "config.h"
 #include "log.h"
+#include "membudget.h" /* issue 16 */
 #include "metrics.h"
 #include "monitor.h"
 #include "props.h"
@@ -303,6 +304,8 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   *cfg = relay_agent_config_new(props, args->name, report);
   gboolean ok = *cfg && relay_agent_configure(agent, *cfg, report);
   _monitor_config(args, *cfg, report, mc);
+  if (*cfg) /* ---- memory budget (issue 16) ---- */
+    relay_membudget_apply_props((*cfg)->memory, report);
   _print_report(report, args->check);
   if (args->check)
     {
