@@ -194,6 +194,10 @@ relay_net_format_peer(const struct sockaddr *sa, socklen_t sa_len, char *buf, gs
 
 /* ---- listener back-off ---- */
 
+/* libevent passes a listener's error callback the accept callback's argument, which belongs to the owner:
+ * guards are found by listener instead. Main loop only. */
+static GHashTable *_guards; /* struct evconnlistener* -> RelayNetAcceptGuard* */
+
 static void
 _on_guard_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -224,10 +228,12 @@ _guard_log(RelayNetAcceptGuard *guard, int err)
 static void
 _on_guard_error(struct evconnlistener *listener, void *arg)
 {
-  RelayNetAcceptGuard *guard = arg;
+  RelayNetAcceptGuard *guard = _guards ? g_hash_table_lookup(_guards, listener) : NULL;
   struct timeval rest = { RELAY_NET_ACCEPT_RETRY_S, 0 };
   int err = EVUTIL_SOCKET_ERROR();
 
+  if (!guard)
+    return;
   guard->failures++;
   if (guard->counter)
     relay_counter_inc(guard->counter);
@@ -245,6 +251,9 @@ relay_net_accept_guard_new(struct evconnlistener *listener, const char *log_pref
   guard->log_prefix = g_strdup(log_prefix);
   guard->counter = counter;
   guard->retry = evtimer_new(evconnlistener_get_base(listener), _on_guard_retry, guard);
+  if (!_guards)
+    _guards = g_hash_table_new(g_direct_hash, g_direct_equal);
+  g_hash_table_insert(_guards, listener, guard);
   evconnlistener_set_error_cb(listener, _on_guard_error);
   return guard;
 }
@@ -255,6 +264,9 @@ relay_net_accept_guard_free(RelayNetAcceptGuard *guard)
   if (!guard)
     return;
   evconnlistener_set_error_cb(guard->listener, NULL);
+  g_hash_table_remove(_guards, guard->listener);
+  if (g_hash_table_size(_guards) == 0)
+    g_clear_pointer(&_guards, g_hash_table_unref);
   event_free(guard->retry);
   g_free(guard->log_prefix);
   g_free(guard);
