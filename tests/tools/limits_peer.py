@@ -15,7 +15,7 @@ noted) and exits 0 unless something unexpected happened (then non-zero with a re
                          "closed_after=S" when relayd closes it or "open_after=MAX"
   many PORT N            opens N connections (sends nothing); prints "opened=N", holds them until end of
                          stdin
-  pingflood PORT N COUNT N Avro connections each send COUNT pipelined pings and never read; prints
+  pingflood PORT N COUNT N Avro connections each send 1+COUNT pipelined pings and never read; prints
                          "refused=R" (connections closed or reset by relayd), holds the rest until end of stdin
   http-trickle PORT GAP MAX  "GET /health HTTP/1.1" sent one byte every GAP s; prints "closed_after=S" (no
                          answer), "answered_after=S", or "open_after=MAX"
@@ -34,8 +34,13 @@ from avro_abuse import HANDSHAKE, PING_WITH_HANDSHAKE, append, blob, pack  # noq
 TIMEOUT = 20.0
 
 
-def connect(port, timeout=TIMEOUT):
-    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def connect(port, timeout=TIMEOUT, rcvbuf=0):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:  # a small window keeps replies out of the kernel's buffers: relayd has to hold them
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(timeout)
+    sock.connect(("127.0.0.1", port))
+    return sock
 
 
 def read_exact(recv, n):
@@ -177,18 +182,19 @@ def case_many(port, n):
 
 
 def case_pingflood(port, n, count):
-    ping = pack(1, HANDSHAKE + b"\x00" + blob(b""))
-    burst = ping * count
+    first = pack(1, HANDSHAKE + b"\x00" + blob(b""))  # establishes the connection
+    burst = first + pack(2, b"\x00" + blob(b"")) * count  # then pings without handshake
     socks, refused = [], 0
     for _ in range(n):
+        s = connect(port, timeout=0.3, rcvbuf=4096)
         try:
-            s = connect(port, timeout=2.0)
             s.sendall(burst)
             socks.append(s)
-        except (socket.timeout, BlockingIOError):
+        except socket.timeout:
             socks.append(s)  # the server stopped reading: held, as a non-reading client would be
-        except (ConnectionResetError, BrokenPipeError, ConnectionRefusedError):
+        except (ConnectionResetError, BrokenPipeError):
             refused += 1
+            s.close()
     time.sleep(1)
     for s in socks:
         s.setblocking(False)
