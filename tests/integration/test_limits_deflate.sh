@@ -8,8 +8,11 @@
 #     max-inflated-bytes is 100 MiB: the second is closed at once with one line naming the limit;
 #   - a plain connection that trickles a request one byte every 0.3 s is closed by incomplete-request-timeout
 #     (2 s), a deadline from the first byte (before the fix each byte restarted the timeout);
-#   - a connection that sent a ping and then nothing is closed after idle-timeout (2 s; before: never).
+#   - a connection that sent a ping and then nothing is closed after idle-timeout (2 s; before: never);
+#   - an Avro sink whose idle connection the collector closed reconnects quietly: the next event arrives on
+#     the first try, with no failure logged.
 . "$(dirname "$0")/lib.sh"
+. "$IT_DIR/avro_lib.sh"
 
 PY=/usr/bin/python3
 PEER="$IT_TOOLS/limits_peer.py"
@@ -40,6 +43,10 @@ it_wait_listening d 2
 pid=$(it_pid d)
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
+# AddressSanitizer keeps freed memory in quarantine: RSS says nothing there, so the bound is checked only
+# in a normal build (the behaviour below is checked in both).
+sanitized=false
+ldd "$RELAYD" 2>/dev/null | grep -q 'lib[at]san' && sanitized=true
 
 # ---- held memory after a deflate bomb
 mkfifo "$IT_TMP/hold"
@@ -55,7 +62,7 @@ done
 sleep 1 # the null sink takes the events
 rss=$(rss_kb)
 it_log "RSS with 4 idle connections after 60 MiB inflated requests: ${rss} kB"
-[ "$rss" -lt 102400 ] || it_fail "relayd holds ${rss} kB after the requests were done (limit 100 MB)"
+$sanitized || [ "$rss" -lt 102400 ] || it_fail "relayd holds ${rss} kB after the requests were done (limit 100 MB)"
 exec 9>&-
 wait "$bomber" || it_fail "bomb client failed: $(cat "$IT_TMP/bomb.out")"
 
@@ -80,3 +87,37 @@ it_assert_grep "idle connection closed" "$IT_TMP/idle.out" '^closed_after=[1-7]\
 it_assert_grep "idle line" "$IT_TMP/d.log" 'INFO +\[source:avro:p\] closing idle connection peer=.* idle_timeout_s=2'
 
 it_stop d
+
+# ---- an Avro sink reconnects quietly after the collector closed its idle connection
+pc=$(it_free_port)
+pe=$(it_free_port)
+{
+  avro_conf_source c "$pc" none idle-timeout=1
+  avro_conf_memory c
+  avro_conf_file_roll c "$IT_TMP/c-out" 1
+} >"$IT_TMP/c.conf"
+{
+  cat <<CONF
+e.sources = n
+e.channels = c1
+e.sinks = k1
+e.sources.n.type = netcat
+e.sources.n.bind = 127.0.0.1
+e.sources.n.port = $pe
+e.sources.n.channels = c1
+CONF
+  avro_conf_memory e
+  avro_conf_avro_sink e "$pc" none 1
+} >"$IT_TMP/e.conf"
+it_start c -n c -f "$IT_TMP/c.conf"
+it_wait_listening c 1
+it_start e -n e -f "$IT_TMP/e.conf"
+it_wait_listening e 1
+it_client "$pe" first >/dev/null
+it_wait_lines "$IT_TMP/c-out" 1 10 c
+it_wait_log c 'INFO +\[source:avro:r1\] closing idle connection' 1 10
+it_client "$pe" second >/dev/null
+it_wait_lines "$IT_TMP/c-out" 2 10 c
+it_assert_no_grep "no sink failure" "$IT_TMP/e.log" 'WARN +\[sink:avro:k1\]'
+it_stop e
+it_stop c

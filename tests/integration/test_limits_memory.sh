@@ -26,6 +26,10 @@ it_start x -n x -f "$IT_TMP/x.conf"
 it_wait_listening x 1
 pid=$(it_pid x)
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
+# AddressSanitizer keeps freed memory in quarantine: RSS says nothing there, so the bound is checked only
+# in a normal build (the behaviour below is checked in both).
+sanitized=false
+ldd "$RELAYD" 2>/dev/null | grep -q 'lib[at]san' && sanitized=true
 
 mkfifo "$IT_TMP/hold"
 "$PY" "$PEER" pingflood "$port" 40 400000 <"$IT_TMP/hold" >"$IT_TMP/flood.out" 2>&1 &
@@ -40,7 +44,7 @@ done
 cat "$IT_TMP/flood.out"
 rss=$(rss_kb)
 it_log "RSS with 40 clients that do not read their replies, memory.limit 4m: ${rss} kB"
-[ "$rss" -lt 30720 ] || it_fail "relayd holds ${rss} kB for clients that do not read (memory.limit 4m)"
+$sanitized || [ "$rss" -lt 30720 ] || it_fail "relayd holds ${rss} kB for clients that do not read (memory.limit 4m)"
 it_assert_grep "connections refused" "$IT_TMP/flood.out" '^refused=[1-9]'
 it_assert_grep "line naming the limit" "$IT_TMP/x.log" \
   'WARN +\[source:avro:r1\] refusing connection peer=.* \(memory.limit reached: used=[0-9]+ limit=4194304\)'
