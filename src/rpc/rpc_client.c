@@ -81,21 +81,6 @@ relay_rpc_client_is_connected(RelayRpcClient *self)
   return self->fd >= 0;
 }
 
-gboolean
-relay_rpc_client_drop_if_closed(RelayRpcClient *self)
-{
-  struct pollfd p = { .fd = self->fd, .events = POLLIN };
-  guint8 byte;
-
-  if (self->fd < 0 || poll(&p, 1, 0) <= 0)
-    return FALSE;
-  ssize_t n = recv(self->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
-    return FALSE; /* unsolicited bytes: left for the next reply parser to judge */
-  relay_rpc_client_disconnect(self);
-  return TRUE;
-}
-
 void
 relay_rpc_client_disconnect(RelayRpcClient *self)
 {
@@ -362,7 +347,6 @@ _call(RelayRpcClient *self, RelayEvent *const *events, guint n, char **detail)
 RelayClientStatus
 relay_rpc_client_append_batch(RelayRpcClient *self, RelayEvent *const *events, guint n, char **detail)
 {
-  relay_rpc_client_drop_if_closed(self);
   if (!relay_rpc_client_connect(self, detail))
     return _aborted(self) ? RELAY_CLIENT_ABORTED : RELAY_CLIENT_CONNECT_FAILED;
   for (guint done = 0; done < n;)

@@ -78,9 +78,6 @@ RelayClientStatus relay_rpc_client_append_batch(RelayRpcClient *self, RelayEvent
 gboolean relay_rpc_client_connect(RelayRpcClient *self, char **detail);
 void relay_rpc_client_disconnect(RelayRpcClient *self);
 gboolean relay_rpc_client_is_connected(RelayRpcClient *self);
-/* Disconnects (and returns TRUE) when the idle connection was closed by the server, e.g. by a source's
- * idle-timeout, so the next call connects afresh instead of failing once. Never blocks. */
-gboolean relay_rpc_client_drop_if_closed(RelayRpcClient *self);
 const char *relay_rpc_client_peer(RelayRpcClient *self); /* "host:port" */
 /* Bytes written to the network (compressed size when compressed) since the previous call. */
 gint64 relay_rpc_client_take_bytes_sent(RelayRpcClient *self);

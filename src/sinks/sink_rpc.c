@@ -89,11 +89,6 @@ _ensure_connected(RelayRpcSink *self)
       relay_debug(self->super.super.log_prefix, "reset-connection-interval elapsed, reconnecting");
       _disconnect(self);
     }
-  if (relay_rpc_client_drop_if_closed(self->client))
-    {
-      relay_debug(self->super.super.log_prefix, "connection closed by the peer while idle, reconnecting");
-      relay_counter_inc(&self->super.counters.connection_closed);
-    }
   if (relay_rpc_client_is_connected(self->client))
     return TRUE;
   char *detail = NULL;

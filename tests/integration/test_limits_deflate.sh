@@ -8,9 +8,7 @@
 #     max-inflated-bytes is 100 MiB: the second is closed at once with one line naming the limit;
 #   - a plain connection that trickles a request one byte every 0.3 s is closed by incomplete-request-timeout
 #     (2 s), a deadline from the first byte (before the fix each byte restarted the timeout);
-#   - a connection that sent a ping and then nothing is closed after idle-timeout (2 s; before: never);
-#   - an Avro sink whose idle connection the collector closed reconnects quietly: the next event arrives on
-#     the first try, with no failure logged.
+#   - a connection that sent a ping and then nothing is closed after idle-timeout (2 s; before: never).
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 
@@ -88,36 +86,3 @@ it_assert_grep "idle line" "$IT_TMP/d.log" 'INFO +\[source:avro:p\] closing idle
 
 it_stop d
 
-# ---- an Avro sink reconnects quietly after the collector closed its idle connection
-pc=$(it_free_port)
-pe=$(it_free_port)
-{
-  avro_conf_source c "$pc" none idle-timeout=1
-  avro_conf_memory c
-  avro_conf_file_roll c "$IT_TMP/c-out" 1
-} >"$IT_TMP/c.conf"
-{
-  cat <<CONF
-e.sources = n
-e.channels = c1
-e.sinks = k1
-e.sources.n.type = netcat
-e.sources.n.bind = 127.0.0.1
-e.sources.n.port = $pe
-e.sources.n.channels = c1
-CONF
-  avro_conf_memory e
-  avro_conf_avro_sink e "$pc" none 1
-} >"$IT_TMP/e.conf"
-it_start c -n c -f "$IT_TMP/c.conf"
-it_wait_listening c 1
-it_start e -n e -f "$IT_TMP/e.conf"
-it_wait_listening e 1
-it_client "$pe" first >/dev/null
-it_wait_lines "$IT_TMP/c-out" 1 10 c
-it_wait_log c 'INFO +\[source:avro:r1\] closing idle connection' 1 10
-it_client "$pe" second >/dev/null
-it_wait_lines "$IT_TMP/c-out" 2 10 c
-it_assert_no_grep "no sink failure" "$IT_TMP/e.log" 'WARN +\[sink:avro:k1\]'
-it_stop e
-it_stop c
