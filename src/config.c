@@ -327,6 +327,8 @@ _classify(ConfigBuilder *b, const RelayProp *prop, const char *rest)
     }
   if (g_str_has_prefix(rest, "monitoring.") && rest[strlen("monitoring.")])
     g_ptr_array_add(b->cfg->monitoring, (gpointer)prop); /* checked by monitor.c */
+  else if (g_str_has_prefix(rest, "memory.") && rest[strlen("memory.")])
+    g_ptr_array_add(b->cfg->memory, (gpointer)prop); /* checked by membudget.c (issue 16) */
   else if (strcmp(rest, "configfilters") == 0 || g_str_has_prefix(rest, "configfilters."))
     relay_config_report_add(b->report, prop, NULL, prop->key, "config filters are not supported, ignored");
   else
@@ -415,6 +417,7 @@ _agent_config_alloc(const RelayProps *props, const char *agent)
       cfg->by_name[kind] = g_hash_table_new(g_str_hash, g_str_equal);
     }
   cfg->monitoring = g_ptr_array_new();
+  cfg->memory = g_ptr_array_new();
   return cfg;
 }
 
@@ -527,6 +530,7 @@ relay_agent_config_free(RelayAgentConfig *self)
       g_ptr_array_unref(self->components[kind]);
     }
   g_ptr_array_unref(self->monitoring);
+  g_ptr_array_unref(self->memory);
   g_free(self->agent);
   g_free(self);
 }

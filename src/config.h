@@ -84,6 +84,7 @@ struct _RelayAgentConfig
   const RelayProp *lists[RELAY_KIND_N]; /* the list entries themselves (NULL if absent) */
   GPtrArray *monitoring;                /* const RelayProp*: "<agent>.monitoring.*" entries (relayd's own) */
   GHashTable *by_name[RELAY_KIND_N];    /* name -> RelayComponentConfig* (borrowed from components) */
+  GPtrArray *memory; /* const RelayProp*: "<agent>.memory.*" entries (relayd's own; membudget.c, issue 16) */
 };
 
 /* Stage 1 for agent `agent`. Returns NULL (and reports why) when no property starts with "<agent>.".

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "help_components.h" /* --help-components (issue 19) */
 #include "log.h"
+#include "membudget.h" /* issue 16 */
 #include "metrics.h"
 #include "monitor.h"
 #include "props.h"
@@ -398,6 +399,8 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   if (ok && args->check)
     relay_agent_check_start(agent, *cfg, report);
   _monitor_config(args, *cfg, report, mc);
+  if (*cfg) /* ---- memory budget (issue 16) ---- */
+    relay_membudget_apply_props((*cfg)->memory, report);
   relay_config_report_finish(report);
   _print_report(report, args->check);
   if (args->check)

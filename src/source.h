@@ -33,6 +33,11 @@ typedef struct
   gint64 bytes_received; /* bytes read from the network (compressed size when compressed) */
   gint64 protocol_errors[RELAY_PROTO_ERROR_N]; /* connections closed for bad input, by kind */
   gint64 connections_refused;                  /* over max-connections or refused by ipFilterRules */
+  /* resource limits (issue 16) */
+  gint64 accept_failures; /* accept() calls that failed (out of descriptors); the listener rested */
+  gint64 idle_closed;     /* connections closed after idle-timeout without a request */
+  gint64
+      memory_refused; /* requests answered FAILED and connections refused because memory.limit was reached */
 } RelaySourceCounters;
 
 /* ---- labelled gauges a source may add to the monitoring outputs (issue 11: TAILDIR bytes behind per file

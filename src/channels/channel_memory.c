@@ -9,7 +9,9 @@
  *
  * Differences from Flume: nothing blocks (FULL at once instead of waiting keep-alive, see channel.h), and
  * byteCapacity counts each event's whole allocation (headers, body and bookkeeping: RelayEvent.alloc_size),
- * not only the body in 100-byte slots, because that is the memory the channel really holds.
+ * not only the body in 100-byte slots, because that is the memory the channel really holds. The same bytes
+ * are charged to the agent's memory budget (membudget.h) at commit: a commit that would pass
+ * `<agent>.memory.limit` is FULL like one that would pass byteCapacity.
  *
  * Threads & locking: `lock` guards the ring and the held counters; transactions are private to the thread
  * that began them. Notifications are sent after the lock is released: DATA after a commit that added events
@@ -19,6 +21,7 @@
 #include "event.h"
 #include "log.h"
 #include "relay_mutex.h"
+#include "membudget.h"
 #include "options.h"
 
 #include <string.h>
@@ -187,11 +190,14 @@ _memory_commit(RelayTxn *txn)
   if (n_puts == 0 && n_takes == 0)
     return RELAY_CHANNEL_OK;
   relay_mutex_lock(&self->lock);
-  if (!_has_room(self, mt, n_puts, n_takes))
+  gint64 delta = (gint64)mt->put_bytes - (gint64)mt->take_bytes;
+  if (!_has_room(self, mt, n_puts, n_takes) || (delta > 0 && !relay_membudget_try_add(delta)))
     {
       relay_mutex_unlock(&self->lock);
-      return RELAY_CHANNEL_FULL;
+      return RELAY_CHANNEL_FULL; /* no room in the channel or in the agent's memory.limit */
     }
+  if (delta < 0)
+    relay_membudget_add(delta);
   _ring_reserve(self, self->count + n_puts);
   if (n_puts)
     _ring_push_tail(self, (RelayEvent **)mt->puts->pdata, n_puts);
@@ -296,6 +302,7 @@ _memory_free(RelayComponent *component)
 
   for (guint64 i = 0; i < self->count; i++)
     relay_event_unref(self->ring[(self->head + i) % self->ring_size]);
+  relay_membudget_add(-(gint64)self->held_bytes);
   g_free(self->ring);
   relay_mutex_clear(&self->lock);
 }

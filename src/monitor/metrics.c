@@ -109,6 +109,15 @@ static const RelayMetricDef _source_defs[] = {
   { "ConnectionRefusedCount", "relayd_source_connections_refused_total",
     "Connections refused (max-connections, ipFilterRules)", RELAY_METRIC_COUNTER, NULL,
     SRC(connections_refused) },
+  /* resource limits (issue 16) */
+  { "AcceptFailCount", "relayd_source_accept_failures_total",
+    "accept() calls that failed (out of descriptors); the listener rested", RELAY_METRIC_COUNTER, NULL,
+    SRC(accept_failures) },
+  { "IdleCloseCount", "relayd_source_idle_closed_total", "Connections closed after idle-timeout",
+    RELAY_METRIC_COUNTER, NULL, SRC(idle_closed) },
+  { "MemoryLimitCount", "relayd_source_memory_refused_total",
+    "Requests answered FAILED and connections refused because memory.limit was reached", RELAY_METRIC_COUNTER,
+    NULL, SRC(memory_refused) },
   { NULL },
 };
 
