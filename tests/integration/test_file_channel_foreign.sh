@@ -106,6 +106,10 @@ it_start own2 -n a -f "$own"
 it_wait_lines "$out" 2500 "$IT_TIMEOUT" own2
 kill -KILL "$(it_pid own2)"
 it_wait_exit own2
-it_run_expect own-check 0 -n a -f "$own" --check
+# (--check also reports channels nothing reads: c1 and c2 get null sinks in the checked copy)
+sed -e 's/^a.sinks = k1$/a.sinks = k1 kc1 kc2/' "$own" >"$IT_TMP/own-check.conf"
+printf '%s\n' "a.sinks.kc1.type = null" "a.sinks.kc1.channel = c1" "a.sinks.kc2.type = null" \
+  "a.sinks.kc2.channel = c2" >>"$IT_TMP/own-check.conf"
+it_run_expect own-check 0 -n a -f "$IT_TMP/own-check.conf" --check
 it_assert_grep "relayd's own files pass --check" "$IT_TMP/own-check.out" "agent a: 0 problem"
 it_log "own files: $(cd "$d" && find own own2 -type f | sort | tr '\n' ' ')"

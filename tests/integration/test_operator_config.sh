@@ -173,7 +173,7 @@ EOF
 it_run_expect typo 1 --check -n t -f "$typo"
 out="$IT_TMP/typo.out"
 it_assert_grep "unknown type lists the known ones" "$out" \
-  "^$typo:4: sources\.r1: type: unknown source type 'netcta' \(did you mean netcat\? known: [a-z_, ]*seq[a-z_, ]*\)"
+  "^$typo:4: sources\.r1: type: unknown source type 'netcta' \(did you mean netcat\? known: [A-Za-z_, ]*seq[A-Za-z_, ]*\)"
 it_assert_grep "did you mean port" "$out" "^$typo:8: sources\.r2: prot: unknown key for type netcat, ignored \(did you mean port\?\)"
 it_assert_grep "did you mean batchSize" "$out" "^$typo:14: sinks\.k1: batchsize: .*did you mean batchSize\?"
 it_assert_grep "\${NAME} points to \${env:NAME}" "$out" '\$\{BATCH\}: no such property.*\$\{env:BATCH\}'
