@@ -45,7 +45,7 @@ static gboolean
 _knows_key(const char *key)
 {
   static const char *const keys[] = { "client-principal", "client-keytab", "server-principal", NULL };
-  return relay_rpc_sink_knows_tls_key(key) || g_strv_contains(keys, key);
+  return g_strv_contains(keys, key);
 }
 
 static const RelaySinkOps _ops = { relay_rpc_sink_process };
@@ -59,6 +59,7 @@ const RelayComponentClass relay_sink_thrift_class = {
   .instance_size = sizeof(RelayThriftSink),
   .configure = _configure,
   .knows_key = _knows_key,
+  .free = relay_rpc_sink_free,
   .start = relay_rpc_sink_start,
   .stop = relay_rpc_sink_stop,
   .ops = &_ops,
