@@ -59,3 +59,30 @@ _tls_bundle() {
   openssl pkcs12 -export -in "$d/$name.pem" -inkey "$d/$name.key" -certfile "$d/$ca.pem" \
     -passout "pass:$TLS_PASS" -out "$d/$name.p12" 2>/dev/null || it_fail "cannot make $name.p12"
 }
+
+# tls_metric PORT FAMILY REASON: the value of FAMILY{reason="REASON"} summed over components on the
+# Prometheus page of the relayd whose --metrics-port is PORT (0 if absent).
+tls_metric() {
+  "$PYTHON" - "$1" "$2" "$3" <<'PY'
+import re, sys, urllib.request
+port, family, reason = sys.argv[1:]
+body = urllib.request.urlopen("http://127.0.0.1:%s/prometheus" % port, timeout=10).read().decode()
+total = 0
+for line in body.splitlines():
+    if line.startswith(family + "{") and ('reason="%s"' % reason) in line:
+        total += float(line.rsplit(" ", 1)[1])
+print(int(total))
+PY
+}
+
+# tls_wait_metric PORT FAMILY REASON MIN: waits (bounded) until the counter reaches MIN.
+tls_wait_metric() {
+  local deadline v
+  deadline=$(($(it_now_ms) + IT_TIMEOUT * 1000))
+  while :; do
+    v=$(tls_metric "$1" "$2" "$3")
+    [ "$v" -ge "$4" ] && return 0
+    [ "$(it_now_ms)" -le "$deadline" ] || it_fail "$2{reason=$3} is $v, expected at least $4"
+    sleep 0.1
+  done
+}
