@@ -17,12 +17,13 @@ tls_ca() {
     it_fail "cannot make CA $1"
 }
 
-# tls_cert CA NAME CN [DAYS]: a certificate signed by CA (DAYS -1 = already expired).
+# tls_cert CA NAME CN [DAYS]: a certificate signed by CA (DAYS -1 = already expired); TLS_SAN overrides the
+# subjectAltName (default DNS:CN,DNS:localhost,IP:127.0.0.1).
 tls_cert() {
   local ca=$1 name=$2 cn=$3 days=${4:-30} d=$TLS_DIR
   openssl ecparam -name prime256v1 -genkey -noout -out "$d/$name.key" 2>/dev/null
   openssl req -new -key "$d/$name.key" -subj "/CN=$cn/O=relayd tests" -out "$d/$name.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1\n' "$cn" >"$d/$name.ext"
+  printf 'subjectAltName=%s\n' "${TLS_SAN:-DNS:$cn,DNS:localhost,IP:127.0.0.1}" >"$d/$name.ext"
   openssl x509 -req -in "$d/$name.csr" -CA "$d/$ca.pem" -CAkey "$d/$ca.key" -CAcreateserial -days "$days" \
     -extfile "$d/$name.ext" -out "$d/$name.pem" 2>/dev/null || it_fail "cannot make certificate $name"
   _tls_bundle "$ca" "$name"
