@@ -123,6 +123,7 @@ _tls_context(GHashTable *props, RelayTls **tls, GError **error)
   o.exclude_protocols = (char *)_prop(props, "exclude-protocols", NULL);
   o.include_cipher_suites = (char *)_prop(props, "include-cipher-suites", NULL);
   o.exclude_cipher_suites = (char *)_prop(props, "exclude-cipher-suites", NULL);
+  o.handshake_timeout_ms = _prop_int(props, "ssl-handshake-timeout", 10000, 100);
   o.trust_all_certs = g_ascii_strcasecmp(_prop(props, "trust-all-certs", "false"), "true") == 0;
   o.verify_hostname = g_ascii_strcasecmp(_prop(props, "ssl-verify-hostname", "true"), "false") != 0;
   o.deflate_order

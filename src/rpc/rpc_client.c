@@ -235,8 +235,9 @@ relay_rpc_client_connect(RelayRpcClient *self, char **detail)
   self->tls_failure = -1;
   if (self->cfg.tls)
     {
+      gint64 hs_ms = relay_tls_options(self->cfg.tls)->handshake_timeout_ms;
       self->tconn = relay_tls_conn_new(self->cfg.tls, self->cfg.host);
-      if (!_tls_handshake(self, deadline, detail))
+      if (!_tls_handshake(self, g_get_monotonic_time() + (hs_ms > 0 ? hs_ms : 10000) * 1000, detail))
         {
           relay_rpc_client_disconnect(self);
           return FALSE;
