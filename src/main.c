@@ -262,6 +262,12 @@ _start_monitoring(const RelayMonitorConfig *mc, RelayAgent *agent, struct event_
       g_error_free(error);
       return FALSE;
     }
+  if (*http && mc->tls.ssl && !relay_monitor_http_use_tls(*http, &mc->tls, &error)) /* HTTPS (issue 13) */
+    {
+      relay_error(NULL, "cannot start the monitoring endpoint: %s", error->message);
+      g_error_free(error);
+      return FALSE;
+    }
   if (mc->summary_interval_s > 0)
     *summary = relay_monitor_summary_start(agent, base, mc->summary_interval_s);
   return TRUE;

@@ -17,6 +17,7 @@
 #include "net.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct _RelayMonitorHttp
   RelayAgent *agent; /* borrowed */
   gint64 process_start_ms;
   struct evhttp *http;
+  RelayTls *tls; /* HTTPS, or NULL */
 };
 
 static const char _index_html[] = "<html><head><title>relayd</title></head><body><h1>relayd</h1><ul>"
@@ -187,5 +189,29 @@ relay_monitor_http_free(RelayMonitorHttp *self)
   if (!self)
     return;
   evhttp_free(self->http); /* frees the listener too */
+  relay_tls_unref(self->tls);
   g_free(self);
+}
+
+/* Every accepted connection gets a server-side TLS bufferevent with the current certificates. */
+static struct bufferevent *
+_tls_bev(struct event_base *base, void *arg)
+{
+  RelayMonitorHttp *self = arg;
+
+  return bufferevent_openssl_socket_new(base, -1, relay_tls_new_ssl(self->tls), BUFFEREVENT_SSL_ACCEPTING,
+                                        BEV_OPT_CLOSE_ON_FREE);
+}
+
+gboolean
+relay_monitor_http_use_tls(RelayMonitorHttp *self, const RelayTlsOptions *options, GError **error)
+{
+  const char *key = NULL;
+
+  self->tls = relay_tls_new(options, TRUE, PREFIX, &key, error);
+  if (!self->tls)
+    return FALSE;
+  evhttp_set_bevcb(self->http, _tls_bev, self);
+  relay_info(PREFIX, "serving HTTPS keystore=%s", relay_tls_options(self->tls)->keystore);
+  return TRUE;
 }

@@ -686,6 +686,15 @@ relay_tls_reload_all(void)
   return failed;
 }
 
+SSL *
+relay_tls_new_ssl(RelayTls *self)
+{
+  g_mutex_lock(&self->lock);
+  SSL *ssl = SSL_new(self->ctx);
+  g_mutex_unlock(&self->lock);
+  return ssl;
+}
+
 /* ---------------------------------------------------------------- connections */
 
 struct _RelayTlsConn

@@ -157,6 +157,10 @@ guint relay_tls_reload_all(void);
 /* TRUE once a context failed to load at start-up (main exits). */
 gboolean relay_tls_startup_failed(void);
 
+/* A new SSL object with the current context, for a transport that does its own I/O (libevent's
+ * bufferevent_openssl: the monitoring endpoint). */
+struct ssl_st *relay_tls_new_ssl(RelayTls *self);
+
 /* ---- connections ---- */
 
 typedef struct _RelayTlsConn RelayTlsConn;
