@@ -64,7 +64,7 @@ typedef struct
   char *ip_filter_rules;    /* Flume ipFilterRules ("allow:ip:127.*,deny:name:*"), NULL = no filter */
   guint partial_timeout_ms; /* a started request must complete within this long (0: 30000) */
   gconstpointer protocol_config;
-  RelayTls *tls;              /* optional (tls.h): every connection is TLS (the server takes a reference) */
+  RelayTls *tls;               /* optional (tls.h): every connection is TLS (the server takes a reference) */
   gboolean deflate_inside_tls; /* with tls and deflate: TLS(zlib(..)) (Flume 1.9), else zlib(TLS(..)) */
 } RelayRpcServerConfig;
 

@@ -581,8 +581,6 @@ _check_options(const RelayTlsOptions *o, gboolean server, char **why)
   if (server && o->allowed_subjects && o->client_auth == RELAY_TLS_CLIENT_AUTH_NONE)
     return *why = g_strdup("ssl-allowed-subjects needs ssl-client-auth = optional or required"),
            "ssl-allowed-subjects";
-  if (!server && o->keystore && !o->keystore_password)
-    return NULL; /* a PEM key need not be encrypted */
   return NULL;
 }
 
@@ -730,7 +728,6 @@ relay_tls_conn_new(RelayTls *tls, const char *host)
   SSL_set_connect_state(self->ssl);
   if (!host)
     return self;
-  guint8 addr[16];
   gboolean literal = g_hostname_is_ip_address(host);
   if (!literal)
     SSL_set_tlsext_host_name(self->ssl, host);
@@ -741,7 +738,6 @@ relay_tls_conn_new(RelayTls *tls, const char *host)
       else
         SSL_set1_host(self->ssl, host);
     }
-  (void)addr;
   return self;
 }
 
