@@ -36,7 +36,8 @@ struct _RelayRpcServer
   int bound_port;
   GList *conns;
   guint n_conns;
-  RelayRateLimit limit_accept, limit_proto, limit_tls;
+  RelayRateLimit limit_accept, limit_proto;
+  RelayRateLimit limit_tls[RELAY_TLS_FAIL_N]; /* one per reason */
 };
 
 struct _RelayRpcConn
@@ -363,7 +364,7 @@ _conn_tls_fail(RelayRpcConn *conn, RelayTlsFailure failure, const char *detail)
   RelayRpcServer *self = conn->server;
 
   relay_counter_inc(&self->source->counters.tls_errors[failure]);
-  relay_log_ratelimited(&self->limit_tls, RELAY_LOG_WARN, _prefix(self),
+  relay_log_ratelimited(&self->limit_tls[failure], RELAY_LOG_WARN, _prefix(self),
                         "closing connection peer=%s tls=%s detail=%s", conn->peer,
                         relay_tls_failure_name(failure), detail);
   if (conn->tconn)
@@ -698,7 +699,8 @@ relay_rpc_server_new(RelaySource *source, const RelayRpcServerProtocol *protocol
     self->cfg.partial_timeout_ms = 30000;
   self->limit_accept = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   self->limit_proto = (RelayRateLimit)RELAY_RATELIMIT_INIT;
-  self->limit_tls = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+  for (guint i = 0; i < RELAY_TLS_FAIL_N; i++)
+    self->limit_tls[i] = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   if (cfg->tls)
     relay_tls_ref(cfg->tls);
   return self;

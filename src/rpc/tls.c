@@ -433,7 +433,7 @@ _set_ciphers(SSL_CTX *ctx, const RelayTlsOptions *o, GError **error)
     goto out;
   if (include[0])
     {
-      SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
+      SSL_CTX_set_cipher_list(ctx, "ALL"); /* every suite the security level allows */
       SSL_CTX_set_ciphersuites(ctx,
                                "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
                                "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256");

@@ -8,7 +8,8 @@
 #       client-*, ssl-peer-header = tls-subject, ssl-handshake-timeout = 1000 ms;
 #   r3: plaintext.
 # Checks: the Python client delivers numbered events over TLS to r1 and, with a client certificate, to r2;
-# s_client sees the server chain verified against the CA and TLSv1.2/1.3 negotiable but TLSv1.1 refused;
+# s_client sees the server chain verified against the CA and TLSv1.2/1.3 negotiable but TLSv1.1 refused, and
+# r1's exclude-cipher-suites (IANA names) refuses those suites;
 # each failure closes the connection with one WARN line naming the peer and the reason, bumps
 # relayd_source_tls_errors_total{reason=...}, and the next good client is served: plaintext client on r1,
 # TLS client on r3, no client certificate, client certificate from another CA, expired, not yet valid,
@@ -48,6 +49,7 @@ out="$IT_TMP/out"
   echo "a.sources.r1.keystore = $D/server.p12"
   echo "a.sources.r1.keystore-password = $TLS_PASS"
   echo "a.sources.r1.keystore-type = PKCS12"
+  echo "a.sources.r1.exclude-cipher-suites = TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 TLS_AES_256_GCM_SHA384"
   echo "a.sources.r2.port = $P2"
   echo "a.sources.r2.ssl = true"
   echo "a.sources.r2.keystore = $D/server.bundle.pem"
@@ -118,6 +120,16 @@ for v in -tls1_2 -tls1_3; do
 done
 echo | timeout 10 openssl s_client -connect "127.0.0.1:$P1" -tls1_1 >"$IT_TMP/sc.out" 2>&1 || true
 it_assert_no_grep "TLSv1.1 refused" "$IT_TMP/sc.out" "Cipher is (ECDHE|TLS_)"
+# exclude-cipher-suites (Java/IANA names) removes those suites, the others stay
+echo | timeout 10 openssl s_client -connect "127.0.0.1:$P1" -tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384 \
+  >"$IT_TMP/sc.out" 2>&1 || true
+it_assert_no_grep "excluded suite refused" "$IT_TMP/sc.out" "Cipher is ECDHE"
+echo | timeout 10 openssl s_client -connect "127.0.0.1:$P1" -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256 \
+  >"$IT_TMP/sc.out" 2>&1 || true
+it_assert_grep "other suite served" "$IT_TMP/sc.out" "Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"
+echo | timeout 10 openssl s_client -connect "127.0.0.1:$P1" -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 \
+  >"$IT_TMP/sc.out" 2>&1 || true
+it_assert_no_grep "excluded TLS 1.3 suite refused" "$IT_TMP/sc.out" "Cipher is TLS_AES_256"
 
 # ---- failures
 bad plaintext "$P1" plaintext-on-tls-port bash -c "printf 'GET / HTTP/1.0\r\n\r\nxxxx' | nc -q 5 127.0.0.1 $P1 | grep -q ."
