@@ -12,7 +12,8 @@
 #   k7 -> S5 (deflate outside TLS, Flume 1.10+) with the default order: delivered.
 # The failing sinks count relayd_sink_tls_errors_total{reason} and log the reason. Then relayd is started
 # with a wrong keystore password, a key that does not match its certificate, a missing keystore and a JKS
-# keystore: each exits 1 with a line naming the file (for JKS, the keytool command converting it).
+# keystore: each exits 1 with a line naming the file (for JKS, the keytool command converting it). Finally
+# sources without keystore keys take it from -Djavax.net.ssl.keyStore... or FLUME_SSL_KEYSTORE_PATH/PASSWORD.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 . "$IT_DIR/tls_lib.sh"
@@ -129,3 +130,25 @@ bad_store wrong-password "$D/server.p12" wrong "keystore $D/server.p12: wrong pa
 bad_store mismatch "$D/mismatch.pem" "" "keystore $D/mismatch.pem: its private key does not match its certificate"
 bad_store missing "$D/nothing.p12" x "cannot read keystore $D/nothing.p12"
 bad_store jks "$D/old.jks" x "keytool -importkeystore -srckeystore $D/old.jks -srcstoretype JKS"
+
+# ---- Flume's globals: -Djavax.net.ssl.keyStore... and FLUME_SSL_KEYSTORE_* stand in for unset keys
+global_store() {
+  local name=$1 port
+  shift
+  port=$(it_free_port)
+  {
+    avro_conf_source "$name" "$port" none ssl=true
+    avro_conf_memory "$name"
+    echo "$name.sinks.k1.type = null"
+    echo "$name.sinks.k1.channel = c1"
+  } >"$IT_TMP/$name.conf"
+  "$@" -n "$name" -f "$IT_TMP/$name.conf"
+  it_wait_listening "$name" 1
+  echo | timeout 10 openssl s_client -connect "127.0.0.1:$port" -CAfile "$D/ca.pem" -verify_return_error \
+    >"$IT_TMP/$name.sc" 2>&1 || true
+  it_assert_grep "$name: keystore from the globals" "$IT_TMP/$name.sc" "Verify return code: 0 \(ok\)"
+  it_stop "$name"
+}
+global_store gd it_start gd -Djavax.net.ssl.keyStore="$D/server.p12" -Djavax.net.ssl.keyStorePassword="$TLS_PASS"
+FLUME_SSL_KEYSTORE_PATH="$D/server.p12" FLUME_SSL_KEYSTORE_PASSWORD="$TLS_PASS" \
+  global_store ge it_start ge
