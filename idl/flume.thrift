@@ -1,6 +1,6 @@
 # flume.thrift - Flume's Thrift RPC interface, as relayd speaks it (wire-compatible with Apache Flume).
 #
-# Written for relayd from the facts in flume-compat.md section 2: the names, field ids and enum values below
+# Written for relayd after Flume's flume-ng-sdk/src/main/thrift/flume.thrift: the names, field ids and enum values below
 # are what Flume's ThriftSource and ThriftRpcClient put on the wire, so clients generated from this file in
 # any language talk to Flume and to relayd alike. The build generates relayd's c_glib code from it
 # (src/gen-thrift/); relayd's own codec (src/rpc/thrift_proto.c) is checked against that code in the unit tests.

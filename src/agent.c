@@ -72,6 +72,7 @@ relay_agent_new(const char *name, struct event_base *base)
   self->sinks = g_ptr_array_new_with_free_func((GDestroyNotify)relay_component_free);
   self->runners = g_ptr_array_new_with_free_func((GDestroyNotify)relay_sink_runner_free);
   self->channel_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+  self->sink_by_name = g_hash_table_new(g_str_hash, g_str_equal);
   self->down = g_ptr_array_new_with_free_func(_free_down);
   return self;
 }
@@ -80,6 +81,12 @@ const char *
 relay_agent_name(RelayAgent *self)
 {
   return self->name;
+}
+
+void
+relay_agent_set_keep_running(RelayAgent *self, gboolean keep_running)
+{
+  self->keep_running = keep_running;
 }
 
 static gboolean
@@ -91,35 +98,107 @@ _start_all(GPtrArray *components, GError **error)
   return TRUE;
 }
 
-/* A source that cannot start (port taken, bad address) is dropped; the others run. */
+/* Logs that component could not start and lists it as down (keep-running mode). */
 static void
-_start_sources(RelayAgent *self)
+_drop_failed(RelayAgent *self, RelayKind kind, RelayComponent *component, const GError *error)
+{
+  relay_error(component->log_prefix, "cannot start, %s removed (--keep-running-on-start-failure): %s",
+              relay_kind_name(kind), error->message);
+  char *reason = g_strdup_printf("cannot start: %s", error->message);
+  relay_agent_add_down(self, kind, component->name, reason);
+  g_free(reason);
+}
+
+/* The index in runners of the standalone runner of sink (default processor), or -1 (a sink group's). */
+static gint
+_standalone_runner(RelayAgent *self, RelaySink *sink)
+{
+  for (guint i = 0; i < self->runners->len; i++)
+    {
+      RelaySinkProcessor *proc = relay_sink_runner_processor(g_ptr_array_index(self->runners, i));
+      if (proc->klass == &relay_sink_processor_default_class && g_ptr_array_index(proc->sinks, 0) == sink)
+        return (gint)i;
+    }
+  return -1;
+}
+
+/* After a sink was dropped: its channel, if no other sink reads it, is unread (a WARN line and /health). */
+static void
+_mark_if_unread(RelayAgent *self, RelayChannel *channel)
+{
+  for (guint i = 0; i < self->sinks->len; i++)
+    if (((RelaySink *)g_ptr_array_index(self->sinks, i))->channel == channel)
+      return;
+  g_free(channel->unread_reason);
+  channel->unread_reason = g_strdup("nothing reads this channel: its sink could not start");
+  relay_warn(channel->super.log_prefix,
+             "%s; it will fill up (capacity %" G_GINT64_FORMAT ") and then refuse "
+             "events",
+             channel->unread_reason, channel->capacity);
+}
+
+/* Starts every sink. A sink that cannot start fails the start, or in keep-running mode is dropped with its
+ * runner when it runs alone (a group cannot run with a member missing). */
+static gboolean
+_start_sinks(RelayAgent *self, GError **error)
+{
+  for (guint i = self->sinks->len; i-- > 0;)
+    {
+      RelaySink *sink = g_ptr_array_index(self->sinks, i);
+      GError *local = NULL;
+      if (relay_component_start(RELAY_COMPONENT(sink), &local))
+        continue;
+      gint runner = self->keep_running ? _standalone_runner(self, sink) : -1;
+      if (runner < 0)
+        {
+          g_propagate_prefixed_error(error, local, "sink %s cannot start: ", sink->super.name);
+          return FALSE;
+        }
+      _drop_failed(self, RELAY_KIND_SINK, RELAY_COMPONENT(sink), local);
+      g_error_free(local);
+      RelayChannel *channel = sink->channel;
+      g_ptr_array_remove_index(self->runners, (guint)runner);
+      g_hash_table_remove(self->sink_by_name, sink->super.name);
+      g_ptr_array_remove_index(self->sinks, i);
+      _mark_if_unread(self, channel);
+    }
+  return TRUE;
+}
+
+/* A source that cannot start (port taken, bad address) fails the start, or in keep-running mode is dropped
+ * while the others run. */
+static gboolean
+_start_sources(RelayAgent *self, GError **error)
 {
   for (guint i = self->sources->len; i-- > 0;)
     {
       RelaySource *source = g_ptr_array_index(self->sources, i);
-      GError *error = NULL;
+      GError *local = NULL;
       source->base = self->base;
-      if (relay_component_start(RELAY_COMPONENT(source), &error))
+      if (relay_component_start(RELAY_COMPONENT(source), &local))
         continue;
-      relay_error(source->super.log_prefix, "cannot start, source removed: %s", error->message);
-      char *reason = g_strdup_printf("cannot start: %s", error->message);
-      relay_agent_add_down(self, RELAY_KIND_SOURCE, source->super.name, reason);
-      g_free(reason);
-      g_error_free(error);
+      if (!self->keep_running)
+        {
+          g_propagate_prefixed_error(error, local, "source %s cannot start: ", source->super.name);
+          return FALSE;
+        }
+      _drop_failed(self, RELAY_KIND_SOURCE, RELAY_COMPONENT(source), local);
+      g_error_free(local);
       g_ptr_array_remove_index(self->sources, i);
     }
+  return TRUE;
 }
 
 gboolean
 relay_agent_start(RelayAgent *self, GError **error)
 {
-  if (!_start_all(self->channels, error) || !_start_all(self->sinks, error))
+  if (!_start_all(self->channels, error) || !_start_sinks(self, error))
     return FALSE;
   for (guint i = 0; i < self->runners->len; i++)
     if (!relay_sink_runner_start(g_ptr_array_index(self->runners, i), error))
       return FALSE;
-  _start_sources(self);
+  if (!_start_sources(self, error))
+    return FALSE;
   if (self->sources->len == 0 && self->sinks->len == 0)
     {
       g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "agent %s: no component could start", self->name);
@@ -168,6 +247,7 @@ relay_agent_free(RelayAgent *self)
   g_ptr_array_unref(self->sources);
   g_ptr_array_unref(self->sinks);
   g_hash_table_unref(self->channel_by_name);
+  g_hash_table_unref(self->sink_by_name);
   g_ptr_array_unref(self->channels);
   g_ptr_array_unref(self->down);
   g_free(self->name);

@@ -17,8 +17,15 @@ RelayAgent *relay_agent_new(const char *name, struct event_base *base);
 /* Builds the graph. Returns FALSE when nothing runnable is left (no source and no sink), after reporting
  * why. Main thread. */
 gboolean relay_agent_configure(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport *report);
-/* Starts channels, sinks with their runners, then sources. A source that fails to start (e.g. its port is
- * taken) is logged and dropped; FALSE (with error) if nothing could start. */
+/* Starts channels, sinks with their runners, then sources. By default any component that cannot start
+ * (a port taken, a missing directory) fails the start: FALSE with error naming it and why. With
+ * keep_running (Flume's behaviour), a source or a sink outside a sink group that cannot start is logged,
+ * dropped and listed as down, and the rest runs; a channel or a sink inside a group still fails the start,
+ * as does having nothing left. */
+void relay_agent_set_keep_running(RelayAgent *self, gboolean keep_running);
+/* For relayd --check, after relay_agent_configure(): adds a report line for every component whose start
+ * would fail for a reason known in advance (a port in use, a sink directory missing or not writable). */
+void relay_agent_check_start(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport *report);
 gboolean relay_agent_start(RelayAgent *self, GError **error);
 /* Stops in order; sink runners get grace_ms to finish the batch in flight. */
 void relay_agent_stop(RelayAgent *self, guint grace_ms);

@@ -3,8 +3,9 @@
  * Follows Flume's AbstractConfigurationProvider: channels first, then sources (with their channel
  * processor) and sinks that reference surviving channels, then sink groups, then a runner with the default
  * processor for every sink outside a group; components that fail are dropped and the rest starts, but every
- * drop is a report line naming file:line, component and key. Channels nobody uses are dropped last.
- * Runs on the main thread before anything starts. */
+ * drop is a report line naming file:line, component and key. Channels nobody uses are dropped last; channels
+ * written to but read by no sink are reported. Every step is linear in the number of components (hash
+ * lookups), so --check stays fast on very large files. Runs on the main thread before anything starts. */
 #include "agent_private.h"
 
 #include "channel.h"
@@ -17,8 +18,26 @@
 #include "sink_processor.h"
 #include "sink_runner.h"
 #include "source.h"
+#include "suggest.h"
 
 #include <string.h>
+
+/* "did you mean netcat? known: seq, netcat, avro, thrift" for an unknown type of kind. */
+static char *
+_known_types(RelayKind kind, const char *type)
+{
+  GPtrArray *names = relay_registry_type_names(kind);
+  const char *closest = relay_suggest_closest(type, (const char *const *)names->pdata, names->len);
+  GString *text = g_string_new(NULL);
+
+  if (closest)
+    g_string_append_printf(text, "did you mean %s? ", closest);
+  g_string_append(text, "known: ");
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf(text, "%s%s", i ? ", " : "", (const char *)g_ptr_array_index(names, i));
+  g_ptr_array_unref(names);
+  return g_string_free(text, FALSE);
+}
 
 static RelayComponent *
 _instantiate(RelayAgent *self, const RelayComponentConfig *cc, RelayConfigReport *report)
@@ -28,9 +47,11 @@ _instantiate(RelayAgent *self, const RelayComponentConfig *cc, RelayConfigReport
 
   if (!klass)
     {
+      char *known = _known_types(cc->kind, type);
       relay_config_report_add(report, relay_component_config_get(cc, "type"), cc->label, "type",
-                              "unknown %s type '%s'; %s %s removed", relay_kind_name(cc->kind), type,
-                              relay_kind_name(cc->kind), cc->name);
+                              "unknown %s type '%s' (%s); %s %s removed", relay_kind_name(cc->kind), type,
+                              known, relay_kind_name(cc->kind), cc->name);
+      g_free(known);
       return NULL;
     }
   RelayComponent *component = relay_component_new(klass, cc->name);
@@ -155,19 +176,14 @@ _build_sinks(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport *r
           continue;
         }
       g_ptr_array_add(self->sinks, sink);
+      g_hash_table_insert(self->sink_by_name, sink->super.name, sink);
     }
 }
 
 static RelaySink *
 _find_sink(RelayAgent *self, const char *name)
 {
-  for (guint i = 0; i < self->sinks->len; i++)
-    {
-      RelaySink *sink = g_ptr_array_index(self->sinks, i);
-      if (strcmp(sink->super.name, name) == 0)
-        return sink;
-    }
-  return NULL;
+  return g_hash_table_lookup(self->sink_by_name, name);
 }
 
 /* Collects the group's valid sinks; claimed marks sinks already used (by name -> group name). */
@@ -210,9 +226,13 @@ _group_processor_class(const RelayComponentConfig *cc, guint n_sinks, RelayConfi
     }
   klass = relay_registry_find_processor(type);
   if (!klass)
-    relay_config_report_add(report, relay_component_config_get(cc, "processor.type"), cc->label,
-                            "processor.type", "unknown sink processor '%s'; group %s removed", type,
-                            cc->name);
+    {
+      char *known = _known_types(RELAY_KIND_SINKGROUP, type);
+      relay_config_report_add(report, relay_component_config_get(cc, "processor.type"), cc->label,
+                              "processor.type", "unknown sink processor '%s' (%s); group %s removed", type,
+                              known, cc->name);
+      g_free(known);
+    }
   else if ((klass->min_sinks && n_sinks < klass->min_sinks)
            || (klass->max_sinks && n_sinks > klass->max_sinks))
     {
@@ -290,30 +310,92 @@ _build_runners(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport 
   g_hash_table_unref(claimed);
 }
 
-static gboolean
-_channel_in_use(RelayAgent *self, RelayChannel *channel)
+/* The channels some source writes to, the channels some sink reads, and those some sink with a runner
+ * reads (the sinks of a removed group do not run), as sets of RelayChannel*. */
+static void
+_channel_users(RelayAgent *self, GHashTable *written, GHashTable *read, GHashTable *drained)
 {
   for (guint i = 0; i < self->sinks->len; i++)
-    if (((RelaySink *)g_ptr_array_index(self->sinks, i))->channel == channel)
-      return TRUE;
+    g_hash_table_add(read, ((RelaySink *)g_ptr_array_index(self->sinks, i))->channel);
+  for (guint i = 0; i < self->runners->len; i++)
+    {
+      RelaySinkProcessor *proc = relay_sink_runner_processor(g_ptr_array_index(self->runners, i));
+      for (guint j = 0; j < proc->sinks->len; j++)
+        g_hash_table_add(drained, ((RelaySink *)g_ptr_array_index(proc->sinks, j))->channel);
+    }
   for (guint i = 0; i < self->sources->len; i++)
     {
       GPtrArray *used
           = relay_channel_processor_channels(((RelaySource *)g_ptr_array_index(self->sources, i))->cp);
       for (guint j = 0; j < used->len; j++)
-        if (g_ptr_array_index(used, j) == channel)
-          return TRUE;
+        g_hash_table_add(written, g_ptr_array_index(used, j));
     }
-  return FALSE;
 }
 
 static void
+_free_gstring(gpointer data)
+{
+  g_string_free(data, TRUE);
+}
+
+/* channel name -> "k1, k2": the configured sinks on that channel that do not run (owned strings). */
+static GHashTable *
+_idle_readers(RelayAgent *self, const RelayAgentConfig *cfg, GHashTable *drained)
+{
+  GHashTable *by_channel = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, _free_gstring);
+  GPtrArray *list = cfg->components[RELAY_KIND_SINK];
+
+  for (guint i = 0; i < list->len; i++)
+    {
+      const RelayComponentConfig *cc = g_ptr_array_index(list, i);
+      const char *channel = relay_component_config_value(cc, "channel");
+      RelaySink *sink = g_hash_table_lookup(self->sink_by_name, cc->name);
+      if (!channel || (sink && g_hash_table_contains(drained, sink->channel)))
+        continue;
+      GString *names = g_hash_table_lookup(by_channel, channel);
+      if (names)
+        g_string_append_printf(names, ", %s", cc->name);
+      else
+        g_hash_table_insert(by_channel, (gpointer)channel, g_string_new(cc->name));
+    }
+  return by_channel;
+}
+
+/* A channel that sources write to but no running sink reads fills up, then its sources answer FAILED: say
+ * so in the report (logged at WARN when running) and mark it for /health. */
+static void
+_report_unread(const RelayAgentConfig *cfg, RelayChannel *channel, GHashTable *idle_readers,
+               RelayConfigReport *report)
+{
+  const RelayComponentConfig *cc = relay_agent_config_find(cfg, RELAY_KIND_CHANNEL, channel->super.name);
+  GString *idle = g_hash_table_lookup(idle_readers, channel->super.name);
+  char *why = idle ? g_strdup_printf("nothing reads this channel: its sink(s) %s do not run", idle->str)
+                   : g_strdup("nothing reads this channel: no sink is configured on it");
+
+  relay_config_report_add(report, cc ? relay_component_config_where(cc) : NULL, cc ? cc->label : NULL, NULL,
+                          "%s; it will fill up (capacity %" G_GINT64_FORMAT ") and then refuse events", why,
+                          channel->capacity);
+  g_free(channel->unread_reason);
+  channel->unread_reason = why;
+}
+
+/* Channels nobody uses are dropped; channels only written to are reported. Linear in the graph's size. */
+static void
 _drop_unused_channels(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport *report)
 {
+  GHashTable *written = g_hash_table_new(g_direct_hash, g_direct_equal);
+  GHashTable *read = g_hash_table_new(g_direct_hash, g_direct_equal);
+  GHashTable *drained = g_hash_table_new(g_direct_hash, g_direct_equal);
+  GHashTable *idle_readers;
+
+  _channel_users(self, written, read, drained);
+  idle_readers = _idle_readers(self, cfg, drained);
   for (guint i = self->channels->len; i-- > 0;)
     {
       RelayChannel *channel = g_ptr_array_index(self->channels, i);
-      if (_channel_in_use(self, channel))
+      if (g_hash_table_contains(written, channel) && !g_hash_table_contains(drained, channel))
+        _report_unread(cfg, channel, idle_readers, report);
+      if (g_hash_table_contains(written, channel) || g_hash_table_contains(read, channel))
         continue;
       const RelayComponentConfig *cc = relay_agent_config_find(cfg, RELAY_KIND_CHANNEL, channel->super.name);
       relay_config_report_add(report, cc ? relay_component_config_where(cc) : NULL, cc ? cc->label : NULL,
@@ -322,47 +404,57 @@ _drop_unused_channels(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfig
       g_hash_table_remove(self->channel_by_name, channel->super.name);
       g_ptr_array_remove_index(self->channels, i); /* frees the channel */
     }
-}
-
-static gboolean
-_group_runs(RelayAgent *self, const char *name)
-{
-  for (guint i = 0; i < self->runners->len; i++)
-    {
-      RelaySinkProcessor *proc = relay_sink_runner_processor(g_ptr_array_index(self->runners, i));
-      if (proc->klass != &relay_sink_processor_default_class && strcmp(proc->name, name) == 0)
-        return TRUE;
-    }
-  return FALSE;
+  g_hash_table_destroy(idle_readers);
+  g_hash_table_destroy(drained);
+  g_hash_table_destroy(written);
+  g_hash_table_destroy(read);
 }
 
 /* The first report line about the component labelled `label` ("sources.r1"), or a generic reason. */
 static const char *
 _drop_reason(const RelayConfigReport *report, const char *label)
 {
-  char *needle = g_strdup_printf(" %s:", label);
-  const char *found = NULL;
+  const char *found = relay_config_report_first_for(report, label);
 
-  for (guint i = 0; i < report->lines->len && !found; i++)
-    if (strstr(g_ptr_array_index(report->lines, i), needle))
-      found = g_ptr_array_index(report->lines, i);
-  g_free(needle);
   return found ? found : "removed by the configuration checks";
+}
+
+/* The names of what runs, per kind (sink groups: the groups with a runner), for constant-time lookups. */
+static void
+_running_names(RelayAgent *self, GHashTable *running[RELAY_KIND_N])
+{
+  GPtrArray *lists[] = { self->sources, self->channels, self->sinks };
+
+  for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
+    running[kind] = g_hash_table_new(g_str_hash, g_str_equal);
+  for (RelayKind kind = 0; kind < G_N_ELEMENTS(lists); kind++)
+    for (guint i = 0; i < lists[kind]->len; i++)
+      g_hash_table_add(running[kind], ((RelayComponent *)g_ptr_array_index(lists[kind], i))->name);
+  for (guint i = 0; i < self->runners->len; i++)
+    {
+      RelaySinkProcessor *proc = relay_sink_runner_processor(g_ptr_array_index(self->runners, i));
+      if (proc->klass != &relay_sink_processor_default_class)
+        g_hash_table_add(running[RELAY_KIND_SINKGROUP], proc->name);
+    }
 }
 
 /* Remembers every listed component that did not make it into the graph, for /health. */
 static void
 _record_dropped(RelayAgent *self, const RelayAgentConfig *cfg, const RelayConfigReport *report)
 {
+  GHashTable *running[RELAY_KIND_N];
+
+  _running_names(self, running);
   for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
-    for (guint i = 0; cfg->components[kind] && i < cfg->components[kind]->len; i++)
-      {
-        const RelayComponentConfig *cc = g_ptr_array_index(cfg->components[kind], i);
-        gboolean runs = kind == RELAY_KIND_SINKGROUP ? _group_runs(self, cc->name)
-                                                     : relay_agent_find(self, kind, cc->name) != NULL;
-        if (!runs)
-          relay_agent_add_down(self, kind, cc->name, _drop_reason(report, cc->label));
-      }
+    {
+      for (guint i = 0; cfg->components[kind] && i < cfg->components[kind]->len; i++)
+        {
+          const RelayComponentConfig *cc = g_ptr_array_index(cfg->components[kind], i);
+          if (!g_hash_table_contains(running[kind], cc->name))
+            relay_agent_add_down(self, kind, cc->name, _drop_reason(report, cc->label));
+        }
+      g_hash_table_destroy(running[kind]);
+    }
 }
 
 gboolean

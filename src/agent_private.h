@@ -13,8 +13,10 @@ struct _RelayAgent
   GPtrArray *sinks;            /* RelaySink*, owned */
   GPtrArray *runners;          /* RelaySinkRunner*, owned; one per standalone sink or sink group */
   GHashTable *channel_by_name; /* name -> RelayChannel* (borrowed from channels) */
+  GHashTable *sink_by_name;    /* name -> RelaySink* (borrowed from sinks) */
   GPtrArray *down;             /* RelayAgentDown*, owned: configured components that do not run */
   struct event_base *base;
+  gboolean keep_running; /* a component that cannot start is dropped instead of failing the start */
 };
 
 /* Records that a configured component does not run (dropped by configuration, failed to start). */

@@ -163,16 +163,16 @@ relay_channel_add_notify(RelayChannel *self, guint kinds, RelayChannelNotify fn,
   g_return_if_fail(self != NULL && fn != NULL);
   RelayNotifyEntry entry = { kinds, fn, user_data };
 
-  g_mutex_lock(&self->notify_lock);
+  relay_mutex_lock(&self->notify_lock);
   g_array_append_val(self->notifiers, entry);
-  g_mutex_unlock(&self->notify_lock);
+  relay_mutex_unlock(&self->notify_lock);
 }
 
 void
 relay_channel_remove_notify(RelayChannel *self, RelayChannelNotify fn, gpointer user_data)
 {
   g_return_if_fail(self != NULL);
-  g_mutex_lock(&self->notify_lock);
+  relay_mutex_lock(&self->notify_lock);
   for (guint i = 0; i < self->notifiers->len; i++)
     {
       RelayNotifyEntry *entry = &g_array_index(self->notifiers, RelayNotifyEntry, i);
@@ -186,8 +186,8 @@ relay_channel_remove_notify(RelayChannel *self, RelayChannelNotify fn, gpointer 
   guint old = self->notify_epoch;
   self->notify_epoch ^= 1;
   while (self->notify_running[old] > 0)
-    g_cond_wait(&self->notify_idle, &self->notify_lock);
-  g_mutex_unlock(&self->notify_lock);
+    relay_cond_wait(&self->notify_idle, &self->notify_lock);
+  relay_mutex_unlock(&self->notify_lock);
 }
 
 /* Copies the entries interested in kind into out (up to max); returns how many matched in total. */
@@ -216,7 +216,7 @@ relay_channel_notify(RelayChannel *self, RelayChannelNotifyKind kind)
   RelayNotifyEntry stack[RELAY_NOTIFY_STACK];
   RelayNotifyEntry *entries = stack;
 
-  g_mutex_lock(&self->notify_lock);
+  relay_mutex_lock(&self->notify_lock);
   guint n = _copy_matching(self, kind, stack, RELAY_NOTIFY_STACK);
   if (n > RELAY_NOTIFY_STACK)
     {
@@ -225,20 +225,20 @@ relay_channel_notify(RelayChannel *self, RelayChannelNotifyKind kind)
     }
   if (n == 0)
     {
-      g_mutex_unlock(&self->notify_lock);
+      relay_mutex_unlock(&self->notify_lock);
       return;
     }
   guint epoch = self->notify_epoch;
   self->notify_running[epoch]++;
-  g_mutex_unlock(&self->notify_lock);
+  relay_mutex_unlock(&self->notify_lock);
 
   for (guint i = 0; i < n; i++)
     entries[i].fn(self, entries[i].user_data);
 
-  g_mutex_lock(&self->notify_lock);
+  relay_mutex_lock(&self->notify_lock);
   if (--self->notify_running[epoch] == 0)
-    g_cond_broadcast(&self->notify_idle);
-  g_mutex_unlock(&self->notify_lock);
+    relay_cond_broadcast(&self->notify_idle);
+  relay_mutex_unlock(&self->notify_lock);
   if (entries != stack)
     g_free(entries);
 }
@@ -248,8 +248,8 @@ relay_channel_notify(RelayChannel *self, RelayChannelNotifyKind kind)
 void
 relay_channel_init_base(RelayChannel *self)
 {
-  g_mutex_init(&self->notify_lock);
-  g_cond_init(&self->notify_idle);
+  relay_mutex_init(&self->notify_lock);
+  relay_cond_init(&self->notify_idle);
   self->notifiers = g_array_new(FALSE, FALSE, sizeof(RelayNotifyEntry));
 }
 
@@ -259,6 +259,7 @@ relay_channel_free_base(RelayChannel *self)
   if (self->notifiers)
     g_array_free(self->notifiers, TRUE);
   self->notifiers = NULL;
-  g_cond_clear(&self->notify_idle);
-  g_mutex_clear(&self->notify_lock);
+  g_clear_pointer(&self->unread_reason, g_free);
+  relay_cond_clear(&self->notify_idle);
+  relay_mutex_clear(&self->notify_lock);
 }

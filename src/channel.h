@@ -18,6 +18,7 @@
 
 #include "relay.h"
 #include "component.h"
+#include "relay_mutex.h"
 
 typedef enum
 {
@@ -89,10 +90,11 @@ struct _RelayChannel
   gint64 keep_alive_s;           /* how long a source waits for room before answering FAILED */
   RelayChannelCounters counters; /* relay_counter_add_shared / relay_counter_get (counters.h) */
   gboolean durable;              /* set by a channel that keeps the file channel's extra counters */
-  GMutex notify_lock;
+  char *unread_reason; /* set by the agent when no running sink reads the channel (shown on /health) */
+  RelayMutex notify_lock;
   GArray *notifiers; /* private */
   /* private: callbacks in flight per epoch, so that remove_notify can wait for the ones it may race with */
-  GCond notify_idle;
+  RelayCond notify_idle;
   guint notify_running[2];
   guint notify_epoch;
 };

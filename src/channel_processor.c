@@ -418,7 +418,9 @@ _configure_selector(RelayChannelProcessor *self, const RelayComponentConfig *cc,
   if (!_selector_kind(type, &self->kind))
     {
       relay_config_report_add(report, _where(cc, "selector.type"), cc->label, "selector.type",
-                              "unknown selector type %s; source %s removed", type, cc->name);
+                              "unknown selector type %s (known: replicating, multiplexing, load_balancing); "
+                              "source %s removed",
+                              type, cc->name);
       return FALSE;
     }
   _report_foreign_selector_keys(self, cc, report);

@@ -9,6 +9,7 @@
 #include "channel_processor.h"
 #include "log.h"
 #include "props.h"
+#include "suggest.h"
 
 #include <string.h>
 
@@ -48,10 +49,30 @@ _is_common_key(RelayKind kind, const char *key)
   return FALSE;
 }
 
+/* The keys a component of klass is known to read, for "did you mean" (borrowed strings). */
+static GPtrArray *
+_known_keys(const RelayComponentClass *klass)
+{
+  static const char *const source_keys[] = { "channels", "selector.type", "interceptors", NULL };
+  static const char *const sink_keys[] = { "channel", NULL };
+  GPtrArray *known = g_ptr_array_new();
+
+  g_ptr_array_add(known, (gpointer) "type");
+  for (const RelayOption *opt = klass->options; opt && opt->key; opt++)
+    g_ptr_array_add(known, (gpointer)opt->key);
+  for (const char *const *k = klass->kind == RELAY_KIND_SOURCE ? source_keys
+                              : klass->kind == RELAY_KIND_SINK ? sink_keys
+                                                               : NULL;
+       k && *k; k++)
+    g_ptr_array_add(known, (gpointer)*k);
+  return known;
+}
+
 static void
 _report_unknown_keys(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigReport *report)
 {
   GPtrArray *keys = relay_component_config_keys(cc, "");
+  GPtrArray *known = NULL;
 
   for (guint i = 0; i < keys->len; i++)
     {
@@ -59,9 +80,19 @@ _report_unknown_keys(RelayComponent *self, const RelayComponentConfig *cc, Relay
       if (relay_options_find(self->klass->options, key) || _is_common_key(self->klass->kind, key)
           || (self->klass->knows_key && self->klass->knows_key(key)))
         continue;
-      relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
-                              "unknown key for type %s, ignored", self->klass->type);
+      if (!known)
+        known = _known_keys(self->klass);
+      const char *closest = relay_suggest_closest(key, (const char *const *)known->pdata, known->len);
+      if (closest)
+        relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
+                                "unknown key for type %s, ignored (did you mean %s?)", self->klass->type,
+                                closest);
+      else
+        relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
+                                "unknown key for type %s, ignored", self->klass->type);
     }
+  if (known)
+    g_ptr_array_unref(known);
   g_ptr_array_unref(keys);
 }
 

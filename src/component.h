@@ -40,6 +40,10 @@ struct _RelayComponentClass
   void (*free)(RelayComponent *self); /* optional: frees class-specific fields (not option strings) */
 
   const void *ops; /* RelayChannelOps / RelaySinkOps for channels and sinks; NULL for sources */
+
+  /* Optional, for relayd --check: what start() would find wrong that can be known without starting (a port
+   * in use, a directory missing or not writable). FALSE with error saying what and why. */
+  gboolean (*check_start)(RelayComponent *self, GError **error);
 };
 
 struct _RelayComponent

@@ -29,12 +29,38 @@ relay_kind_plural(RelayKind kind)
 
 /* ---- report ---- */
 
+static gint
+_compare_strings(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One kind of problem: lines with the same message format. */
+typedef struct
+{
+  guint kept;          /* lines in self->lines */
+  guint left_out;      /* counted, not kept */
+  guint summarised;    /* left_out already covered by a summary line */
+  char *last_left_out; /* the latest line left out, for the summary */
+} ReportKind;
+
+static void
+_report_kind_free(gpointer data)
+{
+  ReportKind *kind = data;
+
+  g_free(kind->last_left_out);
+  g_free(kind);
+}
+
 RelayConfigReport *
 relay_config_report_new(void)
 {
   RelayConfigReport *self = g_new0(RelayConfigReport, 1);
 
   self->lines = g_ptr_array_new_with_free_func(g_free);
+  self->by_format = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, _report_kind_free);
+  self->by_label = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   return self;
 }
 
@@ -44,7 +70,32 @@ relay_config_report_free(RelayConfigReport *self)
   if (!self)
     return;
   g_ptr_array_unref(self->lines);
+  g_hash_table_destroy(self->by_format);
+  g_hash_table_destroy(self->by_label);
   g_free(self);
+}
+
+/* Keeps the line or counts it as left out; takes ownership of line. */
+static void
+_report_store(RelayConfigReport *self, const char *fmt, char *line)
+{
+  ReportKind *kind = g_hash_table_lookup(self->by_format, fmt);
+
+  if (!kind)
+    {
+      kind = g_new0(ReportKind, 1);
+      g_hash_table_insert(self->by_format, (gpointer)fmt, kind);
+    }
+  if (kind->kept < RELAY_CONFIG_REPORT_MAX_ALIKE)
+    {
+      kind->kept++;
+      g_ptr_array_add(self->lines, line);
+      return;
+    }
+  kind->left_out++;
+  self->n_left_out++;
+  g_free(kind->last_left_out);
+  kind->last_left_out = line;
 }
 
 void
@@ -63,13 +114,47 @@ relay_config_report_add(RelayConfigReport *self, const RelayProp *where, const c
   va_start(ap, fmt);
   g_string_append_vprintf(line, fmt, ap);
   va_end(ap);
-  g_ptr_array_add(self->lines, g_string_free(line, FALSE));
+  if (component && !g_hash_table_contains(self->by_label, component))
+    g_hash_table_insert(self->by_label, g_strdup(component), g_strdup(line->str));
+  _report_store(self, fmt, g_string_free(line, FALSE));
 }
 
 guint
 relay_config_report_count(const RelayConfigReport *self)
 {
-  return self->lines->len;
+  return self->lines->len - self->n_summaries + self->n_left_out;
+}
+
+const char *
+relay_config_report_first_for(const RelayConfigReport *self, const char *label)
+{
+  return g_hash_table_lookup(self->by_label, label);
+}
+
+void
+relay_config_report_finish(RelayConfigReport *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  GPtrArray *summaries = g_ptr_array_new();
+
+  g_hash_table_iter_init(&iter, self->by_format);
+  while (g_hash_table_iter_next(&iter, NULL, &value))
+    {
+      ReportKind *kind = value;
+      guint n = kind->left_out - kind->summarised;
+      if (n == 0)
+        continue;
+      g_ptr_array_add(summaries, g_strdup_printf("... and %u more problem(s) of this kind, the last: %s", n,
+                                                 kind->last_left_out));
+      kind->summarised = kind->left_out;
+    }
+  /* Hash order is arbitrary: sort for a stable output. */
+  g_ptr_array_sort(summaries, _compare_strings);
+  for (guint i = 0; i < summaries->len; i++)
+    g_ptr_array_add(self->lines, g_ptr_array_index(summaries, i));
+  self->n_summaries += summaries->len;
+  g_ptr_array_unref(summaries);
 }
 
 /* ---- component configs ---- */
@@ -109,12 +194,6 @@ relay_component_config_value(const RelayComponentConfig *self, const char *key)
   const RelayProp *prop = relay_component_config_get(self, key);
 
   return prop ? prop->value : NULL;
-}
-
-static gint
-_compare_strings(gconstpointer a, gconstpointer b)
-{
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 GPtrArray *
@@ -248,6 +327,8 @@ _classify(ConfigBuilder *b, const RelayProp *prop, const char *rest)
     }
   if (g_str_has_prefix(rest, "monitoring.") && rest[strlen("monitoring.")])
     g_ptr_array_add(b->cfg->monitoring, (gpointer)prop); /* checked by monitor.c */
+  else if (g_str_has_prefix(rest, "memory.") && rest[strlen("memory.")])
+    g_ptr_array_add(b->cfg->memory, (gpointer)prop); /* checked by membudget.c (issue 16) */
   else if (strcmp(rest, "configfilters") == 0 || g_str_has_prefix(rest, "configfilters."))
     relay_config_report_add(b->report, prop, NULL, prop->key, "config filters are not supported, ignored");
   else
@@ -280,6 +361,7 @@ _admit(ConfigBuilder *b, RelayKind kind, const char *name)
     }
   g_hash_table_steal(b->by_name[kind], name);
   g_ptr_array_add(b->cfg->components[kind], cc);
+  g_hash_table_insert(b->cfg->by_name[kind], cc->name, cc);
 }
 
 /* Walks one list ("r1 r2"), reporting names listed more than once. */
@@ -330,8 +412,12 @@ _agent_config_alloc(const RelayProps *props, const char *agent)
   cfg->agent = g_strdup(agent);
   cfg->props = props;
   for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
-    cfg->components[kind] = g_ptr_array_new_with_free_func(_component_free);
+    {
+      cfg->components[kind] = g_ptr_array_new_with_free_func(_component_free);
+      cfg->by_name[kind] = g_hash_table_new(g_str_hash, g_str_equal);
+    }
   cfg->monitoring = g_ptr_array_new();
+  cfg->memory = g_ptr_array_new();
   return cfg;
 }
 
@@ -364,6 +450,40 @@ _has_prefix_key(const RelayProps *props, const char *prefix)
   return FALSE;
 }
 
+/* The agents a file defines (names with a NAME.sources, .channels, .sinks or .sinkgroups key), as "a, b"
+ * in order of first appearance, or NULL. At most 20 are named. */
+static char *
+_defined_agents(const RelayProps *props)
+{
+  guint n_entries, shown = 0;
+  const RelayProp *const *entries = relay_props_entries(props, &n_entries);
+  GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  GString *names = g_string_new(NULL);
+
+  for (guint i = 0; i < n_entries; i++)
+    {
+      const char *dot = strchr(entries[i]->key, '.');
+      if (!dot || dot == entries[i]->key)
+        continue;
+      gboolean is_list = FALSE;
+      for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
+        is_list = is_list || strcmp(dot + 1, relay_kind_plural(kind)) == 0;
+      char *name = g_strndup(entries[i]->key, dot - entries[i]->key);
+      if (!is_list || !g_hash_table_add(seen, name))
+        {
+          if (!is_list)
+            g_free(name);
+          continue;
+        }
+      if (shown++ < 20)
+        g_string_append_printf(names, "%s%s", names->len ? ", " : "", name);
+    }
+  if (shown > 20)
+    g_string_append_printf(names, " and %u more", shown - 20);
+  g_hash_table_destroy(seen);
+  return g_string_free(names, names->len == 0);
+}
+
 RelayAgentConfig *
 relay_agent_config_new(const RelayProps *props, const char *agent, RelayConfigReport *report)
 {
@@ -372,7 +492,16 @@ relay_agent_config_new(const RelayProps *props, const char *agent, RelayConfigRe
 
   if (!_has_prefix_key(props, prefix))
     {
-      relay_config_report_add(report, NULL, NULL, NULL, "no properties for agent %s", agent);
+      char *agents = _defined_agents(props);
+      if (agents)
+        relay_config_report_add(report, NULL, NULL, NULL, "no properties for agent %s; the file defines: %s",
+                                agent, agents);
+      else
+        relay_config_report_add(report, NULL, NULL, NULL,
+                                "no properties for agent %s; the file defines no agent (no "
+                                "NAME.sources, NAME.channels or NAME.sinks line)",
+                                agent);
+      g_free(agents);
       g_free(prefix);
       return NULL;
     }
@@ -396,8 +525,12 @@ relay_agent_config_free(RelayAgentConfig *self)
   if (!self)
     return;
   for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
-    g_ptr_array_unref(self->components[kind]);
+    {
+      g_hash_table_destroy(self->by_name[kind]);
+      g_ptr_array_unref(self->components[kind]);
+    }
   g_ptr_array_unref(self->monitoring);
+  g_ptr_array_unref(self->memory);
   g_free(self->agent);
   g_free(self);
 }
@@ -406,11 +539,5 @@ RelayComponentConfig *
 relay_agent_config_find(const RelayAgentConfig *self, RelayKind kind, const char *name)
 {
   g_return_val_if_fail(kind < RELAY_KIND_N, NULL);
-  for (guint i = 0; i < self->components[kind]->len; i++)
-    {
-      RelayComponentConfig *cc = g_ptr_array_index(self->components[kind], i);
-      if (strcmp(cc->name, name) == 0)
-        return cc;
-    }
-  return NULL;
+  return g_hash_table_lookup(self->by_name[kind], name);
 }

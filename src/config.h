@@ -27,9 +27,17 @@ const char *relay_kind_plural(RelayKind kind);
 
 /* ---- problem report ---- */
 
+/* At most this many lines of one kind of problem (one message format) are kept; the others are counted and
+ * summed up by relay_config_report_finish(), so a file with millions of the same mistake stays readable. */
+#define RELAY_CONFIG_REPORT_MAX_ALIKE 20
+
 struct _RelayConfigReport
 {
-  GPtrArray *lines; /* char*, one per problem, in the order found */
+  GPtrArray *lines;      /* char*, one per problem, in the order found (at most MAX_ALIKE of one kind) */
+  GHashTable *by_format; /* format string (static) -> ReportKind* (owned): lines kept and left out */
+  GHashTable *by_label;  /* component label -> its first line (both owned), whether kept or left out */
+  guint n_left_out;      /* problems counted but not kept in lines */
+  guint n_summaries;     /* lines added by relay_config_report_finish() (not problems themselves) */
 };
 
 RelayConfigReport *relay_config_report_new(void);
@@ -40,7 +48,13 @@ void relay_config_report_free(RelayConfigReport *self);
  * Thread: main (configuration happens before any other thread starts). */
 void relay_config_report_add(RelayConfigReport *self, const RelayProp *where, const char *component,
                              const char *key, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+/* Every problem found, including the ones not kept in lines. */
 guint relay_config_report_count(const RelayConfigReport *self);
+/* The first problem line about component label ("sources.r1"), or NULL. Constant time. */
+const char *relay_config_report_first_for(const RelayConfigReport *self, const char *label);
+/* Appends one "... and N more like ..." line per kind of problem that had lines left out (once; later calls
+ * add only what is new). Call before printing the lines. */
+void relay_config_report_finish(RelayConfigReport *self);
 
 /* ---- per-component configuration ---- */
 
@@ -69,6 +83,8 @@ struct _RelayAgentConfig
   GPtrArray *components[RELAY_KIND_N];  /* RelayComponentConfig*, listed components in list order */
   const RelayProp *lists[RELAY_KIND_N]; /* the list entries themselves (NULL if absent) */
   GPtrArray *monitoring;                /* const RelayProp*: "<agent>.monitoring.*" entries (relayd's own) */
+  GHashTable *by_name[RELAY_KIND_N];    /* name -> RelayComponentConfig* (borrowed from components) */
+  GPtrArray *memory; /* const RelayProp*: "<agent>.memory.*" entries (relayd's own; membudget.c, issue 16) */
 };
 
 /* Stage 1 for agent `agent`. Returns NULL (and reports why) when no property starts with "<agent>.".
@@ -76,7 +92,7 @@ struct _RelayAgentConfig
 RelayAgentConfig *relay_agent_config_new(const RelayProps *props, const char *agent,
                                          RelayConfigReport *report);
 void relay_agent_config_free(RelayAgentConfig *self);
-/* Lookup by kind and name, or NULL. */
+/* Lookup by kind and name, or NULL. Constant time. */
 RelayComponentConfig *relay_agent_config_find(const RelayAgentConfig *self, RelayKind kind, const char *name);
 
 /* Splits a whitespace-separated list value ("c1 c2  c3") into a NULL-terminated strv. */

@@ -415,8 +415,15 @@ _interceptor_new(_Ctx *ctx)
       if (!type_name)
         _report(ctx, "type", "interceptor %s has no type; source %s removed", ctx->name, ctx->cc->name);
       else
-        _report(ctx, "type", "%s interceptor type %s; source %s removed",
-                _is_unsupported(type_name) ? "unsupported" : "unknown", type_name, ctx->cc->name);
+        {
+          GString *known = g_string_new(NULL);
+          for (guint i = 0; i < G_N_ELEMENTS(_types); i++)
+            g_string_append_printf(known, "%s%s", i ? ", " : "", _types[i].alias);
+          _report(ctx, "type", "%s interceptor type %s (known: %s); source %s removed",
+                  _is_unsupported(type_name) ? "unsupported" : "unknown", type_name, known->str,
+                  ctx->cc->name);
+          g_string_free(known, TRUE);
+        }
       return NULL;
     }
   Interceptor *self = g_new0(Interceptor, 1);

@@ -4,13 +4,14 @@
  * line are under one mutex so lines from different threads never interleave. Rate limiters carry their own
  * state and are updated under the same mutex. */
 #include "log.h"
+#include "relay_mutex.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 static gint _level = RELAY_LOG_INFO;
-static GMutex _lock;
+static RelayMutex _lock;
 static RelayLogHandler _handler;
 static gpointer _handler_data;
 
@@ -56,10 +57,10 @@ relay_log_parse_level(const char *text, RelayLogLevel *level)
 void
 relay_log_set_handler(RelayLogHandler handler, gpointer user_data)
 {
-  g_mutex_lock(&_lock);
+  relay_mutex_lock(&_lock);
   _handler = handler;
   _handler_data = user_data;
-  g_mutex_unlock(&_lock);
+  relay_mutex_unlock(&_lock);
 }
 
 static void
@@ -108,9 +109,9 @@ relay_logv(RelayLogLevel level, const char *prefix, const char *fmt, va_list ap)
   if (!relay_log_enabled(level))
     return;
   GString *line = _format_line(level, prefix, fmt, ap);
-  g_mutex_lock(&_lock);
+  relay_mutex_lock(&_lock);
   _emit_locked(level, line);
-  g_mutex_unlock(&_lock);
+  relay_mutex_unlock(&_lock);
   g_string_free(line, TRUE);
 }
 
@@ -161,7 +162,7 @@ relay_log_ratelimited(RelayRateLimit *rl, RelayLogLevel level, const char *prefi
   GString *line = _format_line(level, prefix, fmt, ap);
   va_end(ap);
 
-  g_mutex_lock(&_lock);
+  relay_mutex_lock(&_lock);
   gint64 suppressed = _ratelimit_admit_locked(rl);
   if (suppressed >= 0)
     {
@@ -169,6 +170,6 @@ relay_log_ratelimited(RelayRateLimit *rl, RelayLogLevel level, const char *prefi
         g_string_append_printf(line, " (%" G_GINT64_FORMAT " similar messages suppressed)", suppressed);
       _emit_locked(level, line);
     }
-  g_mutex_unlock(&_lock);
+  relay_mutex_unlock(&_lock);
   g_string_free(line, TRUE);
 }

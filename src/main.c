@@ -1,16 +1,20 @@
-/* main.c - the relayd command line: relayd -n NAME [-f FILE] [-c DIR] [--check] [--log-level LEVEL]
- * [--metrics-port PORT] [--metrics-bind ADDR] [--summary-interval SECS] [-Dkey=value ...].
+/* main.c - the relayd command line: relayd [agent] -n NAME [-f FILE ...] [-c DIR] [--check] [--log-level
+ * LEVEL]
+ * [--keep-running-on-start-failure] [--no-reload-conf] [--metrics-port PORT] [--metrics-bind ADDR]
+ * [--summary-interval SECS] [-Dkey=value ...].
  *
  * Thin by design: parse arguments, load and check the configuration, build the agent, start monitoring, run
  * the main event loop until SIGTERM/SIGINT, stop in order. -Dkey=value are Flume's system properties:
  * flume.monitoring.* and flume.root.logger are used, others are ignored with a warning. Exit codes: 0 clean
- * stop or a clean --check, 1 configuration problems (--check) or nothing runnable or start failure, 2 usage
- * errors. */
+ * stop or a clean --check, 1 configuration problems (--check) or nothing runnable or start failure (any
+ * component, unless --keep-running-on-start-failure), 2 usage errors. */
 #include "relay.h"
 
 #include "agent.h"
 #include "config.h"
+#include "help_components.h" /* --help-components (issue 19) */
 #include "log.h"
+#include "membudget.h" /* issue 16 */
 #include "metrics.h"
 #include "monitor.h"
 #include "props.h"
@@ -29,7 +33,7 @@
 typedef struct
 {
   char *name;
-  char *conf_file;
+  char **conf_files; /* -f, repeatable: merged in order, later keys win (as Flume) */
   char *conf_dir;
   char *log_level;
   gboolean check;
@@ -38,13 +42,16 @@ typedef struct
   char *metrics_bind;           /* NULL: not given */
   int summary_interval;         /* -1: not given */
   GPtrArray *system_properties; /* "key=value" from -D, owned */
+  /* ---- issue 19: Flume's command line, start failures ---- */
+  gboolean keep_running; /* --keep-running-on-start-failure */
+  gboolean no_reload;    /* --no-reload-conf: what relayd does anyway */
 } RelayArgs;
 
 static void
 _free_args(RelayArgs *args)
 {
   g_free(args->name);
-  g_free(args->conf_file);
+  g_strfreev(args->conf_files);
   g_free(args->conf_dir);
   g_free(args->log_level);
   g_free(args->metrics_bind);
@@ -76,13 +83,35 @@ _take_system_properties(int *argc, char **argv, RelayArgs *args)
   argv[kept] = NULL;
 }
 
+/* Flume's launcher takes a command first: `flume-ng agent -n a1 ...`. "agent" is accepted (and dropped) so
+ * that the same words work; flume-ng's other commands are named with what to use instead. */
+static gboolean
+_take_flume_verb(int *argc, char **argv)
+{
+  if (*argc < 2)
+    return TRUE;
+  if (strcmp(argv[1], "agent") == 0)
+    {
+      memmove(argv + 1, argv + 2, (size_t)(*argc - 1) * sizeof *argv); /* with the final NULL */
+      (*argc)--;
+      return TRUE;
+    }
+  if (strcmp(argv[1], "avro-client") == 0)
+    fprintf(stderr, "relayd: 'avro-client' is a flume-ng command; relayd's equivalent is relay-send\n");
+  else if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "help") == 0)
+    fprintf(stderr, "relayd: '%s' is a flume-ng command; use relayd --%s\n", argv[1], argv[1]);
+  else
+    return TRUE;
+  return FALSE;
+}
+
 static int
 _parse_args(int argc, char **argv, RelayArgs *args)
 {
   GOptionEntry entries[] = {
     { "name", 'n', 0, G_OPTION_ARG_STRING, &args->name, "name of the agent to run (required)", "NAME" },
-    { "conf-file", 'f', 0, G_OPTION_ARG_FILENAME, &args->conf_file, "configuration file (Flume properties)",
-      "FILE" },
+    { "conf-file", 'f', 0, G_OPTION_ARG_FILENAME_ARRAY, &args->conf_files,
+      "configuration file (Flume properties); repeat to merge several, later keys win", "FILE" },
     { "conf", 'c', 0, G_OPTION_ARG_FILENAME, &args->conf_dir, "directory holding relayd.conf", "DIR" },
     { "check", 0, 0, G_OPTION_ARG_NONE, &args->check, "validate the configuration, print every problem, exit",
       NULL },
@@ -95,6 +124,12 @@ _parse_args(int argc, char **argv, RelayArgs *args)
       "address of the metrics endpoint (default 127.0.0.1)", "ADDR" },
     { "summary-interval", 0, 0, G_OPTION_ARG_INT, &args->summary_interval,
       "seconds between summary lines in the log (default 60, 0: off)", "SECS" },
+    /* ---- issue 19 ---- */
+    { "keep-running-on-start-failure", 0, 0, G_OPTION_ARG_NONE, &args->keep_running,
+      "run without a source or standalone sink that cannot start (Flume's behaviour) instead of exiting 1",
+      NULL },
+    { "no-reload-conf", 0, 0, G_OPTION_ARG_NONE, &args->no_reload,
+      "Flume's option; relayd never reloads its configuration while running", NULL },
     { NULL },
   };
   GOptionContext *ctx = g_option_context_new("- relay Flume events between agents");
@@ -103,10 +138,18 @@ _parse_args(int argc, char **argv, RelayArgs *args)
 
   args->metrics_port = -1;
   args->summary_interval = -1;
+  if (!_take_flume_verb(&argc, argv))
+    {
+      g_option_context_free(ctx);
+      return 2;
+    }
   _take_system_properties(&argc, argv, args);
   g_option_context_set_description(ctx, "Flume's -Dflume.monitoring.type=http -Dflume.monitoring.port=PORT "
                                         "and -Dflume.root.logger=LEVEL,... are understood too.\n");
   g_option_context_add_main_entries(ctx, entries, NULL);
+  /* ---- --help-components in --help (issue 19; handled in main() before the options are parsed) ---- */
+  g_option_context_set_summary(ctx, "relayd --help-components [TYPE] [--markdown] lists every component type "
+                                    "with every key, its type, default and range.");
   gboolean ok = g_option_context_parse(ctx, &argc, &argv, &error);
   g_option_context_free(ctx);
   if (!ok)
@@ -119,8 +162,12 @@ _parse_args(int argc, char **argv, RelayArgs *args)
     return 0;
   if (!args->name || argc > 1)
     {
-      fprintf(stderr, "relayd: %s (usage: relayd -n NAME [-f FILE] [-c DIR] [--check] [--log-level LEVEL])\n",
-              args->name ? "unexpected argument" : "-n NAME is required");
+      char *what = args->name ? g_strdup_printf("unexpected argument '%s'", argv[1])
+                              : g_strdup("-n NAME is required");
+      fprintf(stderr,
+              "relayd: %s (usage: relayd [agent] -n NAME [-f FILE] [-c DIR] [--check] [--log-level LEVEL])\n",
+              what);
+      g_free(what);
       return 2;
     }
   if (args->log_level && !relay_log_parse_level(args->log_level, &level))
@@ -139,17 +186,38 @@ _parse_args(int argc, char **argv, RelayArgs *args)
   return -1;
 }
 
-/* -f FILE; else DIR/relayd.conf for -c DIR; else ./conf/relayd.conf; else $sysconfdir/relayd.conf. */
-static char *
-_config_path(const RelayArgs *args)
+/* -f FILE (every one given); else DIR/relayd.conf for -c DIR; else ./conf/relayd.conf; else
+ * $sysconfdir/relayd.conf. A NULL-terminated strv. */
+static char **
+_config_paths(const RelayArgs *args)
 {
-  if (args->conf_file)
-    return g_strdup(args->conf_file);
+  char *one;
+
+  if (args->conf_files && args->conf_files[0])
+    return g_strdupv(args->conf_files);
   if (args->conf_dir)
-    return g_build_filename(args->conf_dir, "relayd.conf", NULL);
-  if (g_file_test("conf/relayd.conf", G_FILE_TEST_IS_REGULAR))
-    return g_strdup("conf/relayd.conf");
-  return g_build_filename(RELAY_SYSCONFDIR, "relayd.conf", NULL);
+    one = g_build_filename(args->conf_dir, "relayd.conf", NULL);
+  else if (g_file_test("conf/relayd.conf", G_FILE_TEST_IS_REGULAR))
+    one = g_strdup("conf/relayd.conf");
+  else
+    one = g_build_filename(RELAY_SYSCONFDIR, "relayd.conf", NULL);
+  char **paths = g_new0(char *, 2);
+  paths[0] = one;
+  return paths;
+}
+
+/* Lines saying what Flume options relayd takes differently (stderr, info level). */
+static void
+_explain_flume_options(const RelayArgs *args)
+{
+  if (args->conf_dir && args->conf_files && args->conf_files[0])
+    relay_info(NULL,
+               "-c %s: relayd reads no flume-env.sh or log4j file there; -c only locates relayd.conf "
+               "when no -f is given",
+               args->conf_dir);
+  if (args->no_reload)
+    relay_info(NULL, "--no-reload-conf: relayd never reloads its configuration while running (restart it to "
+                     "apply a change), so this changes nothing");
 }
 
 static void
@@ -203,8 +271,14 @@ static void
 _apply_root_logger(const RelayArgs *args, const char *value, RelayConfigReport *report)
 {
   char *level_text = g_strndup(value, strcspn(value, ","));
+  const char *appender = value[strlen(level_text)] == ',' ? value + strlen(level_text) + 1 : NULL;
   RelayLogLevel level;
 
+  if (appender && g_ascii_strcasecmp(appender, "console") != 0)
+    relay_info(NULL,
+               "-Dflume.root.logger: relayd always logs to stderr; the appender '%s' is not used "
+               "(redirect stderr, or let the service manager keep the log)",
+               appender);
   if (!relay_log_parse_level(g_strstrip(level_text), &level))
     relay_config_report_add(report, NULL, "command line", "-Dflume.root.logger",
                             "level '%s' is not one of error, warn, info, debug, trace; ignored", level_text);
@@ -294,7 +368,8 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorCo
     goto out;
   if (!relay_agent_start(agent, &error))
     {
-      relay_error(NULL, "cannot start agent %s: %s", relay_agent_name(agent), error->message);
+      relay_error(NULL, "cannot start agent %s: %s; exiting (see --keep-running-on-start-failure)",
+                  relay_agent_name(agent), error->message);
       g_error_free(error);
       relay_agent_stop(agent, 0);
       goto out;
@@ -315,27 +390,51 @@ out:
   return rc;
 }
 
+/* Loads every configuration file in order (later keys win); FALSE (message on stderr) if one cannot be read.
+ */
+static gboolean
+_load(char **paths, RelayProps *props, RelayConfigReport *report)
+{
+  for (guint i = 0; paths[i]; i++)
+    {
+      GError *error = NULL;
+      if (!relay_props_load_file(props, paths[i], report, &error))
+        {
+          fprintf(stderr, "relayd: cannot read configuration %s: %s\n", paths[i], error->message);
+          g_error_free(error);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /* Loads, checks and builds; returns the exit code, or -1 to go on running. */
 static int
 _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, RelayAgent *agent,
            RelayAgentConfig **cfg, RelayMonitorConfig *mc)
 {
-  char *path = _config_path(args);
-  GError *error = NULL;
+  char **paths = _config_paths(args);
+  char *path = g_strjoinv(",", paths);
   int rc = -1;
 
-  if (!relay_props_load_file(props, path, report, &error))
+  if (!_load(paths, props, report))
     {
-      fprintf(stderr, "relayd: cannot read configuration %s: %s\n", path, error->message);
-      g_error_free(error);
+      g_strfreev(paths);
       g_free(path);
       return 1;
     }
+  relay_info(NULL, "configuration file=%s agent=%s", path, args->name);
+  _explain_flume_options(args);
   relay_props_resolve(props, report);
   _tls_system_properties(args); /* TLS (issue 13): before components load their stores */
   *cfg = relay_agent_config_new(props, args->name, report);
   gboolean ok = *cfg && relay_agent_configure(agent, *cfg, report);
+  if (ok && args->check)
+    relay_agent_check_start(agent, *cfg, report);
   _monitor_config(args, *cfg, report, mc);
+  if (*cfg) /* ---- memory budget (issue 16) ---- */
+    relay_membudget_apply_props((*cfg)->memory, report);
+  relay_config_report_finish(report);
   _print_report(report, args->check);
   if (args->check)
     {
@@ -349,6 +448,7 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
                   ok ? "a TLS keystore or truststore cannot be loaded" : "nothing runnable");
       rc = 1;
     }
+  g_strfreev(paths);
   g_free(path);
   return rc;
 }
@@ -359,6 +459,10 @@ main(int argc, char **argv)
   gint64 t0 = g_get_monotonic_time();
   gint64 start_ms = g_get_real_time() / 1000;
   RelayArgs args = { 0 };
+  /* ---- relayd --help-components [TYPE] [--markdown] (issue 19) ---- */
+  if (relay_help_components_wanted(argc, argv))
+    return relay_help_components_run(argc, argv);
+  /* ---- end of --help-components ---- */
   int rc = _parse_args(argc, argv, &args);
 
   if (args.version)
@@ -383,6 +487,7 @@ main(int argc, char **argv)
   RelayMonitorConfig mc;
 
   relay_monitor_config_init(&mc);
+  relay_agent_set_keep_running(agent, args.keep_running);
   rc = _configure(&args, props, report, agent, &cfg, &mc);
   if (rc < 0)
     rc = _run(agent, base, t0, &mc, start_ms);

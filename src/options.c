@@ -2,9 +2,10 @@
  *
  * Each row describes one Flume key and the instance field it fills (by offset). Values are parsed the way
  * Flume's Context getters parse them (Long.parseLong, Boolean.parseBoolean), except that a boolean other
- * than true/false is an error instead of a silent false. A bad value either removes the component or, for
- * RELAY_OPTF_LENIENT rows, keeps the default; every problem is reported with file:line, component and key,
- * all rows are checked before giving up. Runs on the main thread during configuration. */
+ * than true/false is an error instead of a silent false. A value that does not parse removes the component;
+ * a value out of range removes it too or, for RELAY_OPTF_LENIENT rows, keeps the default; every problem is
+ * reported with file:line, component and key, all rows are checked before giving up. Runs on the main thread
+ * during configuration. */
 #include "options.h"
 
 #include "config.h"
@@ -94,21 +95,25 @@ _choices_text(const char *const *choices, const char *separator)
 }
 
 /* Parses text for row opt and stores it into the instance. Returns NULL on success, else a new message
- * describing the problem (the value is then not stored). */
+ * describing the problem (the value is then not stored); *in_range_only is TRUE when the text parsed but the
+ * value is out of range (the only problem a RELAY_OPTF_LENIENT row forgives). */
 static char *
-_parse_into(const RelayOption *opt, gpointer instance, const char *text)
+_parse_into(const RelayOption *opt, gpointer instance, const char *text, gboolean *in_range_only)
 {
   gpointer field = _field(instance, opt);
   gint64 i64;
 
+  *in_range_only = FALSE;
   switch (opt->type)
     {
     case RELAY_OPT_INT:
       if (!relay_options_parse_int(text, &i64))
         return g_strdup_printf("'%s' is not an integer", text);
+      *in_range_only = TRUE;
       if (opt->min <= opt->max && (i64 < opt->min || i64 > opt->max))
         return g_strdup_printf("%s is out of range %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, text, opt->min,
                                opt->max);
+      *in_range_only = FALSE;
       *(gint64 *)field = i64;
       return NULL;
     case RELAY_OPT_BOOL:
@@ -168,10 +173,12 @@ _set_zero(const RelayOption *opt, gpointer instance)
 static void
 _set_default(const RelayOption *opt, gpointer instance)
 {
+  gboolean in_range_only;
+
   _set_zero(opt, instance);
   if (!opt->def)
     return;
-  char *problem = _parse_into(opt, instance, opt->def);
+  char *problem = _parse_into(opt, instance, opt->def, &in_range_only);
   if (problem)
     g_critical("option table: default of %s is invalid: %s", opt->key, problem);
   g_free(problem);
@@ -224,17 +231,21 @@ _apply_row(const RelayOption *opt, gpointer instance, const RelayComponentConfig
       g_free(prefix);
       return TRUE;
     }
-  char *problem = _parse_into(opt, instance, prop->value);
+  gboolean in_range_only;
+  char *problem = _parse_into(opt, instance, prop->value, &in_range_only);
   if (!problem)
     return TRUE;
-  if (opt->flags & RELAY_OPTF_LENIENT)
+  /* LENIENT forgives a value out of range (as Flume clamps some); a value that does not parse at all
+   * removes the component, as the NumberFormatException of Flume's Context.getInteger/getLong would. */
+  gboolean keep = (opt->flags & RELAY_OPTF_LENIENT) && in_range_only;
+  if (keep)
     relay_config_report_add(report, prop, cc->label, opt->key, "%s; using default %s", problem,
                             _default_text(opt));
   else
     relay_config_report_add(report, prop, cc->label, opt->key, "%s; %s %s removed", problem,
                             relay_kind_name(cc->kind), cc->name);
   g_free(problem);
-  return (opt->flags & RELAY_OPTF_LENIENT) != 0;
+  return keep;
 }
 
 gboolean
@@ -298,4 +309,31 @@ relay_options_print_help(const RelayOption *options, FILE *out)
 {
   for (const RelayOption *opt = options; opt && opt->key; opt++)
     _print_row(opt, out);
+}
+
+char *
+relay_options_type_text(const RelayOption *opt)
+{
+  if (opt->type == RELAY_OPT_ENUM && opt->choices)
+    {
+      char *choices = _choices_text(opt->choices, "|");
+      char *text = g_strdup_printf("enum %s", choices);
+      g_free(choices);
+      return text;
+    }
+  return g_strdup(_type_names[opt->type]);
+}
+
+const char *
+relay_options_default_text(const RelayOption *opt)
+{
+  return _default_text(opt);
+}
+
+char *
+relay_options_range_text(const RelayOption *opt)
+{
+  if (opt->type != RELAY_OPT_INT || opt->min > opt->max)
+    return NULL;
+  return g_strdup_printf("%" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, opt->min, opt->max);
 }

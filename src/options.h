@@ -21,7 +21,8 @@ typedef enum
 typedef enum
 {
   RELAY_OPTF_REQUIRED = 1 << 0, /* missing key -> component removed */
-  RELAY_OPTF_LENIENT = 1 << 1,  /* bad or out-of-range value -> warning and the default, as Flume does */
+  RELAY_OPTF_LENIENT = 1 << 1,  /* out-of-range value -> warning and the default; a value that does not parse
+                                 * still removes the component */
   RELAY_OPTF_IGNORED = 1 << 2,  /* accepted for compatibility, has no effect (help says why); noted at info */
   RELAY_OPTF_BATCH_SIZE = 1 << 3, /* value must be <= transactionCapacity of the connected channel(s) */
   RELAY_OPTF_EMPTY_OK = 1 << 4,   /* STRING may be empty */
@@ -80,5 +81,10 @@ const RelayOption *relay_options_find(const RelayOption *options, const char *ke
 gboolean relay_options_parse_int(const char *text, gint64 *out);
 /* Prints "  key (type, default X, range a..b): help" lines. */
 void relay_options_print_help(const RelayOption *options, FILE *out);
+/* Pieces of a row's help for --help-components (help_components.c): "int", "enum none|deflate"; the default
+ * as text ("(none)" when there is none); "a..b" for INT rows with a range, else NULL. Strings to g_free. */
+char *relay_options_type_text(const RelayOption *opt);
+const char *relay_options_default_text(const RelayOption *opt);
+char *relay_options_range_text(const RelayOption *opt);
 
 #endif

@@ -7,7 +7,8 @@
  * does. Entries live in an array (first-appearance order) plus a key index; a later duplicate overwrites the
  * value, file and line of the existing entry in place. relay_props_resolve() expands ${env:VAR} and ${key}
  * references with memoisation, a depth limit and cycle detection (values taken from the environment are not
- * scanned again for references). Input sizes are bounded. Runs on the main thread during configuration; a
+ * scanned again for references). Input sizes are bounded, and so is what substitution adds: per value and
+ * over the whole configuration. Runs on the main thread during configuration; a
  * RelayProps is not shared between threads. */
 #include "props.h"
 
@@ -20,12 +21,16 @@
 #define RELAY_PROPS_MAX_FILE_BYTES (16 * 1024 * 1024)
 #define RELAY_PROPS_MAX_VALUE_BYTES (1024 * 1024)
 #define RELAY_PROPS_MAX_DEPTH 8
+/* What ${...} substitution may add over all values together (each value is also held to MAX_VALUE_BYTES):
+ * a few references to a large value repeated over many keys cannot make a small file take gigabytes. */
+#define RELAY_PROPS_MAX_EXPANDED_BYTES (16 * 1024 * 1024)
 
 struct _RelayProps
 {
   GPtrArray *entries; /* RelayProp*, owned, first-appearance order */
   GHashTable *by_key; /* key (owned by the entry) -> RelayProp* */
   GPtrArray *files;   /* char*, file names the entries point to */
+  GPtrArray *dropped; /* RelayProp* still in entries but dropped by a later empty value (until compacted) */
 };
 
 /* A cursor over the text being parsed. */
@@ -54,6 +59,7 @@ relay_props_new(void)
   self->entries = g_ptr_array_new_with_free_func(_prop_free);
   self->by_key = g_hash_table_new(g_str_hash, g_str_equal);
   self->files = g_ptr_array_new_with_free_func(g_free);
+  self->dropped = g_ptr_array_new();
   return self;
 }
 
@@ -65,6 +71,7 @@ relay_props_free(RelayProps *self)
   g_hash_table_destroy(self->by_key);
   g_ptr_array_unref(self->entries);
   g_ptr_array_unref(self->files);
+  g_ptr_array_unref(self->dropped);
   g_free(self);
 }
 
@@ -357,8 +364,36 @@ _drop_empty(RelayProps *self, const RelayProp *where, RelayConfigReport *report)
       report, where, NULL, where->key,
       "empty value, ignored; it also overrides the value set at %s:%u, which is dropped too", earlier->file,
       earlier->line);
+  /* Removed from the array by _compact() at the end of the load: one pass, not a search per empty value. */
   g_hash_table_remove(self->by_key, earlier->key);
-  g_ptr_array_remove(self->entries, earlier);
+  g_ptr_array_add(self->dropped, earlier);
+}
+
+/* Takes the entries dropped during a load out of the array, keeping the order of the others. */
+static void
+_compact(RelayProps *self)
+{
+  if (self->dropped->len == 0)
+    return;
+  GHashTable *gone = g_hash_table_new(g_direct_hash, g_direct_equal);
+  guint kept = 0;
+
+  for (guint i = 0; i < self->dropped->len; i++)
+    g_hash_table_add(gone, g_ptr_array_index(self->dropped, i));
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      RelayProp *prop = g_ptr_array_index(self->entries, i);
+      if (g_hash_table_contains(gone, prop))
+        _prop_free(prop);
+      else
+        self->entries->pdata[kept++] = prop;
+    }
+  /* The tail now holds stale pointers: shorten without the free function. */
+  g_ptr_array_set_free_func(self->entries, NULL);
+  g_ptr_array_set_size(self->entries, kept);
+  g_ptr_array_set_free_func(self->entries, _prop_free);
+  g_ptr_array_set_size(self->dropped, 0);
+  g_hash_table_destroy(gone);
 }
 
 /* Replaces invalid UTF-8 in *text (as Java's decoder would) and says so. */
@@ -431,6 +466,7 @@ _load_text(RelayProps *self, const char *name, const char *text, gsize len, Rela
         }
       _parse_entry(self, raw, file, line, report);
     }
+  _compact(self);
   g_string_free(raw, TRUE);
 }
 
@@ -487,6 +523,7 @@ typedef struct
   RelayConfigReport *report;
   GHashTable *resolved; /* key -> char* (owned): final value */
   GPtrArray *chain;     /* const char* keys being resolved, outermost first */
+  gsize expanded;       /* bytes substitution added so far, over all values */
 } PropsResolver;
 
 static char *_resolve_prop(PropsResolver *res, const RelayProp *prop);
@@ -523,8 +560,10 @@ _lookup_property(PropsResolver *res, const RelayProp *prop, const char *name)
         relay_config_report_add(res->report, prop, NULL, prop->key, "${%s}: unsupported lookup, left as is",
                                 name);
       else
-        relay_config_report_add(res->report, prop, NULL, prop->key, "${%s}: no such property, left as is",
-                                name);
+        relay_config_report_add(res->report, prop, NULL, prop->key,
+                                "${%s}: no such property, left as is (an environment variable is written "
+                                "${env:%s})",
+                                name, name);
       return NULL;
     }
   if (_in_chain(res, name))
@@ -575,15 +614,29 @@ _expand_reference(PropsResolver *res, const RelayProp *prop, GString *out, const
   char *name = g_strndup(ref + 2, ref_len - 3);
   const char *value = name[0] ? _lookup(res, prop, name) : NULL;
 
-  if (value && out->len + strlen(value) > RELAY_PROPS_MAX_VALUE_BYTES)
+  gsize len = value ? strlen(value) : 0;
+
+  if (value && out->len + len > RELAY_PROPS_MAX_VALUE_BYTES)
     {
       relay_config_report_add(res->report, prop, NULL, prop->key,
                               "${%s}: value would exceed %d bytes, left as is", name,
                               RELAY_PROPS_MAX_VALUE_BYTES);
       value = NULL;
     }
+  else if (value && res->expanded + len > RELAY_PROPS_MAX_EXPANDED_BYTES)
+    {
+      relay_config_report_add(
+          res->report, prop, NULL, prop->key,
+          "${%s}: substitutions in the whole configuration would exceed %d bytes, left as "
+          "is",
+          name, RELAY_PROPS_MAX_EXPANDED_BYTES);
+      value = NULL;
+    }
   if (value)
-    g_string_append(out, value);
+    {
+      g_string_append(out, value);
+      res->expanded += len;
+    }
   else
     g_string_append_len(out, ref, ref_len);
   g_free(name);
@@ -628,7 +681,7 @@ void
 relay_props_resolve(RelayProps *self, RelayConfigReport *report)
 {
   PropsResolver res
-      = { self, report, g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free), g_ptr_array_new() };
+      = { self, report, g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free), g_ptr_array_new(), 0 };
 
   for (guint i = 0; i < self->entries->len; i++)
     _resolve_prop(&res, g_ptr_array_index(self->entries, i));

@@ -18,13 +18,26 @@ extern const RelayComponentClass relay_source_thrift_class;
 extern const RelayComponentClass relay_sink_thrift_class;
 extern const RelayComponentClass relay_source_avro_class;
 extern const RelayComponentClass relay_sink_avro_class;
+/* ---- exec and spooling-directory sources (issue 11) ---- */
+extern const RelayComponentClass relay_source_exec_class;
+extern const RelayComponentClass relay_source_spooldir_class;
+/* ---- taildir source (issue 11) ---- */
+extern const RelayComponentClass relay_source_taildir_class;
 
+/* Entries are appended in one block per issue (not reflowed), which keeps merges simple. */
+/* clang-format off */
 static const RelayComponentClass *const _classes[] = {
   &relay_source_seq_class,     &relay_source_netcat_class, &relay_channel_memory_class,
   &relay_channel_file_class,   &relay_sink_logger_class,   &relay_sink_null_class,
   &relay_sink_file_roll_class, &relay_source_thrift_class, &relay_sink_thrift_class,
-  &relay_source_avro_class,    &relay_sink_avro_class,     NULL,
+  &relay_source_avro_class,    &relay_sink_avro_class,
+  /* ---- exec and spooling-directory sources (issue 11) ---- */
+  &relay_source_exec_class, &relay_source_spooldir_class,
+  /* ---- taildir source (issue 11) ---- */
+  &relay_source_taildir_class,
+  NULL,
 };
+/* clang-format on */
 
 static const RelaySinkProcessorClass *const _processors[] = {
   &relay_sink_processor_default_class,
@@ -61,4 +74,27 @@ const RelayComponentClass *const *
 relay_registry_all(void)
 {
   return _classes;
+}
+
+/* ---- every sink processor class, for --help-components (issue 19) ---- */
+const RelaySinkProcessorClass *const *
+relay_registry_all_processors(void)
+{
+  return _processors;
+}
+
+/* ---- type lists for messages (issue 19) ---- */
+
+GPtrArray *
+relay_registry_type_names(RelayKind kind)
+{
+  GPtrArray *names = g_ptr_array_new();
+
+  if (kind == RELAY_KIND_SINKGROUP)
+    for (guint i = 0; _processors[i]; i++)
+      g_ptr_array_add(names, (gpointer)_processors[i]->type);
+  for (guint i = 0; kind != RELAY_KIND_SINKGROUP && _classes[i]; i++)
+    if (_classes[i]->kind == kind)
+      g_ptr_array_add(names, (gpointer)_classes[i]->type);
+  return names;
 }

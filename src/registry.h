@@ -12,5 +12,10 @@ const RelayComponentClass *relay_registry_find(RelayKind kind, const char *type)
 const RelaySinkProcessorClass *relay_registry_find_processor(const char *type);
 /* NULL-terminated array of all component classes. */
 const RelayComponentClass *const *relay_registry_all(void);
+/* ---- NULL-terminated array of all sink processor classes (issue 19, --help-components) ---- */
+const RelaySinkProcessorClass *const *relay_registry_all_processors(void);
+/* The type aliases of kind (RELAY_KIND_SINKGROUP: the sink processors), in registry order, for messages.
+ * Borrowed strings; free the array with g_ptr_array_unref. */
+GPtrArray *relay_registry_type_names(RelayKind kind);
 
 #endif

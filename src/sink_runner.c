@@ -28,10 +28,12 @@
  * stop() wait for the grace period before setting the sinks' abort flags. event_active() is called under
  * `lock`; no lane holds its base's lock while taking `lock`, so the order is always lock -> base. */
 #include "sink_runner.h"
+#include "relay_mutex.h"
 
 #include "channel.h"
 #include "counters.h"
 #include "log.h"
+#include "outage_log.h"
 #include "sink.h"
 #include "sink_processor.h"
 
@@ -66,7 +68,7 @@ typedef struct
   /* Lane thread only. */
   RunnerWait waiting;
   gint64 consecutive_backoffs;
-  RelayRateLimit fail_rl;
+  RelayOutageLog outage; /* FAILED cycles: logged once, then a summary a minute, then the recovery */
 
   /* Under runner->lock. */
   gboolean idle;   /* waiting after BACKOFF: may be chosen for new data (parallel only) */
@@ -85,8 +87,8 @@ struct _RelaySinkRunner
 
   /* Shared. */
   gint stop_requested; /* atomic */
-  GMutex lock;
-  GCond exited_cond;
+  RelayMutex lock;
+  RelayCond exited_cond;
 
   /* Main thread only. */
   gboolean started;
@@ -103,7 +105,7 @@ _wake_one_idle(RelaySinkRunner *self)
   const RelaySinkProcessorClass *klass = self->processor->klass;
   guint n_idle = 0;
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   for (guint i = 0; i < self->n_lanes; i++)
     if (self->lanes[i].idle)
       self->idle_scratch[n_idle++] = i;
@@ -114,7 +116,7 @@ _wake_one_idle(RelaySinkRunner *self)
       lane->idle = FALSE;
       event_active(lane->data_ev, 0, 0);
     }
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return n_idle > 0;
 }
 
@@ -125,9 +127,9 @@ _set_idle(RunnerLane *lane, gboolean idle)
 
   if (!self->parallel)
     return;
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   lane->idle = idle;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
 }
 
 /* ---- lane threads ---- */
@@ -157,6 +159,17 @@ _spread_backlog(RunnerLane *lane)
     _wake_one_idle(lane->runner);
 }
 
+/* Runs in: the lane thread. A cycle that did not fail ends an outage of FAILED cycles (one line). */
+static void
+_log_recovery(RunnerLane *lane)
+{
+  RelaySinkRunner *self = lane->runner;
+
+  relay_outage_log_success(&lane->outage, self->log_prefix, "delivering again%s%s",
+                           self->parallel ? " sink=" : "",
+                           self->parallel ? _lane_sink(lane)->super.name : "");
+}
+
 /* Runs in: the lane thread. Decides what follows a cycle (Flume's SinkRunner.PollingRunner). */
 static void
 _schedule_next(RunnerLane *lane, RelaySinkStatus status, gint64 retry_ms)
@@ -166,12 +179,14 @@ _schedule_next(RunnerLane *lane, RelaySinkStatus status, gint64 retry_ms)
   switch (status)
     {
     case RELAY_SINK_READY:
+      _log_recovery(lane);
       lane->consecutive_backoffs = 0;
       event_active(lane->cycle_ev, 0, 0);
       if (self->parallel)
         _spread_backlog(lane);
       break;
     case RELAY_SINK_BACKOFF:
+      _log_recovery(lane);
       relay_counter_add_shared(&self->processor->backoffs, 1);
       lane->consecutive_backoffs++;
       _arm_timer(lane, RUNNER_WAIT_BACKOFF,
@@ -182,10 +197,10 @@ _schedule_next(RunnerLane *lane, RelaySinkStatus status, gint64 retry_ms)
     case RELAY_SINK_FAILED:
       if (retry_ms < 0)
         retry_ms = RELAY_SINK_RUNNER_FAILED_WAIT_MS;
-      relay_log_ratelimited(&lane->fail_rl, RELAY_LOG_ERROR, self->log_prefix,
-                            "Unable to deliver event, retrying wait_ms=%" G_GINT64_FORMAT "%s%s", retry_ms,
-                            self->parallel ? " sink=" : "",
-                            self->parallel ? _lane_sink(lane)->super.name : "");
+      relay_outage_log_failure(&lane->outage, RELAY_LOG_ERROR, self->log_prefix,
+                               "Unable to deliver event, retrying wait_ms=%" G_GINT64_FORMAT "%s%s", retry_ms,
+                               self->parallel ? " sink=" : "",
+                               self->parallel ? _lane_sink(lane)->super.name : "");
       _arm_timer(lane, RUNNER_WAIT_FAILED, retry_ms);
       break;
     }
@@ -246,11 +261,11 @@ _lane_main(gpointer data)
 
   event_active(lane->cycle_ev, 0, 0);
   event_base_loop(lane->base, EVLOOP_NO_EXIT_ON_EMPTY);
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   lane->exited = TRUE;
   lane->idle = FALSE;
-  g_cond_broadcast(&self->exited_cond);
-  g_mutex_unlock(&self->lock);
+  relay_cond_broadcast(&self->exited_cond);
+  relay_mutex_unlock(&self->lock);
   return NULL;
 }
 
@@ -284,10 +299,10 @@ relay_sink_runner_new(RelaySinkProcessor *processor)
     {
       self->lanes[i].runner = self;
       self->lanes[i].index = i;
-      self->lanes[i].fail_rl = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+      relay_outage_log_init(&self->lanes[i].outage, RELAY_OUTAGE_SUMMARY_S);
     }
-  g_mutex_init(&self->lock);
-  g_cond_init(&self->exited_cond);
+  relay_mutex_init(&self->lock);
+  relay_cond_init(&self->exited_cond);
   return self;
 }
 
@@ -369,18 +384,18 @@ _wait_exited(RelaySinkRunner *self, guint n_started, guint grace_ms)
   gint64 deadline = g_get_monotonic_time() + (gint64)grace_ms * G_TIME_SPAN_MILLISECOND;
   gboolean all = FALSE;
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   for (;;)
     {
       all = TRUE;
       for (guint i = 0; i < n_started; i++)
         all = all && self->lanes[i].exited;
-      if (all || !g_cond_wait_until(&self->exited_cond, &self->lock, deadline))
+      if (all || !relay_cond_wait_until(&self->exited_cond, &self->lock, deadline))
         break;
     }
   for (guint i = 0; i < n_started; i++)
     all = all && self->lanes[i].exited;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return all;
 }
 
@@ -495,8 +510,8 @@ relay_sink_runner_free(RelaySinkRunner *self)
   g_ptr_array_unref(self->channels);
   g_free(self->lanes);
   g_free(self->idle_scratch);
-  g_mutex_clear(&self->lock);
-  g_cond_clear(&self->exited_cond);
+  relay_mutex_clear(&self->lock);
+  relay_cond_clear(&self->exited_cond);
   g_free(self->log_prefix);
   g_free(self);
 }

@@ -35,7 +35,25 @@ typedef struct
   gint64 protocol_errors[RELAY_PROTO_ERROR_N]; /* connections closed for bad input, by kind */
   gint64 connections_refused;                  /* over max-connections or refused by ipFilterRules */
   gint64 tls_errors[RELAY_TLS_FAIL_N];         /* connections closed by a TLS failure, by reason */
+  /* resource limits (issue 16) */
+  gint64 accept_failures; /* accept() calls that failed (out of descriptors); the listener rested */
+  gint64 idle_closed;     /* connections closed after idle-timeout without a request */
+  gint64
+      memory_refused; /* requests answered FAILED and connections refused because memory.limit was reached */
 } RelaySourceCounters;
+
+/* ---- labelled gauges a source may add to the monitoring outputs (issue 11: TAILDIR bytes behind per file
+ * group) ---- */
+typedef void (*RelaySourceGaugeFn)(const char *label, gint64 value, gpointer data);
+typedef struct
+{
+  const char *attr;       /* JSON attributes "<attr>" (the sum) and "<attr>.<label>" */
+  const char *family;     /* Prometheus family, one sample per label */
+  const char *help;       /* its # HELP text */
+  const char *label_name; /* its extra label: <label_name>="<label>" */
+  /* Calls fn once per label. Main thread (monitoring snapshots are rendered there). */
+  void (*foreach)(const RelaySource *source, RelaySourceGaugeFn fn, gpointer data);
+} RelaySourceGauges;
 
 struct _RelaySource
 {
@@ -43,6 +61,7 @@ struct _RelaySource
   RelayChannelProcessor *cp; /* owned by the agent */
   struct event_base *base;   /* the main loop; borrowed */
   RelaySourceCounters counters;
+  const RelaySourceGauges *gauges; /* NULL: none (issue 11) */
 };
 
 #define RELAY_SOURCE(p) ((RelaySource *)(p))

@@ -50,10 +50,11 @@
  * Checkpoint and log position. The state (ring + entries taken by open transactions + next sequence
  * number) is checkpointed every checkpointInterval ms if it changed, together with the log position after
  * the last applied record. Recovery loads the checkpoint (the backup if the primary is unusable) and
- * replays the records after that position; without a usable checkpoint it replays every segment. Replay
- * stops at the first invalid record: a torn tail of the last segment is cut there (log line with the
- * number of bytes dropped); corruption in an older segment skips the rest of it (error log). See
- * channel_file_recover.c.
+ * replays the records after that position; without a usable checkpoint it replays every segment. Damage
+ * loses only what is damaged: a record with an intact header is skipped by its length (a PUT keeps its
+ * events that pass their own CRC), an unreadable stretch is skipped up to the next intact record header,
+ * each logged with what it held; a torn tail of the last segment is cut at its last good record (log line
+ * with the number of bytes dropped). See channel_file_recover.c.
  *
  * Segment deletion. After a checkpoint, segments are deleted from the oldest on while they are older than
  * the checkpoint's log position and hold no event still in the channel (a prefix only), so a full replay
@@ -207,9 +208,9 @@ _on_segment_opened(guint64 id, const char *path, gpointer data)
   RelayFileChannel *self = data;
   RelayFileSegment seg = { id, g_strdup(path), -1, 0 };
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   g_array_append_val(self->segments, seg);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
 }
 
 /* ---- reading events back from disk ---- */
@@ -370,9 +371,9 @@ _file_take(RelayTxn *txn, RelayEvent **out, guint max)
   int *fds = g_new(int, max);
   guint first = ft->taken->len;
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   guint n = self->running ? _take_entries(self, ft, max, fds) : 0;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   guint k = _resolve_events(self, ft, first, n, fds, out);
   g_free(fds);
   return k;
@@ -462,12 +463,12 @@ _submit_and_wait(RelayFileChannel *self, RelayFilelogRequest *req)
 
   self->committers++;
   relay_filelog_writer_submit(writer, req);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   relay_filelog_writer_wait(writer, req);
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   if (--self->committers == 0)
-    g_cond_broadcast(&self->idle);
-  g_mutex_unlock(&self->lock);
+    relay_cond_broadcast(&self->idle);
+  relay_mutex_unlock(&self->lock);
   return req->error;
 }
 
@@ -499,11 +500,11 @@ _commit_puts(RelayFileChannel *self, RelayFileTxn *ft)
                  "commit refused: transaction larger than maxFileSize events=%u", ft->puts->len);
       return RELAY_CHANNEL_ERROR;
     }
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   RelayChannelResult result = _admit_puts(self, rec.count);
   if (result != RELAY_CHANNEL_OK)
     {
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       _free_record(ft);
       return result;
     }
@@ -533,10 +534,10 @@ static RelayChannelResult
 _commit_takes(RelayFileChannel *self, RelayFileTxn *ft)
 {
   _encode_takes(ft);
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   if (!self->running)
     {
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       _free_record(ft);
       return RELAY_CHANNEL_ERROR;
     }
@@ -580,10 +581,10 @@ _file_rollback(RelayTxn *txn)
   _release_puts(ft);
   if (n == 0)
     return;
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   _ring_push_head(self, (const RelayFileEntry *)ft->taken->data, n);
   _unlist(self, ft);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   g_array_set_size(ft->taken, 0);    /* the cached references went back to the ring */
   g_ptr_array_set_size(ft->read, 0); /* drops the references */
   relay_channel_notify(txn->channel, RELAY_CHANNEL_NOTIFY_DATA);
@@ -597,9 +598,9 @@ _file_free_txn(RelayTxn *txn)
   if (ft->listed) /* not expected: close rolls back first */
     {
       RelayFileChannel *self = RELAY_FILE_CHANNEL(txn->channel);
-      g_mutex_lock(&self->lock);
+      relay_mutex_lock(&self->lock);
       _unlist(self, ft);
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
     }
   _release_puts(ft);
   if (ft->puts)
@@ -618,9 +619,9 @@ _file_size(RelayChannel *channel)
 {
   RelayFileChannel *self = RELAY_FILE_CHANNEL(channel);
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   guint64 count = self->count;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return count;
 }
 
@@ -694,7 +695,7 @@ _apply(RelayFilelogRequest *const *requests, guint n, guint64 end_seg, guint64 e
   RelayFileChannel *self = data;
   gboolean added = FALSE, freed = FALSE;
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   for (guint i = 0; i < n; i++)
     {
       const RelayFilelogRequest *req = requests[i];
@@ -708,7 +709,7 @@ _apply(RelayFilelogRequest *const *requests, guint n, guint64 end_seg, guint64 e
   self->applied_seg = end_seg;
   self->applied_off = end_off;
   self->changes += (added || freed);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   if (added)
     relay_channel_notify(&self->super, RELAY_CHANNEL_NOTIFY_DATA);
   if (freed)
@@ -749,7 +750,7 @@ _delete_segments(RelayFileChannel *self, guint64 below)
 {
   GArray *gone = g_array_new(FALSE, FALSE, sizeof(RelayFileSegment));
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   while (self->segments->len > 1)
     {
       RelayFileSegment *seg = &g_array_index(self->segments, RelayFileSegment, 0);
@@ -758,7 +759,7 @@ _delete_segments(RelayFileChannel *self, guint64 below)
       g_array_append_val(gone, *seg);
       g_array_remove_index(self->segments, 0);
     }
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   for (guint i = 0; i < gone->len; i++)
     {
       RelayFileSegment *seg = &g_array_index(gone, RelayFileSegment, i);
@@ -782,10 +783,10 @@ _sync_writer(RelayFileChannel *self)
 {
   RelayFilelogRequest barrier = { .data = NULL };
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   if (!self->writer)
     {
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       return TRUE; /* stopped: the writer synced when it sealed its segment */
     }
   return _submit_and_wait(self, &barrier) == 0;
@@ -813,15 +814,15 @@ _checkpoint(RelayFileChannel *self)
   RelayFilelogCheckpoint cp;
   gint64 started = g_get_monotonic_time();
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   guint64 changes = self->changes;
   if (changes == self->checkpointed_changes)
     {
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       return;
     }
   _snapshot(self, &cp);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   g_array_sort(cp.entries, _compare_seq);
   if (_sync_writer(self) && _write_checkpoints(self, &cp))
     {
@@ -839,19 +840,19 @@ _checkpoint_main(gpointer data)
 {
   RelayFileChannel *self = data;
 
-  g_mutex_lock(&self->cp_lock);
+  relay_mutex_lock(&self->cp_lock);
   while (!self->cp_stop)
     {
       gint64 deadline = g_get_monotonic_time() + self->checkpoint_interval_ms * 1000;
-      while (!self->cp_stop && g_cond_wait_until(&self->cp_cond, &self->cp_lock, deadline))
+      while (!self->cp_stop && relay_cond_wait_until(&self->cp_cond, &self->cp_lock, deadline))
         ;
       if (self->cp_stop)
         break;
-      g_mutex_unlock(&self->cp_lock);
+      relay_mutex_unlock(&self->cp_lock);
       _checkpoint(self);
-      g_mutex_lock(&self->cp_lock);
+      relay_mutex_lock(&self->cp_lock);
     }
-  g_mutex_unlock(&self->cp_lock);
+  relay_mutex_unlock(&self->cp_lock);
   return NULL;
 }
 
@@ -937,6 +938,76 @@ _resolve_dirs(RelayFileChannel *self, const RelayComponentConfig *cc, RelayConfi
     return _report(cc, report, "backupCheckpointDir",
                    g_strdup("useDualCheckpoints needs backupCheckpointDir"));
   return TRUE;
+}
+
+/* The problem with a directory that holds files relayd did not write (or cannot be read), or NULL. relayd
+ * never changes or removes such files: see filelog_foreign.c. */
+static char *
+_foreign_problem(const char *dir, const char *key, gboolean checkpoint_dir)
+{
+  GError *error = NULL;
+  gboolean flume = FALSE;
+  char *found = relay_filelog_foreign_files(dir, checkpoint_dir, &flume, &error);
+  char *message = NULL;
+
+  if (error)
+    message = g_strdup_printf("%s cannot be read: %s", dir, error->message);
+  else if (found && flume)
+    message = g_strdup_printf(
+        "%s holds files relayd did not write: %s. They look like an Apache Flume file channel's: drain "
+        "that channel with Flume first (stop Flume's sources and let its sinks empty it), then move its "
+        "files away, or point %s at a directory of its own. relayd never changes or removes files it did "
+        "not write",
+        dir, found, key);
+  else if (found)
+    message = g_strdup_printf("%s holds files relayd did not write: %s. Move them away or point %s at a "
+                              "directory of its own. relayd never changes or removes files it did not write",
+                              dir, found, key);
+  g_clear_error(&error);
+  g_free(found);
+  return message;
+}
+
+/* Calls fn for every directory of the channel (checkpoint, backup, data) with its key and whether it holds
+ * checkpoints; stops at the first FALSE. */
+typedef gboolean (*RelayFileDirFn)(const char *dir, const char *key, gboolean checkpoint_dir, gpointer data);
+
+static gboolean
+_each_dir(RelayFileChannel *self, RelayFileDirFn fn, gpointer data)
+{
+  gboolean ok = fn(self->checkpoint_dir, "checkpointDir", TRUE, data);
+  if (self->backup_dir)
+    ok = fn(self->backup_dir, "backupCheckpointDir", TRUE, data) && ok;
+  for (guint i = 0; self->data_dirs[i]; i++)
+    ok = fn(self->data_dirs[i], "dataDirs", FALSE, data) && ok;
+  return ok;
+}
+
+typedef struct
+{
+  const RelayComponentConfig *cc;
+  RelayConfigReport *report;
+} RelayFileReportCtx;
+
+static gboolean
+_report_foreign(const char *dir, const char *key, gboolean checkpoint_dir, gpointer data)
+{
+  RelayFileReportCtx *ctx = data;
+  char *message = _foreign_problem(dir, key, checkpoint_dir);
+  return !message || _report(ctx->cc, ctx->report, key, message);
+}
+
+/* At start (the directories may have changed since configure): the first problem as an error. */
+static gboolean
+_refuse_foreign(const char *dir, const char *key, gboolean checkpoint_dir, gpointer data)
+{
+  GError **error = data;
+  char *message = *error ? NULL : _foreign_problem(dir, key, checkpoint_dir);
+
+  if (message)
+    g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "%s: %s", key, message);
+  g_free(message);
+  return *error == NULL;
 }
 
 /* Every directory at most once: checkpoint, backup and data directories are all locked separately. */
@@ -1044,6 +1115,8 @@ _file_configure(RelayComponent *component, const RelayComponentConfig *cc, Relay
     ok = _check_usable(cc, report, "backupCheckpointDir", self->backup_dir) && ok;
   for (guint i = 0; self->data_dirs[i]; i++)
     ok = _check_usable(cc, report, "dataDirs", self->data_dirs[i]) && ok;
+  RelayFileReportCtx ctx = { cc, report };
+  ok = ok && _each_dir(self, _report_foreign, &ctx);
   self->min_required_space = MAX(self->min_required_space, RELAY_FILE_MIN_FREE_FLOOR);
   return ok;
 }
@@ -1128,12 +1201,18 @@ _file_start(RelayComponent *component, GError **error)
 {
   RelayFileChannel *self = RELAY_FILE_CHANNEL(component);
   guint64 first_segment = 1;
+  GError *foreign = NULL;
 
   _reset_state(self);
   if (!self->segments)
     self->segments = g_array_new(FALSE, FALSE, sizeof(RelayFileSegment));
   if (!self->lock_fds)
     self->lock_fds = g_array_new(FALSE, FALSE, sizeof(int));
+  if (!_each_dir(self, _refuse_foreign, &foreign))
+    {
+      g_propagate_error(error, foreign);
+      return FALSE;
+    }
   if (!_lock_dirs(self, error) || !relay_file_channel_recover(self, &first_segment, error)
       || !_start_writer(self, first_segment, error))
     {
@@ -1141,10 +1220,10 @@ _file_start(RelayComponent *component, GError **error)
       _unlock_dirs(self);
       return FALSE;
     }
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   self->running = TRUE;
   self->changes = self->checkpointed_changes + 1; /* checkpoint the recovered state once */
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   self->cp_stop = FALSE;
   self->checkpointer = g_thread_new("file-checkpoint", _checkpoint_main, self);
   return TRUE;
@@ -1155,10 +1234,10 @@ _stop_checkpointer(RelayFileChannel *self)
 {
   if (!self->checkpointer)
     return;
-  g_mutex_lock(&self->cp_lock);
+  relay_mutex_lock(&self->cp_lock);
   self->cp_stop = TRUE;
-  g_cond_signal(&self->cp_cond);
-  g_mutex_unlock(&self->cp_lock);
+  relay_cond_signal(&self->cp_cond);
+  relay_mutex_unlock(&self->cp_lock);
   g_thread_join(self->checkpointer);
   self->checkpointer = NULL;
 }
@@ -1169,13 +1248,13 @@ _file_stop(RelayComponent *component)
   RelayFileChannel *self = RELAY_FILE_CHANNEL(component);
 
   _stop_checkpointer(self);
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   self->running = FALSE;
   while (self->committers > 0)
-    g_cond_wait(&self->idle, &self->lock);
+    relay_cond_wait(&self->idle, &self->lock);
   RelayFilelogWriter *writer = self->writer;
   self->writer = NULL;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   relay_filelog_writer_stop(writer);
   if (self->checkpoint_on_close)
     _checkpoint(self);
@@ -1195,10 +1274,10 @@ _file_free(RelayComponent *component)
   g_strfreev(self->data_dirs);
   g_free(self->checkpoint_dir);
   g_free(self->backup_dir);
-  g_mutex_clear(&self->lock);
-  g_cond_clear(&self->idle);
-  g_mutex_clear(&self->cp_lock);
-  g_cond_clear(&self->cp_cond);
+  relay_mutex_clear(&self->lock);
+  relay_cond_clear(&self->idle);
+  relay_mutex_clear(&self->cp_lock);
+  relay_cond_clear(&self->cp_cond);
 }
 
 static const RelayChannelOps _file_ops = {

@@ -6,6 +6,7 @@
 #include "channel.h"
 #include "filelog.h"
 #include "filelog_writer.h"
+#include "relay_mutex.h"
 #include "log.h"
 
 /* One event of the channel: where it is on disk and, if it fits the cache, the event itself. */
@@ -46,7 +47,7 @@ typedef struct
   char **data_dirs;
 
   /* state, under lock */
-  GMutex lock;
+  RelayMutex lock;
   RelayFileEntry *ring;
   guint64 ring_size, head, count;
   guint64 held;        /* queued + taken by open transactions + puts being committed */
@@ -61,13 +62,13 @@ typedef struct
   gboolean running;
   RelayFilelogWriter *writer;
   guint committers; /* commits waiting for the writer; stop() waits for them before stopping it */
-  GCond idle;
+  RelayCond idle;
 
   /* main thread (start/stop) and the checkpoint thread */
   GArray *lock_fds;
   GThread *checkpointer;
-  GMutex cp_lock;
-  GCond cp_cond;
+  RelayMutex cp_lock;
+  RelayCond cp_cond;
   gboolean cp_stop;
   guint64 checkpointed_changes;
   RelayRateLimit read_rl, refuse_rl, mix_rl;

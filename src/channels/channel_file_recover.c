@@ -4,9 +4,12 @@
  * a seq-sorted array of event locations and the log position it reflects; the records from that position
  * on are replayed: PUT records append locations, TAKE records mark them taken. Without a usable checkpoint
  * every segment is replayed from the oldest, which is correct because segments are only ever deleted as a
- * prefix (see channel_file.c). A scan stops at the first record that is not valid: in the last segment
- * that is a torn tail (a crash during a write) and the file is cut there; in an older segment it is
- * corruption and the rest of that segment is skipped. Either way a log line says where and how many bytes.
+ * prefix (see channel_file.c). Damage loses only what is damaged: a record whose header is intact but whose
+ * payload is not is skipped by its length (keeping the events of a PUT that still pass their own CRC), a
+ * damaged header is skipped up to the next intact record header, and a damaged segment header does not
+ * stop the scan of its records. Each skipped stretch is logged with what it held when that is known
+ * (type, sequence numbers, events lost). Damage after which no valid record follows in the last segment is
+ * a torn tail (a crash during a write) and the file is cut there. A log line says where and how many bytes.
  *
  * Runs in: the main thread, from start(), before the writer and checkpoint threads exist; it still takes
  * the channel lock where it publishes the result, for the benefit of readers of `count`. */
@@ -25,6 +28,8 @@ typedef struct
   GArray *entries; /* RelayFileEntry sorted by seq; loc.len == 0 marks a taken one */
   guint64 next_seq;
   guint64 records;
+  const char *path;                            /* of the segment being scanned */
+  guint64 damaged, damaged_bytes, events_lost; /* damage skipped so far */
 } RelayReplay;
 
 /* Index of the first entry with seq >= seq. */
@@ -106,6 +111,36 @@ _on_record(const RelayFilelogRecord *rec, guint64 seg, guint32 offset, gpointer 
   return TRUE;
 }
 
+/* Logs one damaged stretch exactly: where, how long, and what it held when its header says so. */
+static void
+_on_damage(const RelayFilelogDamage *d, guint64 seg, gpointer data)
+{
+  RelayReplay *r = data;
+  const char *prefix = r->self->super.super.log_prefix;
+
+  r->damaged++;
+  r->damaged_bytes += d->length;
+  if (!d->has_header)
+    relay_error(prefix,
+                "damaged bytes skipped (record header unreadable, content unknown) segment=%s "
+                "offset=%" G_GUINT64_FORMAT " bytes=%" G_GUINT64_FORMAT,
+                r->path, d->offset, d->length);
+  else if (d->type == RELAY_FILELOG_PUT)
+    {
+      r->events_lost += d->events_lost;
+      relay_error(prefix,
+                  "damaged record skipped type=put segment=%s offset=%" G_GUINT64_FORMAT
+                  " bytes=%" G_GUINT64_FORMAT " first_seq=%" G_GUINT64_FORMAT " events=%u events_lost=%u",
+                  r->path, d->offset, d->length, d->first_seq, d->count, d->events_lost);
+    }
+  else
+    relay_error(prefix,
+                "damaged record skipped type=take segment=%s offset=%" G_GUINT64_FORMAT
+                " bytes=%" G_GUINT64_FORMAT " runs=%u (the events it took may be delivered again)",
+                r->path, d->offset, d->length, d->count);
+  (void)seg;
+}
+
 /* ---- checkpoint ---- */
 
 static const RelayFilelogSegmentFile *
@@ -174,29 +209,32 @@ _handle_tail(RelayFileChannel *self, const RelayFilelogSegmentFile *file, const 
 {
   const char *prefix = self->super.super.log_prefix;
 
-  if (res->bad_header)
+  if (res->bad_header && res->records == 0 && res->damaged == 0)
     {
       /* A crash while a segment was being created leaves at most a partial header: nothing to lose. */
       gboolean interrupted = last && res->size <= RELAY_FILELOG_SEGMENT_HEADER;
       relay_log(interrupted ? RELAY_LOG_WARN : RELAY_LOG_ERROR, prefix,
-                "segment has no valid header, %s segment=%s size=%" G_GUINT64_FORMAT,
-                interrupted ? "removed (interrupted creation)" : "ignored (its events are lost)", file->path,
-                res->size);
+                "segment has no valid header and no records, %s segment=%s size=%" G_GUINT64_FORMAT,
+                interrupted ? "removed (interrupted creation)" : "ignored", file->path, res->size);
       if (interrupted)
         unlink(file->path);
       return FALSE;
     }
+  if (res->bad_header)
+    relay_error(
+        prefix,
+        "segment header damaged, its records replayed all the same segment=%s records=%" G_GUINT64_FORMAT,
+        file->path, res->records);
   if (res->garbage && last)
     relay_warn(prefix,
                "torn tail cut at the last good record segment=%s offset=%" G_GUINT64_FORMAT
                " dropped_bytes=%" G_GUINT64_FORMAT,
                file->path, res->end, res->garbage);
   else if (res->garbage)
-    relay_error(
-        prefix,
-        "corrupt record, rest of segment skipped (its events are lost) segment=%s offset=%" G_GUINT64_FORMAT
-        " skipped_bytes=%" G_GUINT64_FORMAT,
-        file->path, res->end, res->garbage);
+    relay_error(prefix,
+                "corrupt record, no valid record follows: rest of segment skipped segment=%s "
+                "offset=%" G_GUINT64_FORMAT " skipped_bytes=%" G_GUINT64_FORMAT,
+                file->path, res->end, res->garbage);
   if (last && res->size > res->end && truncate(file->path, (off_t)res->end) < 0)
     relay_warn(prefix, "cannot cut segment=%s: %s", file->path, g_strerror(errno));
   return TRUE;
@@ -211,11 +249,12 @@ _replay_log(RelayFileChannel *self, GArray *files, guint64 seg, guint64 off, Rel
     {
       const RelayFilelogSegmentFile *file = &g_array_index(files, RelayFilelogSegmentFile, i);
       RelayFilelogScanResult res;
+      RelayFilelogScanFns fns = { _on_record, _on_damage, r, i + 1 < files->len };
       keep[i] = TRUE;
       if (file->id < seg)
         continue;
-      if (!relay_filelog_segment_scan(file->path, file->id, file->id == seg ? off : 0, _on_record, r, &res,
-                                      error))
+      r->path = file->path;
+      if (!relay_filelog_segment_scan(file->path, file->id, file->id == seg ? off : 0, &fns, &res, error))
         return FALSE;
       keep[i] = _handle_tail(self, file, &res, i + 1 == files->len);
     }
@@ -243,7 +282,7 @@ _publish_entries(RelayFileChannel *self, GArray *entries)
 {
   guint64 lost = 0;
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   relay_file_channel_ring_reserve(self, entries->len);
   for (guint i = 0; i < entries->len; i++)
     {
@@ -259,7 +298,7 @@ _publish_entries(RelayFileChannel *self, GArray *entries)
     }
   self->head = 0;
   self->held = self->count;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return lost;
 }
 
@@ -287,7 +326,7 @@ relay_file_channel_recover(RelayFileChannel *self, guint64 *first_new_segment, G
 
   RelayFilelogCheckpoint cp = { 0, 0, 0, NULL };
   gboolean have_cp = _load_checkpoint(self, files, &cp);
-  RelayReplay r = { self, _entries_from_checkpoint(&cp), have_cp ? cp.next_seq : 1, 0 };
+  RelayReplay r = { self, _entries_from_checkpoint(&cp), have_cp ? cp.next_seq : 1, 0, NULL, 0, 0, 0 };
   gboolean *keep = g_new0(gboolean, files->len + 1);
   gboolean ok = _replay_log(self, files, have_cp ? cp.log_seg : 0, have_cp ? cp.log_off : 0, &r, keep, error);
 
@@ -300,6 +339,11 @@ relay_file_channel_recover(RelayFileChannel *self, guint64 *first_new_segment, G
       self->next_seq = r.next_seq;
       if (lost)
         relay_error(self->super.super.log_prefix, "events in missing segments lost=%" G_GUINT64_FORMAT, lost);
+      if (r.damaged)
+        relay_error(self->super.super.log_prefix,
+                    "replay skipped damage stretches=%" G_GUINT64_FORMAT " bytes=%" G_GUINT64_FORMAT
+                    " events_lost=%" G_GUINT64_FORMAT " (plus any in stretches of unknown content)",
+                    r.damaged, r.damaged_bytes, r.events_lost);
       relay_info(self->super.super.log_prefix,
                  "recovered events=%" G_GUINT64_FORMAT " from=%s records_replayed=%" G_GUINT64_FORMAT
                  " segments=%u ms=%" G_GINT64_FORMAT,

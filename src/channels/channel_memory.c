@@ -9,7 +9,9 @@
  *
  * Differences from Flume: nothing blocks (FULL at once instead of waiting keep-alive, see channel.h), and
  * byteCapacity counts each event's whole allocation (headers, body and bookkeeping: RelayEvent.alloc_size),
- * not only the body in 100-byte slots, because that is the memory the channel really holds.
+ * not only the body in 100-byte slots, because that is the memory the channel really holds. The same bytes
+ * are charged to the agent's memory budget (membudget.h) at commit: a commit that would pass
+ * `<agent>.memory.limit` is FULL like one that would pass byteCapacity.
  *
  * Threads & locking: `lock` guards the ring and the held counters; transactions are private to the thread
  * that began them. Notifications are sent after the lock is released: DATA after a commit that added events
@@ -18,6 +20,8 @@
 
 #include "event.h"
 #include "log.h"
+#include "relay_mutex.h"
+#include "membudget.h"
 #include "options.h"
 
 #include <string.h>
@@ -31,7 +35,7 @@ typedef struct
   gint64 byte_capacity_buffer_pct;
   gint64 byte_capacity; /* configured; 0 = unlimited */
 
-  GMutex lock; /* zero-initialised by relay_component_new, which glib accepts for an embedded GMutex */
+  RelayMutex lock; /* zero-initialised by relay_component_new, which relay_mutex.h allows */
   RelayEvent **ring;
   guint64 ring_size, head, count; /* count = events in the ring */
   guint64 held;                   /* ring + taken by open transactions */
@@ -133,9 +137,9 @@ _memory_take(RelayTxn *txn, RelayEvent **out, guint max)
 
   if (room <= 0)
     return 0;
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   guint n = _ring_pop_head(self, out, (guint)MIN((gint64)max, room));
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
 
   if (n && !mt->takes)
     mt->takes = g_ptr_array_sized_new(n);
@@ -185,18 +189,21 @@ _memory_commit(RelayTxn *txn)
 
   if (n_puts == 0 && n_takes == 0)
     return RELAY_CHANNEL_OK;
-  g_mutex_lock(&self->lock);
-  if (!_has_room(self, mt, n_puts, n_takes))
+  relay_mutex_lock(&self->lock);
+  gint64 delta = (gint64)mt->put_bytes - (gint64)mt->take_bytes;
+  if (!_has_room(self, mt, n_puts, n_takes) || (delta > 0 && !relay_membudget_try_add(delta)))
     {
-      g_mutex_unlock(&self->lock);
-      return RELAY_CHANNEL_FULL;
+      relay_mutex_unlock(&self->lock);
+      return RELAY_CHANNEL_FULL; /* no room in the channel or in the agent's memory.limit */
     }
+  if (delta < 0)
+    relay_membudget_add(delta);
   _ring_reserve(self, self->count + n_puts);
   if (n_puts)
     _ring_push_tail(self, (RelayEvent **)mt->puts->pdata, n_puts);
   self->held = self->held + n_puts - n_takes;
   self->held_bytes = self->held_bytes + mt->put_bytes - mt->take_bytes;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
 
   gboolean freed = n_takes > n_puts || mt->take_bytes > mt->put_bytes;
   if (mt->puts)
@@ -219,10 +226,10 @@ _memory_rollback(RelayTxn *txn)
   if (n_takes)
     {
       /* The taken events still count in held, so the ring has room for them: count + n <= held. */
-      g_mutex_lock(&self->lock);
+      relay_mutex_lock(&self->lock);
       _ring_reserve(self, self->count + n_takes);
       _ring_push_head(self, (RelayEvent **)mt->takes->pdata, n_takes);
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       g_ptr_array_set_size(mt->takes, 0);
     }
   _release_events(mt->puts);
@@ -247,9 +254,9 @@ _memory_size(RelayChannel *channel)
 {
   RelayMemoryChannel *self = MEMORY(channel);
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   guint64 count = self->count;
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return count;
 }
 
@@ -295,8 +302,9 @@ _memory_free(RelayComponent *component)
 
   for (guint64 i = 0; i < self->count; i++)
     relay_event_unref(self->ring[(self->head + i) % self->ring_size]);
+  relay_membudget_add(-(gint64)self->held_bytes);
   g_free(self->ring);
-  g_mutex_clear(&self->lock);
+  relay_mutex_clear(&self->lock);
 }
 
 static const RelayChannelOps _memory_ops = {

@@ -64,16 +64,14 @@ _payload_is_well_formed(const RelayFilelogRecord *rec)
   return n == rec->count && cursor == rec->payload_len;
 }
 
-RelayFilelogRecStatus
-relay_filelog_record_parse(const guint8 *data, gsize avail, RelayFilelogRecord *rec)
+/* Decodes an intact record header at data (avail bytes): magic, header CRC, known type, zero padding, and
+ * a payload length that fits in avail. The payload itself is not looked at. */
+static gboolean
+_header_decode(const guint8 *data, gsize avail, RelayFilelogRecord *rec)
 {
-  if (avail < RELAY_FILELOG_RECORD_HEADER)
-    return _all_zero(data, avail) ? RELAY_FILELOG_REC_END : RELAY_FILELOG_REC_BAD;
-  if (relay_le_get32(data) != RELAY_FILELOG_RECORD_MAGIC)
-    return _all_zero(data, RELAY_FILELOG_RECORD_HEADER) ? RELAY_FILELOG_REC_END : RELAY_FILELOG_REC_BAD;
-  if (relay_le_get32(data + 28) != relay_crc32c(0, data, 28))
-    return RELAY_FILELOG_REC_BAD;
-
+  if (avail < RELAY_FILELOG_RECORD_HEADER || relay_le_get32(data) != RELAY_FILELOG_RECORD_MAGIC
+      || relay_le_get32(data + 28) != relay_crc32c(0, data, 28))
+    return FALSE;
   rec->type = data[4];
   rec->payload_len = relay_le_get32(data + 8);
   rec->payload_crc = relay_le_get32(data + 12);
@@ -81,8 +79,18 @@ relay_filelog_record_parse(const guint8 *data, gsize avail, RelayFilelogRecord *
   rec->count = relay_le_get32(data + 24);
   rec->payload = data + RELAY_FILELOG_RECORD_HEADER;
   if ((rec->type != RELAY_FILELOG_PUT && rec->type != RELAY_FILELOG_TAKE) || data[5] || data[6] || data[7])
-    return RELAY_FILELOG_REC_BAD;
-  if (rec->payload_len > avail - RELAY_FILELOG_RECORD_HEADER)
+    return FALSE;
+  return rec->payload_len <= avail - RELAY_FILELOG_RECORD_HEADER;
+}
+
+RelayFilelogRecStatus
+relay_filelog_record_parse(const guint8 *data, gsize avail, RelayFilelogRecord *rec)
+{
+  if (avail < RELAY_FILELOG_RECORD_HEADER)
+    return _all_zero(data, avail) ? RELAY_FILELOG_REC_END : RELAY_FILELOG_REC_BAD;
+  if (relay_le_get32(data) != RELAY_FILELOG_RECORD_MAGIC)
+    return _all_zero(data, RELAY_FILELOG_RECORD_HEADER) ? RELAY_FILELOG_REC_END : RELAY_FILELOG_REC_BAD;
+  if (!_header_decode(data, avail, rec))
     return RELAY_FILELOG_REC_BAD;
   if (relay_crc32c(0, rec->payload, rec->payload_len) != rec->payload_crc)
     return RELAY_FILELOG_REC_BAD;
@@ -322,35 +330,139 @@ _garbage_after(const guint8 *data, guint64 size, guint64 from)
   return 0;
 }
 
-static void
-_scan_records(const guint8 *map, guint64 size, guint64 id, guint64 from, RelayFilelogRecordFn fn,
-              gpointer user_data, RelayFilelogScanResult *result, gboolean *stopped)
+/* Offset of the next intact record header at or after from, or size when there is none. */
+static guint64
+_next_header(const guint8 *map, guint64 size, guint64 from)
 {
+  static const guint8 magic[4] = { 0x52, 0x46, 0x43, 0x52 }; /* RELAY_FILELOG_RECORD_MAGIC, little-endian */
   RelayFilelogRecord rec;
-  guint64 off = from;
 
-  while (relay_filelog_record_parse(map + off, size - off, &rec) == RELAY_FILELOG_REC_OK)
+  while (from + RELAY_FILELOG_RECORD_HEADER <= size)
     {
-      if (fn && !fn(&rec, id, (guint32)off, user_data))
+      const guint8 *hit = memmem(map + from, (gsize)(size - from), magic, sizeof magic);
+      if (!hit)
+        break;
+      from = (guint64)(hit - map);
+      if (_header_decode(hit, (gsize)(size - from), &rec))
+        return from;
+      from++;
+    }
+  return size;
+}
+
+/* A PUT record with an intact header but a damaged payload (at off): passes each event that still checks
+ * (its own CRC and structure) to fns->record as a one-event record; returns the number of events lost (all
+ * of them when the payload can no longer be split into count events). */
+static guint32
+_salvage_put(const RelayFilelogRecord *rec, guint64 id, guint64 off, const RelayFilelogScanFns *fns,
+             gboolean *stopped)
+{
+  gsize cursor = 0;
+  guint32 rel_off, len, n = 0, lost = 0;
+
+  if ((guint64)rec->count * RELAY_FILELOG_EVENT_PREFIX > rec->payload_len)
+    return rec->count;
+  while (relay_filelog_put_next(rec, &cursor, &rel_off, &len))
+    n++;
+  if (n != rec->count || cursor != rec->payload_len)
+    return rec->count;
+  cursor = 0;
+  for (guint32 i = 0; relay_filelog_put_next(rec, &cursor, &rel_off, &len); i++)
+    {
+      RelayEvent *ev = relay_filelog_event_decode(rec->payload + rel_off, RELAY_FILELOG_EVENT_PREFIX + len);
+      if (!ev)
+        {
+          lost++;
+          continue;
+        }
+      relay_event_unref(ev);
+      RelayFilelogRecord one
+          = { RELAY_FILELOG_PUT,     1, RELAY_FILELOG_EVENT_PREFIX + len, 0, rec->first_seq + i,
+              rec->payload + rel_off };
+      if (fns->record && !fns->record(&one, id, (guint32)(off + rel_off), fns->user_data))
         {
           *stopped = TRUE;
           break;
         }
-      result->records++;
-      off += RELAY_FILELOG_RECORD_HEADER + (guint64)rec.payload_len;
     }
+  return lost;
+}
+
+/* Handles the damage found at off: where the next record to look at starts (*next), reporting the damaged
+ * stretch. FALSE when no valid record header follows and the rest is a torn tail (last segment) or garbage
+ * (the caller measures it). */
+static gboolean
+_skip_damage(const guint8 *map, guint64 size, guint64 id, guint64 off, const RelayFilelogScanFns *fns,
+             RelayFilelogScanResult *result, gboolean *stopped, guint64 *next)
+{
+  RelayFilelogRecord rec;
+  RelayFilelogDamage d = { off, 0, FALSE, 0, 0, 0, 0 };
+  d.has_header = _header_decode(map + off, (gsize)(size - off), &rec);
+  guint64 after = d.has_header ? off + RELAY_FILELOG_RECORD_HEADER + rec.payload_len : off + 1;
+  guint64 resume = _next_header(map, size, after);
+
+  if (resume >= size && (!fns->sealed || !d.has_header))
+    return FALSE;
+  if (d.has_header)
+    {
+      d.type = rec.type;
+      d.first_seq = rec.first_seq;
+      d.count = rec.count;
+      if (rec.type == RELAY_FILELOG_PUT)
+        d.events_lost = _salvage_put(&rec, id, off, fns, stopped);
+      resume = after;
+      result->end = after;
+    }
+  d.length = resume - off;
+  result->damaged++;
+  result->damaged_bytes += d.length;
+  if (fns->damage)
+    fns->damage(&d, id, fns->user_data);
+  *next = resume;
+  return !*stopped;
+}
+
+static void
+_scan_records(const guint8 *map, guint64 size, guint64 id, guint64 from, const RelayFilelogScanFns *fns,
+              RelayFilelogScanResult *result, gboolean *stopped)
+{
+  RelayFilelogRecord rec;
+  guint64 off = from;
+
   result->end = off;
-  result->garbage = _garbage_after(map, size, off);
+  while (off < size)
+    {
+      RelayFilelogRecStatus status = relay_filelog_record_parse(map + off, (gsize)(size - off), &rec);
+      if (status == RELAY_FILELOG_REC_OK)
+        {
+          if (fns->record && !fns->record(&rec, id, (guint32)off, fns->user_data))
+            {
+              *stopped = TRUE;
+              break;
+            }
+          result->records++;
+          off += RELAY_FILELOG_RECORD_HEADER + (guint64)rec.payload_len;
+          result->end = off;
+          continue;
+        }
+      if (status == RELAY_FILELOG_REC_END && _garbage_after(map, size, off) == 0)
+        break;
+      if (!_skip_damage(map, size, id, off, fns, result, stopped, &off))
+        break;
+    }
+  result->garbage = _garbage_after(map, size, result->end);
 }
 
 gboolean
-relay_filelog_segment_scan(const char *path, guint64 id, guint64 from, RelayFilelogRecordFn fn,
-                           gpointer user_data, RelayFilelogScanResult *result, GError **error)
+relay_filelog_segment_scan(const char *path, guint64 id, guint64 from, const RelayFilelogScanFns *fns,
+                           RelayFilelogScanResult *result, GError **error)
 {
+  static const RelayFilelogScanFns none = { NULL, NULL, NULL, FALSE };
   struct stat st;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
 
   memset(result, 0, sizeof *result);
+  fns = fns ? fns : &none;
   if (fd < 0 || fstat(fd, &st) < 0)
     {
       g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "%s: %s", path, g_strerror(errno));
@@ -369,14 +481,17 @@ relay_filelog_segment_scan(const char *path, guint64 id, guint64 from, RelayFile
     }
 
   gboolean stopped = FALSE;
-  if (!map || !relay_filelog_segment_header_check(map, result->size, id))
-    result->bad_header = TRUE;
-  else if (from > result->size)
-    g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO,
-                "%s: offset %" G_GUINT64_FORMAT " is beyond the end (%" G_GUINT64_FORMAT ")", path, from,
-                result->size);
+  /* A damaged header does not make the records behind it unreadable: the id comes from the file name. */
+  result->bad_header = !map || !relay_filelog_segment_header_check(map, result->size, id);
+  if (from > result->size)
+    {
+      if (!result->bad_header)
+        g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO,
+                    "%s: offset %" G_GUINT64_FORMAT " is beyond the end (%" G_GUINT64_FORMAT ")", path, from,
+                    result->size);
+    }
   else
-    _scan_records(map, result->size, id, from, fn, user_data, result, &stopped);
+    _scan_records(map, result->size, id, from, fns, result, &stopped);
   if (stopped)
     g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "%s: replay stopped", path);
   if (map)

@@ -94,24 +94,60 @@ gboolean relay_filelog_segment_header_check(const guint8 *data, gsize len, guint
 GArray *relay_filelog_list_segments(char **dirs, GError **error);
 void relay_filelog_segment_files_free(GArray *files);
 
-/* Called for every valid record; offset is where its header starts. Return FALSE to stop (an error). */
+/* Called for every valid record; offset is where its header starts. Return FALSE to stop (an error).
+ * Also called for each intact event of a PUT record whose payload is damaged: rec is then a one-event PUT
+ * (first_seq is that event's sequence number, payload its prefix) and offset is the event's offset minus
+ * RELAY_FILELOG_RECORD_HEADER, so that offset + header + the event's position in rec stays right. */
 typedef gboolean (*RelayFilelogRecordFn)(const RelayFilelogRecord *rec, guint64 seg, guint32 offset,
                                          gpointer user_data);
 
+/* A damaged stretch of a segment, skipped by a scan. With has_header the stretch is one record whose header
+ * (and so its type, sequence numbers and length) is intact but whose payload is not; for a PUT record whose
+ * events can still be delimited, only the events failing their own CRC are lost (events_lost; the others
+ * were passed to the record callback). Without has_header the stretch runs from a record whose header is
+ * damaged to the next valid record header (magic + header CRC): its content is unknown. */
 typedef struct
 {
-  guint64 records; /* valid records seen */
-  guint64 end;     /* offset just after the last valid record: where the segment's good part ends */
-  guint64 size;    /* file size */
-  guint64 garbage; /* non-zero bytes between end and the last non-zero byte (0: clean end) */
-  gboolean bad_header;
+  guint64 offset;
+  guint64 length;
+  gboolean has_header;
+  RelayFilelogRecordType type; /* the rest only with has_header */
+  guint64 first_seq;
+  guint32 count;
+  guint32 events_lost; /* PUT: events not recovered (all of count when they cannot be delimited) */
+} RelayFilelogDamage;
+
+typedef void (*RelayFilelogDamageFn)(const RelayFilelogDamage *damage, guint64 seg, gpointer user_data);
+
+typedef struct
+{
+  RelayFilelogRecordFn record; /* may be NULL (listing only) */
+  RelayFilelogDamageFn damage; /* may be NULL */
+  gpointer user_data;
+  /* The segment is not the last one: damage at its end is damage. In the last segment, damage after which
+   * no valid record follows is a torn tail (a write cut short by a crash) and is not reported as damage. */
+  gboolean sealed;
+} RelayFilelogScanFns;
+
+typedef struct
+{
+  guint64 records;       /* valid records seen */
+  guint64 end;           /* offset just after the last valid record: where the segment's good part ends */
+  guint64 size;          /* file size */
+  guint64 garbage;       /* non-zero bytes between end and the last non-zero byte (0: clean end) */
+  gboolean bad_header;   /* the segment header is damaged; records were still scanned */
+  guint64 damaged;       /* damaged stretches skipped before end (each also passed to fns->damage) */
+  guint64 damaged_bytes; /* their total length */
 } RelayFilelogScanResult;
 
-/* Maps the segment read-only and calls fn for each valid record from offset `from` (0: after the header)
- * until the clean end or the first bad record. FALSE (error set) if the file cannot be read or fn stopped;
- * a bad header is not an error (result->bad_header, no records). */
-gboolean relay_filelog_segment_scan(const char *path, guint64 id, guint64 from, RelayFilelogRecordFn fn,
-                                    gpointer user_data, RelayFilelogScanResult *result, GError **error);
+/* Maps the segment read-only and calls fns->record for each valid record from offset `from` (0: after the
+ * header) to the clean end. A damaged record is skipped (by its length when its header is intact, else up
+ * to the next valid record header) and reported to fns->damage; the scan stops at the last valid record.
+ * FALSE (error set) if the file cannot be read or the record callback stopped. A damaged segment header
+ * is not an error (result->bad_header; the records after it are scanned all the same). */
+gboolean relay_filelog_segment_scan(const char *path, guint64 id, guint64 from,
+                                    const RelayFilelogScanFns *fns, RelayFilelogScanResult *result,
+                                    GError **error);
 
 /* ---- checkpoints ---- */
 
@@ -143,5 +179,14 @@ void relay_filelog_unlock_dir(int fd);
 gboolean relay_filelog_sync_dir(const char *dir, GError **error);
 /* pwrite until done (short writes continue); FALSE with errno set on failure. */
 gboolean relay_filelog_pwrite_all(int fd, const void *data, gsize len, guint64 offset);
+
+/* ---- files relayd did not write (filelog_foreign.c) ---- */
+
+/* Lists the entries of dir that relayd did not write (a checkpoint directory when checkpoint_dir, else a
+ * data directory), e.g. "checkpoint.meta (a name Flume's file channel uses, ...), notes.txt (unknown)";
+ * NULL when there are none or dir does not exist, NULL with error when dir cannot be read. *flume_like is
+ * set when one of them bears a name Flume's file channel uses. Never writes. */
+char *relay_filelog_foreign_files(const char *dir, gboolean checkpoint_dir, gboolean *flume_like,
+                                  GError **error);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "filelog.h"
 #include "log.h"
+#include "relay_mutex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,9 +34,9 @@ struct _RelayFilelogWriter
   RelayFilelogWriterConfig config;
   guint n_dirs;
   GThread *thread;
-  GMutex lock;
-  GCond wake; /* the writer waits for requests */
-  GCond done; /* committers wait for their request */
+  RelayMutex lock;
+  RelayCond wake; /* the writer waits for requests */
+  RelayCond done; /* committers wait for their request */
   RelayFilelogRequest *head, *tail;
   gboolean stopping;
 
@@ -365,11 +366,11 @@ _complete(RelayFilelogWriter *self, GPtrArray *requests)
   if (self->config.apply)
     self->config.apply((RelayFilelogRequest *const *)requests->pdata, requests->len, self->seg, self->durable,
                        self->config.user_data);
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   for (guint i = 0; i < requests->len; i++)
     ((RelayFilelogRequest *)g_ptr_array_index(requests, i))->done = TRUE;
-  g_cond_broadcast(&self->done);
-  g_mutex_unlock(&self->lock);
+  relay_cond_broadcast(&self->done);
+  relay_mutex_unlock(&self->lock);
 }
 
 /* Caller holds lock. Moves the queue into requests; waits up to the fsync interval when it is empty. */
@@ -379,10 +380,10 @@ _dequeue(RelayFilelogWriter *self, GPtrArray *requests)
   if (!self->head && !self->stopping)
     {
       if (self->dirty)
-        g_cond_wait_until(&self->wake, &self->lock,
-                          g_get_monotonic_time() + (gint64)self->config.fsync_interval_ms * 1000);
+        relay_cond_wait_until(&self->wake, &self->lock,
+                              g_get_monotonic_time() + (gint64)self->config.fsync_interval_ms * 1000);
       else
-        g_cond_wait(&self->wake, &self->lock);
+        relay_cond_wait(&self->wake, &self->lock);
     }
   for (RelayFilelogRequest *req = self->head; req; req = req->next)
     g_ptr_array_add(requests, req);
@@ -415,12 +416,12 @@ _thread_main(gpointer data)
   RelayFilelogWriter *self = data;
   GPtrArray *requests = g_ptr_array_new();
 
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   for (;;)
     {
       _dequeue(self, requests);
       gboolean stop = self->stopping && requests->len == 0;
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       if (stop)
         break;
       if (requests->len)
@@ -430,7 +431,7 @@ _thread_main(gpointer data)
           g_ptr_array_set_size(requests, 0);
         }
       _background_sync(self);
-      g_mutex_lock(&self->lock);
+      relay_mutex_lock(&self->lock);
     }
   g_ptr_array_free(requests, TRUE);
   return NULL;
@@ -450,17 +451,17 @@ relay_filelog_writer_start(const RelayFilelogWriterConfig *config, GError **erro
   self->last_sync_us = g_get_monotonic_time();
   self->error_rl = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   self->space_rl = (RelayRateLimit)RELAY_RATELIMIT_INIT;
-  g_mutex_init(&self->lock);
-  g_cond_init(&self->wake);
-  g_cond_init(&self->done);
+  relay_mutex_init(&self->lock);
+  relay_cond_init(&self->wake);
+  relay_cond_init(&self->done);
   int err = 0;
   if (self->n_dirs == 0 || !_open_segment(self, config->first_id, &err, error))
     {
       if (self->n_dirs == 0)
         g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "no data directory");
-      g_mutex_clear(&self->lock);
-      g_cond_clear(&self->wake);
-      g_cond_clear(&self->done);
+      relay_mutex_clear(&self->lock);
+      relay_cond_clear(&self->wake);
+      relay_cond_clear(&self->done);
       g_free(self);
       return NULL;
     }
@@ -474,23 +475,23 @@ relay_filelog_writer_submit(RelayFilelogWriter *self, RelayFilelogRequest *req)
   req->done = FALSE;
   req->error = 0;
   req->next = NULL;
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   if (self->tail)
     self->tail->next = req;
   else
     self->head = req;
   self->tail = req;
-  g_cond_signal(&self->wake);
-  g_mutex_unlock(&self->lock);
+  relay_cond_signal(&self->wake);
+  relay_mutex_unlock(&self->lock);
 }
 
 void
 relay_filelog_writer_wait(RelayFilelogWriter *self, RelayFilelogRequest *req)
 {
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   while (!req->done)
-    g_cond_wait(&self->done, &self->lock);
-  g_mutex_unlock(&self->lock);
+    relay_cond_wait(&self->done, &self->lock);
+  relay_mutex_unlock(&self->lock);
 }
 
 void
@@ -498,14 +499,14 @@ relay_filelog_writer_stop(RelayFilelogWriter *self)
 {
   if (!self)
     return;
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   self->stopping = TRUE;
-  g_cond_signal(&self->wake);
-  g_mutex_unlock(&self->lock);
+  relay_cond_signal(&self->wake);
+  relay_mutex_unlock(&self->lock);
   g_thread_join(self->thread);
   _seal_segment(self);
-  g_mutex_clear(&self->lock);
-  g_cond_clear(&self->wake);
-  g_cond_clear(&self->done);
+  relay_mutex_clear(&self->lock);
+  relay_cond_clear(&self->wake);
+  relay_cond_clear(&self->done);
   g_free(self);
 }

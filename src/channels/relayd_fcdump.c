@@ -74,16 +74,18 @@ _dump_segments(GArray *files, const RelayFilelogCheckpoint *cp, gboolean have_cp
       GError *error = NULL;
       RelayDump counts = { dump->live, 0, 0, 0 };
 
-      if (!relay_filelog_segment_scan(file->path, file->id, replay ? from : 0, replay ? _on_record : NULL,
-                                      &counts, &res, &error))
+      RelayFilelogScanFns fns = { replay ? _on_record : NULL, NULL, &counts, i + 1 < files->len };
+      if (!relay_filelog_segment_scan(file->path, file->id, replay ? from : 0, &fns, &res, &error))
         {
           printf("segment %" G_GUINT64_FORMAT " %s: %s\n", file->id, file->path, error->message);
           g_error_free(error);
           continue;
         }
       printf("segment %" G_GUINT64_FORMAT " %s size=%" G_GUINT64_FORMAT " end=%" G_GUINT64_FORMAT
-             " garbage=%" G_GUINT64_FORMAT "%s",
-             file->id, file->path, res.size, res.end, res.garbage, res.bad_header ? " BAD-HEADER" : "");
+             " garbage=%" G_GUINT64_FORMAT " damaged=%" G_GUINT64_FORMAT " damaged_bytes=%" G_GUINT64_FORMAT
+             "%s",
+             file->id, file->path, res.size, res.end, res.garbage, res.damaged, res.damaged_bytes,
+             res.bad_header ? " BAD-HEADER" : "");
       if (replay)
         printf(" replayed: records=%" G_GUINT64_FORMAT " puts=%" G_GUINT64_FORMAT " takes=%" G_GUINT64_FORMAT
                "\n",

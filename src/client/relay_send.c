@@ -8,7 +8,9 @@
  * server answers FAILED, or that cannot be delivered, are retried with backoff for up to --retry-timeout
  * seconds (default 30; 0 = no retry); a failed attempt is reported on stderr (at most one line a second) and,
  * at the end, one line counts the failed attempts by status (FAILED=n TIMEOUT=n ...), the batches retried
- * and those never acknowledged. Exit status 0 only if every event was acknowledged. */
+ * and those never acknowledged. Exit status 0 only if every event was acknowledged. A source that closes
+ * the connection on the first request without answering, three times in a row (REJECTED: a protocol or
+ * compression-type mismatch), ends the run at once with a line saying what to check (issue 19). */
 #include "relay.h"
 
 #include "event.h"
@@ -177,10 +179,18 @@ typedef struct
   RelayClient *client;
   gint64 retry_timeout_us;
   guint64 sent, failed_batches, retried_batches;
-  guint64 failed_attempts[RELAY_CLIENT_ABORTED + 1]; /* by status */
+  guint64 failed_attempts[RELAY_CLIENT_STATUS_COUNT]; /* by status */
   gint64 started_us, last_progress_us, last_retry_note_us;
   gboolean progress;
+  guint rejected_in_row; /* consecutive REJECTED attempts (fresh connection closed on its first request) */
+  gboolean gave_up;      /* REJECTED too often: a protocol mismatch, retrying cannot help */
 } SendState;
+
+/* A source closes a connection whose first request it cannot parse. Once is also what a server going down
+ * looks like, so relay-send gives up only when it happens this many times in a row, every time on a fresh
+ * connection and without any other outcome in between (a restarting server refuses connections meanwhile,
+ * which resets the count). */
+#define RELAY_SEND_REJECTED_LIMIT 3
 
 /* Counts a failed attempt and says so on stderr, at most once a second. */
 static void
@@ -199,6 +209,24 @@ _note_retry(SendState *st, guint n, RelayClientStatus status, const char *detail
           relay_client_status_name(status), detail ? " " : "", detail ? detail : "", delay_ms);
 }
 
+/* Stops the run after repeated REJECTED attempts, saying what to check. Frees detail. */
+static gboolean
+_give_up(SendState *st, guint n, char *detail)
+{
+  st->failed_attempts[RELAY_CLIENT_REJECTED]++;
+  st->failed_batches++;
+  st->gave_up = TRUE;
+  fprintf(stderr,
+          "relay-send: batch of %u events not acknowledged: REJECTED %s\n"
+          "relay-send: giving up: the server closed the connection on the first request %u times in a row "
+          "without answering. The client and the source most likely disagree on the protocol: check that "
+          "--compression (the source's compression-type) and, for --thrift, --protocol (compact | binary) "
+          "match the source's configuration; the source's log names what it received.\n",
+          n, detail ? detail : "", RELAY_SEND_REJECTED_LIMIT);
+  g_free(detail);
+  return FALSE;
+}
+
 /* Sends one batch, retrying with backoff (100 ms doubling to 5 s) within the retry timeout. */
 static gboolean
 _send_batch(SendState *st, GPtrArray *batch)
@@ -211,6 +239,9 @@ _send_batch(SendState *st, GPtrArray *batch)
       char *detail = NULL;
       RelayClientStatus status
           = relay_client_append_batch(st->client, (RelayEvent *const *)batch->pdata, batch->len, &detail);
+      st->rejected_in_row = status == RELAY_CLIENT_REJECTED ? st->rejected_in_row + 1 : 0;
+      if (st->rejected_in_row >= RELAY_SEND_REJECTED_LIMIT)
+        return _give_up(st, batch->len, detail);
       if (status == RELAY_CLIENT_OK)
         {
           g_free(detail); /* NULL: the library clears it on success */
@@ -239,7 +270,7 @@ _report_failures(const SendState *st)
 {
   GString *line = g_string_new("");
 
-  for (int s = RELAY_CLIENT_FAILED; s <= RELAY_CLIENT_ABORTED; s++)
+  for (int s = RELAY_CLIENT_FAILED; s < RELAY_CLIENT_STATUS_COUNT; s++)
     if (st->failed_attempts[s])
       g_string_append_printf(line, " %s=%" G_GUINT64_FORMAT, relay_client_status_name(s),
                              st->failed_attempts[s]);
@@ -282,8 +313,10 @@ _send_stream(SendState *st, FILE *in, GArray *headers, guint batch_size)
       ok = _send_batch(st, batch) && ok;
       g_ptr_array_set_size(batch, 0);
       _progress(st, FALSE);
+      if (st->gave_up)
+        break;
     }
-  if (batch->len)
+  if (batch->len && !st->gave_up)
     ok = _send_batch(st, batch) && ok;
   _progress(st, TRUE);
   free(line);

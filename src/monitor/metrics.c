@@ -133,6 +133,15 @@ static const RelayMetricDef _source_defs[] = {
     "reason=\"rejected-by-peer\"", SRC(tls_errors[RELAY_TLS_FAIL_PEER_REJECTED]) },
   { "TlsErrorHandshakeCount", "relayd_source_tls_errors_total", NULL, RELAY_METRIC_COUNTER,
     "reason=\"handshake-failed\"", SRC(tls_errors[RELAY_TLS_FAIL_HANDSHAKE]) },
+  /* resource limits (issue 16) */
+  { "AcceptFailCount", "relayd_source_accept_failures_total",
+    "accept() calls that failed (out of descriptors); the listener rested", RELAY_METRIC_COUNTER, NULL,
+    SRC(accept_failures) },
+  { "IdleCloseCount", "relayd_source_idle_closed_total", "Connections closed after idle-timeout",
+    RELAY_METRIC_COUNTER, NULL, SRC(idle_closed) },
+  { "MemoryLimitCount", "relayd_source_memory_refused_total",
+    "Requests answered FAILED and connections refused because memory.limit was reached", RELAY_METRIC_COUNTER,
+    NULL, SRC(memory_refused) },
   { NULL },
 };
 
@@ -362,6 +371,11 @@ relay_metrics_subject_up(const RelayMetricSubject *subject, const char **why)
   if (!subject->running)
     {
       *why = subject->start_time_ms ? "stopped" : "not started";
+      return FALSE;
+    }
+  if (subject->kind == RELAY_KIND_CHANNEL && ((const RelayChannel *)subject->object)->unread_reason)
+    {
+      *why = ((const RelayChannel *)subject->object)->unread_reason;
       return FALSE;
     }
   if (subject->kind == RELAY_KIND_CHANNEL && _durable(subject)

@@ -66,7 +66,8 @@ typedef struct
 /* Main thread. The snapshot borrows from agent: use and free it before the agent changes. */
 RelayMetricsSnapshot *relay_metrics_snapshot(RelayAgent *agent, gint64 process_start_ms);
 void relay_metrics_snapshot_free(RelayMetricsSnapshot *snap);
-/* TRUE when subject runs and is healthy; otherwise FALSE with why (static text). */
+/* TRUE when subject runs and is healthy (a channel: read by a running sink); otherwise FALSE with why (text
+ * that lives as long as the subject). */
 gboolean relay_metrics_subject_up(const RelayMetricSubject *subject, const char **why);
 
 /* ---- metrics_format.c ---- */

@@ -10,6 +10,7 @@
 #include "channel.h"
 #include "sink.h"
 #include "sink_processor.h"
+#include "source.h"
 
 #include <math.h>
 #include <string.h>
@@ -63,9 +64,91 @@ _format_fraction(char *buf, gsize size, double value)
     g_ascii_dtostr(buf, (gint)size, value);
 }
 
+/* ---- a source's labelled gauges (issue 11) ---- */
+typedef struct
+{
+  GString *out;
+  gboolean *first;
+  const RelaySourceGauges *gauges;
+  gint64 sum;
+  const RelayMetricsSnapshot *snap;
+  const RelayMetricSubject *subject;
+} _GaugeWalk;
+
+static void _json_int(GString *out, gboolean *first, const char *key, gint64 value);
+static void _prom_labels(GString *out, const RelayMetricsSnapshot *snap, const RelayMetricSubject *s,
+                         const char *extra);
+static void _prom_label_value(GString *out, const char *text);
+
+static void
+_json_gauge(const char *label, gint64 value, gpointer data)
+{
+  _GaugeWalk *w = data;
+  char *key = g_strdup_printf("%s.%s", w->gauges->attr, label);
+  _json_int(w->out, w->first, key, value);
+  g_free(key);
+  w->sum += value;
+}
+
+static void
+_json_source_gauges(GString *out, gboolean *first, const RelayMetricSubject *s)
+{
+  const RelaySource *source = s->kind == RELAY_KIND_SOURCE ? s->object : NULL;
+
+  if (!source || !source->gauges || !s->running)
+    return;
+  _GaugeWalk w = { out, first, source->gauges, 0, NULL, s };
+  source->gauges->foreach (source, _json_gauge, &w);
+  _json_int(out, first, source->gauges->attr, w.sum);
+}
+
+static void
+_prom_gauge(const char *label, gint64 value, gpointer data)
+{
+  _GaugeWalk *w = data;
+  GString *extra = g_string_new(NULL);
+
+  g_string_append_printf(extra, "%s=\"", w->gauges->label_name);
+  _prom_label_value(extra, label);
+  g_string_append_c(extra, '"');
+  g_string_append(w->out, w->gauges->family);
+  _prom_labels(w->out, w->snap, w->subject, extra->str);
+  g_string_append_printf(w->out, " %" G_GINT64_FORMAT "\n", value);
+  g_string_free(extra, TRUE);
+}
+
+/* One family per distinct gauge table, samples of every running source that has it. */
+static void
+_prom_source_gauges(GString *out, const RelayMetricsSnapshot *snap)
+{
+  GPtrArray *done = g_ptr_array_new();
+
+  for (guint i = 0; i < snap->subjects->len; i++)
+    {
+      const RelayMetricSubject *s = &g_array_index(snap->subjects, RelayMetricSubject, i);
+      const RelaySourceGauges *g
+          = s->kind == RELAY_KIND_SOURCE ? ((const RelaySource *)s->object)->gauges : NULL;
+      if (!g || g_ptr_array_find(done, g, NULL))
+        continue;
+      g_ptr_array_add(done, (gpointer)g);
+      g_string_append_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", g->family, g->help, g->family);
+      for (guint j = i; j < snap->subjects->len; j++)
+        {
+          const RelayMetricSubject *t = &g_array_index(snap->subjects, RelayMetricSubject, j);
+          const RelaySource *source = t->object;
+          if (t->kind != RELAY_KIND_SOURCE || !t->running || source->gauges != g)
+            continue;
+          _GaugeWalk w = { out, NULL, g, 0, snap, t };
+          g->foreach (source, _prom_gauge, &w);
+        }
+    }
+  g_ptr_array_unref(done);
+}
+
 static void
 _json_subject_extras(GString *out, gboolean *first, const RelayMetricSubject *s)
 {
+  _json_source_gauges(out, first, s);
   if (s->kind == RELAY_KIND_CHANNEL && ((const RelayChannel *)s->object)->durable)
     _json_pair(out, first, "Open", s->running ? "true" : "false");
   if (s->kind == RELAY_KIND_SINKGROUP && strcmp(s->type, "failover") == 0)
@@ -280,6 +363,7 @@ relay_metrics_format_prometheus(const RelayMetricsSnapshot *snap, GString *out)
         if (def->family)
           _prom_def(out, snap, kind, def, &open_family);
     }
+  _prom_source_gauges(out, snap); /* issue 11 */
   _prom_common(out, snap);
   _prom_build(out, snap);
 }

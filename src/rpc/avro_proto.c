@@ -31,7 +31,9 @@ static const char _protocol_text[]
       "\"appendBatch\":{\"request\":[{\"name\":\"events\",\"type\":{\"type\":\"array\",\"items\":"
       "\"AvroFlumeEvent\"}}],\"response\":\"Status\"}}}";
 
-/* Protocol hashes known to be compatible: ours (MD5 of _protocol_text), then Flume's (flume-compat 1.2). */
+/* Protocol hashes known to be compatible: ours (MD5 of _protocol_text), then Flume's (the MD5 of the
+ * protocol text Avro's Protocol.toString() makes of flume-ng-sdk/src/main/avro/flume.avdl, whose licence
+ * comment becomes the protocol's doc string, as Avro 1.7.4 and 1.11 compile it). */
 static const guint8 _known_hashes[][RELAY_AVRO_HASH_LEN] = {
   { 0x30, 0xda, 0x54, 0x05, 0x9d, 0xf7, 0x2d, 0x95, 0x84, 0xb8, 0x67, 0xd5, 0x20, 0x2e, 0x20, 0x69 },
   { 0x86, 0xaa, 0xda, 0xe2, 0xc4, 0x54, 0x74, 0xc0, 0xfe, 0x93, 0xff, 0xd0, 0xf2, 0x35, 0x0a, 0x65 },

@@ -3,7 +3,7 @@
  * Bytes in, bytes or events out; no sockets, no event loop, no logging. The Avro source, the Avro sink and
  * the client library build on it.
  *
- * Wire layers (flume-compat.md section 1):
+ * Wire layers (Flume's flume-ng-sdk/src/main/avro/flume.avdl over Avro's NettyTransportCodec.java):
  *   pack     = int32 serial, int32 buffer count, per buffer int32 length + bytes (all big-endian). This is
  *              Avro's Java Netty framing, NOT the spec's zero-terminated framing. The message is the
  *              concatenation of the buffers; boundaries carry no meaning.

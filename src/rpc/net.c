@@ -11,13 +11,17 @@
  * Threads: everything runs on the event_base's thread (the main loop); there is no shared state. */
 #include "net.h"
 
+#include "counters.h"
 #include "log.h"
+#include "membudget.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -25,10 +29,12 @@
 
 /* Internal pause bit: more output queued than write_high_watermark. */
 #define _PAUSE_OUTPUT (1u << 8)
+/* Internal pause bit: the memory budget is exhausted. */
+#define _PAUSE_MEMORY (1u << 9)
+/* How often connections paused for the memory budget look for room again. */
+#define _BUDGET_RETRY_MS 100
 /* How long a flushing close waits for the peer to take the last replies. */
 #define _FLUSH_TIMEOUT_S 5
-/* How long the listener rests after accept() failed for lack of resources (EMFILE, ENOBUFS). */
-#define _ACCEPT_RETRY_S 1
 
 struct _RelayNetServer
 {
@@ -39,9 +45,20 @@ struct _RelayNetServer
   const RelayNetHandler *handler;
   gpointer server_data;
   struct evconnlistener *listener;
-  struct event *accept_retry;
-  GQueue conns; /* RelayNetConn, through their link */
-  RelayRateLimit rl_refused, rl_accept;
+  RelayNetAcceptGuard *guard;
+  struct event *budget_retry; /* resumes connections paused for the memory budget */
+  GQueue conns;               /* RelayNetConn, through their link */
+  RelayRateLimit rl_refused, rl_memory;
+};
+
+struct _RelayNetAcceptGuard
+{
+  struct evconnlistener *listener; /* borrowed */
+  struct event *retry;
+  char *log_prefix;
+  gint64 *counter;
+  guint64 failures, failures_logged;
+  gint64 last_log_us; /* 0: never logged */
 };
 
 struct _RelayNetConn
@@ -55,6 +72,7 @@ struct _RelayNetConn
   gboolean free_pending;  /* defer will free the connection */
   gboolean readable_kick; /* defer will re-run readable() */
   gboolean dead;          /* closed() is running or ran */
+  gint64 charged;         /* buffered bytes charged to the memory budget */
   GList link;
   char peer[RELAY_NET_PEER_MAX];
 };
@@ -175,7 +193,118 @@ relay_net_format_peer(const struct sockaddr *sa, socklen_t sa_len, char *buf, gs
   g_strlcpy(buf, "?", buf_size);
 }
 
+/* ---- listener back-off ---- */
+
+/* libevent passes a listener's error callback the accept callback's argument, which belongs to the owner:
+ * guards are found by listener instead. Main loop only. */
+static GHashTable *_guards; /* struct evconnlistener* -> RelayNetAcceptGuard* */
+
+static void
+_on_guard_retry(evutil_socket_t fd, short what, void *arg)
+{
+  RelayNetAcceptGuard *guard = arg;
+
+  evconnlistener_enable(guard->listener); /* fails again (and rests again) while descriptors are short */
+}
+
+/* Logs at most once per RELAY_NET_ACCEPT_LOG_S, with the failures since the previous line. */
+static void
+_guard_log(RelayNetAcceptGuard *guard, int err)
+{
+  gint64 now = g_get_monotonic_time();
+
+  if (guard->last_log_us && now - guard->last_log_us < (gint64)RELAY_NET_ACCEPT_LOG_S * G_USEC_PER_SEC)
+    return;
+  relay_warn(guard->log_prefix,
+             "accept failed, listener paused error=%s failed_accepts=%" G_GUINT64_FORMAT
+             " retry_s=%d (raise the descriptor limit or lower max-connections)",
+             evutil_socket_error_to_string(err), guard->failures - guard->failures_logged,
+             RELAY_NET_ACCEPT_RETRY_S);
+  guard->failures_logged = guard->failures;
+  guard->last_log_us = now;
+}
+
+/* libevent calls this when accept() failed with a non-transient error, usually EMFILE: the listening
+ * socket stays readable, so the listener must rest or the loop spins. */
+static void
+_on_guard_error(struct evconnlistener *listener, void *arg)
+{
+  RelayNetAcceptGuard *guard = _guards ? g_hash_table_lookup(_guards, listener) : NULL;
+  struct timeval rest = { RELAY_NET_ACCEPT_RETRY_S, 0 };
+  int err = EVUTIL_SOCKET_ERROR();
+
+  if (!guard)
+    return;
+  guard->failures++;
+  if (guard->counter)
+    relay_counter_inc(guard->counter);
+  _guard_log(guard, err);
+  evconnlistener_disable(listener);
+  evtimer_add(guard->retry, &rest);
+}
+
+RelayNetAcceptGuard *
+relay_net_accept_guard_new(struct evconnlistener *listener, const char *log_prefix, gint64 *counter)
+{
+  RelayNetAcceptGuard *guard = g_new0(RelayNetAcceptGuard, 1);
+
+  guard->listener = listener;
+  guard->log_prefix = g_strdup(log_prefix);
+  guard->counter = counter;
+  guard->retry = evtimer_new(evconnlistener_get_base(listener), _on_guard_retry, guard);
+  if (!_guards)
+    _guards = g_hash_table_new(g_direct_hash, g_direct_equal);
+  g_hash_table_insert(_guards, listener, guard);
+  evconnlistener_set_error_cb(listener, _on_guard_error);
+  return guard;
+}
+
+void
+relay_net_accept_guard_free(RelayNetAcceptGuard *guard)
+{
+  if (!guard)
+    return;
+  evconnlistener_set_error_cb(guard->listener, NULL);
+  g_hash_table_remove(_guards, guard->listener);
+  if (g_hash_table_size(_guards) == 0)
+    g_clear_pointer(&_guards, g_hash_table_unref);
+  event_free(guard->retry);
+  g_free(guard->log_prefix);
+  g_free(guard);
+}
+
+guint64
+relay_net_accept_guard_failures(RelayNetAcceptGuard *guard)
+{
+  return guard->failures;
+}
+
+void
+relay_net_check_fd_limit(const char *log_prefix, guint max_connections)
+{
+  struct rlimit rl;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return;
+  if ((rlim_t)max_connections + RELAY_NET_FD_RESERVE > rl.rlim_cur)
+    relay_warn(log_prefix,
+               "max-connections=%u is close to or above the descriptor limit (ulimit -n: %llu): accepting "
+               "pauses while descriptors are short",
+               max_connections, (unsigned long long)rl.rlim_cur);
+}
+
 /* ---- connections ---- */
+
+/* Charges what a connection's input or output buffer gained or lost to the memory budget. */
+static void
+_on_buffer_change(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+  RelayNetConn *conn = arg;
+  gint64 delta = (gint64)info->n_added - (gint64)info->n_deleted;
+
+  conn->charged += delta;
+  relay_membudget_add(delta);
+}
 
 static void
 _conn_destroy(RelayNetConn *conn, gboolean notify)
@@ -187,6 +316,9 @@ _conn_destroy(RelayNetConn *conn, gboolean notify)
   if (notify && server->handler->closed)
     server->handler->closed(conn, conn->data);
   g_queue_unlink(&server->conns, &conn->link);
+  evbuffer_remove_cb(bufferevent_get_input(conn->bev), _on_buffer_change, conn);
+  evbuffer_remove_cb(bufferevent_get_output(conn->bev), _on_buffer_change, conn);
+  relay_membudget_add(-conn->charged);
   bufferevent_free(conn->bev);
   event_free(conn->defer);
   g_free(conn);
@@ -255,9 +387,36 @@ _on_defer(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+_on_budget_retry(evutil_socket_t fd, short what, void *arg)
+{
+  RelayNetServer *self = arg;
+  struct timeval tv = { 0, _BUDGET_RETRY_MS * 1000 };
+
+  if (relay_membudget_exhausted())
+    {
+      evtimer_add(self->budget_retry, &tv);
+      return;
+    }
+  for (GList *l = self->conns.head; l; l = l->next)
+    {
+      RelayNetConn *conn = l->data;
+      if (conn->paused & _PAUSE_MEMORY)
+        relay_net_conn_resume(conn, (RelayNetPause)_PAUSE_MEMORY);
+    }
+}
+
+static void
 _on_read(struct bufferevent *bev, void *arg)
 {
-  _run_readable(arg);
+  RelayNetConn *conn = arg;
+  struct timeval tv = { 0, _BUDGET_RETRY_MS * 1000 };
+
+  _run_readable(conn); /* what was read is handled: a put then fails (FAILED answers) while memory is short */
+  if (!relay_membudget_exhausted() || conn->closing || (conn->paused & _PAUSE_MEMORY))
+    return;
+  relay_net_conn_pause(conn, (RelayNetPause)_PAUSE_MEMORY);
+  if (!evtimer_pending(conn->server->budget_retry, NULL))
+    evtimer_add(conn->server->budget_retry, &tv);
 }
 
 static void
@@ -317,6 +476,8 @@ _conn_new(RelayNetServer *server, evutil_socket_t fd, const char *peer)
   conn->link.data = conn;
   g_strlcpy(conn->peer, peer, sizeof conn->peer);
   bufferevent_setcb(bev, _on_read, _on_write, _on_event, conn);
+  evbuffer_add_cb(bufferevent_get_input(bev), _on_buffer_change, conn);
+  evbuffer_add_cb(bufferevent_get_output(bev), _on_buffer_change, conn);
   bufferevent_setwatermark(bev, EV_READ, 0, server->config.read_high_watermark);
   return conn;
 }
@@ -436,6 +597,21 @@ _on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr 
       relay_log_ratelimited(&self->rl_refused, RELAY_LOG_WARN, self->log_prefix,
                             "refusing connection peer=%s limit=%u (max-connections)", peer,
                             self->config.max_connections);
+      if (self->config.refused_counter)
+        relay_counter_inc(self->config.refused_counter);
+      evutil_closesocket(fd);
+      return;
+    }
+  if (relay_membudget_exhausted())
+    {
+      relay_log_ratelimited(&self->rl_memory, RELAY_LOG_WARN, self->log_prefix,
+                            "refusing connection peer=%s (memory.limit reached: used=%" G_GINT64_FORMAT
+                            " limit=%" G_GINT64_FORMAT ")",
+                            peer, relay_membudget_used(), relay_membudget_limit());
+      if (self->config.refused_counter)
+        relay_counter_inc(self->config.refused_counter);
+      if (self->config.memory_counter)
+        relay_counter_inc(self->config.memory_counter);
       evutil_closesocket(fd);
       return;
     }
@@ -456,30 +632,6 @@ _on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr 
   _apply_read_state(conn);
 }
 
-static void
-_on_accept_retry(evutil_socket_t fd, short what, void *arg)
-{
-  RelayNetServer *self = arg;
-
-  evconnlistener_enable(self->listener);
-}
-
-/* accept() failed with something other than a transient error: usually out of descriptors. Resting the
- * listener avoids spinning on a socket that stays readable. */
-static void
-_on_accept_error(struct evconnlistener *listener, void *arg)
-{
-  RelayNetServer *self = arg;
-  struct timeval rest = { _ACCEPT_RETRY_S, 0 };
-  int err = EVUTIL_SOCKET_ERROR();
-
-  relay_log_ratelimited(&self->rl_accept, RELAY_LOG_WARN, self->log_prefix,
-                        "accept failed, listener paused for %d s error=%s open=%u", _ACCEPT_RETRY_S,
-                        evutil_socket_error_to_string(err), self->conns.length);
-  evconnlistener_disable(listener);
-  evtimer_add(self->accept_retry, &rest);
-}
-
 RelayNetServer *
 relay_net_server_new(struct event_base *base, const char *log_prefix, const RelayNetServerConfig *config,
                      const RelayNetHandler *handler, gpointer server_data, GError **error)
@@ -497,16 +649,17 @@ relay_net_server_new(struct event_base *base, const char *log_prefix, const Rela
   self->handler = handler;
   self->server_data = server_data;
   self->rl_refused = limit;
-  self->rl_accept = limit;
+  self->rl_memory = limit;
   g_queue_init(&self->conns);
-  self->accept_retry = evtimer_new(base, _on_accept_retry, self);
+  self->budget_retry = evtimer_new(base, _on_budget_retry, self);
   self->listener = relay_net_listen(base, log_prefix, config->bind, config->port, _on_accept, self, error);
   if (!self->listener)
     {
       relay_net_server_free(self);
       return NULL;
     }
-  evconnlistener_set_error_cb(self->listener, _on_accept_error);
+  self->guard = relay_net_accept_guard_new(self->listener, log_prefix, config->accept_fail_counter);
+  relay_net_check_fd_limit(log_prefix, config->max_connections);
   return self;
 }
 
@@ -515,11 +668,12 @@ relay_net_server_free(RelayNetServer *self)
 {
   if (!self)
     return;
+  relay_net_accept_guard_free(self->guard);
   if (self->listener)
     evconnlistener_free(self->listener);
   while (self->conns.head)
     _conn_destroy(self->conns.head->data, TRUE);
-  event_free(self->accept_retry);
+  event_free(self->budget_retry);
   g_free(self->bind);
   g_free(self->log_prefix);
   g_free(self);
@@ -535,4 +689,33 @@ guint
 relay_net_server_n_connections(RelayNetServer *self)
 {
   return self->conns.length;
+}
+
+/* ---- issue 19: --check ---- */
+
+gboolean
+relay_net_check_listen(const char *host, gint64 port, GError **error)
+{
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  int one = 1;
+
+  if (!relay_net_resolve(host, port, &addr, &addr_len, error))
+    return FALSE;
+  if (port == 0)
+    return TRUE;
+  int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "socket: %s", g_strerror(errno));
+      return FALSE;
+    }
+  /* The same option the real listener sets, so a port in TIME_WAIT is not reported. */
+  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  gboolean ok = bind(fd, (struct sockaddr *)&addr, addr_len) == 0 && listen(fd, 1) == 0;
+  if (!ok)
+    g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "cannot listen on %s:%" G_GINT64_FORMAT ": %s", host,
+                port, g_strerror(errno));
+  close(fd);
+  return ok;
 }

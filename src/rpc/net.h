@@ -10,7 +10,9 @@
  * once, rate-limited warning), stops reading a connection whose input buffer reached read_high_watermark or
  * whose output buffer grew above write_high_watermark (a peer that does not read its replies), lets the
  * owner pause reading while a channel put is pending, and closes connections deferred, so any callback may
- * close its own connection. The protocol (netcat, Avro, Thrift) lives in the owner's callbacks.
+ * close its own connection. Buffered bytes (input and output) are charged to the memory budget
+ * (membudget.h); while it is exhausted connections are not read and new ones are refused. The protocol
+ * (netcat, Avro, Thrift) lives in the owner's callbacks.
  *
  * Threads: everything runs on the thread of the event_base (the main loop). */
 #ifndef RELAY_NET_H_INCLUDED
@@ -49,6 +51,31 @@ void relay_net_tune_socket(evutil_socket_t fd);
 /* Formats sa as "ip:port" ("[ip]:port" for IPv6) into buf (RELAY_NET_PEER_MAX bytes); "?" if unknown. */
 void relay_net_format_peer(const struct sockaddr *sa, socklen_t sa_len, char *buf, gsize buf_size);
 
+/* ---- listener back-off (every listener of the process uses it) ----
+ *
+ * When accept() fails for lack of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM), a level-triggered listener
+ * stays readable and libevent would retry (and log) in a tight loop. A guard installs the listener's error
+ * callback: the listener is disabled, retried every RELAY_NET_ACCEPT_RETRY_S seconds on a timer, and one
+ * warning per RELAY_NET_ACCEPT_LOG_S seconds says how many accepts failed since the previous one; *counter
+ * (may be NULL; a relaxed-atomic counter of the owner) counts every failure. Accepting resumes by itself
+ * once descriptors are free again. Main loop only. */
+#define RELAY_NET_ACCEPT_RETRY_S 1
+#define RELAY_NET_ACCEPT_LOG_S 10
+
+typedef struct _RelayNetAcceptGuard RelayNetAcceptGuard;
+
+/* Guards listener (borrowed; free the guard before the listener). log_prefix is copied. */
+RelayNetAcceptGuard *relay_net_accept_guard_new(struct evconnlistener *listener, const char *log_prefix,
+                                                gint64 *counter);
+void relay_net_accept_guard_free(RelayNetAcceptGuard *guard);
+/* Accept failures so far. */
+guint64 relay_net_accept_guard_failures(RelayNetAcceptGuard *guard);
+
+/* Warns (once, at start) when max_connections leaves fewer than RELAY_NET_FD_RESERVE descriptors of the
+ * process's limit (RLIMIT_NOFILE) for everything else: accepts would then pause when descriptors run out. */
+#define RELAY_NET_FD_RESERVE 64
+void relay_net_check_fd_limit(const char *log_prefix, guint max_connections);
+
 /* ---- upper layer: server and connections ---- */
 
 typedef struct _RelayNetServer RelayNetServer;
@@ -70,10 +97,13 @@ typedef struct
 typedef struct
 {
   const char *bind;
-  gint64 port;                /* 0..65535; 0 = the OS chooses (relay_net_server_port tells) */
-  guint max_connections;      /* > 0; further connections are accepted and closed at once */
-  gsize read_high_watermark;  /* > 0; reading stops while this many input bytes are unconsumed */
-  gsize write_high_watermark; /* > 0; reading stops while more output than this is queued, resumes at half */
+  gint64 port;                 /* 0..65535; 0 = the OS chooses (relay_net_server_port tells) */
+  guint max_connections;       /* > 0; further connections are accepted and closed at once */
+  gsize read_high_watermark;   /* > 0; reading stops while this many input bytes are unconsumed */
+  gsize write_high_watermark;  /* > 0; reading stops while more output than this is queued, resumes at half */
+  gint64 *refused_counter;     /* may be NULL: counts connections closed at once (max-connections, memory) */
+  gint64 *accept_fail_counter; /* may be NULL: counts failed accept() calls (see the listener back-off) */
+  gint64 *memory_counter;      /* may be NULL: counts connections refused because memory.limit was reached */
 } RelayNetServerConfig;
 
 /* Why reading is paused; reading resumes when no bit is left. */
@@ -120,5 +150,12 @@ void relay_net_conn_resume(RelayNetConn *conn, RelayNetPause reason);
  * calls are harmless (a later flush=FALSE shortens a flush). */
 void relay_net_conn_close(RelayNetConn *conn, gboolean flush);
 gboolean relay_net_conn_is_closing(RelayNetConn *conn);
+
+/* ---- issue 19: --check ---- */
+
+/* For relayd --check: TRUE if host:port could be listened on now (a socket is bound, listened and closed
+ * again); FALSE with RELAY_ERROR_IO naming the address and the reason (in use, permission), or the resolve
+ * error. Port 0 is always TRUE. Main thread, before anything starts. */
+gboolean relay_net_check_listen(const char *host, gint64 port, GError **error);
 
 #endif

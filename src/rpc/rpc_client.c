@@ -34,15 +34,16 @@ struct _RelayRpcClient
   RelayZStream zout, zin; /* the deflate layer, inside or outside TLS */
   RelayTlsConn *tconn;
   int tls_failure;
-  gint64 bytes_sent; /* since the last relay_rpc_client_take_bytes_sent */
+  gint64 bytes_sent;   /* since the last relay_rpc_client_take_bytes_sent */
+  gboolean heard_from; /* this connection received at least one byte (with TLS: of application data) */
 };
 
 const char *
 relay_client_status_name(RelayClientStatus status)
 {
   static const char *const names[]
-      = { "OK", "FAILED", "ERROR", "TIMEOUT", "CONNECT_FAILED", "IO", "ABORTED" };
-  return status <= RELAY_CLIENT_ABORTED ? names[status] : "?";
+      = { "OK", "FAILED", "ERROR", "TIMEOUT", "CONNECT_FAILED", "IO", "ABORTED", "REJECTED" };
+  return status < RELAY_CLIENT_STATUS_COUNT ? names[status] : "?";
 }
 
 RelayRpcClient *
@@ -226,6 +227,7 @@ relay_rpc_client_connect(RelayRpcClient *self, char **detail)
       _set_detail(detail, "cannot connect to %s: %s", self->peer, g_strerror(saved));
       return FALSE;
     }
+  self->heard_from = FALSE;
   self->session = self->protocol->session_new(self->cfg.protocol_config);
   if (self->cfg.deflate)
     {
@@ -246,6 +248,27 @@ relay_rpc_client_connect(RelayRpcClient *self, char **detail)
   return TRUE;
 }
 
+/* The status for a connection the peer closed (or reset). A close before any reply byte on a fresh
+ * connection, right after its first request, is how relayd's sources (and Flume's, and Thrift servers)
+ * answer bytes they cannot parse: a protocol or compression-type mismatch. It is REJECTED, so that callers
+ * can tell it from a connection lost mid-stream (IO). Either may also come from a server going down;
+ * relay-send therefore gives up only when REJECTED repeats (see relay_send.c). */
+static RelayClientStatus
+_closed_status(RelayRpcClient *self, const char *how, char **detail)
+{
+  if (self->heard_from)
+    {
+      _set_detail(detail, "connection to %s lost: %s", self->peer, how);
+      return RELAY_CLIENT_IO;
+    }
+  _set_detail(detail,
+              "%s closed the connection on the first request without answering (%s): the source may expect "
+              "another protocol (Thrift: compact | binary) or compression-type, or refuse this client; its "
+              "log says why",
+              self->peer, how);
+  return RELAY_CLIENT_REJECTED;
+}
+
 static RelayClientStatus
 _send_all(RelayRpcClient *self, const guint8 *buf, gsize len, gint64 deadline, char **detail)
 {
@@ -259,6 +282,8 @@ _send_all(RelayRpcClient *self, const guint8 *buf, gsize len, gint64 deadline, c
           self->bytes_sent += n;
           continue;
         }
+      if (n < 0 && (errno == ECONNRESET || errno == EPIPE))
+        return _closed_status(self, g_strerror(errno), detail);
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         {
           _set_detail(detail, "send to %s failed: %s", self->peer, g_strerror(errno));
@@ -337,16 +362,20 @@ _receive_some(RelayRpcClient *self, char **detail)
   guint8 buf[16384];
   ssize_t n = recv(self->fd, buf, sizeof buf, 0);
 
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+  if (n == 0 || (n < 0 && errno == ECONNRESET))
+    return _closed_status(self, n == 0 ? "closed by peer" : g_strerror(errno), detail);
+  if (n < 0 && errno != EAGAIN && errno != EINTR)
     {
-      _set_detail(detail, "connection to %s lost: %s", self->peer,
-                  n == 0 ? "closed by peer" : g_strerror(errno));
+      _set_detail(detail, "connection to %s lost: %s", self->peer, g_strerror(errno));
       return RELAY_CLIENT_IO;
     }
   if (n < 0)
     return RELAY_CLIENT_OK;
   if (!self->tconn)
-    return _append_plain(self, buf, (gsize)n, self->cfg.deflate, self->reply, detail);
+    {
+      self->heard_from = TRUE;
+      return _append_plain(self, buf, (gsize)n, self->cfg.deflate, self->reply, detail);
+    }
   const guint8 *data = buf;
   gsize len = (gsize)n;
   if (_deflate_outside(self))
@@ -364,6 +393,8 @@ _receive_some(RelayRpcClient *self, char **detail)
   RelayTlsIo io = relay_tls_conn_read(self->tconn, dst, self->cfg.max_reply_bytes + 1);
   if (io != RELAY_TLS_IO_OK)
     return _tls_failed(self, io, detail);
+  if (dst->len > 0)
+    self->heard_from = TRUE;
   if (dst == self->reply)
     return self->reply->len > self->cfg.max_reply_bytes ? _append_plain(self, NULL, 1, FALSE, dst, detail)
                                                         : RELAY_CLIENT_OK;

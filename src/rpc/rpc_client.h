@@ -13,21 +13,9 @@
 
 #include "relay.h"
 #include "event.h"
+#include "relay-client.h" /* RelayClientStatus, relay_client_status_name (public) */
 
 typedef struct _RelayTls RelayTls;
-
-typedef enum
-{
-  RELAY_CLIENT_OK = 0,
-  RELAY_CLIENT_FAILED,         /* the server answered FAILED (e.g. its channel is full) */
-  RELAY_CLIENT_ERROR,          /* the server answered with an error, or broke the protocol */
-  RELAY_CLIENT_TIMEOUT,        /* no complete reply within request-timeout */
-  RELAY_CLIENT_CONNECT_FAILED, /* could not connect within connect-timeout */
-  RELAY_CLIENT_IO,             /* the connection failed while sending or receiving */
-  RELAY_CLIENT_ABORTED,        /* the abort flag was raised (shutdown) */
-} RelayClientStatus;
-
-const char *relay_client_status_name(RelayClientStatus status);
 
 typedef enum
 {

@@ -3,12 +3,17 @@
  * Per connection: one read event, a contiguous read buffer `in` with a cursor, an optional inflate stream,
  * an evbuffer of unsent output with a write event, and at most one request waiting for its put. The read
  * buffer is compacted (leftover moved to the front) only after requests were consumed, so a request is
- * never copied before decoding. */
+ * never copied before decoding, and replaced by a small one once a large request is done. One timer per
+ * connection carries either the deadline of the request being received (from its first byte) or the
+ * idle timeout (from the last request or reply progress). Each connection's buffered bytes (read buffer and
+ * unsent output) are charged to the memory budget, and for a deflate source its read buffer (inflated
+ * bytes) also to the source's max_inflated_bytes. */
 #include "rpc_server.h"
 
 #include "counters.h"
 #include "event.h"
 #include "log.h"
+#include "membudget.h"
 #include "net.h"
 #include "zstream.h"
 
@@ -23,6 +28,10 @@
 #include <unistd.h>
 
 #define RELAY_READ_CHUNK (64 * 1024)
+/* A read buffer that grew beyond this is replaced by a small one when the requests in it are done. */
+#define RELAY_SHRINK_ABOVE (4 * RELAY_READ_CHUNK)
+/* How often connections paused for the memory budget check whether there is room again. */
+#define RELAY_BUDGET_RETRY_MS 100
 
 typedef struct _RelayRpcConn RelayRpcConn;
 
@@ -33,10 +42,13 @@ struct _RelayRpcServer
   RelayRpcServerConfig cfg;
   char *bind;
   struct evconnlistener *listener;
+  RelayNetAcceptGuard *guard;
   int bound_port;
   GList *conns;
   guint n_conns;
-  RelayRateLimit limit_accept, limit_proto;
+  gsize inflated;             /* sum of the deflate connections' read buffers (max_inflated_bytes) */
+  struct event *budget_retry; /* resumes connections paused for the memory budget */
+  RelayRateLimit limit_accept, limit_proto, limit_idle, limit_memory;
   RelayRateLimit limit_tls[RELAY_TLS_FAIL_N]; /* one per reason */
 };
 
@@ -47,10 +59,17 @@ struct _RelayRpcConn
   int fd;
   char peer[64];
   struct event *read_ev, *write_ev;
-  GByteArray *in; /* plain bytes received, from in_pos on not yet consumed */
+  struct event *timer_ev; /* request deadline or idle timeout */
+  GByteArray *in;         /* plain bytes received, from in_pos on not yet consumed */
   gsize in_pos;
-  GByteArray *scratch; /* reply encoding */
-  GByteArray *zbuf;    /* deflated reply / raw compressed input */
+  gsize in_peak;          /* largest in->len since the buffer was last replaced */
+  gint64 req_start_us;    /* first byte of the request being received */
+  gint64 last_active_us;  /* accept, last request consumed, last reply bytes written */
+  gint64 charged;         /* bytes charged to the memory budget */
+  gsize inflated;         /* bytes counted in server->inflated */
+  gboolean budget_paused; /* not read while the memory budget is exhausted */
+  GByteArray *scratch;    /* reply encoding */
+  GByteArray *zbuf;       /* deflated reply / raw compressed input */
   struct evbuffer *out;
   gpointer session;
   RelayZStream zin, zout;
@@ -66,7 +85,30 @@ struct _RelayRpcConn
   RelayTlsConn *tconn; /* TLS only */
   GByteArray *tls_buf; /* TLS records (in or out) / decrypted bytes before inflation */
   struct event *hs_ev; /* handshake deadline (TLS only, until established) */
+  guint64 requests;    /* requests parsed on this connection */
+  guint64 raw_in;      /* bytes received on this connection (before inflating) */
 };
+
+/* " (likely mismatch: ...)" for an error in the connection's first request, else "". Static. */
+static const char *
+_first_request_hint(RelayRpcConn *conn, char *buf, gsize size)
+{
+  const RelayRpcServerProtocol *p = conn->server->protocol;
+  const char *hint = NULL;
+
+  if (conn->requests == 0 && p->mismatch_hint)
+    hint = p->mismatch_hint(conn->server->cfg.protocol_config, conn->in->data + conn->in_pos,
+                            conn->in->len - conn->in_pos);
+  g_snprintf(buf, size, "%s%s%s", hint ? " (likely mismatch: " : "", hint ? hint : "", hint ? ")" : "");
+  return buf;
+}
+
+/* A zlib stream starts with CMF (method 8) and FLG such that CMF*256+FLG is a multiple of 31 (RFC 1950). */
+static gboolean
+_looks_like_zlib(const guint8 *data, gsize len)
+{
+  return len >= 2 && (data[0] & 0x0f) == 8 && ((data[0] << 8) | data[1]) % 31 == 0;
+}
 
 static void _conn_free(RelayRpcConn *conn);
 static void _conn_process(RelayRpcConn *conn);
@@ -79,26 +121,60 @@ _prefix(RelayRpcServer *self)
 
 /* ---------------------------------------------------------------- output */
 
-/* Reading with a timeout: it fires only after partial_timeout_ms without any input, and closes the
- * connection if a request was started (see _on_readable). */
+/* Charges the change of the connection's buffered bytes to the memory budget and, for inflated input, to
+ * the source's shared count. */
 static void
-_conn_arm_read(RelayRpcConn *conn)
+_conn_account(RelayRpcConn *conn)
 {
-  guint ms = conn->server->cfg.partial_timeout_ms;
-  struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-  event_add(conn->read_ev, &tv);
+  RelayRpcServer *self = conn->server;
+  gint64 now = (gint64)conn->in->len + (gint64)evbuffer_get_length(conn->out);
+
+  relay_membudget_add(now - conn->charged);
+  conn->charged = now;
+  if (self->cfg.deflate)
+    {
+      self->inflated = self->inflated - conn->inflated + conn->in->len;
+      conn->inflated = conn->in->len;
+    }
+}
+
+/* Arms the connection's one timer: the deadline of a request being received, else the idle timeout. No
+ * timer while a put is pending (bounded by the channels' keep-alive). */
+static void
+_conn_update_timer(RelayRpcConn *conn)
+{
+  RelayRpcServerConfig *cfg = &conn->server->cfg;
+  gint64 deadline;
+
+  if (conn->waiting || conn->peer_closed)
+    {
+      event_del(conn->timer_ev);
+      return;
+    }
+  if (conn->in->len > conn->in_pos)
+    deadline = conn->req_start_us + (gint64)cfg->partial_timeout_ms * 1000;
+  else if (cfg->idle_timeout_ms > 0)
+    deadline = conn->last_active_us + (gint64)cfg->idle_timeout_ms * 1000;
+  else
+    {
+      event_del(conn->timer_ev);
+      return;
+    }
+  gint64 wait = MAX(deadline - g_get_monotonic_time(), 0);
+  struct timeval tv = { (time_t)(wait / G_USEC_PER_SEC), (suseconds_t)(wait % G_USEC_PER_SEC) };
+  evtimer_add(conn->timer_ev, &tv);
 }
 
 static void
 _conn_update_reading(RelayRpcConn *conn)
 {
-  gboolean want = !conn->waiting && !conn->peer_closed
+  gboolean want = !conn->waiting && !conn->peer_closed && !conn->budget_paused
                   && evbuffer_get_length(conn->out) <= conn->server->cfg.max_output_bytes;
   if (want == conn->reading)
     return;
   conn->reading = want;
   if (want)
-    _conn_arm_read(conn);
+    event_add(conn->read_ev, NULL);
   else
     event_del(conn->read_ev);
 }
@@ -110,7 +186,10 @@ _conn_flush(RelayRpcConn *conn)
     {
       int n = evbuffer_write(conn->out, conn->fd);
       if (n > 0)
-        continue;
+        {
+          conn->last_active_us = g_get_monotonic_time(); /* a client reading its replies is not idle */
+          continue;
+        }
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         {
           relay_debug(_prefix(conn->server), "write failed peer=%s error=%s", conn->peer, g_strerror(errno));
@@ -118,7 +197,9 @@ _conn_flush(RelayRpcConn *conn)
           return;
         }
       event_add(conn->write_ev, NULL);
+      _conn_account(conn);
       _conn_update_reading(conn);
+      _conn_update_timer(conn);
       return;
     }
   if (conn->peer_closed && !conn->waiting)
@@ -126,7 +207,9 @@ _conn_flush(RelayRpcConn *conn)
       _conn_free(conn);
       return;
     }
+  _conn_account(conn);
   _conn_update_reading(conn);
+  _conn_update_timer(conn);
 }
 
 /* Queues scratch (plain reply bytes) for sending, deflating if configured. */
@@ -270,6 +353,27 @@ _conn_submit(RelayRpcConn *conn, RelayRpcRequest *req)
     conn->put = put;
 }
 
+/* The memory budget is exhausted: answer FAILED at once instead of storing the events (the client retries
+ * later, as for a full channel). */
+static void
+_conn_refuse_events(RelayRpcConn *conn, RelayRpcRequest *req)
+{
+  RelayRpcServer *self = conn->server;
+  RelaySourceCounters *c = &self->source->counters;
+
+  _count_received(conn, req->events->len, req->is_batch);
+  relay_counter_add(&c->event_failed, req->events->len);
+  relay_counter_inc(&c->memory_refused);
+  relay_log_ratelimited(&self->limit_memory, RELAY_LOG_WARN, _prefix(self),
+                        "answering FAILED peer=%s events=%u (memory.limit reached: used=%" G_GINT64_FORMAT
+                        " limit=%" G_GINT64_FORMAT ")",
+                        conn->peer, req->events->len, relay_membudget_used(), relay_membudget_limit());
+  g_ptr_array_unref(req->events);
+  g_byte_array_set_size(conn->scratch, 0);
+  self->protocol->encode_reply(conn->session, req->reply_ctx, RELAY_PUT_FULL, conn->scratch);
+  _conn_queue(conn, conn->scratch);
+}
+
 static gboolean
 _conn_protocol_error(RelayRpcConn *conn, RelayRpcRequest *req)
 {
@@ -277,14 +381,36 @@ _conn_protocol_error(RelayRpcConn *conn, RelayRpcRequest *req)
 
   relay_source_count_protocol_error(self->source,
                                     req->over_limit ? RELAY_PROTO_ERROR_LIMIT : RELAY_PROTO_ERROR_MALFORMED);
-  relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self), "closing connection peer=%s %s",
-                        conn->peer, req->error ? req->error : "protocol error");
+  char hint[512];
+  relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self), "closing connection peer=%s %s%s",
+                        conn->peer, req->error ? req->error : "protocol error",
+                        _first_request_hint(conn, hint, sizeof hint));
   g_free(req->error);
   if (req->reply->len == 0)
     return FALSE;
   _conn_queue(conn, req->reply);
   conn->peer_closed = TRUE; /* close once the error reply is out */
   return TRUE;
+}
+
+/* Drops the consumed bytes; a buffer that held a large request is replaced by a small one, so a connection
+ * that sent one big (or highly compressed) request does not keep its memory while idle. */
+static void
+_conn_compact(RelayRpcConn *conn)
+{
+  gsize left = conn->in->len - conn->in_pos;
+
+  if (conn->in_peak > RELAY_SHRINK_ABOVE && left <= RELAY_READ_CHUNK)
+    {
+      GByteArray *small = g_byte_array_sized_new((guint)(left + RELAY_READ_CHUNK));
+      g_byte_array_append(small, conn->in->data + conn->in_pos, (guint)left);
+      g_byte_array_unref(conn->in);
+      conn->in = small;
+      conn->in_peak = left;
+    }
+  else
+    g_byte_array_remove_range(conn->in, 0, (guint)conn->in_pos);
+  conn->in_pos = 0;
 }
 
 /* Handles as many buffered requests as possible. May free conn. */
@@ -320,39 +446,61 @@ _conn_process(RelayRpcConn *conn)
           break;
         }
       conn->in_pos += req.consumed;
+      conn->requests++;
+      conn->last_active_us = conn->req_start_us = g_get_monotonic_time(); /* leftover: the next request */
       if (req.kind == RELAY_RPC_REQ_REPLY)
         _conn_queue(conn, req.reply);
+      else if (relay_membudget_exhausted())
+        _conn_refuse_events(conn, &req);
       else
         _conn_submit(conn, &req);
     }
   if (conn->in_pos > 0 && !conn->waiting)
-    {
-      g_byte_array_remove_range(conn->in, 0, (guint)conn->in_pos);
-      conn->in_pos = 0;
-    }
+    _conn_compact(conn);
   _conn_flush(conn);
 }
 
 /* ---------------------------------------------------------------- input */
 
+/* Inflates len received bytes into the read buffer, within the request limit and the room the source's
+ * other connections left under max_inflated_bytes. FALSE (logged, counted) when the connection must close. */
 static gboolean
-_conn_append_input(RelayRpcConn *conn, const guint8 *data, gsize len, gboolean inflate, GByteArray *dst)
+_conn_inflate_input(RelayRpcConn *conn, const guint8 *data, gsize len, GByteArray *dst)
 {
-  RelayRpcServerConfig *cfg = &conn->server->cfg;
+  RelayRpcServer *self = conn->server;
+  RelayRpcServerConfig *cfg = &self->cfg;
   gsize limit = cfg->max_request_bytes + RELAY_READ_CHUNK;
-  gboolean too_big = FALSE;
+  gboolean too_big = FALSE, shared = FALSE;
 
-  if (!inflate)
+  if (cfg->max_inflated_bytes > 0)
     {
-      g_byte_array_append(dst, data, (guint)len);
-      return TRUE;
+      gsize others = self->inflated - conn->inflated;
+      gsize room = cfg->max_inflated_bytes > others ? cfg->max_inflated_bytes - others : 0;
+      shared = room < limit;
+      limit = MIN(limit, room);
     }
-  if (relay_zstream_inflate(&conn->zin, data, len, dst, limit, &too_big))
+  gboolean first = conn->raw_in == 0;
+  conn->raw_in += len;
+  gboolean ok = relay_zstream_inflate(&conn->zin, data, len, dst, limit, &too_big);
+  conn->in_peak = MAX(conn->in_peak, conn->in->len);
+  _conn_account(conn);
+  if (ok)
     return TRUE;
-  relay_log_ratelimited(&conn->server->limit_proto, RELAY_LOG_WARN, _prefix(conn->server),
-                        "closing connection peer=%s %s", conn->peer,
-                        too_big ? "inflated request exceeds the buffer limit" : "corrupt deflate stream");
-  relay_source_count_protocol_error(conn->server->source, RELAY_PROTO_ERROR_DEFLATE);
+  if (too_big && shared)
+    relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self),
+                          "closing connection peer=%s what=inflated-bytes limit=%" G_GSIZE_FORMAT
+                          " (max-inflated-bytes, shared by the source's connections)",
+                          conn->peer, cfg->max_inflated_bytes);
+  else
+    relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self),
+                          "closing connection peer=%s %s%s", conn->peer,
+                          too_big ? "inflated request exceeds the buffer limit" : "corrupt deflate stream",
+                          !too_big && first && !_looks_like_zlib(data, len)
+                              ? " (likely mismatch: the client does not compress and this source has "
+                                "compression-type = deflate: set compression-type = deflate on the client "
+                                "(relay-send --compression deflate) or none on this source)"
+                              : "");
+  relay_source_count_protocol_error(self->source, RELAY_PROTO_ERROR_DEFLATE);
   return FALSE;
 }
 
@@ -415,7 +563,7 @@ _conn_tls_input(RelayRpcConn *conn, const guint8 *data, gsize len)
   if (_deflate_outside(conn))
     {
       g_byte_array_set_size(conn->tls_buf, 0);
-      if (!_conn_append_input(conn, data, len, TRUE, conn->tls_buf))
+      if (!_conn_inflate_input(conn, data, len, conn->tls_buf))
         {
           _conn_free(conn);
           return FALSE;
@@ -434,6 +582,11 @@ _conn_tls_input(RelayRpcConn *conn, const guint8 *data, gsize len)
       _conn_tls_fail(conn, relay_tls_conn_failure(conn->tconn), relay_tls_conn_failure_detail(conn->tconn));
       return FALSE;
     }
+  if (dst == conn->in)
+    {
+      conn->in_peak = MAX(conn->in_peak, conn->in->len);
+      _conn_account(conn);
+    }
   _conn_queue_tls_output(conn); /* handshake messages */
   if (!was_established && relay_tls_conn_established(conn->tconn))
     {
@@ -447,7 +600,7 @@ _conn_tls_input(RelayRpcConn *conn, const guint8 *data, gsize len)
       relay_debug(_prefix(conn->server), "TLS established peer=%s subject=%s", conn->peer,
                   relay_tls_conn_peer_subject(conn->tconn) ? relay_tls_conn_peer_subject(conn->tconn) : "-");
     }
-  if (dst == conn->tls_buf && dst->len > 0 && !_conn_append_input(conn, dst->data, dst->len, TRUE, conn->in))
+  if (dst == conn->tls_buf && dst->len > 0 && !_conn_inflate_input(conn, dst->data, dst->len, conn->in))
     {
       _conn_free(conn);
       return FALSE;
@@ -457,23 +610,87 @@ _conn_tls_input(RelayRpcConn *conn, const guint8 *data, gsize len)
   return TRUE;
 }
 
+/* The request deadline or the idle timeout may have passed: close the connection if so, else re-arm. */
+static void
+_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+  RelayRpcConn *conn = arg;
+  RelayRpcServer *self = conn->server;
+  gint64 now = g_get_monotonic_time();
+
+  if (conn->waiting || conn->peer_closed)
+    return;
+  if (conn->in->len > conn->in_pos && now >= conn->req_start_us + (gint64)self->cfg.partial_timeout_ms * 1000)
+    {
+      char hint[512];
+      relay_source_count_protocol_error(self->source, RELAY_PROTO_ERROR_TIMEOUT);
+      relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self),
+                            "closing connection peer=%s what=incomplete-request bytes=%" G_GSIZE_FORMAT
+                            " timeout_ms=%u%s",
+                            conn->peer, conn->in->len - conn->in_pos, self->cfg.partial_timeout_ms,
+                            _first_request_hint(conn, hint, sizeof hint));
+      _conn_free(conn);
+      return;
+    }
+  if (conn->in->len == conn->in_pos && self->cfg.idle_timeout_ms > 0
+      && now >= conn->last_active_us + (gint64)self->cfg.idle_timeout_ms * 1000)
+    {
+      relay_counter_inc(&self->source->counters.idle_closed);
+      relay_log_ratelimited(&self->limit_idle, RELAY_LOG_INFO, _prefix(self),
+                            "closing idle connection peer=%s idle_timeout_s=%u", conn->peer,
+                            self->cfg.idle_timeout_ms / 1000);
+      _conn_free(conn);
+      return;
+    }
+  _conn_update_timer(conn);
+}
+
+/* Resumes the connections paused for the memory budget once it has room; else looks again later. */
+static void
+_on_budget_retry(evutil_socket_t fd, short what, void *arg)
+{
+  RelayRpcServer *self = arg;
+  struct timeval tv = { 0, RELAY_BUDGET_RETRY_MS * 1000 };
+
+  if (relay_membudget_exhausted())
+    {
+      evtimer_add(self->budget_retry, &tv);
+      return;
+    }
+  for (GList *l = self->conns; l; l = l->next)
+    {
+      RelayRpcConn *conn = l->data;
+      if (!conn->budget_paused)
+        continue;
+      conn->budget_paused = FALSE;
+      _conn_update_reading(conn);
+    }
+}
+
+/* The memory budget is exhausted: stop reading conn until it has room. */
+static void
+_conn_pause_for_budget(RelayRpcConn *conn)
+{
+  RelayRpcServer *self = conn->server;
+  struct timeval tv = { 0, RELAY_BUDGET_RETRY_MS * 1000 };
+
+  conn->budget_paused = TRUE;
+  _conn_update_reading(conn);
+  if (!evtimer_pending(self->budget_retry, NULL))
+    evtimer_add(self->budget_retry, &tv);
+}
+
 static void
 _on_readable(evutil_socket_t fd, short what, void *arg)
 {
   RelayRpcConn *conn = arg;
   guint8 *dst;
   gsize old = conn->in->len;
+  gboolean was_empty = conn->in->len == conn->in_pos;
 
-  if (what & EV_TIMEOUT)
+  if (relay_membudget_exhausted())
     {
-      if (conn->in->len == conn->in_pos)
-        return; /* idle between requests: fine */
-      relay_source_count_protocol_error(conn->server->source, RELAY_PROTO_ERROR_TIMEOUT);
-      relay_log_ratelimited(&conn->server->limit_proto, RELAY_LOG_WARN, _prefix(conn->server),
-                            "closing connection peer=%s what=incomplete-request bytes=%" G_GSIZE_FORMAT
-                            " timeout_ms=%u",
-                            conn->peer, conn->in->len - conn->in_pos, conn->server->cfg.partial_timeout_ms);
-      _conn_free(conn);
+      _conn_pause_for_budget(conn);
       return;
     }
 
@@ -491,7 +708,11 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
   if (n > 0)
     relay_counter_add(&conn->server->source->counters.bytes_received, n);
   if (!conn->server->cfg.deflate && !conn->tconn)
-    g_byte_array_set_size(conn->in, (guint)(old + MAX(n, 0)));
+    {
+      g_byte_array_set_size(conn->in, (guint)(old + MAX(n, 0)));
+      conn->in_peak = MAX(conn->in_peak, conn->in->len);
+      _conn_account(conn);
+    }
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
     return;
   if (n <= 0)
@@ -507,15 +728,16 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
     return;
   if (conn->tconn)
     {
-      if (_conn_tls_input(conn, dst, (gsize)n))
-        _conn_process(conn);
-      return;
+      if (!_conn_tls_input(conn, dst, (gsize)n))
+        return;
     }
-  if (conn->server->cfg.deflate && !_conn_append_input(conn, dst, (gsize)n, TRUE, conn->in))
+  else if (conn->server->cfg.deflate && !_conn_inflate_input(conn, dst, (gsize)n, conn->in))
     {
       _conn_free(conn);
       return;
     }
+  if (was_empty && conn->in->len > conn->in_pos)
+    conn->req_start_us = g_get_monotonic_time(); /* the request's deadline runs from its first byte */
   _conn_process(conn);
 }
 
@@ -539,6 +761,9 @@ _conn_free(RelayRpcConn *conn)
     event_free(conn->hs_ev);
   relay_tls_conn_free(conn->tconn);
   g_byte_array_unref(conn->tls_buf);
+  event_free(conn->timer_ev);
+  relay_membudget_add(-conn->charged);
+  self->inflated -= conn->inflated;
   evbuffer_free(conn->out);
   close(conn->fd);
   self->protocol->session_free(conn->session);
@@ -567,6 +792,8 @@ _conn_new(RelayRpcServer *self, evutil_socket_t fd, const char *peer)
   relay_net_tune_socket(fd);
   conn->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, _on_readable, conn);
   conn->write_ev = event_new(base, fd, EV_WRITE, _on_writable, conn);
+  conn->timer_ev = evtimer_new(base, _on_timer, conn);
+  conn->last_active_us = g_get_monotonic_time();
   conn->in = g_byte_array_sized_new(RELAY_READ_CHUNK);
   conn->scratch = g_byte_array_new();
   conn->zbuf = g_byte_array_new();
@@ -591,7 +818,8 @@ _conn_new(RelayRpcServer *self, evutil_socket_t fd, const char *peer)
       evtimer_add(conn->hs_ev, &tv);
     }
   conn->reading = TRUE;
-  _conn_arm_read(conn);
+  event_add(conn->read_ev, NULL);
+  _conn_update_timer(conn);
   return conn;
 }
 
@@ -662,6 +890,17 @@ _on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr 
       close(fd);
       return;
     }
+  if (relay_membudget_exhausted())
+    {
+      relay_log_ratelimited(&self->limit_memory, RELAY_LOG_WARN, _prefix(self),
+                            "refusing connection peer=%s (memory.limit reached: used=%" G_GINT64_FORMAT
+                            " limit=%" G_GINT64_FORMAT ")",
+                            peer, relay_membudget_used(), relay_membudget_limit());
+      relay_counter_inc(&self->source->counters.connections_refused);
+      relay_counter_inc(&self->source->counters.memory_refused);
+      close(fd);
+      return;
+    }
   if (self->cfg.ip_filter_rules)
     {
       char ip[RELAY_NET_PEER_MAX];
@@ -703,6 +942,9 @@ relay_rpc_server_new(RelaySource *source, const RelayRpcServerProtocol *protocol
     self->limit_tls[i] = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   if (cfg->tls)
     relay_tls_ref(cfg->tls);
+  self->limit_idle = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+  self->limit_memory = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+  self->budget_retry = evtimer_new(source->base, _on_budget_retry, self);
   return self;
 }
 
@@ -713,6 +955,9 @@ relay_rpc_server_start(RelayRpcServer *self, GError **error)
                                     self, error);
   if (!self->listener)
     return FALSE;
+  self->guard
+      = relay_net_accept_guard_new(self->listener, _prefix(self), &self->source->counters.accept_failures);
+  relay_net_check_fd_limit(_prefix(self), self->cfg.max_connections);
   self->bound_port = relay_net_listener_port(self->listener);
   relay_debug(_prefix(self), "serving protocol=%s%s%s", self->protocol->name,
               self->cfg.deflate ? " compression=deflate" : "", self->cfg.tls ? " tls=on" : "");
@@ -728,11 +973,15 @@ relay_rpc_server_port(RelayRpcServer *self)
 void
 relay_rpc_server_stop(RelayRpcServer *self)
 {
+  relay_net_accept_guard_free(self->guard);
+  self->guard = NULL;
   if (self->listener)
     evconnlistener_free(self->listener);
   self->listener = NULL;
   while (self->conns)
     _conn_free(self->conns->data);
+  if (self->budget_retry)
+    evtimer_del(self->budget_retry);
 }
 
 void
@@ -741,6 +990,8 @@ relay_rpc_server_free(RelayRpcServer *self)
   if (!self)
     return;
   relay_rpc_server_stop(self);
+  if (self->budget_retry)
+    event_free(self->budget_retry);
   g_free(self->cfg.ip_filter_rules);
   relay_tls_unref(self->cfg.tls);
   g_free(self->bind);

@@ -7,8 +7,13 @@
  * connection are handled strictly in order: while one waits for channel room the connection is not read,
  * which is how backpressure reaches the client's socket. Bounded everywhere: request size (the protocol's
  * limits), read buffer, unsent output (a client that stops reading stops being read), connection count.
- * A protocol violation, or a request left incomplete for partial_timeout_ms (a peer holding buffers), closes
- * that connection with one rate-limited log line and a counter. Idle connections between requests stay.
+ * A protocol violation, or a request not complete partial_timeout_ms after its first byte (a deadline: a
+ * trickle of bytes does not extend it), closes that connection with one rate-limited log line and a
+ * counter; so does a connection without a request for idle_timeout_ms. The read buffer shrinks back after
+ * a large request; inflated bytes of all connections of the source together stay under
+ * max_inflated_bytes. Connection buffers are charged to the agent's memory budget (membudget.h): when it is
+ * exhausted, buffered requests are answered FAILED, connections stop being read and new ones are refused.
+ * The listener rests when accept() fails (net.h's back-off).
  * Thread: everything runs on the main event loop. */
 #ifndef RELAY_RPC_SERVER_H_INCLUDED
 #define RELAY_RPC_SERVER_H_INCLUDED
@@ -50,6 +55,9 @@ typedef struct
   void (*encode_reply)(gpointer session, gpointer reply_ctx, RelayPutResult result, GByteArray *out);
   /* Frees reply_ctx without replying (connection closed while the put was pending). */
   void (*free_reply_ctx)(gpointer reply_ctx);
+  /* Optional. For a protocol error in a connection's first request: what the first bytes say about a likely
+   * configuration mismatch ("the client speaks the binary protocol: set ..."), or NULL. Static string. */
+  const char *(*mismatch_hint)(gconstpointer protocol_config, const guint8 *first, gsize len);
 } RelayRpcServerProtocol;
 
 typedef struct
@@ -63,6 +71,8 @@ typedef struct
   int compression_level;
   char *ip_filter_rules;    /* Flume ipFilterRules ("allow:ip:127.*,deny:name:*"), NULL = no filter */
   guint partial_timeout_ms; /* a started request must complete within this long (0: 30000) */
+  guint idle_timeout_ms;    /* close a connection without a request for this long (0: never) */
+  gsize max_inflated_bytes; /* inflated bytes buffered by all connections together (0: unlimited) */
   gconstpointer protocol_config;
   RelayTls *tls;               /* optional (tls.h): every connection is TLS (the server takes a reference) */
   gboolean deflate_inside_tls; /* with tls and deflate: TLS(zlib(..)) (Flume 1.9), else zlib(TLS(..)) */

@@ -1,10 +1,11 @@
 /* thrift_proto.c - Flume's Thrift RPC codec: framing, compact and binary protocols, calls and replies.
  *
  * Our own implementation of the parts of the Thrift compact and binary protocols that Flume's
- * ThriftSourceProtocol needs (flume-compat.md section 2), written for relayd's data path instead of going
- * through c_glib's GObject protocol stack: decoding reads the frame in place and builds each RelayEvent with
- * one copy (relay_event_new from borrowed slices); encoding computes the exact message size first and writes
- * into one pre-sized GByteArray region. The unit tests check it byte for byte against c_glib's protocols.
+ * ThriftSourceProtocol needs (flume-ng-sdk/src/main/thrift/flume.thrift), written for relayd's data path
+ * instead of going through c_glib's GObject protocol stack: decoding reads the frame in place and builds each
+ * RelayEvent with one copy (relay_event_new from borrowed slices); encoding computes the exact message size
+ * first and writes into one pre-sized GByteArray region. The unit tests check it byte for byte against
+ * c_glib's protocols.
  *
  * Decoding uses a _Reader (cursor over one message, effective limits, first error). Wire types are mapped to
  * the binary protocol's type numbers (_T_*) so that both protocols share the struct/skip logic; only the

@@ -1,13 +1,13 @@
 /* thrift_proto.h - pure codec for Flume's Thrift RPC: frames, append/appendBatch calls, replies.
  *
  * Flume speaks Thrift over a framed transport (4-byte big-endian length, then one message) with the compact
- * protocol by default or the binary protocol when configured (flume-compat.md section 2). This codec works
- * on bytes only: no sockets, no GObject, no global state. The server side delimits frames, decodes a CALL of
- * append/appendBatch straight into RelayEvents (one copy from the frame) and encodes REPLY and
- * TApplicationException messages; the client side encodes CALLs straight from RelayEvent arrays and decodes
- * REPLY/EXCEPTION messages. Every size and count read from the wire is checked against RelayThriftLimits
- * before anything is allocated, unknown struct fields are skipped (newer clients keep working) and
- * malformed input ends in RELAY_THRIFT_ERROR with a reason, never in an abort.
+ * protocol by default or the binary protocol when configured (Flume's ThriftSource.java and
+ * ThriftRpcClient.java). This codec works on bytes only: no sockets, no GObject, no global state. The server
+ * side delimits frames, decodes a CALL of append/appendBatch straight into RelayEvents (one copy from the
+ * frame) and encodes REPLY and TApplicationException messages; the client side encodes CALLs straight from
+ * RelayEvent arrays and decodes REPLY/EXCEPTION messages. Every size and count read from the wire is checked
+ * against RelayThriftLimits before anything is allocated, unknown struct fields are skipped (newer clients
+ * keep working) and malformed input ends in RELAY_THRIFT_ERROR with a reason, never in an abort.
  *
  * Threads: every function is reentrant and may run on any thread; a RelayThriftFrameReader belongs to one
  * connection and must not be shared. */

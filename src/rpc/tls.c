@@ -11,6 +11,7 @@
 #include "tls.h"
 
 #include "log.h"
+#include "relay_mutex.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -56,7 +57,7 @@ static const RelayTlsGlobal _globals[] = {
   { NULL, NULL },
 };
 
-static GMutex _globals_lock;
+static RelayMutex _globals_lock;
 static GHashTable *_system_properties;
 static gboolean _startup_failed;
 
@@ -66,11 +67,11 @@ relay_tls_set_system_property(const char *key, const char *value)
   for (const RelayTlsGlobal *g = _globals; g->property; g++)
     if (strcmp(g->property, key) == 0)
       {
-        g_mutex_lock(&_globals_lock);
+        relay_mutex_lock(&_globals_lock);
         if (!_system_properties)
           _system_properties = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         g_hash_table_replace(_system_properties, g_strdup(key), g_strdup(value));
-        g_mutex_unlock(&_globals_lock);
+        relay_mutex_unlock(&_globals_lock);
         return TRUE;
       }
   return FALSE;
@@ -83,10 +84,10 @@ _fallback(const char *component_value, const char *property)
   if (component_value)
     return g_strdup(component_value);
   char *value = NULL;
-  g_mutex_lock(&_globals_lock);
+  relay_mutex_lock(&_globals_lock);
   if (_system_properties)
     value = g_strdup(g_hash_table_lookup(_system_properties, property));
-  g_mutex_unlock(&_globals_lock);
+  relay_mutex_unlock(&_globals_lock);
   if (value)
     return value;
   for (const RelayTlsGlobal *g = _globals; g->property; g++)
@@ -480,11 +481,11 @@ struct _RelayTls
   char *label;
   RelayTlsOptions o; /* resolved copy (globals applied), owned strings */
   char **allowed;    /* ssl-allowed-subjects patterns */
-  GMutex lock;
+  RelayMutex lock;
   SSL_CTX *ctx;
 };
 
-static GMutex _registry_lock;
+static RelayMutex _registry_lock;
 static GList *_registry;
 
 /* Builds a context from the files. *key names the configuration key the failure concerns. */
@@ -594,7 +595,7 @@ relay_tls_new(const RelayTlsOptions *options, gboolean server, const char *label
   self->ref = 1;
   self->server = server;
   self->label = g_strdup(label);
-  g_mutex_init(&self->lock);
+  relay_mutex_init(&self->lock);
   _resolve_options(&self->o, options);
   self->allowed = _split(self->o.allowed_subjects);
   *bad_key = _check_options(&self->o, server, &why);
@@ -611,9 +612,9 @@ relay_tls_new(const RelayTlsOptions *options, gboolean server, const char *label
       relay_tls_unref(self);
       return NULL;
     }
-  g_mutex_lock(&_registry_lock);
+  relay_mutex_lock(&_registry_lock);
   _registry = g_list_prepend(_registry, self);
-  g_mutex_unlock(&_registry_lock);
+  relay_mutex_unlock(&_registry_lock);
   return self;
 }
 
@@ -629,13 +630,13 @@ relay_tls_unref(RelayTls *self)
 {
   if (!self || !g_atomic_int_dec_and_test(&self->ref))
     return;
-  g_mutex_lock(&_registry_lock);
+  relay_mutex_lock(&_registry_lock);
   _registry = g_list_remove(_registry, self);
-  g_mutex_unlock(&_registry_lock);
+  relay_mutex_unlock(&_registry_lock);
   SSL_CTX_free(self->ctx);
   _clear_options(&self->o);
   g_strfreev(self->allowed);
-  g_mutex_clear(&self->lock);
+  relay_mutex_clear(&self->lock);
   g_free(self->label);
   g_free(self);
 }
@@ -657,7 +658,7 @@ relay_tls_reload_all(void)
 {
   guint failed = 0;
 
-  g_mutex_lock(&_registry_lock);
+  relay_mutex_lock(&_registry_lock);
   for (GList *l = _registry; l; l = l->next)
     {
       RelayTls *self = l->data;
@@ -672,24 +673,24 @@ relay_tls_reload_all(void)
           failed++;
           continue;
         }
-      g_mutex_lock(&self->lock);
+      relay_mutex_lock(&self->lock);
       SSL_CTX *old = self->ctx;
       self->ctx = ctx;
-      g_mutex_unlock(&self->lock);
+      relay_mutex_unlock(&self->lock);
       SSL_CTX_free(old); /* connections made with it hold their own reference */
       relay_info(self->label, "TLS certificates reloaded%s%s", self->o.keystore ? " keystore=" : "",
                  self->o.keystore ? self->o.keystore : "");
     }
-  g_mutex_unlock(&_registry_lock);
+  relay_mutex_unlock(&_registry_lock);
   return failed;
 }
 
 SSL *
 relay_tls_new_ssl(RelayTls *self)
 {
-  g_mutex_lock(&self->lock);
+  relay_mutex_lock(&self->lock);
   SSL *ssl = SSL_new(self->ctx);
-  g_mutex_unlock(&self->lock);
+  relay_mutex_unlock(&self->lock);
   return ssl;
 }
 
@@ -712,9 +713,9 @@ relay_tls_conn_new(RelayTls *tls, const char *host)
   RelayTlsConn *self = g_new0(RelayTlsConn, 1);
 
   self->tls = relay_tls_ref(tls);
-  g_mutex_lock(&tls->lock);
+  relay_mutex_lock(&tls->lock);
   self->ssl = SSL_new(tls->ctx);
-  g_mutex_unlock(&tls->lock);
+  relay_mutex_unlock(&tls->lock);
   self->rbio = BIO_new(BIO_s_mem());
   self->wbio = BIO_new(BIO_s_mem());
   BIO_set_mem_eof_return(self->rbio, -1); /* empty = "want more", not EOF */

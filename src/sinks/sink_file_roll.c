@@ -355,6 +355,13 @@ _check_directory(RelaySinkFileRoll *self, GError **error)
   return TRUE;
 }
 
+/* For --check: the directory must exist and be writable (what start() checks first). */
+static gboolean
+_file_roll_check_start(RelayComponent *component, GError **error)
+{
+  return _check_directory((RelaySinkFileRoll *)component, error);
+}
+
 static gboolean
 _file_roll_start(RelayComponent *component, GError **error)
 {
@@ -433,5 +440,6 @@ const RelayComponentClass relay_sink_file_roll_class = {
   .start = _file_roll_start,
   .stop = _file_roll_stop,
   .free = _file_roll_free,
+  .check_start = _file_roll_check_start,
   .ops = &_file_roll_ops,
 };

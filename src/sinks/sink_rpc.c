@@ -57,6 +57,7 @@ relay_rpc_sink_start(RelayComponent *component, GError **error)
   self->client = relay_rpc_client_new(self->protocol, &cfg);
   self->batch = g_new(RelayEvent *, self->batch_size);
   self->fail_limit = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+  relay_outage_log_init(&self->outage, RELAY_OUTAGE_SUMMARY_S);
   return TRUE;
 }
 
@@ -100,13 +101,15 @@ _ensure_connected(RelayRpcSink *self)
     {
       relay_counter_inc(&self->super.counters.connection_failed);
       _count_tls_failure(self);
-      relay_log_ratelimited(&self->fail_limit, RELAY_LOG_WARN, self->super.super.log_prefix, "%s", detail);
+      relay_outage_log_failure(&self->outage, RELAY_LOG_WARN, self->super.super.log_prefix, "%s", detail);
       g_free(detail);
       return FALSE;
     }
   relay_counter_inc(&self->super.counters.connection_created);
   self->connected_at_us = now;
-  relay_info(self->super.super.log_prefix, "connected peer=%s", relay_rpc_client_peer(self->client));
+  if (!relay_outage_log_success(&self->outage, self->super.super.log_prefix, "connected again peer=%s",
+                                relay_rpc_client_peer(self->client)))
+    relay_info(self->super.super.log_prefix, "connected peer=%s", relay_rpc_client_peer(self->client));
   return TRUE;
 }
 

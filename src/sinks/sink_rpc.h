@@ -2,15 +2,17 @@
  *
  * A concrete RPC sink class embeds RelayRpcSink as `super`, lists RELAY_RPC_SINK_OPTIONS(Type) rows plus its
  * own in its option table, and sets `protocol` (and protocol_config) in its configure(). Batch cycle per
- * Flume (flume-compat 4.6): reset the connection when reset-connection-interval elapsed; take up to
- * batch-size events in one transaction; none -> commit, BACKOFF; otherwise one appendBatch, commit on OK,
- * roll back on anything else (FAILED, error, timeout, lost connection), close the connection, FAILED. */
+ * Flume's AbstractRpcSink.process (flume-ng-core/src/main/java/org/apache/flume/sink/AbstractRpcSink.java):
+ * reset the connection when reset-connection-interval elapsed; take up to batch-size events in one
+ * transaction; none -> commit, BACKOFF; otherwise one appendBatch, commit on OK, roll back on anything else
+ * (FAILED, error, timeout, lost connection), close the connection, FAILED. */
 #ifndef RELAY_SINK_RPC_H_INCLUDED
 #define RELAY_SINK_RPC_H_INCLUDED
 
 #include "relay.h"
 #include "log.h"
 #include "options.h"
+#include "outage_log.h"
 #include "rpc_client.h"
 #include "sink.h"
 
@@ -36,6 +38,7 @@ typedef struct
   gint64 connected_at_us;
   RelayEvent **batch;
   RelayRateLimit fail_limit;
+  RelayOutageLog outage; /* the next hop unreachable: logged once, a summary a minute, the recovery */
 } RelayRpcSink;
 
 /* Option rows common to RPC sinks; Flume replaces timeouts below 1000 ms by 20000 (LENIENT here). */

@@ -7,10 +7,17 @@
  * the channels had no room within their keep-alive (never an error response for a full channel). Like
  * Flume, a failure other than a full channel answers append with an error response and appendBatch with
  * FAILED; an unknown message name gets an error response. Malformed input or a broken limit closes the
- * connection with one rate-limited log line and a counter. `threads` is accepted and has no effect. */
+ * connection with one rate-limited log line and a counter. `threads` is accepted and has no effect.
+ *
+ * transport = http (relayd's key; Flume's AvroSource has only Netty) serves Avro's standard HTTP transport
+ * instead (avro_http.h): one POST per call, a handshake in every request (stateless), the reply sent as the
+ * HTTP response after the commit, so a full channel answers 200 with Status FAILED. Malformed HTTP gets a
+ * 4xx response and the connection closed, counted like any protocol error. */
+#include "avro_http.h"
 #include "avro_proto.h"
 #include "log.h"
 #include "rpc_server.h"
+#include "net.h"
 #include "source.h"
 
 #include <string.h>
@@ -22,6 +29,7 @@ typedef struct
   gint64 port;
   gint64 threads;
   int compression_type;
+  int transport; /* 0: netty, 1: http */
   gint64 compression_level;
   gboolean ip_filter;
   char *ip_filter_rules;
@@ -30,6 +38,7 @@ typedef struct
   gint64 max_pack_bytes, max_buffers, max_batch_events, max_headers, max_header_bytes, max_body_bytes;
   gint64 max_connections;
   gint64 incomplete_request_timeout_ms;
+  gint64 idle_timeout_s, max_inflated_bytes;
   RelayAvroLimits limits;
   RelayAvroHandshakeCache *cache;
   RelayRpcServer *server;
@@ -41,6 +50,7 @@ typedef struct
   gboolean established;
   RelayAvroFrame frame;
   RelayAvroDecoder *decoder;
+  RelayAvroHttp http; /* transport = http only */
 } RelayAvroConnSession;
 
 typedef struct
@@ -49,9 +59,11 @@ typedef struct
   gboolean is_batch;
   gboolean has_handshake;
   RelayAvroHandshakeResponse handshake; /* borrows static protocol text */
+  gboolean http, http_close;            /* transport = http: wrap the reply in an HTTP response */
 } RelayAvroReplyCtx;
 
 static const char *const _compressions[] = { "none", "deflate", NULL };
+static const char *const _transports[] = { "netty", "http", NULL };
 
 #define LIMIT_ROW(key, def, max, field, help)                                                                \
   RELAY_OPT_INT_ROW(key, def, 0, max, RelayAvroSource, field, 0, help)
@@ -65,6 +77,9 @@ static const RelayOption _options[] = {
                      "none or deflate (must match the clients)"),
   RELAY_OPT_INT_ROW("compression-level", "6", 1, 9, RelayAvroSource, compression_level, 0,
                     "zlib level of replies (Flume uses 6)"),
+  RELAY_OPT_ENUM_ROW("transport", "netty", _transports, RelayAvroSource, transport, 0,
+                     "netty: Flume's framing; http: Avro's HTTP transport (POST avro/binary, a handshake per "
+                     "request) for stock Avro RPC clients"),
   RELAY_OPT_BOOL_ROW("ipFilter", "false", RelayAvroSource, ip_filter, 0, "apply ipFilterRules"),
   RELAY_OPT_STRING_ROW("ipFilterRules", NULL, RelayAvroSource, ip_filter_rules, 0,
                        "comma-separated allow|deny:ip|name:pattern, first match wins"),
@@ -76,11 +91,16 @@ static const RelayOption _options[] = {
   LIMIT_ROW("max-headers", "1024", 65535, max_headers, "most headers per event"),
   LIMIT_ROW("max-header-bytes", "1048576", 268435456, max_header_bytes, "longest header key or value"),
   LIMIT_ROW("max-body-bytes", "67108864", 268435456, max_body_bytes, "longest event body"),
-  RELAY_OPT_INT_ROW("max-connections", "10000", 1, 1000000, RelayAvroSource, max_connections, 0,
-                    "concurrent client connections; more are closed at once"),
-  RELAY_OPT_INT_ROW("incomplete-request-timeout", "30000", 100, 3600000, RelayAvroSource,
-                    incomplete_request_timeout_ms, 0,
-                    "ms a started request may take to arrive completely before the connection is closed"),
+  RELAY_OPT_INT_ROW("max-connections", "512", 1, 1000000, RelayAvroSource, max_connections, 0,
+                    "concurrent client connections; more are closed at once (keep below ulimit -n)"),
+  RELAY_OPT_INT_ROW(
+      "incomplete-request-timeout", "30000", 100, 3600000, RelayAvroSource, incomplete_request_timeout_ms, 0,
+      "ms from a request's first byte until it must be complete, else the connection is closed"),
+  RELAY_OPT_INT_ROW("idle-timeout", "300", 0, 86400, RelayAvroSource, idle_timeout_s, 0,
+                    "seconds a connection may stay without a request before it is closed (0: never)"),
+  RELAY_OPT_INT_ROW(
+      "max-inflated-bytes", "134217728", 0, G_MAXINT64, RelayAvroSource, max_inflated_bytes, 0,
+      "inflated bytes buffered by all deflate connections of the source together (0: unlimited)"),
   RELAY_OPTION_END,
 };
 
@@ -95,6 +115,8 @@ _session_new(gconstpointer config)
   s->source = source;
   relay_avro_frame_init(&s->frame);
   s->decoder = relay_avro_decoder_new(&source->limits);
+  if (source->transport == 1)
+    relay_avro_http_init(&s->http);
   return s;
 }
 
@@ -105,6 +127,7 @@ _session_free(gpointer session)
 
   relay_avro_frame_clear(&s->frame);
   relay_avro_decoder_free(s->decoder);
+  relay_avro_http_clear(&s->http);
   g_free(s);
 }
 
@@ -192,6 +215,79 @@ _dispatch_call(RelayAvroConnSession *s, const RelayAvroHandshakeResponse *hs, Re
     }
 }
 
+/* ---- transport = http ---- */
+
+/* Rewrites the Netty pack the reply encoders wrote into reply[start..] as an HTTP response. */
+static void
+_http_wrap(GByteArray *reply, guint start, gboolean close)
+{
+  GByteArray *pack = g_byte_array_sized_new(reply->len - start);
+
+  g_byte_array_append(pack, reply->data + start, reply->len - start);
+  g_byte_array_set_size(reply, start);
+  relay_avro_http_reply_from_pack(reply, pack->data, pack->len, close);
+  g_byte_array_unref(pack);
+}
+
+/* A request that cannot be served: a 4xx response, then the connection is closed. */
+static void
+_http_fail(RelayRpcRequest *out, int status, const RelayAvroError *err)
+{
+  char buf[256];
+
+  _fail(out, err);
+  g_byte_array_set_size(out->reply, 0);
+  relay_avro_http_error_reply(out->reply, status, relay_avro_error_format(err, buf, sizeof buf));
+}
+
+/* The 400 response for an Avro-level error already in out (malformed, or over a limit such as
+ * max-batch-events); the connection is closed after it. */
+static void
+_http_error_reply(RelayRpcRequest *out)
+{
+  g_byte_array_set_size(out->reply, 0);
+  relay_avro_http_error_reply(out->reply, 400, out->error ? out->error : "bad request");
+}
+
+/* One POST: the handshake is in every request (Avro's HTTP transport is stateless). */
+static void
+_parse_http_request(RelayAvroConnSession *s, const guint8 *buf, gsize len, RelayRpcRequest *out)
+{
+  RelayAvroHandshakeResponse hs;
+  RelayAvroResult r = relay_avro_http_parse(&s->http, buf, len, &s->source->limits);
+
+  if (r == RELAY_AVRO_NEED_MORE)
+    return;
+  if (r == RELAY_AVRO_ERROR)
+    {
+      _http_fail(out, s->http.status, &s->http.error);
+      out->over_limit = s->http.status == 413 || s->http.status == 431;
+      return;
+    }
+  out->consumed = s->http.consumed;
+  s->frame.serial = 0;
+  relay_avro_decoder_begin(s->decoder, s->http.slices, s->http.n_slices);
+  if (!_handshake(s, &hs, out))
+    return _http_error_reply(out);
+  if (hs.match == RELAY_AVRO_MATCH_NONE)
+    {
+      out->kind = RELAY_RPC_REQ_REPLY; /* not executed: the client sends it again with its protocol */
+      relay_avro_encode_handshake_reply(out->reply, 0, &hs);
+      return _http_wrap(out->reply, 0, s->http.close);
+    }
+  _dispatch_call(s, &hs, out);
+  if (out->kind == RELAY_RPC_REQ_REPLY)
+    _http_wrap(out->reply, 0, s->http.close);
+  else if (out->kind == RELAY_RPC_REQ_ERROR)
+    _http_error_reply(out);
+  else if (out->kind == RELAY_RPC_REQ_EVENTS)
+    {
+      RelayAvroReplyCtx *ctx = out->reply_ctx;
+      ctx->http = TRUE;
+      ctx->http_close = s->http.close;
+    }
+}
+
 static void
 _parse_request(gpointer session, const guint8 *buf, gsize len, RelayRpcRequest *out)
 {
@@ -199,6 +295,8 @@ _parse_request(gpointer session, const guint8 *buf, gsize len, RelayRpcRequest *
   RelayAvroHandshakeResponse hs;
   gboolean had_handshake = !s->established;
 
+  if (s->source->transport == 1)
+    return _parse_http_request(s, buf, len, out);
   RelayAvroResult r = relay_avro_frame_parse(buf, len, &s->source->limits, &s->frame);
   if (r == RELAY_AVRO_NEED_MORE)
     return;
@@ -222,13 +320,35 @@ _encode_reply(gpointer session, gpointer reply_ctx, RelayPutResult result, GByte
 {
   RelayAvroReplyCtx *ctx = reply_ctx;
   const RelayAvroHandshakeResponse *hs = ctx->has_handshake ? &ctx->handshake : NULL;
+  guint start = out->len;
 
   if (result == RELAY_PUT_ERROR && !ctx->is_batch)
     relay_avro_encode_error_reply(out, ctx->serial, hs, "org.apache.flume.ChannelException: channel error");
   else
     relay_avro_encode_status_reply(out, ctx->serial, hs,
                                    result == RELAY_PUT_OK ? RELAY_AVRO_STATUS_OK : RELAY_AVRO_STATUS_FAILED);
+  if (ctx->http)
+    _http_wrap(out, start, ctx->http_close);
   g_free(ctx);
+}
+
+/* The first bytes of a connection whose first request could not be parsed (see rpc_server.h). */
+static const char *
+_mismatch_hint(gconstpointer config, const guint8 *first, gsize len)
+{
+  const RelayAvroSource *self = config;
+
+  if (self->compression_type == 0 && len >= 2 && (first[0] & 0x0f) == 8
+      && ((first[0] << 8) | first[1]) % 31 == 0)
+    return "the client compresses (a zlib stream) and this source has compression-type = none: set "
+           "compression-type = deflate on this source or none on the client";
+  if (len >= 4 && memcmp(first, "\x80\x01\x00", 3) == 0)
+    return "the client speaks Thrift's binary protocol: this is an Avro source (use a thrift source, or "
+           "the client's Avro RPC: client.type = default, relay-send without --thrift)";
+  if (len >= 5 && first[4] == 0x82)
+    return "the client looks like a framed Thrift compact client: this is an Avro source (use a thrift "
+           "source, or the client's Avro RPC)";
+  return NULL;
 }
 
 static const RelayRpcServerProtocol _server_protocol = {
@@ -238,6 +358,7 @@ static const RelayRpcServerProtocol _server_protocol = {
   .parse_request = _parse_request,
   .encode_reply = _encode_reply,
   .free_reply_ctx = g_free,
+  .mismatch_hint = _mismatch_hint,
 };
 
 /* ---------------------------------------------------------------- component */
@@ -248,9 +369,24 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   RelayAvroSource *self = (RelayAvroSource *)component;
   char *why = NULL;
 
+  if (self->tls.ssl && self->transport == 1)
+    {
+      relay_config_report_add(report, relay_component_config_get(cc, "ssl"), cc->label, "ssl",
+                              "TLS is not available with transport = http yet; source %s removed", cc->name);
+      return FALSE;
+    }
   if (self->tls.ssl
       && !(self->tls_ctx = relay_tls_new_for_component(&self->tls, TRUE, component->log_prefix, cc, report)))
     return FALSE;
+  if (self->transport == 1 && self->compression_type == 1)
+    {
+      relay_config_report_add(report, relay_component_config_get(cc, "compression-type"), cc->label,
+                              "compression-type",
+                              "deflate is not available with transport = http (Avro's HTTP transport has no "
+                              "compression); source %s removed",
+                              cc->name);
+      return FALSE;
+    }
   if (self->ip_filter && !relay_ip_filter_rules_valid(self->ip_filter_rules, &why))
     {
       relay_config_report_add(report, relay_component_config_where(cc), cc->label, "ipFilterRules",
@@ -277,10 +413,13 @@ _start(RelayComponent *component, GError **error)
   RelayRpcServerConfig cfg = {
     .bind = self->bind,
     .port = (int)self->port,
-    .max_request_bytes = (gsize)self->max_pack_bytes,
+    .max_request_bytes
+    = (gsize)self->max_pack_bytes + (self->transport == 1 ? RELAY_AVRO_HTTP_MAX_HEADER_BYTES : 0),
     .max_output_bytes = 1 << 20,
     .max_connections = (guint)self->max_connections,
     .partial_timeout_ms = (guint)self->incomplete_request_timeout_ms,
+    .idle_timeout_ms = (guint)self->idle_timeout_s * 1000,
+    .max_inflated_bytes = (gsize)self->max_inflated_bytes,
     .deflate = self->compression_type == 1,
     .compression_level = (int)self->compression_level,
     .ip_filter_rules = self->ip_filter ? self->ip_filter_rules : NULL,
@@ -316,6 +455,15 @@ _free(RelayComponent *component)
   relay_tls_unref(self->tls_ctx);
 }
 
+/* For --check: the port must be free now (a socket is bound and closed again). */
+static gboolean
+_check_start(RelayComponent *component, GError **error)
+{
+  RelayAvroSource *self = (RelayAvroSource *)component;
+
+  return relay_net_check_listen(self->bind, self->port, error);
+}
+
 const RelayComponentClass relay_source_avro_class = {
   .kind = RELAY_KIND_SOURCE,
   .type = "avro",
@@ -327,4 +475,5 @@ const RelayComponentClass relay_source_avro_class = {
   .free = _free,
   .start = _start,
   .stop = _stop,
+  .check_start = _check_start,
 };

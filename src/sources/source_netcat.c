@@ -14,7 +14,8 @@
  *  - Lengths are counted in bytes, not decoded characters: identical for ASCII, stricter for multi-byte
  *    UTF-8. Bodies are the bytes received (Flume decodes and re-encodes as UTF-8, replacing malformed
  *    input); "encoding" therefore accepts only UTF-8.
- *  - max-connections (relayd's own, default 1000) caps concurrent connections; more are closed at once.
+ *  - max-connections (relayd's own, default 512, below the usual descriptor limit of 1024) caps concurrent
+ *    connections; more are closed at once (ConnectionRefusedCount).
  *
  * Backpressure: while a put waits for channel room (up to the channel's keep-alive) the connection is not
  * read; the input buffer holds at most MAX(max-line-length, 64 KiB) bytes and unsent replies at most 64 KiB
@@ -87,7 +88,7 @@ static const RelayOption _netcat_options[] = {
                      "answer OK for every stored event (FAILED answers are always sent)"),
   RELAY_OPT_STRING_ROW("encoding", "utf-8", RelayNetcatSource, encoding, 0,
                        "character set of the input; only UTF-8 is supported (bodies are the bytes received)"),
-  RELAY_OPT_INT_ROW("max-connections", "1000", 1, 1000000, RelayNetcatSource, max_connections, 0,
+  RELAY_OPT_INT_ROW("max-connections", "512", 1, 1000000, RelayNetcatSource, max_connections, 0,
                     "relayd: concurrent connections; more are closed at once with a warning"),
   RELAY_OPTION_END,
 };
@@ -294,6 +295,9 @@ _netcat_start(RelayComponent *self, GError **error)
     .bind = src->bind,
     .port = src->port,
     .max_connections = (guint)src->max_connections,
+    .refused_counter = &src->super.counters.connections_refused,
+    .accept_fail_counter = &src->super.counters.accept_failures,
+    .memory_counter = &src->super.counters.memory_refused,
     .read_high_watermark = MAX((gsize)src->max_line_length, RELAY_NETCAT_READ_BUFFER),
     .write_high_watermark = RELAY_NETCAT_WRITE_BUFFER,
   };
@@ -319,6 +323,15 @@ _netcat_stop(RelayComponent *self)
   src->server = NULL;
 }
 
+/* For --check: the port must be free now (a socket is bound and closed again). */
+static gboolean
+_check_start(RelayComponent *component, GError **error)
+{
+  RelayNetcatSource *self = (RelayNetcatSource *)component;
+
+  return relay_net_check_listen(self->bind, self->port, error);
+}
+
 const RelayComponentClass relay_source_netcat_class = {
   .kind = RELAY_KIND_SOURCE,
   .type = "netcat",
@@ -329,4 +342,5 @@ const RelayComponentClass relay_source_netcat_class = {
   .configure = _netcat_configure,
   .start = _netcat_start,
   .stop = _netcat_stop,
+  .check_start = _check_start,
 };

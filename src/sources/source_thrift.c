@@ -8,6 +8,7 @@
  * connection with one rate-limited log line and a counter. `threads` is accepted and has no effect: one
  * event loop serves every connection. */
 #include "rpc_server.h"
+#include "net.h"
 #include "source.h"
 #include "thrift_proto.h"
 
@@ -25,6 +26,7 @@ typedef struct
   gint64 max_headers;
   gint64 max_connections;
   gint64 incomplete_request_timeout_ms;
+  gint64 idle_timeout_s;
   gboolean kerberos;
   RelayTlsOptions tls;
   RelayTls *tls_ctx;
@@ -61,14 +63,16 @@ static const RelayOption _options[] = {
                     "most events in one appendBatch"),
   RELAY_OPT_INT_ROW("max-headers", "1024", 0, 65535, RelayThriftSource, max_headers, 0,
                     "most headers in one event"),
-  RELAY_OPT_INT_ROW("max-connections", "10000", 1, 1000000, RelayThriftSource, max_connections, 0,
-                    "concurrent client connections; more are closed at once"),
+  RELAY_OPT_INT_ROW("max-connections", "512", 1, 1000000, RelayThriftSource, max_connections, 0,
+                    "concurrent client connections; more are closed at once (keep below ulimit -n)"),
   RELAY_TLS_SERVER_OPTIONS(RelayThriftSource, tls),
   RELAY_OPT_BOOL_ROW("kerberos", "false", RelayThriftSource, kerberos, 0,
                      "Kerberos is not supported by relayd"),
-  RELAY_OPT_INT_ROW("incomplete-request-timeout", "30000", 100, 3600000, RelayThriftSource,
-                    incomplete_request_timeout_ms, 0,
-                    "ms a started request may take to arrive completely before the connection is closed"),
+  RELAY_OPT_INT_ROW(
+      "incomplete-request-timeout", "30000", 100, 3600000, RelayThriftSource, incomplete_request_timeout_ms,
+      0, "ms from a request's first byte until it must be complete, else the connection is closed"),
+  RELAY_OPT_INT_ROW("idle-timeout", "300", 0, 86400, RelayThriftSource, idle_timeout_s, 0,
+                    "seconds a connection may stay without a request before it is closed (0: never)"),
   RELAY_OPTION_END,
 };
 
@@ -151,6 +155,29 @@ _encode_reply(gpointer session, gpointer reply_ctx, RelayPutResult result, GByte
   g_free(ctx);
 }
 
+/* The first bytes of a connection whose first request could not be parsed (see rpc_server.h): a framed
+ * message starts after the 4-byte length with 0x80 0x01 (binary protocol, strict) or 0x82 (compact). */
+static const char *
+_mismatch_hint(gconstpointer config, const guint8 *first, gsize len)
+{
+  const RelayThriftSource *self = config;
+  gboolean binary_source = self->protocol == 1;
+
+  if (len >= 2 && ((first[0] == 0x80 && first[1] == 0x01) || first[0] == 0x82))
+    return "the client does not frame its messages (TFramedTransport): Flume's ThriftSource and relayd "
+           "need the framed transport on the client";
+  if (len >= 6 && first[4] == 0x80 && first[5] == 0x01 && !binary_source)
+    return "the client speaks the binary protocol and this source has protocol = compact: set protocol = "
+           "binary on this source or protocol = compact on the client (relay-send --protocol compact)";
+  if (len >= 5 && first[4] == 0x82 && binary_source)
+    return "the client speaks the compact protocol and this source has protocol = binary: set protocol = "
+           "compact on this source or protocol = binary on the client (relay-send --protocol binary)";
+  if (len >= 8 && first[0] == 0 && first[1] == 0 && first[2] == 0 && first[4] == 0 && first[5] == 0)
+    return "the client looks like an Avro RPC client (Flume's avro sink, client.type = default): this is a "
+           "thrift source";
+  return NULL;
+}
+
 static const RelayRpcServerProtocol _server_protocol = {
   .name = "thrift",
   .session_new = _session_new,
@@ -158,6 +185,7 @@ static const RelayRpcServerProtocol _server_protocol = {
   .parse_request = _parse_request,
   .encode_reply = _encode_reply,
   .free_reply_ctx = g_free,
+  .mismatch_hint = _mismatch_hint,
 };
 
 static gboolean
@@ -195,6 +223,7 @@ _start(RelayComponent *component, GError **error)
     .max_output_bytes = 1 << 20,
     .max_connections = (guint)self->max_connections,
     .partial_timeout_ms = (guint)self->incomplete_request_timeout_ms,
+    .idle_timeout_ms = (guint)self->idle_timeout_s * 1000,
     .protocol_config = self,
     .tls = self->tls_ctx,
   };
@@ -231,6 +260,15 @@ _free(RelayComponent *component)
   relay_tls_unref(self->tls_ctx);
 }
 
+/* For --check: the port must be free now (a socket is bound and closed again). */
+static gboolean
+_check_start(RelayComponent *component, GError **error)
+{
+  RelayThriftSource *self = (RelayThriftSource *)component;
+
+  return relay_net_check_listen(self->bind, self->port, error);
+}
+
 const RelayComponentClass relay_source_thrift_class = {
   .kind = RELAY_KIND_SOURCE,
   .type = "thrift",
@@ -243,4 +281,5 @@ const RelayComponentClass relay_source_thrift_class = {
   .free = _free,
   .start = _start,
   .stop = _stop,
+  .check_start = _check_start,
 };

@@ -4,7 +4,7 @@
 # 1000 clients connect at once to an avro source, each sends one append while all are open, every one must
 # get BOTH + OK; the source's counters must show 1000 open connections at that moment and 1000 accepted
 # events; after they close, 50 calls pipelined on one connection are answered in order, and a relay-send
-# client is served normally.
+# client is served normally. (max-connections is raised above its default of 512 for this.)
 . "$(dirname "$0")/lib.sh"
 
 N=1000
@@ -18,6 +18,7 @@ m.sources.r1.type = avro
 m.sources.r1.bind = 127.0.0.1
 m.sources.r1.port = $port
 m.sources.r1.channels = c1
+m.sources.r1.max-connections = 1100
 m.channels.c1.type = memory
 m.channels.c1.capacity = 10000
 m.sinks.k1.type = null

@@ -149,9 +149,8 @@ unset IT_GOOD_PORT
 it_run_expect good-noenv 1 --check -n g -f "$good"
 expect_problem "$IT_TMP/good-noenv.out" "$good" 'IT_GOOD_PORT' ''
 
+mkdir -p /tmp/relayd-demo # the demo agent's file_roll directory, as scripts/demo creates it
 for agent in edge collector terminal demo; do
-  it_run_expect "bundled-$agent" 0 --check -n "$agent" -f "$TOP_SRCDIR/conf/relayd.conf"
-  it_assert_eq "bundled agent $agent --check" "$TOP_SRCDIR/conf/relayd.conf: agent $agent: 0 problem(s)" \
-    "$(cat "$IT_TMP/bundled-$agent.out")"
+  it_check_clean "bundled-$agent" -n "$agent" -f "$TOP_SRCDIR/conf/relayd.conf"
 done
 echo "PASS: $IT_NAME"

@@ -225,8 +225,11 @@ t_switch=$(it_now_ms)
 t_resumed=$(cat "$CTL/resumed")
 switch_ms=$((t_switch - t_resumed))
 it_log "failover after kill: first event at c2 ${switch_ms} ms after the stream resumed ($((t_switch - t_kill)) ms after the kill)"
-[ "$switch_ms" -lt 2000 ] || it_fail "switch took ${switch_ms} ms, more than the request-timeout"
+# The switch happens in the cycle that finds c1 gone (a lost or refused connection), not after a
+# request-timeout: asserted on the edge's log; the time is only bounded generously (a loaded machine).
+[ "$switch_ms" -lt 30000 ] || it_fail "switch took ${switch_ms} ms"
 it_wait_log e 'sent to the failover list sink=k1 failures=1 retry_in_ms=2000'
+it_assert_no_grep "c1's failure was not a timeout" "$IT_TMP/e.log" 'sink:avro:k1\] delivery failed.*status=TIMEOUT'
 
 sleep 2.5
 c1_before=$(in_range 0 "$N1" "$O1")
@@ -237,7 +240,7 @@ wait_until 15 has_lines 0 "$N1" "$O1" $((c1_before + 1))
 t_back=$(it_now_ms)
 back_ms=$((t_back - t_restart))
 it_log "traffic back at c1 ${back_ms} ms after its restart ($((t_back - t_resumed)) ms after the failure; penalties 2 s, 4 s)"
-[ "$back_ms" -le 6000 ] || it_fail "c1 got traffic back only ${back_ms} ms after its restart (maxpenalty 4000)"
+[ "$back_ms" -le 20000 ] || it_fail "c1 got traffic back only ${back_ms} ms after its restart (maxpenalty 4000)"
 it_wait_log e 'sink recovered from the failover list sink=k1 active=k1'
 sleep 0.3
 c2_after_return=$(in_range 0 "$N1" "$O2")
@@ -297,8 +300,11 @@ sender=$!
 wait_until 20 has_lines 100000 $((100000 + N2)) "$O2" 1
 hung_ms=$(($(it_now_ms) - t_start))
 it_log "silent primary: first event at c2 ${hung_ms} ms after the stream started (request-timeout 2000)"
+# Behaviour: nothing reaches c2 before the silent primary's request-timeout, and k1's batch failed by that
+# timeout; the upper bound only ends a test that hangs (a run at load average 22 took 14.5 s).
 [ "$hung_ms" -ge 1900 ] || it_fail "events reached c2 before the silent primary's request-timeout"
-[ "$hung_ms" -le 4500 ] || it_fail "failover from the silent primary took ${hung_ms} ms"
+[ "$hung_ms" -le 30000 ] || it_fail "failover from the silent primary took ${hung_ms} ms"
+it_wait_log e2 'sink:avro:k1\] delivery failed, batch rolled back status=TIMEOUT .*within 2000 ms' 1 10
 wait "$sender" || it_fail "relay-send to e2 failed: $(tail -3 "$IT_TMP/send2.log")"
 wait_until 30 has_lines 100000 $((100000 + N2)) "$O2" "$N2"
 "$PYTHON" "$IT_TMP/count.py" 100000 $((100000 + N2)) "$O2" >"$IT_TMP/count2.out" || {

@@ -285,7 +285,8 @@ avro_bg_wait "$send_pid" 40
 avro_expect_numbers "$out" "$N" 30 a
 http_py health 127.0.0.1 "$a_m" 200 a SOURCE.r1,CHANNEL.c1,SINK.k1 ""
 
-# ---- agent b: a source that cannot start (a's port) and a sink the configuration drops -> 503.
+# ---- agent b: a source that cannot start (a's port; kept running by --keep-running-on-start-failure) and a
+# sink the configuration drops -> 503.
 b_in=$(it_free_port)
 b_m=$(it_free_port)
 cat >"$IT_TMP/b.conf" <<EOF
@@ -306,7 +307,7 @@ b.sinks.k1.channel = c1
 b.sinks.k2.type = no_such_sink_type
 b.sinks.k2.channel = c1
 EOF
-it_start b -n b -f "$IT_TMP/b.conf" --metrics-port "$b_m"
+it_start b -n b -f "$IT_TMP/b.conf" --metrics-port "$b_m" --keep-running-on-start-failure
 it_wait_listening b 1
 wait_metrics b "$b_m"
 http_py health 127.0.0.1 "$b_m" 503 b SOURCE.r2,CHANNEL.c1,SINK.k1 SOURCE.r1,SINK.k2

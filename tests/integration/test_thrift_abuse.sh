@@ -8,7 +8,8 @@
 # (UNKNOWN_METHOD) and the connection stays usable; a peer that closes in the middle of a frame is closed
 # too (nothing is accepted from it). After every case a normal client is served at once. Two sources: r1
 # (compact) gets one bad peer per kind and must log exactly one line for each; r2 (binary) also gets a
-# flood of bad peers, whose lines are rate-limited (5 per 10 s per source). Only the good events arrive.
+# flood of bad peers, whose lines are rate-limited (5 per 10 s per source; asserted as a bound that holds on a
+# loaded machine, see r2_windows). Only the good events arrive.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/thrift_lib.sh"
 
@@ -75,6 +76,7 @@ it_assert_eq "one line per bad peer on r1" 5 "$(warn_lines r1)"
 
 # ---- r2, binary
 normal "$p2" binary first-binary
+r2_start=$(it_now_ms)
 bad r2 "$p2" binary "not a binary protocol message" wrongprotocol
 normal "$p2" binary after-compact-client
 bad r2 "$p2" binary "negative frame size" negative -2147483648
@@ -86,7 +88,15 @@ abuse "$p2" binary partial held-r2
 printf '%s\n' held-r2-meanwhile held-r2 >>"$expected"
 abuse "$p2" binary flood 12
 normal "$p2" binary after-flood
-it_assert_eq "rate-limited lines on r2 (burst of 5 per 10 s)" 5 "$(warn_lines r2)"
+# 14 bad peers on r2 (the counter below says so exactly), logged at most 5 per 10 s window: on a fast
+# machine everything happens within one window (exactly 5 lines); on a loaded one a new window may open
+# meanwhile, so the bound is 5 per window that the test's time can have touched, and never one per peer.
+r2_windows=$((($(it_now_ms) - r2_start) / 10000 + 2))
+r2_lines=$(warn_lines r2)
+it_log "r2: $r2_lines protocol-error lines for 14 bad peers in $((($(it_now_ms) - r2_start) / 1000)) s"
+[ "$r2_lines" -ge 5 ] || it_fail "r2 logged $r2_lines lines for 14 bad peers, expected at least 5"
+[ "$r2_lines" -le $((5 * r2_windows)) ] && [ "$r2_lines" -lt 14 ] ||
+  it_fail "r2 logged $r2_lines lines for 14 bad peers: not rate-limited (5 per 10 s)"
 
 it_wait_lines "$out" $(($(wc -l <"$expected") + 1)) 10 a
 it_stop a

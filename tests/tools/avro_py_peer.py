@@ -2,10 +2,11 @@
 """avro_py_peer.py - an independent Flume Avro RPC peer on Debian's python3-avro (avro.ipc), for interop tests.
 
 python3-avro's Requestor/Responder encode and decode everything (handshake, call metadata, events, Status,
-error unions); this file only adds what that package lacks for Flume: the Netty transport (flume-compat 1.4:
-packs of int32 serial, int32 buffer count, then int32-length-prefixed buffers, all big-endian, no terminator),
-the Netty transport's stateful handshake (only until the first BOTH/CLIENT on a connection, 1.5), and
-optional deflate (one zlib stream per direction and connection, a sync flush after every pack, 1.8).
+error unions); this file only adds what that package lacks for Flume: the Netty transport (Avro's
+NettyTransportCodec.java: packs of int32 serial, int32 buffer count, then int32-length-prefixed buffers, all
+big-endian, no terminator), the Netty transport's stateful handshake (only until the first BOTH/CLIENT on a
+connection, Avro's Requestor.java), and optional deflate (one zlib stream per direction and connection, a sync
+flush after every pack, Flume's AvroSource.java).
 
   avro_py_peer.py client --port P --first F --count N [--mode batch|single|mixed] [--batch B]
                          [--chunk BYTES] [--deflate] [--protocol flume.avpr]

@@ -5,7 +5,7 @@ Usage: thrift_abuse.py PORT compact|binary CASE [ARG]
 
 PROTOCOL is the one the source speaks. Every CASE opens its own connection(s) to 127.0.0.1:PORT, checks the
 outcome relayd documents for it and prints one line; exit status 0 when the outcome was as expected, 1 when
-not. Messages are encoded here byte by byte (flume-compat.md 2.4), no Thrift library involved.
+not. Messages are encoded here byte by byte (Thrift's doc/specs/thrift-compact-protocol.md), no Thrift library involved.
   normal BODY        append(headers {case: BODY}, body BODY): the reply must be exactly Status OK with
                      the seqid and method name echoed
   limit BODYCHAR     appendBatch of one event whose frame is exactly 16,384,000 bytes (Thrift's and so

@@ -210,6 +210,82 @@ test_start_stop_order(void **state)
   _free(&b);
 }
 
+/* Issue 19: a file_roll sink whose directory is missing fails the start by default, --check says so in
+ * advance, and in keep-running mode the sink is dropped (listed as down) and the rest starts; its channel
+ * is then read by nothing and says so. */
+#define ROLL_CONF                                                                                            \
+  "a.sources = r1\n"                                                                                         \
+  "a.channels = c1\n"                                                                                        \
+  "a.sinks = k1\n"                                                                                           \
+  "a.sources.r1.type = seq\n"                                                                                \
+  "a.sources.r1.channels = c1\n"                                                                             \
+  "a.channels.c1.type = memory\n"                                                                            \
+  "a.sinks.k1.type = file_roll\n"                                                                            \
+  "a.sinks.k1.channel = c1\n"                                                                                \
+  "a.sinks.k1.sink.directory = /nonexistent/relayd-test-dir\n"
+
+static void
+test_start_failure_is_fatal_by_default(void **state)
+{
+  Built b;
+  GError *error = NULL;
+
+  _build(&b, ROLL_CONF);
+  assert_true(b.ok);
+  relay_agent_check_start(b.agent, b.cfg, b.report);
+  _assert_report(&b, "t.conf:7: sinks.k1: would not start: ", "/nonexistent/relayd-test-dir", NULL);
+  assert_false(relay_agent_start(b.agent, &error));
+  assert_non_null(strstr(error->message, "sink k1 cannot start: "));
+  g_error_free(error);
+  relay_agent_stop(b.agent, 0);
+  _free(&b);
+}
+
+static void
+test_keep_running_drops_what_cannot_start(void **state)
+{
+  Built b;
+  GError *error = NULL;
+
+  _build(&b, ROLL_CONF);
+  relay_agent_set_keep_running(b.agent, TRUE);
+  assert_true(relay_agent_start(b.agent, &error));
+  assert_null(relay_agent_find(b.agent, RELAY_KIND_SINK, "k1"));
+  const GPtrArray *down = relay_agent_down(b.agent);
+  assert_int_equal(down->len, 1);
+  assert_string_equal(((RelayAgentDown *)g_ptr_array_index(down, 0))->key, "SINK.k1");
+  RelayChannel *c1 = (RelayChannel *)relay_agent_find(b.agent, RELAY_KIND_CHANNEL, "c1");
+  assert_non_null(c1->unread_reason);
+  relay_agent_stop(b.agent, 0);
+  _free(&b);
+}
+
+/* A channel that sources write to but no running sink reads is reported (a dropped sink, or none at all). */
+static void
+test_unread_channel_reported(void **state)
+{
+  Built b;
+
+  _build(&b, "a.sources = r1\na.channels = c1 c2\na.sinks = k1 k2\n"
+             "a.sources.r1.type = seq\na.sources.r1.channels = c1 c2\n"
+             "a.channels.c1.type = memory\na.channels.c2.type = memory\n"
+             "a.sinks.k1.type = null\na.sinks.k1.channel = c1\n"
+             "a.sinks.k2.type = nosuch\na.sinks.k2.channel = c2\n");
+  assert_true(b.ok);
+  _assert_report(&b, "t.conf:7: channels.c2: nothing reads this channel: its sink(s) k2 do not run", NULL);
+  RelayChannel *c1 = (RelayChannel *)relay_agent_find(b.agent, RELAY_KIND_CHANNEL, "c1");
+  RelayChannel *c2 = (RelayChannel *)relay_agent_find(b.agent, RELAY_KIND_CHANNEL, "c2");
+  assert_null(c1->unread_reason);
+  assert_non_null(c2->unread_reason);
+  _free(&b);
+
+  _build(&b, "a.sources = r1\na.channels = c1\na.sources.r1.type = seq\na.sources.r1.channels = c1\n"
+             "a.channels.c1.type = memory\n");
+  assert_true(b.ok);
+  _assert_report(&b, "channels.c1: nothing reads this channel: no sink is configured on it", NULL);
+  _free(&b);
+}
+
 int
 main(void)
 {
@@ -223,6 +299,9 @@ main(void)
     cmocka_unit_test(test_nothing_runnable),
     cmocka_unit_test(test_sink_groups),
     cmocka_unit_test(test_start_stop_order),
+    cmocka_unit_test(test_start_failure_is_fatal_by_default),
+    cmocka_unit_test(test_keep_running_drops_what_cannot_start),
+    cmocka_unit_test(test_unread_channel_reported),
   };
   evthread_use_pthreads();
   relay_log_set_level(RELAY_LOG_ERROR);

@@ -1,9 +1,9 @@
 /* test_avro_proto.c - unit tests for the Avro RPC codec: framing, handshake, calls, limits, interop.
  *
- * Byte-exact checks against the worked example of flume-compat.md 1.6, incremental framing with 1-byte
- * fragments, zero-length and many buffers, limits that must fail before any allocation, the three
- * handshake outcomes, the protocol text and its MD5, and round trips against avro-c's generic value API
- * used as an independent reference codec (schemas read from idl/). */
+ * Byte-exact checks against a worked example (computed by hand from Avro's specification, Call Format),
+ * incremental framing with 1-byte fragments, zero-length and many buffers, limits that must fail before any
+ * allocation, the three handshake outcomes, the protocol text and its MD5, and round trips against avro-c's
+ * generic value API used as an independent reference codec (schemas read from idl/). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -169,7 +169,7 @@ _decode_request(const GByteArray *pack, const RelayAvroLimits *limits, RelayAvro
   return result;
 }
 
-/* ---- the worked example of flume-compat.md 1.6 ---- */
+/* ---- a worked example (Avro specification, Call Format; Avro's Requestor.java) ---- */
 
 static void
 test_worked_example_request(void **state)

@@ -664,7 +664,7 @@ test_torn_tail_every_byte(void **state)
 }
 
 static void
-test_bad_crc_cuts_tail(void **state)
+test_bad_crc_skips_record(void **state)
 {
   const char *root = *state;
   GArray *ends = g_array_new(FALSE, FALSE, sizeof(gsize)), *delta = g_array_new(FALSE, FALSE, sizeof(gint));
@@ -672,14 +672,18 @@ test_bad_crc_cuts_tail(void **state)
   gchar *content;
   gsize len;
 
-  /* Corrupt one payload byte of the second record: only the first record's event survives. */
+  /* Corrupt one payload byte of the second record (put of events 1 and 2), in its first event's length:
+   * its events can no longer be delimited, so that record is skipped by the length in its intact header
+   * and replay goes on (take 0-1, put 3, take 2): event 3 is left. */
   assert_true(g_file_get_contents(segment, &content, &len, NULL));
   content[g_array_index(ends, gsize, 0) + RELAY_FILELOG_RECORD_HEADER + 3] ^= 0x01;
   assert_true(g_file_set_contents(segment, content, (gssize)len, NULL));
   RelayChannel *ch = _open(root);
   assert_int_equal(relay_channel_size(ch), 1);
-  assert_true(_logged("torn tail cut"));
-  assert_int_equal(_take_expect(ch, 10, 0), 1);
+  assert_true(_logged("damaged record skipped type=put"));
+  assert_true(_logged("events=2 events_lost=2"));
+  assert_false(_logged("torn tail cut"));
+  assert_int_equal(_take_expect(ch, 10, 3), 1);
   _close(ch);
   g_free(content);
   g_free(segment);
@@ -687,7 +691,7 @@ test_bad_crc_cuts_tail(void **state)
   g_array_free(delta, TRUE);
 }
 
-/* Many small segments; corruption in an older one loses only that segment's rest. */
+/* Many small segments; corruption in an older one loses only the damaged event. */
 static void
 test_segments_roll_and_corrupt_middle(void **state)
 {
@@ -714,13 +718,151 @@ test_segments_roll_and_corrupt_middle(void **state)
 
   ch = _open(root);
   guint64 size = relay_channel_size(ch);
-  assert_true(size < 3600 && size >= 3600 - 60 * 22); /* one segment holds about 21 records */
-  assert_int_equal(size % 60, 0);                     /* whole records only */
-  assert_true(_logged("corrupt record"));
+  assert_int_equal(size, 3599); /* the byte is in the body of the record's last event */
+  assert_true(_logged("events=60 events_lost=1"));
   _close(ch);
   g_free(content);
   relay_filelog_segment_files_free(files);
   g_free(data);
+}
+
+/* ---- damage in the middle of a log (full replay): only what is damaged is lost ---- */
+
+/* Writes 50 records of 10 events (numbers 0..499) into one segment, no checkpoint; returns the segment path
+ * and the offset of record 20 in *rec20. */
+static char *
+_fifty_records(const char *root, gsize *rec20)
+{
+  const char *const kv[] = { "checkpointOnClose", "false", NULL };
+  RelayChannel *ch = _open_kv(root, kv);
+
+  for (guint i = 0; i < 50; i++)
+    assert_int_equal(_put_range(ch, i * 10, 10), RELAY_CHANNEL_OK);
+  _close(ch);
+  char *data = g_build_filename(root, "data", NULL);
+  char *dirs[] = { data, NULL };
+  GArray *files = relay_filelog_list_segments(dirs, NULL);
+  assert_int_equal(files->len, 1);
+  char *path = g_strdup(g_array_index(files, RelayFilelogSegmentFile, 0).path);
+  relay_filelog_segment_files_free(files);
+  g_free(data);
+
+  gchar *content;
+  gsize len, off = RELAY_FILELOG_SEGMENT_HEADER;
+  RelayFilelogRecord rec;
+  assert_true(g_file_get_contents(path, &content, &len, NULL));
+  for (guint i = 0; i < 20; i++)
+    {
+      assert_int_equal(relay_filelog_record_parse((guint8 *)content + off, len - off, &rec),
+                       RELAY_FILELOG_REC_OK);
+      off += RELAY_FILELOG_RECORD_HEADER + rec.payload_len;
+    }
+  *rec20 = off;
+  g_free(content);
+  return path;
+}
+
+static void
+_flip_byte(const char *path, gsize at)
+{
+  gchar *content;
+  gsize len;
+  assert_true(g_file_get_contents(path, &content, &len, NULL));
+  assert_true(at < len);
+  content[at] ^= 0x20;
+  assert_true(g_file_set_contents(path, content, (gssize)len, NULL));
+  g_free(content);
+}
+
+/* Takes everything (transactions of up to 100); checks the numbers are 0..n-1 except [gap, gap + gap_len). */
+static void
+_take_all_except(RelayChannel *ch, guint n, guint gap, guint gap_len)
+{
+  RelayEvent *out[100];
+  guint want = 0, total = 0, got;
+
+  do
+    {
+      RelayTxn *txn = relay_channel_begin(ch);
+      got = relay_txn_take(txn, out, G_N_ELEMENTS(out));
+      for (guint i = 0; i < got; i++, want++)
+        {
+          if (want == gap)
+            want += gap_len;
+          assert_int_equal(_number(out[i]), want);
+        }
+      total += got;
+      assert_int_equal(relay_txn_commit(txn), RELAY_CHANNEL_OK);
+      relay_txn_close(txn);
+    }
+  while (got > 0);
+  assert_int_equal(total, n - gap_len);
+}
+
+/* One damaged payload byte (in the body of event 203, the 4th of record 20): only that event is lost. */
+static void
+test_damaged_payload_loses_only_damaged_event(void **state)
+{
+  const char *root = *state;
+  gsize rec20;
+  char *segment = _fifty_records(root, &rec20);
+  gchar *content;
+  gsize len, cursor = 0;
+  guint32 rel_off = 0, elen = 0;
+  RelayFilelogRecord rec;
+
+  assert_true(g_file_get_contents(segment, &content, &len, NULL));
+  assert_int_equal(relay_filelog_record_parse((guint8 *)content + rec20, len - rec20, &rec),
+                   RELAY_FILELOG_REC_OK);
+  for (guint i = 0; i < 4; i++)
+    assert_true(relay_filelog_put_next(&rec, &cursor, &rel_off, &elen));
+  g_free(content);
+  _flip_byte(segment, rec20 + RELAY_FILELOG_RECORD_HEADER + rel_off + RELAY_FILELOG_EVENT_PREFIX + elen - 2);
+
+  RelayChannel *ch = _open(root);
+  assert_non_null(ch);
+  assert_int_equal(relay_channel_size(ch), 499);
+  assert_true(_logged("damaged record"));
+  assert_true(_logged("events_lost=1"));
+  _take_all_except(ch, 500, 203, 1);
+  _close(ch);
+  g_free(segment);
+}
+
+/* A damaged record header: replay resynchronises on the next record; only record 20's events are lost. */
+static void
+test_damaged_record_header_resyncs(void **state)
+{
+  const char *root = *state;
+  gsize rec20;
+  char *segment = _fifty_records(root, &rec20);
+
+  _flip_byte(segment, rec20 + 9); /* the payload length: the header CRC no longer matches */
+  RelayChannel *ch = _open(root);
+  assert_non_null(ch);
+  assert_int_equal(relay_channel_size(ch), 490);
+  assert_true(_logged("damaged bytes skipped"));
+  _take_all_except(ch, 500, 200, 10);
+  _close(ch);
+  g_free(segment);
+}
+
+/* A damaged segment header no longer drops the segment: its records are still replayed. */
+static void
+test_damaged_segment_header_keeps_records(void **state)
+{
+  const char *root = *state;
+  gsize rec20;
+  char *segment = _fifty_records(root, &rec20);
+
+  _flip_byte(segment, 30); /* creation time: the header CRC no longer matches */
+  RelayChannel *ch = _open(root);
+  assert_non_null(ch);
+  assert_int_equal(relay_channel_size(ch), 500);
+  assert_true(_logged("segment header damaged"));
+  _take_all_except(ch, 500, 500, 0);
+  _close(ch);
+  g_free(segment);
 }
 
 static void
@@ -781,14 +923,123 @@ test_dual_checkpoint_backup_used(void **state)
 
   assert_int_equal(_put_range(ch, 0, 4), RELAY_CHANNEL_OK);
   _close(ch);
+  /* Damaged after relayd's magic: still relayd's file (one without the magic would be refused as not
+   * relayd's, see test_foreign_checkpoint_refused). */
   char *primary = g_build_filename(root, "cp", "checkpoint", NULL);
-  assert_true(g_file_set_contents(primary, "garbage", 7, NULL));
+  assert_true(g_file_set_contents(primary, "RLYFCCKPgarbage", 15, NULL));
   ch = _open_kv(root, kv);
   assert_true(_logged("using the backup checkpoint"));
   assert_int_equal(relay_channel_size(ch), 4);
   _close(ch);
   g_free(primary);
   g_free(backup);
+}
+
+/* ---- files relayd did not write (issue 19) ---- */
+
+/* Starts the channel with configure and start separate, so that files can appear in between. */
+static RelayComponent *
+_configured(const char *root)
+{
+  char *cp = g_build_filename(root, "cp", NULL), *data = g_build_filename(root, "data", NULL);
+  const char *const kv[] = { "checkpointDir", cp, "dataDirs", data, "minimumRequiredSpace", "1048576", NULL };
+  RelayComponent *c = relay_component_new(&relay_channel_file_class, "fc");
+
+  assert_true(relay_component_configure_kv(c, kv));
+  g_free(cp);
+  g_free(data);
+  return c;
+}
+
+static void
+test_foreign_checkpoint_refused(void **state)
+{
+  const char *root = *state;
+  char *cpdir = g_build_filename(root, "cp", NULL);
+  char *checkpoint = g_build_filename(cpdir, "checkpoint", NULL);
+  char *lock = g_build_filename(cpdir, "in_use.lock", NULL);
+  RelayComponent *c = _configured(root);
+  GError *error = NULL;
+  char *content = NULL;
+  gsize len = 0;
+
+  /* Written after configure (the check at start sees it too). */
+  assert_int_equal(g_mkdir_with_parents(cpdir, 0750), 0);
+  assert_true(g_file_set_contents(checkpoint, "garbage", 7, NULL));
+  assert_false(relay_component_start(c, &error));
+  assert_non_null(error);
+  assert_non_null(strstr(error->message, "checkpointDir"));
+  assert_non_null(strstr(error->message, "holds files relayd did not write: checkpoint (names Flume's"));
+  assert_non_null(strstr(error->message, "drain that channel with Flume first"));
+  g_clear_error(&error);
+  assert_true(g_file_get_contents(checkpoint, &content, &len, NULL));
+  assert_int_equal(len, 7);
+  assert_memory_equal(content, "garbage", 7);
+  assert_false(g_file_test(lock, G_FILE_TEST_EXISTS)); /* not even locked */
+  relay_component_free(c);
+  g_free(content);
+  g_free(lock);
+  g_free(checkpoint);
+  g_free(cpdir);
+}
+
+static gboolean
+_configure(const char *const *kv)
+{
+  RelayComponent *c = relay_component_new(&relay_channel_file_class, "fc");
+  gboolean ok = relay_component_configure_kv(c, kv);
+  relay_component_free(c);
+  return ok;
+}
+
+/* configure refuses the channel (as --check does), and the data directory's listing says what it found. */
+static void
+_expect_refused(const char *root, const char *data, const char *found, gboolean flume)
+{
+  char *cp = g_build_filename(root, "cp", NULL);
+  const char *const kv[] = { "checkpointDir", cp, "dataDirs", data, "minimumRequiredSpace", "1048576", NULL };
+  gboolean flume_like = !flume;
+  char *listing = relay_filelog_foreign_files(data, FALSE, &flume_like, NULL);
+
+  assert_false(_configure(kv));
+  assert_non_null(listing);
+  assert_string_equal(listing, found);
+  assert_int_equal(flume_like, flume);
+  g_free(listing);
+  g_free(cp);
+}
+
+static void
+test_foreign_unknown_and_flume_segment_refused(void **state)
+{
+  const char *root = *state;
+  char *data = g_build_filename(root, "data", NULL);
+  char *flume_log = g_build_filename(data, "log-3", NULL);
+  RelayChannel *ch = _open(root);
+
+  assert_non_null(ch);
+  assert_int_equal(_put_range(ch, 0, 3), RELAY_CHANNEL_OK);
+  _close(ch);
+  assert_true(g_file_set_contents(flume_log, "\0\0\0\3flume", 9, NULL));
+  _expect_refused(root, data, "log-3 (names Flume's file channel uses)", TRUE);
+  assert_int_equal(unlink(flume_log), 0);
+
+  char *notes = g_build_filename(data, "notes.txt", NULL);
+  assert_true(g_file_set_contents(notes, "x", 1, NULL));
+  _expect_refused(root, data, "notes.txt (unknown)", FALSE);
+  assert_int_equal(unlink(notes), 0);
+
+  /* What a crash leaves of relayd's own files is still relayd's: an empty segment being created. */
+  char *empty = g_build_filename(data, "log-0000000099", NULL);
+  assert_true(g_file_set_contents(empty, "", 0, NULL));
+  ch = _open(root);
+  assert_non_null(ch);
+  assert_int_equal(relay_channel_size(ch), 3);
+  _close(ch);
+  g_free(empty);
+  g_free(notes);
+  g_free(flume_log);
+  g_free(data);
 }
 
 /* ---- capacities, locks, configuration ---- */
@@ -836,15 +1087,6 @@ test_directory_lock(void **state)
   ch = _open(root);
   assert_non_null(ch);
   _close(ch);
-}
-
-static gboolean
-_configure(const char *const *kv)
-{
-  RelayComponent *c = relay_component_new(&relay_channel_file_class, "fc");
-  gboolean ok = relay_component_configure_kv(c, kv);
-  relay_component_free(c);
-  return ok;
 }
 
 static void
@@ -1064,8 +1306,11 @@ main(void)
     cmocka_unit_test_setup_teardown(test_crash_checkpoint_plus_tail, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_crash_with_open_take, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_torn_tail_every_byte, _setup, _teardown),
-    cmocka_unit_test_setup_teardown(test_bad_crc_cuts_tail, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_bad_crc_skips_record, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_segments_roll_and_corrupt_middle, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_damaged_payload_loses_only_damaged_event, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_damaged_record_header_resyncs, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_damaged_segment_header_keeps_records, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_segments_deleted_after_checkpoint, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_periodic_checkpoint, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_dual_checkpoint_backup_used, _setup, _teardown),
@@ -1078,6 +1323,8 @@ main(void)
     cmocka_unit_test_setup_teardown(test_low_space_refuses_puts_keeps_takes, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_group_commit, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_no_fsync_per_transaction, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_foreign_checkpoint_refused, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_foreign_unknown_and_flume_segment_refused, _setup, _teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include "component.h"
 #include "event.h"
 #include "log.h"
+#include "relay_mutex.h"
 
 extern const RelayComponentClass relay_channel_memory_class;
 
@@ -500,8 +501,8 @@ test_many_notifiers(void **state)
 
 typedef struct
 {
-  GMutex lock;
-  GCond cond;
+  RelayMutex lock;
+  RelayCond cond;
   guint seq;
 } Signal;
 
@@ -526,18 +527,18 @@ _signal_fire(RelayChannel *ch, gpointer user_data)
 {
   (void)ch;
   Signal *s = user_data;
-  g_mutex_lock(&s->lock);
+  relay_mutex_lock(&s->lock);
   s->seq++;
-  g_cond_broadcast(&s->cond);
-  g_mutex_unlock(&s->lock);
+  relay_cond_broadcast(&s->cond);
+  relay_mutex_unlock(&s->lock);
 }
 
 static guint
 _signal_seq(Signal *s)
 {
-  g_mutex_lock(&s->lock);
+  relay_mutex_lock(&s->lock);
   guint seq = s->seq;
-  g_mutex_unlock(&s->lock);
+  relay_mutex_unlock(&s->lock);
   return seq;
 }
 
@@ -546,11 +547,11 @@ static void
 _signal_wait(Signal *s, guint seq)
 {
   gint64 deadline = g_get_monotonic_time() + 2000;
-  g_mutex_lock(&s->lock);
+  relay_mutex_lock(&s->lock);
   while (s->seq == seq)
-    if (!g_cond_wait_until(&s->cond, &s->lock, deadline))
+    if (!relay_cond_wait_until(&s->cond, &s->lock, deadline))
       break;
-  g_mutex_unlock(&s->lock);
+  relay_mutex_unlock(&s->lock);
 }
 
 static gboolean
@@ -647,10 +648,10 @@ test_contention(void **state)
 
   ct.ch = _channel(1000, CT_BATCH);
   ct.seen = g_new0(gint, CT_EVENTS);
-  g_mutex_init(&ct.data.lock);
-  g_cond_init(&ct.data.cond);
-  g_mutex_init(&ct.space.lock);
-  g_cond_init(&ct.space.cond);
+  relay_mutex_init(&ct.data.lock);
+  relay_cond_init(&ct.data.cond);
+  relay_mutex_init(&ct.space.lock);
+  relay_cond_init(&ct.space.cond);
   relay_channel_add_notify(ct.ch, RELAY_CHANNEL_NOTIFY_DATA, _signal_fire, &ct.data);
   relay_channel_add_notify(ct.ch, RELAY_CHANNEL_NOTIFY_SPACE, _signal_fire, &ct.space);
   for (guint i = 0; i < G_N_ELEMENTS(threads); i++)
@@ -676,10 +677,10 @@ test_contention(void **state)
   relay_channel_remove_notify(ct.ch, _signal_fire, &ct.space);
   _free(ct.ch);
   g_free(ct.seen);
-  g_mutex_clear(&ct.data.lock);
-  g_cond_clear(&ct.data.cond);
-  g_mutex_clear(&ct.space.lock);
-  g_cond_clear(&ct.space.cond);
+  relay_mutex_clear(&ct.data.lock);
+  relay_cond_clear(&ct.data.cond);
+  relay_mutex_clear(&ct.space.lock);
+  relay_cond_clear(&ct.space.cond);
 }
 
 int

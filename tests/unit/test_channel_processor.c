@@ -299,7 +299,9 @@ test_selector_type_errors(void **state)
 
   _channel(f, "c1", "10", "10", "0");
   assert_false(_configure(f, "channels = c1\nselector.type = fanout\nselector.header = h"));
-  assert_true(_reported(f, "unknown selector type fanout; source r1 removed"));
+  assert_true(_reported(
+      f,
+      "unknown selector type fanout (known: replicating, multiplexing, load_balancing); source r1 removed"));
 }
 
 static void

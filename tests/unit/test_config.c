@@ -4,6 +4,7 @@
  * line numbers included. */
 #include "config.h"
 #include "props.h"
+#include "suggest.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -229,7 +230,31 @@ test_no_properties_for_agent(void **state)
   Fixture *fx = *state;
 
   assert_null(_build(fx, "zz", "a1.channels = c1\nzz = 1\nzzz.channels = c\n"));
-  _assert_report(fx, "no properties for agent zz", NULL);
+  _assert_report(fx, "no properties for agent zz; the file defines: a1, zzz", NULL);
+}
+
+/* Issue 19: -n with a name the file lacks lists the agents it does define (or says it defines none). */
+static void
+test_no_agent_lists_defined_ones(void **state)
+{
+  Fixture *fx = *state;
+
+  assert_null(_build(fx, "colector",
+                     "collector.sources = r1\ncollector.sources.r1.type = seq\nedge.sinks = k1\n"
+                     "edge.channels = c1\nterminal.sinkgroups = g1\nweird = 1\n"));
+  _assert_report(fx, "no properties for agent colector; the file defines: collector, edge, terminal", NULL);
+}
+
+static void
+test_no_agent_in_file(void **state)
+{
+  Fixture *fx = *state;
+
+  assert_null(_build(fx, "a", "x = 1\ny.z = 2\n"));
+  _assert_report(fx,
+                 "no properties for agent a; the file defines no agent (no NAME.sources, NAME.channels or "
+                 "NAME.sinks line)",
+                 NULL);
 }
 
 static void
@@ -337,6 +362,23 @@ test_where_without_type_or_decl(void **state)
   (void)fx;
 }
 
+/* The "did you mean" helper: case-insensitive, swaps of neighbours count once, far names suggest nothing. */
+static void
+test_suggest_closest(void **state)
+{
+  static const char *const keys[] = { "bind", "port", "batchSize", "max-line-length", NULL, "channels" };
+
+  assert_int_equal(relay_suggest_distance("prot", "port", 3), 1);
+  assert_int_equal(relay_suggest_distance("batchsize", "batchSize", 3), 0);
+  assert_int_equal(relay_suggest_distance("abcdef", "uvwxyz", 2), 3);
+  assert_string_equal(relay_suggest_closest("prot", keys, G_N_ELEMENTS(keys)), "port");
+  assert_string_equal(relay_suggest_closest("batchsize", keys, G_N_ELEMENTS(keys)), "batchSize");
+  assert_string_equal(relay_suggest_closest("max-line-lenght", keys, G_N_ELEMENTS(keys)), "max-line-length");
+  assert_string_equal(relay_suggest_closest("chanels", keys, G_N_ELEMENTS(keys)), "channels");
+  assert_null(relay_suggest_closest("hostname", keys, G_N_ELEMENTS(keys)));
+  assert_null(relay_suggest_closest("xy", keys, G_N_ELEMENTS(keys)));
+}
+
 int
 main(void)
 {
@@ -348,6 +390,9 @@ main(void)
     cmocka_unit_test_setup_teardown(test_valid_agent, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_other_agents_ignored, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_no_properties_for_agent, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_no_agent_lists_defined_ones, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_no_agent_in_file, _setup, _teardown),
+    cmocka_unit_test(test_suggest_closest),
     cmocka_unit_test_setup_teardown(test_invalid_properties, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_listed_and_unlisted, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_sink_groups, _setup, _teardown),

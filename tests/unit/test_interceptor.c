@@ -299,7 +299,9 @@ test_unknown_type(void **state)
   Fixture *f = *state;
 
   assert_null(_chain(f, "interceptors = i1\ninterceptors.i1.type = org.example.Custom$Builder"));
-  assert_true(_reported(f, "unknown interceptor type org.example.Custom$Builder; source r1 removed"));
+  assert_true(_reported(
+      f, "unknown interceptor type org.example.Custom$Builder (known: timestamp, host, static, regex_filter, "
+         "remove_header); source r1 removed"));
 }
 
 static void

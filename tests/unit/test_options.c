@@ -331,11 +331,20 @@ test_lenient(void **state)
   _set(fx, "capacity", "5000", 9);
   assert_true(_apply(fx));
   assert_int_equal(fx->inst.capacity, 100);
-  _set(fx, "capacity", "lots", 10);
-  assert_true(_apply(fx));
-  assert_int_equal(fx->inst.capacity, 100);
-  _assert_report(fx, "t.conf:9: sources.r1: capacity: 5000 is out of range 1..1000; using default 100",
-                 "t.conf:10: sources.r1: capacity: 'lots' is not an integer; using default 100", NULL);
+  _assert_report(fx, "t.conf:9: sources.r1: capacity: 5000 is out of range 1..1000; using default 100", NULL);
+}
+
+/* Issue 19: a lenient row forgives a value out of range, never one that does not parse ("10k" is not 10,000
+ * and not the default either): the component is removed, as Flume's NumberFormatException removes it. */
+static void
+test_lenient_unparsable_removes(void **state)
+{
+  Fixture *fx = *state;
+
+  _set(fx, "port", "1", 2);
+  _set(fx, "capacity", "10k", 10);
+  assert_false(_apply(fx));
+  _assert_report(fx, "t.conf:10: sources.r1: capacity: '10k' is not an integer; source r1 removed", NULL);
 }
 
 static void
@@ -411,6 +420,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_strict_errors_all_reported, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_double_rejects_non_finite, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_lenient, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_lenient_unparsable_removes, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_empty_ok_string, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_ignored_is_logged, _setup, _teardown),
     cmocka_unit_test(test_find),

@@ -255,6 +255,32 @@ test_empty_value(void **state)
       "t.conf:7: empty key, ignored", NULL);
 }
 
+/* Entries dropped by a later empty value leave the others in order; 50,000 of them stay fast (the array is
+ * compacted once per load instead of searched once per empty value). */
+static void
+test_empty_value_drops_many(void **state)
+{
+  Fixture *fx = *state;
+  GString *text = g_string_new("first = 1\n");
+  guint n;
+
+  for (int i = 0; i < 50000; i++)
+    g_string_append_printf(text, "k%d = v\n", i);
+  for (int i = 0; i < 50000; i++)
+    g_string_append_printf(text, "k%d =\n", i);
+  g_string_append(text, "last = 2\nk7 = again\n");
+  _load(fx, text->str);
+  const RelayProp *const *entries = relay_props_entries(fx->props, &n);
+  assert_int_equal(n, 3);
+  assert_string_equal(entries[0]->key, "first");
+  assert_string_equal(entries[1]->key, "last");
+  assert_string_equal(entries[2]->key, "k7");
+  _assert_prop(fx, "k7", "again", 100003);
+  assert_null(relay_props_get(fx->props, "k8"));
+  assert_int_equal(relay_config_report_count(fx->report), 50000);
+  g_string_free(text, TRUE);
+}
+
 static void
 test_several_sources(void **state)
 {
@@ -343,8 +369,11 @@ test_resolve_keys(void **state)
   _assert_prop(fx, "root", "/srv", 3);
   _assert_prop(fx, "missing", "${nope}", 4);
   _assert_prop(fx, "odd", "${date:yyyy}", 5);
-  _assert_report(fx, "t.conf:4: missing: ${nope}: no such property, left as is",
-                 "t.conf:5: odd: ${date:yyyy}: unsupported lookup, left as is", NULL);
+  _assert_report(
+      fx,
+      "t.conf:4: missing: ${nope}: no such property, left as is (an environment variable is written "
+      "${env:nope})",
+      "t.conf:5: odd: ${date:yyyy}: unsupported lookup, left as is", NULL);
 }
 
 static void
@@ -380,6 +409,70 @@ test_resolve_depth_limit(void **state)
   g_string_free(text, TRUE);
 }
 
+/* Issue 16 fault 5: 400 keys of ${big}${big} with a 500 KB value must not expand to 400 MB. Substitution
+ * stops adding bytes at the configuration-wide limit, names file:line:key for what it left, and the report
+ * collapses hundreds of lines of the same kind into a few plus a count. */
+static void
+test_resolve_total_bound(void **state)
+{
+  Fixture *fx = *state;
+  GString *text = g_string_new("big = ");
+  guint n_entries;
+  gsize total = 0;
+
+  for (int i = 0; i < 500000; i++)
+    g_string_append_c(text, 'x');
+  g_string_append_c(text, '\n');
+  for (int i = 0; i < 400; i++)
+    g_string_append_printf(text, "k%d = ${big}${big}\n", i);
+  _load(fx, text->str);
+  relay_props_resolve(fx->props, fx->report);
+  const RelayProp *const *entries = relay_props_entries(fx->props, &n_entries);
+  for (guint i = 0; i < n_entries; i++)
+    total += strlen(entries[i]->value);
+  assert_true(total <= text->len + 16 * 1024 * 1024);
+  /* 16 values of 1,000,000 bytes fit; k16 gets one ${big}, k17..k399 none. */
+  assert_int_equal(strlen(relay_props_get(fx->props, "k15")->value), 1000000);
+  assert_int_equal(strlen(relay_props_get(fx->props, "k16")->value), 500000 + strlen("${big}"));
+  assert_string_equal(relay_props_get(fx->props, "k399")->value, "${big}${big}");
+  assert_int_equal(relay_config_report_count(fx->report), 1 + 383 * 2);
+  relay_config_report_finish(fx->report);
+  assert_int_equal(relay_config_report_count(fx->report), 1 + 383 * 2);
+  assert_int_equal(fx->report->lines->len, RELAY_CONFIG_REPORT_MAX_ALIKE + 1);
+  assert_string_equal(
+      g_ptr_array_index(fx->report->lines, 0),
+      "t.conf:18: k16: ${big}: substitutions in the whole configuration would exceed 16777216 "
+      "bytes, left as is");
+  assert_string_equal(g_ptr_array_index(fx->report->lines, RELAY_CONFIG_REPORT_MAX_ALIKE),
+                      "... and 747 more problem(s) of this kind, the last: t.conf:401: k399: ${big}: "
+                      "substitutions in the whole configuration would exceed 16777216 bytes, left as is");
+  g_string_free(text, TRUE);
+}
+
+/* Three million unresolved references must not make three million report lines. */
+static void
+test_report_collapses_alike_lines(void **state)
+{
+  Fixture *fx = *state;
+  GString *text = g_string_new(NULL);
+
+  for (int i = 0; i < 5000; i++)
+    g_string_append_printf(text, "k%d = ${nope%d}\n", i, i);
+  g_string_append(text, "odd = ${date:yyyy}\n");
+  _load(fx, text->str);
+  relay_props_resolve(fx->props, fx->report);
+  relay_config_report_finish(fx->report);
+  assert_int_equal(relay_config_report_count(fx->report), 5001);
+  assert_int_equal(fx->report->lines->len, RELAY_CONFIG_REPORT_MAX_ALIKE + 2);
+  assert_string_equal(g_ptr_array_index(fx->report->lines, RELAY_CONFIG_REPORT_MAX_ALIKE),
+                      "t.conf:5001: odd: ${date:yyyy}: unsupported lookup, left as is");
+  assert_string_equal(
+      g_ptr_array_index(fx->report->lines, RELAY_CONFIG_REPORT_MAX_ALIKE + 1),
+      "... and 4980 more problem(s) of this kind, the last: t.conf:5000: k4999: ${nope4999}: no "
+      "such property, left as is (an environment variable is written ${env:nope4999})");
+  g_string_free(text, TRUE);
+}
+
 int
 main(void)
 {
@@ -394,6 +487,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_line_ends, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_duplicates_keep_first_order, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_empty_value, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_empty_value_drops_many, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_several_sources, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_load_file, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_invalid_utf8_replaced, _setup, _teardown),
@@ -401,6 +495,8 @@ main(void)
     cmocka_unit_test_setup_teardown(test_resolve_keys, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_resolve_cycles, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_resolve_depth_limit, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_resolve_total_bound, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_report_collapses_alike_lines, _setup, _teardown),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

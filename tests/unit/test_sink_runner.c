@@ -17,6 +17,7 @@
 #include "component.h"
 #include "event.h"
 #include "log.h"
+#include "relay_mutex.h"
 #include "sink.h"
 #include "sink_processor.h"
 #include "sink_runner.h"
@@ -30,8 +31,8 @@ extern const RelayComponentClass relay_channel_memory_class;
 
 typedef struct
 {
-  GMutex lock;
-  GCond cond;
+  RelayMutex lock;
+  RelayCond cond;
   const RelaySinkStatus *script;
   guint script_len;
   RelaySinkStatus after_script;
@@ -49,15 +50,15 @@ static FakeState fake;
 static RelaySinkStatus
 _fake_process(RelaySink *sink)
 {
-  g_mutex_lock(&fake.lock);
+  relay_mutex_lock(&fake.lock);
   guint index = fake.calls;
   if (fake.calls < MAX_CALLS)
     fake.call_us[fake.calls++] = g_get_monotonic_time();
   RelaySinkStatus status = index < fake.script_len ? fake.script[index] : fake.after_script;
   gint64 busy_ms = fake.busy_ms;
   gboolean stuck = fake.stuck;
-  g_cond_broadcast(&fake.cond);
-  g_mutex_unlock(&fake.lock);
+  relay_cond_broadcast(&fake.cond);
+  relay_mutex_unlock(&fake.lock);
 
   if (busy_ms)
     g_usleep(busy_ms * 1000);
@@ -65,9 +66,9 @@ _fake_process(RelaySink *sink)
     g_usleep(2000);
   if (stuck)
     {
-      g_mutex_lock(&fake.lock);
+      relay_mutex_lock(&fake.lock);
       fake.saw_abort = TRUE;
-      g_mutex_unlock(&fake.lock);
+      relay_mutex_unlock(&fake.lock);
       return RELAY_SINK_FAILED;
     }
   return status;
@@ -90,9 +91,9 @@ _log_handler(RelayLogLevel level, const char *line, gpointer user_data)
 {
   if (!strstr(line, "Unable to deliver event"))
     return;
-  g_mutex_lock(&fake.lock);
+  relay_mutex_lock(&fake.lock);
   fake.unable_lines++;
-  g_mutex_unlock(&fake.lock);
+  relay_mutex_unlock(&fake.lock);
 }
 
 /* ---- fixture ---- */
@@ -111,8 +112,8 @@ setup(void **state)
   Fixture *fx = g_new0(Fixture, 1);
 
   memset(&fake, 0, sizeof fake);
-  g_mutex_init(&fake.lock);
-  g_cond_init(&fake.cond);
+  relay_mutex_init(&fake.lock);
+  relay_cond_init(&fake.cond);
   relay_log_set_handler(_log_handler, NULL);
 
   fx->channel = (RelayChannel *)relay_component_new(&relay_channel_memory_class, "c1");
@@ -138,8 +139,8 @@ teardown(void **state)
   relay_component_free(RELAY_COMPONENT(fx->sink));
   relay_component_free(RELAY_COMPONENT(fx->channel));
   relay_log_set_handler(NULL, NULL);
-  g_mutex_clear(&fake.lock);
-  g_cond_clear(&fake.cond);
+  relay_mutex_clear(&fake.lock);
+  relay_cond_clear(&fake.cond);
   g_free(fx);
   return 0;
 }
@@ -160,20 +161,20 @@ _wait_calls(guint n, gint64 timeout_ms)
   gint64 deadline = g_get_monotonic_time() + timeout_ms * MS;
   gboolean ok = TRUE;
 
-  g_mutex_lock(&fake.lock);
+  relay_mutex_lock(&fake.lock);
   while (fake.calls < n && ok)
-    ok = g_cond_wait_until(&fake.cond, &fake.lock, deadline);
+    ok = relay_cond_wait_until(&fake.cond, &fake.lock, deadline);
   ok = fake.calls >= n;
-  g_mutex_unlock(&fake.lock);
+  relay_mutex_unlock(&fake.lock);
   return ok;
 }
 
 static guint
 _calls(void)
 {
-  g_mutex_lock(&fake.lock);
+  relay_mutex_lock(&fake.lock);
   guint n = fake.calls;
-  g_mutex_unlock(&fake.lock);
+  relay_mutex_unlock(&fake.lock);
   return n;
 }
 

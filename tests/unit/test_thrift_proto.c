@@ -1,6 +1,7 @@
 /* test_thrift_proto.c - unit tests of the Thrift codec (src/rpc/thrift_proto.c).
  *
- * Three kinds of checks: exact bytes (the compact example of flume-compat.md 2.4), interoperability with
+ * Three kinds of checks: exact bytes (a compact append worked out by hand from Thrift's
+ * doc/specs/thrift-compact-protocol.md), interoperability with
  * c_glib's own protocol objects and the c_glib code generated from idl/flume.thrift (both directions, compact
  * and binary, through ThriftFramedTransport over a ThriftMemoryBuffer), and hostile input (fragmentation,
  * frame sizes, limits, truncation, unknown fields and methods, the wrong protocol, random corruption). */

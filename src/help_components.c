@@ -1,0 +1,249 @@
+/* help_components.c - the component reference, generated from the option tables so it cannot drift.
+ *
+ * `relayd --help-components [TYPE]` prints every source, channel, sink and sink processor type with every
+ * key of its option table (type, default, range, help); `--markdown` prints the same as the README's
+ * "Component reference" section, which tests/integration/test_help_components.sh compares with the README.
+ * Keys outside the tables that every component of a kind takes (channels, selector.*, interceptors.* for
+ * sources, channel for sinks) are named once per kind. Runs before anything else in main(). */
+#include "help_components.h"
+
+#include "component.h"
+#include "registry.h"
+#include "sink_processor.h"
+
+#include <string.h>
+
+/* One class of either registry table, seen the same way. */
+typedef struct
+{
+  const char *type, *flume_class, *description;
+  const RelayOption *options;
+} HelpClass;
+
+typedef struct
+{
+  const char *title;  /* "Sources" */
+  const char *plural; /* "sources": also accepted as TYPE */
+  const char *common; /* keys outside the option tables, in Markdown */
+  RelayKind kind;     /* RELAY_KIND_SINKGROUP: the sink processors */
+} HelpKind;
+
+static const HelpKind _kinds[] = {
+  { "Sources", "sources",
+    "Every source also takes `type`, `channels` (required), `selector.type` with `selector.*` and "
+    "`interceptors` with `interceptors.*` (see Configuration).",
+    RELAY_KIND_SOURCE },
+  { "Channels", "channels", "Every channel takes `type`.", RELAY_KIND_CHANNEL },
+  { "Sinks", "sinks", "Every sink also takes `type` and `channel` (required).", RELAY_KIND_SINK },
+  { "Sink processors", "sinkgroups",
+    "Keys of a sink group (`NAME.sinkgroups.G.KEY`): `sinks` (required), `processor.type` and the keys "
+    "below.",
+    RELAY_KIND_SINKGROUP },
+};
+
+/* The classes of a kind, in registry order. */
+static GArray *
+_classes_of(RelayKind kind)
+{
+  GArray *out = g_array_new(FALSE, TRUE, sizeof(HelpClass));
+
+  if (kind == RELAY_KIND_SINKGROUP)
+    {
+      for (const RelaySinkProcessorClass *const *p = relay_registry_all_processors(); *p; p++)
+        {
+          HelpClass c = { (*p)->type, (*p)->flume_class, NULL, (*p)->options };
+          g_array_append_val(out, c);
+        }
+      return out;
+    }
+  for (const RelayComponentClass *const *k = relay_registry_all(); *k; k++)
+    if ((*k)->kind == kind)
+      {
+        HelpClass c = { (*k)->type, (*k)->flume_class, (*k)->description, (*k)->options };
+        g_array_append_val(out, c);
+      }
+  return out;
+}
+
+static gboolean
+_class_matches(const HelpClass *c, const char *type)
+{
+  return g_ascii_strcasecmp(c->type, type) == 0 || (c->flume_class && strcmp(c->flume_class, type) == 0);
+}
+
+/* Markdown table cells: "|" would end the cell. */
+static void
+_md_cell(GString *out, const char *text)
+{
+  for (const char *p = text ? text : ""; *p; p++)
+    {
+      if (*p == '|')
+        g_string_append_c(out, '\\');
+      g_string_append_c(out, *p);
+    }
+}
+
+static void
+_print_row(GString *out, const RelayOption *opt, gboolean markdown)
+{
+  char *type = relay_options_type_text(opt);
+  char *range = relay_options_range_text(opt);
+  gboolean required = (opt->flags & RELAY_OPTF_REQUIRED) != 0;
+  const char *def = required && !opt->def ? "required" : relay_options_default_text(opt);
+  const char *ignored = (opt->flags & RELAY_OPTF_IGNORED) ? " (no effect)" : "";
+
+  if (markdown)
+    {
+      g_string_append_printf(out, "| `%s` | ", opt->key);
+      _md_cell(out, type);
+      g_string_append(out, " | ");
+      _md_cell(out, def);
+      g_string_append_printf(out, " | %s | ", range ? range : "");
+      _md_cell(out, opt->help);
+      g_string_append_printf(out, "%s |\n", ignored);
+    }
+  else
+    g_string_append_printf(out, "    %s (%s, %s%s%s%s): %s%s\n", opt->key, type,
+                           required && !opt->def ? "" : "default ", def, range ? ", range " : "",
+                           range ? range : "", opt->help ? opt->help : "", ignored);
+  g_free(type);
+  g_free(range);
+}
+
+static void
+_print_class(GString *out, const HelpClass *c, gboolean markdown)
+{
+  if (markdown)
+    {
+      g_string_append_printf(out, "#### `%s`", c->type);
+      if (c->flume_class)
+        g_string_append_printf(out, " (`%s`)", c->flume_class);
+      g_string_append(out, "\n\n");
+      if (c->description)
+        g_string_append_printf(out, "%s.\n\n", c->description);
+      if (!c->options || !c->options->key)
+        {
+          g_string_append(out, "No keys of its own.\n\n");
+          return;
+        }
+      g_string_append(out, "| key | type | default | range | meaning |\n|---|---|---|---|---|\n");
+    }
+  else
+    {
+      g_string_append_printf(out, "  %s", c->type);
+      if (c->flume_class)
+        g_string_append_printf(out, " (%s)", c->flume_class);
+      g_string_append_printf(out, "%s%s\n", c->description ? ": " : "", c->description ? c->description : "");
+      if (!c->options || !c->options->key)
+        g_string_append(out, "    no keys of its own\n");
+    }
+  for (const RelayOption *opt = c->options; opt && opt->key; opt++)
+    _print_row(out, opt, markdown);
+  g_string_append(out, markdown ? "\n" : "");
+}
+
+/* Prints the classes of one kind that match type (NULL: all); returns how many. */
+static guint
+_print_kind(GString *out, const HelpKind *kind, const char *type, gboolean markdown)
+{
+  GArray *classes = _classes_of(kind->kind);
+  gboolean whole_kind = !type || g_ascii_strcasecmp(type, kind->plural) == 0;
+  guint printed = 0;
+
+  for (guint i = 0; i < classes->len; i++)
+    {
+      const HelpClass *c = &g_array_index(classes, HelpClass, i);
+      if (!whole_kind && !_class_matches(c, type))
+        continue;
+      if (printed++ == 0)
+        {
+          if (markdown)
+            g_string_append_printf(out, "### %s\n\n%s\n\n", kind->title, kind->common);
+          else
+            {
+              char **parts
+                  = g_strsplit(kind->common, "`", -1); /* Markdown's code quotes, not for a terminal */
+              char *common = g_strjoinv("", parts);
+              g_string_append_printf(out, "%s%s: %s\n", out->len ? "\n" : "", kind->plural, common);
+              g_free(common);
+              g_strfreev(parts);
+            }
+        }
+      _print_class(out, c, markdown);
+    }
+  g_array_unref(classes);
+  return printed;
+}
+
+gboolean
+relay_help_components_print(FILE *out, const char *type, gboolean markdown)
+{
+  GString *text = g_string_new(NULL);
+  guint printed = 0;
+
+  for (gsize i = 0; i < G_N_ELEMENTS(_kinds); i++)
+    printed += _print_kind(text, &_kinds[i], type, markdown);
+  if (markdown && text->len && text->str[text->len - 1] == '\n' && text->str[text->len - 2] == '\n')
+    g_string_truncate(text, text->len - 1); /* one newline at the end */
+  fputs(text->str, out);
+  g_string_free(text, TRUE);
+  return printed > 0;
+}
+
+gboolean
+relay_help_components_wanted(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help-components") == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* "avro, memory, ..." : every alias, for the unknown-TYPE message. */
+static char *
+_known_types(void)
+{
+  GString *out = g_string_new(NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS(_kinds); i++)
+    {
+      GArray *classes = _classes_of(_kinds[i].kind);
+      g_string_append_printf(out, "%s%s:", i ? "; " : "", _kinds[i].plural);
+      for (guint j = 0; j < classes->len; j++)
+        g_string_append_printf(out, " %s", g_array_index(classes, HelpClass, j).type);
+      g_array_unref(classes);
+    }
+  return g_string_free(out, FALSE);
+}
+
+int
+relay_help_components_run(int argc, char **argv)
+{
+  const char *type = NULL;
+  gboolean markdown = FALSE;
+
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp(argv[i], "--help-components") == 0)
+        continue;
+      if (strcmp(argv[i], "--markdown") == 0)
+        markdown = TRUE;
+      else if (argv[i][0] != '-' && !type)
+        type = argv[i];
+      else
+        {
+          fprintf(stderr,
+                  "relayd: unexpected argument '%s' (usage: relayd --help-components [TYPE] [--markdown])\n",
+                  argv[i]);
+          return 2;
+        }
+    }
+  if (!relay_help_components_print(stdout, type, markdown))
+    {
+      char *known = _known_types();
+      fprintf(stderr, "relayd: unknown component type '%s'; known types: %s\n", type, known);
+      g_free(known);
+      return 2;
+    }
+  return 0;
+}

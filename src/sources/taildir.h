@@ -1,0 +1,108 @@
+/* taildir.h - the TAILDIR source's internal pieces: position-file codec (taildir_position.c) and file-group
+ * tracking (taildir_files.c), shared with source_taildir.c and the unit test.
+ *
+ * The position file is Flume's: a JSON array of {"inode":N,"pos":N,"file":"/abs/path"} objects, as written
+ * by flume-ng-sources/flume-taildir-source/.../ReliableTaildirEventReader.java (Gson). Files are tracked by
+ * (device, inode); the position written is the committed offset.
+ *
+ * Thread: everything here runs on the main loop (the source's thread). */
+#ifndef RELAY_TAILDIR_H_INCLUDED
+#define RELAY_TAILDIR_H_INCLUDED
+
+#include "relay.h"
+#include "event.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* A position file larger than this is refused (bounded parsing): ~2.5 million entries. */
+#define RELAY_TAILDIR_POS_MAX_BYTES (256u * 1024 * 1024)
+
+/* ---- taildir_position.c ---- */
+
+typedef struct
+{
+  guint64 inode;
+  gint64 pos;
+  char *file;
+} RelayTaildirPos;
+
+/* Parses Flume's position JSON. Objects lacking inode, pos or file (or with a negative pos) are skipped and
+ * counted in *skipped; unknown members are ignored. Returns an array of RelayTaildirPos (free with
+ * relay_taildir_pos_array_free) or NULL with error when the text is not a JSON array of objects. Empty
+ * text (Flume truncates the file when nothing matches) is an empty array. */
+GArray *relay_taildir_pos_parse(const char *text, gsize len, guint *skipped, GError **error);
+void relay_taildir_pos_array_free(GArray *entries);
+/* Appends one entry's JSON object (no separator) to out. */
+void relay_taildir_pos_format_entry(GString *out, guint64 inode, gint64 pos, const char *file);
+/* Reads and parses path; a missing file is an empty array. */
+GArray *relay_taildir_pos_load(const char *path, guint *skipped, GError **error);
+/* Replaces path with content atomically: writes path.tmp, fsyncs it, renames it over path and fsyncs the
+ * directory. Creates missing parent directories first (as Flume does). */
+gboolean relay_taildir_pos_save(const char *path, const GString *content, GError **error);
+
+/* ---- taildir_files.c ---- */
+
+typedef struct _RelayTailGroup RelayTailGroup;
+typedef struct _RelayTailFile RelayTailFile;
+
+struct _RelayTailGroup
+{
+  char *name;
+  char *dir;            /* literal directory, without the trailing '/' */
+  char *pattern;        /* the file-name regex as configured */
+  GRegex *regex;        /* anchored at both ends: the whole name must match (Java's Matcher.matches) */
+  RelayHeader *headers; /* headers.<g>.<key>; strings owned by the group */
+  guint n_headers;
+  int wd;                /* inotify watch, -1 when none */
+  gboolean rescan;       /* the listing must be read again */
+  gint64 dir_mtime_ns;   /* cachePatternMatching: directory mtime at the last listing */
+  gint64 last_listing_s; /* wall-clock seconds of the last listing */
+  guint n_files;         /* files of this group being tracked */
+  gint64 bytes_behind;   /* scratch for the BytesBehind gauge (main thread) */
+};
+
+struct _RelayTailFile
+{
+  RelayTailGroup *group;
+  char *path; /* last known path */
+  dev_t dev;
+  ino_t ino;
+  int fd;           /* -1 while closed */
+  gint64 pos;       /* committed offset: everything before it is in the channels */
+  gint64 size;      /* size at the last look */
+  gint64 active_ms; /* monotonic ms of the last growth or read */
+  gboolean matched; /* found by the last listing under a matching name */
+  gboolean flush;   /* idle: emit an unterminated last line */
+  gboolean queued;  /* in the source's ready queue (link) */
+  gboolean gone;    /* replaced or unreadable: dropped when no longer needed */
+  guint seen_gen;   /* listing generation that last found it */
+  guint batches;    /* consecutive batches in the current turn (maxBatchCount) */
+  GList link;
+};
+
+RelayTailGroup *relay_tail_group_new(const char *name, const char *spec, GError **error);
+void relay_tail_group_free(RelayTailGroup *group);
+/* TRUE when name (a bare file name) matches the group's regex entirely. */
+gboolean relay_tail_group_matches(const RelayTailGroup *group, const char *name);
+
+/* Key of the tracked-files table: (device, inode). */
+typedef struct
+{
+  dev_t dev;
+  ino_t ino;
+} RelayTailKey;
+
+guint relay_tail_key_hash(gconstpointer key);
+gboolean relay_tail_key_equal(gconstpointer a, gconstpointer b);
+
+RelayTailFile *relay_tail_file_new(RelayTailGroup *group, const char *path, const struct stat *st,
+                                   gint64 pos);
+void relay_tail_file_close(RelayTailFile *file);
+void relay_tail_file_free(RelayTailFile *file);
+/* Opens the file if closed and checks it is still the same inode; FALSE (errno set) otherwise. */
+gboolean relay_tail_file_open(RelayTailFile *file);
+/* The path the open descriptor refers to now (after renames), or NULL when closed or deleted. */
+char *relay_tail_file_current_path(const RelayTailFile *file);
+
+#endif

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# test_client_node.sh - clients/node/relayd-client.js, the Node module for Avro RPC (over avsc), against
+# relayd in both directions, used the way its documentation shows.
+#
+# avsc is installed at test time under the build tree ($TOP_BUILDDIR/tests/node, shared with
+# test_avro_node_interop.sh); without node, npm or registry access the test is skipped (77).
+# (a) Client -> relayd avro source -> memory -> file_roll (headers written): one append with headers, then
+#     3000 numbered events by appendBatch (batches of 500, four calls in flight), plain and with deflate;
+#     every number arrives exactly once with its header.
+# (b) Client -> relayd whose channel (capacity 10) nothing drains: a batch of 20 is rejected with a
+#     DeliveryError whose status is FAILED, and the next call on the same client succeeds.
+# (c) relayd (avro source, memory, avro sink) -> a server from createServer() whose handler refuses the
+#     first batch: relayd rolls back, retries, and every number arrives exactly once; plain and deflate.
+# (d) The module as make install lays it out finds the installed IDL by itself.
+. "$(dirname "$0")/lib.sh"
+. "$IT_DIR/avro_lib.sh"
+
+command -v node >/dev/null 2>&1 || it_skip "node is not installed"
+command -v npm >/dev/null 2>&1 || it_skip "npm is not installed"
+NODE_DIR="$TOP_BUILDDIR/tests/node"
+if ! node -e 'process.exit(/^5\./.test(require(process.argv[1] + "/package.json").version) ? 0 : 1)' \
+  "$NODE_DIR/node_modules/avsc" 2>/dev/null; then
+  mkdir -p "$NODE_DIR"
+  [ -f "$NODE_DIR/package.json" ] || echo '{ "name": "relayd-avro-interop", "private": true }' >"$NODE_DIR/package.json"
+  if ! (cd "$NODE_DIR" && timeout 30 npm install --no-audit --no-fund avsc@5) >"$IT_TMP/npm.log" 2>&1; then
+    tail -n 20 "$IT_TMP/npm.log"
+    it_skip "npm install avsc@5 failed (no registry access?)"
+  fi
+fi
+export NODE_PATH="$NODE_DIR/node_modules:$TOP_SRCDIR/clients/node"
+
+# check_output DIR FIRST COUNT: the greeting with its headers and FIRST.. once each with header n.
+check_output() {
+  it_cat_dir "$1" >"$IT_TMP/out.txt"
+  "$PYTHON" - "$IT_TMP/out.txt" "$2" "$3" <<'PY' || it_fail "output check failed"
+import re, sys
+path, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+seen, greetings = {}, 0
+for line in open(path):
+    m = re.match(r"^\{(.*)\} (.*)$", line.rstrip("\n"))
+    assert m, "no headers: %r" % line
+    headers = dict(kv.split("=", 1) for kv in m.group(1).split(", ")) if m.group(1) else {}
+    if m.group(2) == "hello":
+        assert headers == {"host": "web1", "kind": "greeting"}, headers
+        greetings += 1
+        continue
+    assert headers == {"n": m.group(2)}, (headers, m.group(2))
+    seen[int(m.group(2))] = seen.get(int(m.group(2)), 0) + 1
+assert greetings == 1, greetings
+assert sorted(seen) == list(range(first, first + count)), "missing or extra numbers"
+assert all(v == 1 for v in seen.values()), "duplicates"
+print("checked", count + 1, "events")
+PY
+}
+
+client_to_relayd() {
+  local label=$1 comp=$2 out="$IT_TMP/$1-out" port
+  port=$(it_free_port)
+  avro_collector_conf "$IT_TMP/$label.conf" col "$port" "$out" "$comp"
+  echo "col.sinks.k1.sink.serializer.headers = true" >>"$IT_TMP/$label.conf"
+  it_start "$label" -n col -f "$IT_TMP/$label.conf"
+  it_wait_listening "$label" 1
+  timeout -k 5 60 node - "$port" "$comp" <<'JS' || it_fail "$label: node client exited $?"
+const relayd = require('relayd-client');
+const [port, comp] = process.argv.slice(2);
+
+async function main() {
+  const client = new relayd.Client({ host: '127.0.0.1', port: Number(port), deflate: comp === 'deflate' });
+  await client.append('hello', { host: 'web1', kind: 'greeting' });
+  const calls = [];
+  for (let start = 0; start < 3000; start += 500) {
+    const events = [];
+    for (let n = start; n < start + 500; n++) {
+      events.push({ body: String(n), headers: { n } });
+    }
+    calls.push(client.appendBatch(events));
+    if (calls.length === 4) {
+      await calls.shift();
+    }
+  }
+  await Promise.all(calls);
+  client.close();
+  console.log('sent 3001');
+}
+main().catch((err) => { console.error('failed:', err); process.exit(1); });
+JS
+  it_wait_lines "$out" 3001 20 "$label"
+  sleep 0.3
+  check_output "$out" 0 3000
+  it_stop "$label"
+}
+
+client_failed() {
+  local port
+  port=$(it_free_port)
+  {
+    avro_conf_source full "$port"
+    avro_conf_memory full 10 10
+    echo "full.sinks ="
+  } | grep -v '^full.sinks = k1$' >"$IT_TMP/full.conf"
+  it_start full -n full -f "$IT_TMP/full.conf"
+  it_wait_listening full 1
+  timeout -k 5 30 node - "$port" <<'JS' >"$IT_TMP/failed.out" 2>&1 || { cat "$IT_TMP/failed.out"; it_fail "FAILED client exited $?"; }
+const relayd = require('relayd-client');
+
+async function main() {
+  const client = new relayd.Client({ port: Number(process.argv[2]) });
+  try {
+    await client.appendBatch(Array.from({ length: 20 }, () => ({ body: 'x' })));
+    console.log('batch of 20 accepted by a channel of 10');
+    process.exit(1);
+  } catch (err) {
+    if (!(err instanceof relayd.DeliveryError)) throw err;
+    console.log('refused:', err.status);
+  }
+  await client.append('fits');
+  console.log('append ok');
+  client.close();
+}
+main().catch((err) => { console.error('failed:', err); process.exit(1); });
+JS
+  cat "$IT_TMP/failed.out"
+  it_assert_grep "batch answered FAILED" "$IT_TMP/failed.out" '^refused: FAILED$'
+  it_assert_grep "next call accepted" "$IT_TMP/failed.out" '^append ok$'
+  it_stop full
+}
+
+relayd_to_server() {
+  local label=$1 comp=$2 n=$3 dir="$IT_TMP/$1-dir" port sport send_flag=() server
+  [ "$comp" = deflate ] && send_flag=(--compression deflate)
+  mkdir -p "$dir"
+  sport=$(it_free_port)
+  cat >"$IT_TMP/$label-server.js" <<'JS'
+const fs = require('fs');
+const relayd = require('relayd-client');
+const [port, outFile, comp] = process.argv.slice(2);
+const fd = fs.openSync(outFile, 'a');
+let refused = 0;
+
+const server = relayd.createServer({ port: Number(port), deflate: comp === 'deflate' }, (events) => {
+  if (refused === 0) {            // the first batch is refused: relayd must send it again
+    refused = 1;
+    console.log(`refused ${events.length}`);
+    return false;
+  }
+  const mine = events.filter((e) => e.headers.origin === 'edge');
+  fs.writeSync(fd, Buffer.concat(mine.map((e) => Buffer.concat([e.body, Buffer.from('\n')]))));
+  return true;
+});
+server.on('listening', () => console.log(`listening port=${server.address().port}`));
+JS
+  avro_bg "$label-server.log" node "$IT_TMP/$label-server.js" "$sport" "$dir/bodies" "$comp"
+  server=$AVRO_BG_PID
+  avro_wait_file_line "$IT_TMP/$label-server.log" '^listening port=' 10 "$server"
+  port=$(it_free_port)
+  {
+    avro_conf_source edge "$port" "$comp"
+    echo "edge.sources.r1.interceptors = i1"
+    echo "edge.sources.r1.interceptors.i1.type = static"
+    echo "edge.sources.r1.interceptors.i1.key = origin"
+    echo "edge.sources.r1.interceptors.i1.value = edge"
+    avro_conf_memory edge
+    avro_conf_avro_sink edge "$sport" "$comp" 500
+  } >"$IT_TMP/$label.conf"
+  it_start "$label" -n edge -f "$IT_TMP/$label.conf"
+  it_wait_listening "$label" 1
+  avro_numbers 0 $((n - 1)) | avro_send "$port" --batch-size 1000 --retry-timeout 10 "${send_flag[@]}"
+  avro_expect_numbers "$dir" "$n" 30 "$label"
+  it_stop "$label"
+  it_assert_grep "$label: server refused one batch" "$IT_TMP/$label-server.log" '^refused [0-9]+$'
+  it_assert_eq "$label: batches the sink rolled back" 1 \
+    "$(it_count "$IT_TMP/$label.log" 'delivery failed, batch rolled back status=FAILED')"
+}
+
+# installed_layout: make install puts the module in share/relayd/clients/node and the IDL in share/relayd/idl;
+# the module finds flume.avpr from there without RELAYD_AVPR.
+installed_layout() {
+  local share="$IT_TMP/prefix/share/relayd"
+  mkdir -p "$share/clients/node" "$share/idl"
+  cp "$TOP_SRCDIR/clients/node/relayd-client.js" "$TOP_SRCDIR/clients/node/package.json" "$share/clients/node/"
+  cp "$TOP_SRCDIR/idl/flume.avpr" "$share/idl/"
+  (cd / && env -u RELAYD_AVPR NODE_PATH="$NODE_DIR/node_modules" node -e \
+    'const r = require(process.argv[1]); new r.Client({ port: 1 }); console.log("installed module loads")' \
+    "$share/clients/node/relayd-client.js") || it_fail "the installed module does not find the installed flume.avpr"
+}
+
+installed_layout
+client_to_relayd a-plain none
+client_to_relayd a-deflate deflate
+client_failed
+relayd_to_server c-plain none 5000
+relayd_to_server c-deflate deflate 5000
+echo "PASS: $IT_NAME"

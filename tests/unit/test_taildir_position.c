@@ -1,0 +1,192 @@
+/* test_taildir_position.c - unit tests of the TAILDIR position-file codec (src/sources/taildir_position.c)
+ * and of the file-group spec and regex (src/sources/taildir_files.c).
+ *
+ * Parsing: Gson's compact output, pretty-printed JSON, unknown members and nested values skipped, escapes
+ * and \u sequences in paths, entries missing a member skipped and counted, malformed text refused, empty
+ * text = no entries. Writing: format -> parse round trip, and the atomic save leaves no .tmp behind. */
+#include "taildir.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+#include <unistd.h>
+
+static GArray *
+_parse(const char *text, guint *skipped)
+{
+  GError *error = NULL;
+  GArray *out = relay_taildir_pos_parse(text, strlen(text), skipped, &error);
+  if (!out)
+    g_error_free(error);
+  return out;
+}
+
+static RelayTaildirPos *
+_at(GArray *a, guint i)
+{
+  return &g_array_index(a, RelayTaildirPos, i);
+}
+
+static void
+test_parse_gson(void **state)
+{
+  guint skipped = 9;
+  GArray *a = _parse("[{\"inode\":2496146,\"pos\":5,\"file\":\"/var/log/a.log\"},"
+                     "{\"inode\":18446744073709551,\"pos\":0,\"file\":\"/var/log/b.log\"}]",
+                     &skipped);
+  (void)state;
+  assert_non_null(a);
+  assert_int_equal(a->len, 2);
+  assert_int_equal(skipped, 0);
+  assert_int_equal(_at(a, 0)->inode, 2496146);
+  assert_int_equal(_at(a, 0)->pos, 5);
+  assert_string_equal(_at(a, 0)->file, "/var/log/a.log");
+  assert_int_equal(_at(a, 1)->inode, G_GUINT64_CONSTANT(18446744073709551));
+  relay_taildir_pos_array_free(a);
+}
+
+static void
+test_parse_pretty_unknown_escapes(void **state)
+{
+  guint skipped = 0;
+  GArray *a = _parse(" [\n  { \"extra\" : [1, {\"x\": null}, true, -2.5e3],\n    \"file\" : "
+                     "\"/a\\\"b\\\\c\\/d\\u00e9\\ud83d\\ude00\","
+                     "\n    \"pos\" : 12 , \"inode\" : 7 }\n ]\n",
+                     &skipped);
+  (void)state;
+  assert_non_null(a);
+  assert_int_equal(a->len, 1);
+  assert_string_equal(_at(a, 0)->file, "/a\"b\\c/d\xc3\xa9\xf0\x9f\x98\x80");
+  assert_int_equal(_at(a, 0)->pos, 12);
+  relay_taildir_pos_array_free(a);
+}
+
+static void
+test_parse_missing_members(void **state)
+{
+  guint skipped = 0;
+  GArray *a = _parse(
+      "[{\"inode\":1,\"pos\":2},{\"inode\":3,\"file\":\"/x\"},{\"pos\":-1,\"inode\":4,\"file\":\"/y\"},"
+      "{},{\"inode\":5,\"pos\":6,\"file\":\"/z\"}]",
+      &skipped);
+  (void)state;
+  assert_non_null(a);
+  assert_int_equal(a->len, 1);
+  assert_int_equal(skipped, 4);
+  assert_string_equal(_at(a, 0)->file, "/z");
+  relay_taildir_pos_array_free(a);
+}
+
+static void
+test_parse_empty_and_malformed(void **state)
+{
+  static const char *const bad[] = {
+    "{",
+    "[",
+    "[{]",
+    "[{\"inode\":1,}]",
+    "[1]x",
+    "[{\"file\":\"abc}]",
+    "[{\"file\":\"a\\q\"}]",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+    "[{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]",
+  };
+  guint skipped = 0;
+  GArray *a = _parse("", &skipped);
+  (void)state;
+  assert_non_null(a);
+  assert_int_equal(a->len, 0);
+  relay_taildir_pos_array_free(a);
+  a = _parse(" \n", &skipped);
+  assert_non_null(a);
+  relay_taildir_pos_array_free(a);
+  a = _parse("[]", &skipped);
+  assert_non_null(a);
+  assert_int_equal(a->len, 0);
+  relay_taildir_pos_array_free(a);
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
+    assert_null(_parse(bad[i], &skipped));
+}
+
+static void
+test_format_round_trip_and_save(void **state)
+{
+  char *dir = g_dir_make_tmp("taildir-pos-XXXXXX", NULL);
+  char *path = g_build_filename(dir, "sub", "pos.json", NULL);
+  char *tmp = g_strconcat(path, ".tmp", NULL);
+  GString *json = g_string_new("[");
+  GError *error = NULL;
+  guint skipped = 0;
+
+  (void)state;
+  relay_taildir_pos_format_entry(json, 42, 100, "/l\"o\\g\n.log");
+  g_string_append_c(json, ',');
+  relay_taildir_pos_format_entry(json, 43, 0, "/b.log");
+  g_string_append_c(json, ']');
+  assert_true(relay_taildir_pos_save(path, json, &error)); /* creates sub/ */
+  assert_false(g_file_test(tmp, G_FILE_TEST_EXISTS));
+  GArray *a = relay_taildir_pos_load(path, &skipped, &error);
+  assert_non_null(a);
+  assert_int_equal(a->len, 2);
+  assert_int_equal(_at(a, 0)->inode, 42);
+  assert_int_equal(_at(a, 0)->pos, 100);
+  assert_string_equal(_at(a, 0)->file, "/l\"o\\g\n.log");
+  relay_taildir_pos_array_free(a);
+  unlink(path);
+  a = relay_taildir_pos_load(path, &skipped, &error); /* missing: no entries */
+  assert_non_null(a);
+  assert_int_equal(a->len, 0);
+  relay_taildir_pos_array_free(a);
+  g_string_free(json, TRUE);
+  char *sub = g_path_get_dirname(path);
+  rmdir(sub);
+  rmdir(dir);
+  g_free(sub);
+  g_free(tmp);
+  g_free(path);
+  g_free(dir);
+}
+
+static void
+test_group_spec(void **state)
+{
+  GError *error = NULL;
+  RelayTailGroup *g = relay_tail_group_new("g", "/var/log/[ab]\\.log", &error);
+
+  (void)state;
+  assert_non_null(g);
+  assert_string_equal(g->dir, "/var/log");
+  assert_true(relay_tail_group_matches(g, "a.log"));
+  assert_true(relay_tail_group_matches(g, "b.log"));
+  assert_false(relay_tail_group_matches(g, "a.log.1")); /* the whole name must match */
+  assert_false(relay_tail_group_matches(g, "xa.log"));
+  relay_tail_group_free(g);
+  g = relay_tail_group_new("g", "/var/log/c.log.*", &error);
+  assert_true(relay_tail_group_matches(g, "c.log.1"));
+  assert_true(relay_tail_group_matches(g, "c.log"));
+  relay_tail_group_free(g);
+  assert_null(relay_tail_group_new("g", "nodir", &error));
+  g_clear_error(&error);
+  assert_null(relay_tail_group_new("g", "/var/log/", &error));
+  g_clear_error(&error);
+  assert_null(relay_tail_group_new("g", "/var/log/([a-z", &error));
+  g_clear_error(&error);
+}
+
+int
+main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_parse_gson),
+    cmocka_unit_test(test_parse_pretty_unknown_escapes),
+    cmocka_unit_test(test_parse_missing_members),
+    cmocka_unit_test(test_parse_empty_and_malformed),
+    cmocka_unit_test(test_format_round_trip_and_save),
+    cmocka_unit_test(test_group_spec),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
