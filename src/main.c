@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "monitor.h"
 #include "props.h"
+#include "tls.h"
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -239,6 +240,26 @@ _on_stop_signal(evutil_socket_t sig, short what, void *arg)
   event_base_loopbreak(arg);
 }
 
+/* ---- TLS (issue 13): SIGHUP reloads certificates and keys; -D javax.net.ssl.* / flume.ssl.* globals ---- */
+static void
+_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+  relay_info(NULL, "received SIGHUP, reloading TLS certificates");
+  relay_tls_reload_all();
+}
+
+static void
+_tls_system_properties(const RelayArgs *args)
+{
+  for (guint i = 0; i < args->system_properties->len; i++)
+    {
+      char **kv = g_strsplit(g_ptr_array_index(args->system_properties, i), "=", 2);
+      relay_tls_set_system_property(kv[0], kv[1] ? kv[1] : "");
+      g_strfreev(kv);
+    }
+}
+/* ---- end TLS ---- */
+
 static void
 _on_usr1(evutil_socket_t sig, short what, void *arg)
 {
@@ -280,6 +301,8 @@ _monitor_config(const RelayArgs *args, const RelayAgentConfig *cfg, RelayConfigR
       char *why = NULL;
       if (strcmp(kv[0], "flume.root.logger") == 0)
         _apply_root_logger(args, value, report);
+      else if (relay_tls_set_system_property(kv[0], value)) /* TLS (issue 13) */
+        ;
       else if (!relay_monitor_config_apply_system_property(mc, kv[0], value, &why))
         relay_config_report_add(report, NULL, "command line", kv[0], "%s; ignored",
                                 why ? why : "not a system property relayd uses");
@@ -313,6 +336,12 @@ _start_monitoring(const RelayMonitorConfig *mc, RelayAgent *agent, struct event_
       g_error_free(error);
       return FALSE;
     }
+  if (*http && mc->tls.ssl && !relay_monitor_http_use_tls(*http, &mc->tls, &error)) /* HTTPS (issue 13) */
+    {
+      relay_error(NULL, "cannot start the monitoring endpoint: %s", error->message);
+      g_error_free(error);
+      return FALSE;
+    }
   if (mc->summary_interval_s > 0)
     *summary = relay_monitor_summary_start(agent, base, mc->summary_interval_s);
   return TRUE;
@@ -332,6 +361,8 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorCo
   evsignal_add(ev_term, NULL);
   evsignal_add(ev_int, NULL);
   evsignal_add(ev_usr1, NULL);
+  struct event *ev_hup = evsignal_new(base, SIGHUP, _on_hup, NULL); /* TLS (issue 13) */
+  evsignal_add(ev_hup, NULL);
   /* The endpoint first: a taken metrics port stops relayd before any source accepts events. */
   if (!_start_monitoring(mc, agent, base, start_ms, &http, &summary))
     goto out;
@@ -355,6 +386,7 @@ out:
   event_free(ev_term);
   event_free(ev_int);
   event_free(ev_usr1);
+  event_free(ev_hup);
   return rc;
 }
 
@@ -394,6 +426,7 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   relay_info(NULL, "configuration file=%s agent=%s", path, args->name);
   _explain_flume_options(args);
   relay_props_resolve(props, report);
+  _tls_system_properties(args); /* TLS (issue 13): before components load their stores */
   *cfg = relay_agent_config_new(props, args->name, report);
   gboolean ok = *cfg && relay_agent_configure(agent, *cfg, report);
   if (ok && args->check)
@@ -409,9 +442,10 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
       printf("%s: agent %s: %u problem(s)%s\n", path, args->name, n, ok ? "" : ", nothing runnable");
       rc = (n || !ok) ? 1 : 0;
     }
-  else if (!ok)
+  else if (!ok || relay_tls_startup_failed()) /* TLS (issue 13): a store that cannot load is fatal */
     {
-      relay_error(NULL, "agent %s in %s: nothing runnable, exiting", args->name, path);
+      relay_error(NULL, "agent %s in %s: %s, exiting", args->name, path,
+                  ok ? "a TLS keystore or truststore cannot be loaded" : "nothing runnable");
       rc = 1;
     }
   g_strfreev(paths);

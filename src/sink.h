@@ -10,6 +10,7 @@
 
 #include "relay.h"
 #include "component.h"
+#include "tls.h"
 
 typedef enum
 {
@@ -32,7 +33,8 @@ typedef struct
   gint64 batch_empty, batch_underflow, batch_complete;
   gint64 event_drain_attempt, event_drain_success;
   gint64 event_write_fail, channel_read_fail;
-  gint64 bytes_sent; /* relayd's own: bytes written to the next hop or the file */
+  gint64 bytes_sent;                   /* relayd's own: bytes written to the next hop or the file */
+  gint64 tls_errors[RELAY_TLS_FAIL_N]; /* relayd's own: TLS connections that failed, by reason */
 } RelaySinkCounters;
 
 struct _RelaySink

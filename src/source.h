@@ -8,6 +8,7 @@
 #include "relay.h"
 #include "component.h"
 #include "counters.h"
+#include "tls.h"
 #include <event2/event.h>
 
 /* Why a connection was closed for bad input (relayd's own counters, one per kind). */
@@ -33,6 +34,7 @@ typedef struct
   gint64 bytes_received; /* bytes read from the network (compressed size when compressed) */
   gint64 protocol_errors[RELAY_PROTO_ERROR_N]; /* connections closed for bad input, by kind */
   gint64 connections_refused;                  /* over max-connections or refused by ipFilterRules */
+  gint64 tls_errors[RELAY_TLS_FAIL_N];         /* connections closed by a TLS failure, by reason */
   /* resource limits (issue 16) */
   gint64 accept_failures; /* accept() calls that failed (out of descriptors); the listener rested */
   gint64 idle_closed;     /* connections closed after idle-timeout without a request */

@@ -8,6 +8,7 @@
  * hosts, random shuffles them); the first success ends the call; with backoff=true a failing host is skipped
  * for min(maxBackoff, 1000 x 2^failures) ms. Not thread-safe: one client per thread. */
 #include "relay-client.h"
+#include "tls.h"
 
 #include "rpc_protocols.h"
 
@@ -99,6 +100,45 @@ _parse_type(RelayClient *self, GHashTable *props, const RelayRpcProtocol **proto
   return TRUE;
 }
 
+/* ssl = true: the TLS context from the same keys as the RPC sinks (tls.h). FALSE with error if it cannot be
+ * built; *tls stays NULL without ssl. */
+static gboolean
+_tls_context(GHashTable *props, RelayTls **tls, GError **error)
+{
+  RelayTlsOptions o = { 0 };
+  const char *key = NULL;
+  GError *why = NULL;
+
+  *tls = NULL;
+  if (g_ascii_strcasecmp(_prop(props, "ssl", "false"), "true") != 0)
+    return TRUE;
+  o.ssl = TRUE;
+  o.keystore = (char *)_prop(props, "keystore", NULL);
+  o.keystore_password = (char *)_prop(props, "keystore-password", NULL);
+  o.keystore_type = (char *)_prop(props, "keystore-type", NULL);
+  o.truststore = (char *)_prop(props, "truststore", NULL);
+  o.truststore_password = (char *)_prop(props, "truststore-password", NULL);
+  o.truststore_type = (char *)_prop(props, "truststore-type", NULL);
+  o.include_protocols = (char *)_prop(props, "include-protocols", NULL);
+  o.exclude_protocols = (char *)_prop(props, "exclude-protocols", NULL);
+  o.include_cipher_suites = (char *)_prop(props, "include-cipher-suites", NULL);
+  o.exclude_cipher_suites = (char *)_prop(props, "exclude-cipher-suites", NULL);
+  o.handshake_timeout_ms = _prop_int(props, "ssl-handshake-timeout", 10000, 100);
+  o.trust_all_certs = g_ascii_strcasecmp(_prop(props, "trust-all-certs", "false"), "true") == 0;
+  o.verify_hostname = g_ascii_strcasecmp(_prop(props, "ssl-verify-hostname", "true"), "false") != 0;
+  o.deflate_order
+      = g_ascii_strcasecmp(_prop(props, "ssl-deflate-order", "deflate-outside-tls"), "tls-outside-deflate")
+                == 0
+            ? RELAY_TLS_DEFLATE_INSIDE
+            : RELAY_TLS_DEFLATE_OUTSIDE;
+  *tls = relay_tls_new(&o, FALSE, "client", &key, &why);
+  if (*tls)
+    return TRUE;
+  g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "%s: %s", key, why->message);
+  g_error_free(why);
+  return FALSE;
+}
+
 static gboolean
 _add_hosts(RelayClient *self, GHashTable *props, const RelayRpcProtocol *protocol, GError **error)
 {
@@ -113,6 +153,14 @@ _add_hosts(RelayClient *self, GHashTable *props, const RelayRpcProtocol *protoco
     .compression_level = (int)CLAMP(_prop_int(props, "compression-level", 6, 1), 1, 9),
     .protocol_config = protocol == &relay_thrift_rpc_protocol ? &self->thrift : NULL,
   };
+
+  if (!_tls_context(props, &cfg.tls, error))
+    {
+      g_strfreev(aliases);
+      return FALSE;
+    }
+  if (cfg.tls)
+    cfg.deflate_inside_tls = relay_tls_options(cfg.tls)->deflate_order == RELAY_TLS_DEFLATE_INSIDE;
 
   for (guint i = 0; ok && aliases[i]; i++)
     {
@@ -133,6 +181,7 @@ _add_hosts(RelayClient *self, GHashTable *props, const RelayRpcProtocol *protoco
       g_free(key);
     }
   g_strfreev(aliases);
+  relay_tls_unref(cfg.tls); /* each host's client holds its own reference */
   if (ok && self->hosts->len == 0)
     {
       g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "hosts: no host configured");

@@ -11,6 +11,12 @@
  *                        (relayd's own key; Flume's failover and load-balancing clients are Avro only)
  *   max-attempts         failover: hosts tried per call (default: the number of hosts)
  *   host-selector        load balance: round_robin | random; backoff true|false; maxBackoff ms (30000)
+ *   ssl                  true: TLS, with the TLS keys of the RPC sinks: truststore, truststore-password,
+ *                        truststore-type, trust-all-certs, keystore, keystore-password, keystore-type (a
+ *                        client certificate), include/exclude-protocols, include/exclude-cipher-suites,
+ *                        ssl-verify-hostname (true), ssl-handshake-timeout (ms, 10000) and
+ *                        ssl-deflate-order (deflate-outside-tls | tls-outside-deflate)
+ *
  * A client is used by one thread at a time. Events are built with relay_event_new() (event.h).
  *
  * Installed headers: relay-client.h, event.h and relay.h under $(includedir)/relayd; compile and link with

@@ -2,7 +2,8 @@
  *
  *   relay-send -H host[:port] [-p port] [-F file] [-R headers.properties] [--batch-size N] [--thrift
  *              [--protocol compact|binary]] [--compression deflate] [--failover | --load-balance]
- *              [--retry-timeout S] [--progress]
+ *              [--retry-timeout S] [--progress] [--ssl [--truststore F | --trust-all-certs] [--keystore F
+ *              [--keystore-password P]] [--ssl-deflate-order O]]
  * Lines (newline stripped) become event bodies; headers from -R apply to every event. Batches that the
  * server answers FAILED, or that cannot be delivered, are retried with backoff for up to --retry-timeout
  * seconds (default 30; 0 = no retry); a failed attempt is reported on stderr (at most one line a second) and,
@@ -36,6 +37,9 @@ typedef struct
   gint retry_timeout_s;
   gboolean progress;
   gint request_timeout_ms;
+  /* TLS (issue 13) */
+  gboolean ssl, trust_all_certs;
+  char *truststore, *keystore, *keystore_password, *ssl_deflate_order;
 } SendArgs;
 
 static gboolean
@@ -60,6 +64,18 @@ _parse_args(int *argc, char ***argv, SendArgs *a)
     { "request-timeout", 0, 0, G_OPTION_ARG_INT, &a->request_timeout_ms, "ms to wait for each reply (20000)",
       "MS" },
     { "progress", 0, 0, G_OPTION_ARG_NONE, &a->progress, "print a progress line every second", NULL },
+    /* TLS (issue 13); unset stores fall back to FLUME_SSL_TRUSTSTORE_PATH, FLUME_SSL_KEYSTORE_PATH, ... */
+    { "ssl", 0, 0, G_OPTION_ARG_NONE, &a->ssl, "connect with TLS", NULL },
+    { "truststore", 0, 0, G_OPTION_ARG_FILENAME, &a->truststore, "TLS: PEM or PKCS12 file of trusted CAs",
+      "FILE" },
+    { "trust-all-certs", 0, 0, G_OPTION_ARG_NONE, &a->trust_all_certs, "TLS: do not verify the server",
+      NULL },
+    { "keystore", 0, 0, G_OPTION_ARG_FILENAME, &a->keystore,
+      "TLS: client certificate and key (PEM or PKCS12)", "FILE" },
+    { "keystore-password", 0, 0, G_OPTION_ARG_STRING, &a->keystore_password,
+      "TLS: keystore password (or FLUME_SSL_KEYSTORE_PASSWORD)", "P" },
+    { "ssl-deflate-order", 0, 0, G_OPTION_ARG_STRING, &a->ssl_deflate_order,
+      "TLS with deflate: deflate-outside-tls (Flume 1.10+) or tls-outside-deflate (Flume 1.9)", "ORDER" },
     { NULL },
   };
   GOptionContext *ctx = g_option_context_new("- send one event per line to a Flume/relayd RPC source");
@@ -114,6 +130,18 @@ _client_props(const SendArgs *a)
     KV("compression-type", g_strdup(a->compression));
   if (a->load_balance)
     KV("backoff", g_strdup("true"));
+  if (a->ssl)
+    KV("ssl", g_strdup("true"));
+  if (a->trust_all_certs)
+    KV("trust-all-certs", g_strdup("true"));
+  if (a->truststore)
+    KV("truststore", g_strdup(a->truststore));
+  if (a->keystore)
+    KV("keystore", g_strdup(a->keystore));
+  if (a->keystore_password)
+    KV("keystore-password", g_strdup(a->keystore_password));
+  if (a->ssl_deflate_order)
+    KV("ssl-deflate-order", g_strdup(a->ssl_deflate_order));
 #undef KV
   g_ptr_array_add(kv, NULL);
   return kv;
@@ -340,5 +368,9 @@ main(int argc, char **argv)
   g_free(a.headers_file);
   g_free(a.protocol);
   g_free(a.compression);
+  g_free(a.truststore);
+  g_free(a.keystore);
+  g_free(a.keystore_password);
+  g_free(a.ssl_deflate_order);
   return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "relay.h"
 #include "config.h"
+#include "tls.h"
 #include <event2/event.h>
 
 #define RELAY_MONITOR_DEFAULT_PORT 41414 /* Flume's default for flume.monitoring.port */
@@ -26,6 +27,7 @@ typedef struct
   char *bind;                /* owned */
   gint64 port;               /* 0: the OS chooses (tests) */
   gint64 summary_interval_s; /* 0: no summary line */
+  RelayTlsOptions tls; /* monitoring.ssl, keystore, keystore-password, keystore-type: HTTPS (issue 13) */
 } RelayMonitorConfig;
 
 /* ---- monitor_config.c (main thread) ---- */
@@ -50,6 +52,9 @@ typedef struct _RelayMonitorHttp RelayMonitorHttp;
 RelayMonitorHttp *relay_monitor_http_start(RelayAgent *agent, struct event_base *base, const char *bind,
                                            gint64 port, gint64 process_start_ms, GError **error);
 void relay_monitor_http_free(RelayMonitorHttp *self);
+/* Serves HTTPS instead of HTTP (call right after start, before the loop runs). FALSE with error naming the
+ * file when the keystore cannot be loaded. */
+gboolean relay_monitor_http_use_tls(RelayMonitorHttp *self, const RelayTlsOptions *options, GError **error);
 
 /* ---- monitor_summary.c (main thread) ---- */
 

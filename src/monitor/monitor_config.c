@@ -22,12 +22,39 @@ relay_monitor_config_init(RelayMonitorConfig *cfg)
   cfg->bind = g_strdup(RELAY_MONITOR_DEFAULT_BIND);
   cfg->port = RELAY_MONITOR_DEFAULT_PORT;
   cfg->summary_interval_s = RELAY_MONITOR_DEFAULT_SUMMARY_S;
+  memset(&cfg->tls, 0, sizeof cfg->tls);
 }
 
 void
 relay_monitor_config_clear(RelayMonitorConfig *cfg)
 {
   g_clear_pointer(&cfg->bind, g_free);
+  g_clear_pointer(&cfg->tls.keystore, g_free);
+  g_clear_pointer(&cfg->tls.keystore_password, g_free);
+  g_clear_pointer(&cfg->tls.keystore_type, g_free);
+}
+
+/* HTTPS keys (issue 13). FALSE if key is not one of them. */
+static gboolean
+_apply_tls(RelayMonitorConfig *cfg, const char *key, const char *value, char **why)
+{
+  char **field = strcmp(key, "keystore") == 0            ? &cfg->tls.keystore
+                 : strcmp(key, "keystore-password") == 0 ? &cfg->tls.keystore_password
+                 : strcmp(key, "keystore-type") == 0     ? &cfg->tls.keystore_type
+                                                         : NULL;
+  if (field)
+    {
+      g_free(*field);
+      *field = g_strdup(value);
+      return TRUE;
+    }
+  if (strcmp(key, "ssl") != 0)
+    return FALSE;
+  if (g_ascii_strcasecmp(value, "true") == 0 || g_ascii_strcasecmp(value, "false") == 0)
+    cfg->tls.ssl = g_ascii_strcasecmp(value, "true") == 0;
+  else
+    *why = g_strdup_printf("'%s' is not true or false", value);
+  return TRUE;
 }
 
 /* Applies key (without any prefix) = value; FALSE with *why (new string) if the key is unknown or the value
@@ -80,7 +107,10 @@ _apply(RelayMonitorConfig *cfg, const char *key, const char *value, char **why)
       *why = g_strdup_printf("'%s' is not a number of seconds 0..86400", value);
       return FALSE;
     }
-  *why = g_strdup("unknown key (type, port, bind and summary-interval are)");
+  if (_apply_tls(cfg, key, value, why))
+    return *why == NULL;
+  *why = g_strdup("unknown key (type, port, bind, summary-interval, ssl, keystore, keystore-password and "
+                  "keystore-type are)");
   return FALSE;
 }
 

@@ -27,6 +27,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct _RelayMonitorHttp
   RelayAgent *agent; /* borrowed */
   gint64 process_start_ms;
   struct evhttp *http;
+  RelayTls *tls; /* HTTPS, or NULL */
   struct event_base *base;
   struct evconnlistener *listener; /* owned by http */
   RelayNetAcceptGuard *guard;
@@ -147,14 +149,20 @@ _conn_drop(gpointer p)
   g_free(mc);
 }
 
-/* evhttp asks for the bufferevent of each accepted connection. */
+/* evhttp asks for the bufferevent of each accepted connection: with HTTPS a server-side TLS bufferevent with
+ * the current certificates. */
 static struct bufferevent *
 _new_bev(struct event_base *base, void *arg)
 {
   RelayMonitorHttp *self = arg;
   MonitorConn *mc = g_new0(MonitorConn, 1);
 
-  mc->bev = bufferevent_socket_new(base, -1, 0);
+  if (self->tls)
+    mc->bev = bufferevent_openssl_socket_new(base, -1, relay_tls_new_ssl(self->tls),
+                                             BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+  else /* CLOSE_ON_FREE: the socket closes with our last reference, after its events are deleted, so a
+        * new connection reusing the descriptor is never shadowed by this one's still-registered events */
+    mc->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
   bufferevent_incref(mc->bev);
   mc->deadline_us = g_get_monotonic_time() + (gint64)RELAY_MONITOR_TIMEOUT_S * G_USEC_PER_SEC;
   if (self->conns->len >= RELAY_MONITOR_MAX_CONNECTIONS)
@@ -338,5 +346,18 @@ relay_monitor_http_free(RelayMonitorHttp *self)
   evhttp_free(self->http); /* frees the listener and the connections too */
   g_ptr_array_unref(self->conns);
   event_free(self->sweep);
+  relay_tls_unref(self->tls);
   g_free(self);
+}
+
+gboolean
+relay_monitor_http_use_tls(RelayMonitorHttp *self, const RelayTlsOptions *options, GError **error)
+{
+  const char *key = NULL;
+
+  self->tls = relay_tls_new(options, TRUE, PREFIX, &key, error);
+  if (!self->tls)
+    return FALSE;
+  relay_info(PREFIX, "serving HTTPS keystore=%s", relay_tls_options(self->tls)->keystore);
+  return TRUE;
 }

@@ -5,6 +5,7 @@
  * and never allowed to grow beyond max_reply_bytes. */
 #include "rpc_client.h"
 
+#include "tls.h"
 #include "zstream.h"
 
 #include <errno.h>
@@ -25,12 +26,16 @@ struct _RelayRpcClient
   char *peer;
   int fd;
   gpointer session;
-  GByteArray *request; /* plain request bytes */
-  GByteArray *wire;    /* deflated request bytes (deflate only) */
-  GByteArray *reply;   /* plain reply bytes received so far */
-  RelayZStream zout, zin;
+  GByteArray *request;    /* plain request bytes */
+  GByteArray *wire;       /* deflated request bytes (deflate only) */
+  GByteArray *reply;      /* plain reply bytes received so far */
+  GByteArray *tls_io;     /* TLS records to send / inflated TLS records received (tls only) */
+  GByteArray *tls_in;     /* decrypted bytes before inflation (tls with deflate inside) */
+  RelayZStream zout, zin; /* the deflate layer, inside or outside TLS */
+  RelayTlsConn *tconn;
+  int tls_failure;
   gint64 bytes_sent;   /* since the last relay_rpc_client_take_bytes_sent */
-  gboolean heard_from; /* this connection received at least one byte */
+  gboolean heard_from; /* this connection received at least one byte (with TLS: of application data) */
 };
 
 const char *
@@ -58,7 +63,18 @@ relay_rpc_client_new(const RelayRpcProtocol *protocol, const RelayRpcClientConfi
   self->request = g_byte_array_new();
   self->wire = g_byte_array_new();
   self->reply = g_byte_array_new();
+  self->tls_io = g_byte_array_new();
+  self->tls_in = g_byte_array_new();
+  self->tls_failure = -1;
+  if (cfg->tls)
+    relay_tls_ref(cfg->tls);
   return self;
+}
+
+int
+relay_rpc_client_tls_failure(RelayRpcClient *self)
+{
+  return self->tls_failure;
 }
 
 gint64
@@ -94,6 +110,8 @@ relay_rpc_client_disconnect(RelayRpcClient *self)
   relay_zstream_end(&self->zout);
   relay_zstream_end(&self->zin);
   g_byte_array_set_size(self->reply, 0);
+  relay_tls_conn_free(self->tconn);
+  self->tconn = NULL;
 }
 
 void
@@ -105,6 +123,9 @@ relay_rpc_client_free(RelayRpcClient *self)
   g_byte_array_unref(self->request);
   g_byte_array_unref(self->wire);
   g_byte_array_unref(self->reply);
+  g_byte_array_unref(self->tls_io);
+  g_byte_array_unref(self->tls_in);
+  relay_tls_unref(self->cfg.tls);
   g_free(self->peer);
   g_free(self->cfg.host);
   g_free(self);
@@ -150,6 +171,8 @@ _set_detail(char **detail, const char *fmt, ...)
   *detail = g_strdup_vprintf(fmt, ap);
   va_end(ap);
 }
+
+static gboolean _tls_handshake(RelayRpcClient *self, gint64 deadline, char **detail);
 
 static int
 _try_connect_addr(RelayRpcClient *self, const struct addrinfo *ai, gint64 deadline)
@@ -211,6 +234,17 @@ relay_rpc_client_connect(RelayRpcClient *self, char **detail)
       relay_zstream_init_deflate(&self->zout, self->cfg.compression_level);
       relay_zstream_init_inflate(&self->zin);
     }
+  self->tls_failure = -1;
+  if (self->cfg.tls)
+    {
+      gint64 hs_ms = relay_tls_options(self->cfg.tls)->handshake_timeout_ms;
+      self->tconn = relay_tls_conn_new(self->cfg.tls, self->cfg.host);
+      if (!_tls_handshake(self, g_get_monotonic_time() + (hs_ms > 0 ? hs_ms : 10000) * 1000, detail))
+        {
+          relay_rpc_client_disconnect(self);
+          return FALSE;
+        }
+    }
   return TRUE;
 }
 
@@ -265,7 +299,63 @@ _send_all(RelayRpcClient *self, const guint8 *buf, gsize len, gint64 deadline, c
   return RELAY_CLIENT_OK;
 }
 
-/* Reads what is available into self->reply (inflating if needed). */
+static gboolean
+_deflate_outside(RelayRpcClient *self)
+{
+  return self->cfg.deflate && self->tconn && !self->cfg.deflate_inside_tls;
+}
+
+static gboolean
+_deflate_inside(RelayRpcClient *self)
+{
+  return self->cfg.deflate && !_deflate_outside(self);
+}
+
+static RelayClientStatus
+_tls_failed(RelayRpcClient *self, RelayTlsIo io, char **detail)
+{
+  if (io == RELAY_TLS_IO_CLOSED)
+    {
+      _set_detail(detail, "connection to %s lost: TLS session closed by peer", self->peer);
+      return RELAY_CLIENT_IO;
+    }
+  self->tls_failure = (int)relay_tls_conn_failure(self->tconn);
+  _set_detail(detail, "TLS with %s failed reason=%s detail=%s", self->peer,
+              relay_tls_failure_name(relay_tls_conn_failure(self->tconn)),
+              relay_tls_conn_failure_detail(self->tconn));
+  return RELAY_CLIENT_ERROR;
+}
+
+/* Appends len plain bytes (after the transport layers) to dst, bounded by max_reply_bytes. */
+static RelayClientStatus
+_append_plain(RelayRpcClient *self, const guint8 *data, gsize len, gboolean inflate, GByteArray *dst,
+              char **detail)
+{
+  gboolean too_big = FALSE;
+
+  if (!inflate)
+    {
+      if (dst->len + len > self->cfg.max_reply_bytes)
+        too_big = TRUE;
+      else
+        g_byte_array_append(dst, data, (guint)len);
+    }
+  else if (!relay_zstream_inflate(&self->zin, data, len, dst, self->cfg.max_reply_bytes, &too_big)
+           && !too_big)
+    {
+      _set_detail(detail, "corrupt deflate stream from %s", self->peer);
+      return RELAY_CLIENT_ERROR;
+    }
+  if (too_big)
+    {
+      _set_detail(detail, "reply from %s exceeds %" G_GSIZE_FORMAT " bytes", self->peer,
+                  self->cfg.max_reply_bytes);
+      return RELAY_CLIENT_ERROR;
+    }
+  return RELAY_CLIENT_OK;
+}
+
+/* Reads what is available from the socket and passes it up the layers into self->reply. */
 static RelayClientStatus
 _receive_some(RelayRpcClient *self, char **detail)
 {
@@ -281,28 +371,100 @@ _receive_some(RelayRpcClient *self, char **detail)
     }
   if (n < 0)
     return RELAY_CLIENT_OK;
-  self->heard_from = TRUE;
-  gboolean too_big = FALSE;
-  if (!self->cfg.deflate)
+  if (!self->tconn)
     {
-      if (self->reply->len + (gsize)n > self->cfg.max_reply_bytes)
-        too_big = TRUE;
+      self->heard_from = TRUE;
+      return _append_plain(self, buf, (gsize)n, self->cfg.deflate, self->reply, detail);
+    }
+  const guint8 *data = buf;
+  gsize len = (gsize)n;
+  if (_deflate_outside(self))
+    {
+      g_byte_array_set_size(self->tls_io, 0);
+      RelayClientStatus st = _append_plain(self, buf, len, TRUE, self->tls_io, detail);
+      if (st != RELAY_CLIENT_OK)
+        return st;
+      data = self->tls_io->data;
+      len = self->tls_io->len;
+    }
+  relay_tls_conn_feed(self->tconn, data, len);
+  g_byte_array_set_size(self->tls_in, 0);
+  GByteArray *dst = _deflate_inside(self) ? self->tls_in : self->reply;
+  RelayTlsIo io = relay_tls_conn_read(self->tconn, dst, self->cfg.max_reply_bytes + 1);
+  if (io != RELAY_TLS_IO_OK)
+    return _tls_failed(self, io, detail);
+  if (dst->len > 0)
+    self->heard_from = TRUE;
+  if (dst == self->reply)
+    return self->reply->len > self->cfg.max_reply_bytes ? _append_plain(self, NULL, 1, FALSE, dst, detail)
+                                                        : RELAY_CLIENT_OK;
+  return _append_plain(self, self->tls_in->data, self->tls_in->len, TRUE, self->reply, detail);
+}
+
+/* Sends the TLS records waiting in the connection (deflated when deflate is outside TLS). */
+static RelayClientStatus
+_tls_send_pending(RelayRpcClient *self, gint64 deadline, char **detail)
+{
+  g_byte_array_set_size(self->tls_io, 0);
+  relay_tls_conn_take_output(self->tconn, self->tls_io);
+  if (self->tls_io->len == 0)
+    return RELAY_CLIENT_OK;
+  if (!_deflate_outside(self))
+    return _send_all(self, self->tls_io->data, self->tls_io->len, deadline, detail);
+  g_byte_array_set_size(self->wire, 0);
+  if (!relay_zstream_deflate(&self->zout, self->tls_io->data, self->tls_io->len, self->wire))
+    {
+      _set_detail(detail, "deflate failed");
+      return RELAY_CLIENT_ERROR;
+    }
+  return _send_all(self, self->wire->data, self->wire->len, deadline, detail);
+}
+
+/* Runs the TLS handshake until it completes, fails or the connect deadline passes. */
+static gboolean
+_tls_handshake(RelayRpcClient *self, gint64 deadline, char **detail)
+{
+  for (;;)
+    {
+      RelayTlsIo io = relay_tls_conn_read(self->tconn, self->reply, self->cfg.max_reply_bytes);
+      if (io != RELAY_TLS_IO_OK)
+        return _tls_failed(self, io, detail), FALSE;
+      if (_tls_send_pending(self, deadline, detail) != RELAY_CLIENT_OK)
+        return FALSE;
+      if (relay_tls_conn_established(self->tconn))
+        return TRUE;
+      int waited = _wait(self, POLLIN, deadline);
+      if (waited <= 0)
+        {
+          if (waited == 0)
+            self->tls_failure = RELAY_TLS_FAIL_TIMEOUT;
+          _set_detail(detail, "TLS with %s failed reason=%s", self->peer,
+                      waited == 0 ? relay_tls_failure_name(RELAY_TLS_FAIL_TIMEOUT) : "aborted");
+          return FALSE;
+        }
+      guint8 buf[16384];
+      ssize_t n = recv(self->fd, buf, sizeof buf, 0);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        {
+          self->tls_failure = RELAY_TLS_FAIL_HANDSHAKE;
+          _set_detail(detail, "TLS with %s failed reason=%s detail=%s", self->peer,
+                      relay_tls_failure_name(RELAY_TLS_FAIL_HANDSHAKE),
+                      n == 0 ? "connection closed during the handshake (is the port TLS?)"
+                             : g_strerror(errno));
+          return FALSE;
+        }
+      if (n < 0)
+        continue;
+      if (!_deflate_outside(self))
+        relay_tls_conn_feed(self->tconn, buf, (gsize)n);
       else
-        g_byte_array_append(self->reply, buf, (guint)n);
+        {
+          g_byte_array_set_size(self->tls_io, 0);
+          if (_append_plain(self, buf, (gsize)n, TRUE, self->tls_io, detail) != RELAY_CLIENT_OK)
+            return FALSE;
+          relay_tls_conn_feed(self->tconn, self->tls_io->data, self->tls_io->len);
+        }
     }
-  else if (!relay_zstream_inflate(&self->zin, buf, (gsize)n, self->reply, self->cfg.max_reply_bytes, &too_big)
-           && !too_big)
-    {
-      _set_detail(detail, "corrupt deflate stream from %s", self->peer);
-      return RELAY_CLIENT_ERROR;
-    }
-  if (too_big)
-    {
-      _set_detail(detail, "reply from %s exceeds %" G_GSIZE_FORMAT " bytes", self->peer,
-                  self->cfg.max_reply_bytes);
-      return RELAY_CLIENT_ERROR;
-    }
-  return RELAY_CLIENT_OK;
 }
 
 /* Waits for and parses one reply. */
@@ -339,15 +501,26 @@ _await_reply(RelayRpcClient *self, gint64 deadline, gboolean *resend, char **det
 static RelayClientStatus
 _send_request(RelayRpcClient *self, gint64 deadline, char **detail)
 {
-  if (!self->cfg.deflate)
-    return _send_all(self, self->request->data, self->request->len, deadline, detail);
-  g_byte_array_set_size(self->wire, 0);
-  if (!relay_zstream_deflate(&self->zout, self->request->data, self->request->len, self->wire))
+  const guint8 *data = self->request->data;
+  gsize len = self->request->len;
+
+  if (_deflate_inside(self))
     {
-      _set_detail(detail, "deflate failed");
-      return RELAY_CLIENT_ERROR;
+      g_byte_array_set_size(self->wire, 0);
+      if (!relay_zstream_deflate(&self->zout, data, len, self->wire))
+        {
+          _set_detail(detail, "deflate failed");
+          return RELAY_CLIENT_ERROR;
+        }
+      data = self->wire->data;
+      len = self->wire->len;
     }
-  return _send_all(self, self->wire->data, self->wire->len, deadline, detail);
+  if (!self->tconn)
+    return _send_all(self, data, len, deadline, detail);
+  RelayTlsIo io = relay_tls_conn_write(self->tconn, data, len);
+  if (io != RELAY_TLS_IO_OK)
+    return _tls_failed(self, io, detail);
+  return _tls_send_pending(self, deadline, detail);
 }
 
 /* One request/reply round trip for events[0..n). */

@@ -15,6 +15,8 @@
 #include "event.h"
 #include "relay-client.h" /* RelayClientStatus, relay_client_status_name (public) */
 
+typedef struct _RelayTls RelayTls;
+
 typedef enum
 {
   RELAY_RPC_NEED_MORE = 0,
@@ -51,6 +53,8 @@ typedef struct
   gsize max_reply_bytes;         /* bound on a reply (after inflation) */
   const gint *abort_flag;        /* optional, atomic: raised -> calls return ABORTED within ~100 ms */
   gconstpointer protocol_config; /* handed to the protocol's functions */
+  RelayTls *tls;                 /* optional (tls.h): TLS with this context (the client takes a reference) */
+  gboolean deflate_inside_tls;   /* with tls and deflate: TLS(zlib(..)) (Flume 1.9), else zlib(TLS(..)) */
 } RelayRpcClientConfig;
 
 typedef struct _RelayRpcClient RelayRpcClient;
@@ -67,6 +71,9 @@ gboolean relay_rpc_client_connect(RelayRpcClient *self, char **detail);
 void relay_rpc_client_disconnect(RelayRpcClient *self);
 gboolean relay_rpc_client_is_connected(RelayRpcClient *self);
 const char *relay_rpc_client_peer(RelayRpcClient *self); /* "host:port" */
+/* The reason of the last TLS failure of this client, or -1 if the last failure was not a TLS one
+ * (a RelayTlsFailure, for the sink's counters). Reset by each connect. */
+int relay_rpc_client_tls_failure(RelayRpcClient *self);
 /* Bytes written to the network (compressed size when compressed) since the previous call. */
 gint64 relay_rpc_client_take_bytes_sent(RelayRpcClient *self);
 

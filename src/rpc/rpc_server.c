@@ -11,6 +11,7 @@
 #include "rpc_server.h"
 
 #include "counters.h"
+#include "event.h"
 #include "log.h"
 #include "membudget.h"
 #include "net.h"
@@ -48,6 +49,7 @@ struct _RelayRpcServer
   gsize inflated;             /* sum of the deflate connections' read buffers (max_inflated_bytes) */
   struct event *budget_retry; /* resumes connections paused for the memory budget */
   RelayRateLimit limit_accept, limit_proto, limit_idle, limit_memory;
+  RelayRateLimit limit_tls[RELAY_TLS_FAIL_N]; /* one per reason */
 };
 
 struct _RelayRpcConn
@@ -79,8 +81,12 @@ struct _RelayRpcConn
   gboolean is_batch;
   gboolean peer_closed; /* EOF seen: close once the pending reply is written */
   gboolean reading;
-  guint64 requests; /* requests parsed on this connection */
-  guint64 raw_in;   /* bytes received on this connection (before inflating) */
+  gboolean saw_input;  /* the first bytes were checked (TLS or not) */
+  RelayTlsConn *tconn; /* TLS only */
+  GByteArray *tls_buf; /* TLS records (in or out) / decrypted bytes before inflation */
+  struct event *hs_ev; /* handshake deadline (TLS only, until established) */
+  guint64 requests;    /* requests parsed on this connection */
+  guint64 raw_in;      /* bytes received on this connection (before inflating) */
 };
 
 /* " (likely mismatch: ...)" for an error in the connection's first request, else "". Static. */
@@ -207,19 +213,59 @@ _conn_flush(RelayRpcConn *conn)
 }
 
 /* Queues scratch (plain reply bytes) for sending, deflating if configured. */
-static void
-_conn_queue(RelayRpcConn *conn, GByteArray *bytes)
+static gboolean
+_deflate_outside(RelayRpcConn *conn)
 {
-  if (bytes->len == 0)
+  return conn->server->cfg.deflate && conn->tconn && !conn->server->cfg.deflate_inside_tls;
+}
+
+static gboolean
+_deflate_inside(RelayRpcConn *conn)
+{
+  return conn->server->cfg.deflate && !_deflate_outside(conn);
+}
+
+/* Moves the TLS records waiting in the connection to the output (deflated when deflate is outside). */
+static void
+_conn_queue_tls_output(RelayRpcConn *conn)
+{
+  g_byte_array_set_size(conn->tls_buf, 0);
+  relay_tls_conn_take_output(conn->tconn, conn->tls_buf);
+  if (conn->tls_buf->len == 0)
     return;
-  if (!conn->server->cfg.deflate)
+  if (!_deflate_outside(conn))
     {
-      evbuffer_add(conn->out, bytes->data, bytes->len);
+      evbuffer_add(conn->out, conn->tls_buf->data, conn->tls_buf->len);
       return;
     }
   g_byte_array_set_size(conn->zbuf, 0);
-  relay_zstream_deflate(&conn->zout, bytes->data, bytes->len, conn->zbuf);
+  relay_zstream_deflate(&conn->zout, conn->tls_buf->data, conn->tls_buf->len, conn->zbuf);
   evbuffer_add(conn->out, conn->zbuf->data, conn->zbuf->len);
+}
+
+/* Queues scratch (plain reply bytes) for sending, through the deflate and TLS layers if configured. */
+static void
+_conn_queue(RelayRpcConn *conn, GByteArray *bytes)
+{
+  const guint8 *data = bytes->data;
+  gsize len = bytes->len;
+
+  if (len == 0)
+    return;
+  if (_deflate_inside(conn))
+    {
+      g_byte_array_set_size(conn->zbuf, 0);
+      relay_zstream_deflate(&conn->zout, data, len, conn->zbuf);
+      data = conn->zbuf->data;
+      len = conn->zbuf->len;
+    }
+  if (!conn->tconn)
+    {
+      evbuffer_add(conn->out, data, len);
+      return;
+    }
+  relay_tls_conn_write(conn->tconn, data, len); /* memory BIO: cannot fail once established */
+  _conn_queue_tls_output(conn);
 }
 
 static void
@@ -276,6 +322,20 @@ _on_put_done(RelayPutResult result, gpointer user_data)
   _conn_process(conn);
 }
 
+/* ssl-peer-header: the client certificate's subject goes into every event of the connection. */
+static void
+_conn_add_peer_header(RelayRpcConn *conn, GPtrArray *events)
+{
+  if (!conn->tconn)
+    return;
+  const char *header = relay_tls_options(conn->server->cfg.tls)->peer_header;
+  const char *subject = relay_tls_conn_peer_subject(conn->tconn);
+  if (!header || !subject)
+    return;
+  for (guint i = 0; i < events->len; i++)
+    events->pdata[i] = relay_event_with_header(events->pdata[i], header, subject);
+}
+
 static void
 _conn_submit(RelayRpcConn *conn, RelayRpcRequest *req)
 {
@@ -284,6 +344,7 @@ _conn_submit(RelayRpcConn *conn, RelayRpcRequest *req)
   conn->n_events = req->events->len;
   conn->is_batch = req->is_batch;
   _count_received(conn, conn->n_events, conn->is_batch);
+  _conn_add_peer_header(conn, req->events);
   conn->in_submit = TRUE;
   RelayPutRequest *put
       = relay_channel_processor_submit(conn->server->source->cp, req->events, _on_put_done, conn);
@@ -404,7 +465,7 @@ _conn_process(RelayRpcConn *conn)
 /* Inflates len received bytes into the read buffer, within the request limit and the room the source's
  * other connections left under max_inflated_bytes. FALSE (logged, counted) when the connection must close. */
 static gboolean
-_conn_inflate_input(RelayRpcConn *conn, const guint8 *data, gsize len)
+_conn_inflate_input(RelayRpcConn *conn, const guint8 *data, gsize len, GByteArray *dst)
 {
   RelayRpcServer *self = conn->server;
   RelayRpcServerConfig *cfg = &self->cfg;
@@ -420,7 +481,7 @@ _conn_inflate_input(RelayRpcConn *conn, const guint8 *data, gsize len)
     }
   gboolean first = conn->raw_in == 0;
   conn->raw_in += len;
-  gboolean ok = relay_zstream_inflate(&conn->zin, data, len, conn->in, limit, &too_big);
+  gboolean ok = relay_zstream_inflate(&conn->zin, data, len, dst, limit, &too_big);
   conn->in_peak = MAX(conn->in_peak, conn->in->len);
   _conn_account(conn);
   if (ok)
@@ -431,8 +492,8 @@ _conn_inflate_input(RelayRpcConn *conn, const guint8 *data, gsize len)
                           " (max-inflated-bytes, shared by the source's connections)",
                           conn->peer, cfg->max_inflated_bytes);
   else
-    relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self), "closing connection peer=%s %s%s",
-                          conn->peer,
+    relay_log_ratelimited(&self->limit_proto, RELAY_LOG_WARN, _prefix(self),
+                          "closing connection peer=%s %s%s", conn->peer,
                           too_big ? "inflated request exceeds the buffer limit" : "corrupt deflate stream",
                           !too_big && first && !_looks_like_zlib(data, len)
                               ? " (likely mismatch: the client does not compress and this source has "
@@ -441,6 +502,112 @@ _conn_inflate_input(RelayRpcConn *conn, const guint8 *data, gsize len)
                               : "");
   relay_source_count_protocol_error(self->source, RELAY_PROTO_ERROR_DEFLATE);
   return FALSE;
+}
+
+/* Closes a connection for a TLS reason: one rate-limited line, a counter; the alert (if any) is sent on a
+ * best-effort basis before the socket closes. */
+static void
+_conn_tls_fail(RelayRpcConn *conn, RelayTlsFailure failure, const char *detail)
+{
+  RelayRpcServer *self = conn->server;
+
+  relay_counter_inc(&self->source->counters.tls_errors[failure]);
+  relay_log_ratelimited(&self->limit_tls[failure], RELAY_LOG_WARN, _prefix(self),
+                        "closing connection peer=%s tls=%s detail=%s", conn->peer,
+                        relay_tls_failure_name(failure), detail);
+  if (conn->tconn)
+    _conn_queue_tls_output(conn);
+  if (evbuffer_get_length(conn->out) > 0)
+    evbuffer_write(conn->out, conn->fd);
+  _conn_free(conn);
+}
+
+/* The first bytes tell a TLS client from a plaintext one; a mismatch with the port closes the connection.
+ * FALSE if conn was freed. */
+static gboolean
+_conn_check_first_bytes(RelayRpcConn *conn, const guint8 *data, gsize len)
+{
+  gboolean hello = relay_tls_looks_like_client_hello(data, len);
+
+  if (len < 2)
+    return TRUE; /* decide on the next read */
+  conn->saw_input = TRUE;
+  if (conn->tconn && !hello && !_deflate_outside(conn))
+    _conn_tls_fail(conn, RELAY_TLS_FAIL_PLAINTEXT, "the client does not speak TLS");
+  else if (!conn->tconn && hello)
+    _conn_tls_fail(conn, RELAY_TLS_FAIL_TLS_ON_PLAIN, "a TLS ClientHello on a port without ssl");
+  else
+    return TRUE;
+  return FALSE;
+}
+
+static void
+_on_handshake_timeout(evutil_socket_t fd, short what, void *arg)
+{
+  RelayRpcConn *conn = arg;
+  char detail[64];
+
+  g_snprintf(detail, sizeof detail, "no complete handshake within %" G_GINT64_FORMAT " ms",
+             relay_tls_options(conn->server->cfg.tls)->handshake_timeout_ms);
+  _conn_tls_fail(conn, RELAY_TLS_FAIL_TIMEOUT, detail);
+}
+
+/* Passes len raw bytes through (deflate outside) TLS (deflate inside) into conn->in. FALSE if conn was
+ * freed or is closing. */
+static gboolean
+_conn_tls_input(RelayRpcConn *conn, const guint8 *data, gsize len)
+{
+  RelayRpcServerConfig *cfg = &conn->server->cfg;
+  gsize limit = cfg->max_request_bytes + 2 * RELAY_READ_CHUNK;
+
+  if (_deflate_outside(conn))
+    {
+      g_byte_array_set_size(conn->tls_buf, 0);
+      if (!_conn_inflate_input(conn, data, len, conn->tls_buf))
+        {
+          _conn_free(conn);
+          return FALSE;
+        }
+      data = conn->tls_buf->data;
+      len = conn->tls_buf->len;
+    }
+  relay_tls_conn_feed(conn->tconn, data, len);
+  gboolean was_established = relay_tls_conn_established(conn->tconn);
+  GByteArray *dst = _deflate_inside(conn) ? conn->tls_buf : conn->in;
+  if (dst == conn->tls_buf)
+    g_byte_array_set_size(dst, 0);
+  RelayTlsIo io = relay_tls_conn_read(conn->tconn, dst, dst == conn->in ? conn->in->len + limit : limit);
+  if (io == RELAY_TLS_IO_FAILED)
+    {
+      _conn_tls_fail(conn, relay_tls_conn_failure(conn->tconn), relay_tls_conn_failure_detail(conn->tconn));
+      return FALSE;
+    }
+  if (dst == conn->in)
+    {
+      conn->in_peak = MAX(conn->in_peak, conn->in->len);
+      _conn_account(conn);
+    }
+  _conn_queue_tls_output(conn); /* handshake messages */
+  if (!was_established && relay_tls_conn_established(conn->tconn))
+    {
+      event_del(conn->hs_ev);
+      if (!relay_tls_conn_check_peer(conn->tconn))
+        {
+          _conn_tls_fail(conn, relay_tls_conn_failure(conn->tconn),
+                         relay_tls_conn_failure_detail(conn->tconn));
+          return FALSE;
+        }
+      relay_debug(_prefix(conn->server), "TLS established peer=%s subject=%s", conn->peer,
+                  relay_tls_conn_peer_subject(conn->tconn) ? relay_tls_conn_peer_subject(conn->tconn) : "-");
+    }
+  if (dst == conn->tls_buf && dst->len > 0 && !_conn_inflate_input(conn, dst->data, dst->len, conn->in))
+    {
+      _conn_free(conn);
+      return FALSE;
+    }
+  if (io == RELAY_TLS_IO_CLOSED)
+    conn->peer_closed = TRUE;
+  return TRUE;
 }
 
 /* The request deadline or the idle timeout may have passed: close the connection if so, else re-arm. */
@@ -526,7 +693,8 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
       _conn_pause_for_budget(conn);
       return;
     }
-  if (conn->server->cfg.deflate)
+
+  if (conn->server->cfg.deflate || conn->tconn)
     {
       g_byte_array_set_size(conn->zbuf, RELAY_READ_CHUNK);
       dst = conn->zbuf->data;
@@ -539,7 +707,7 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
   ssize_t n = recv(fd, dst, RELAY_READ_CHUNK, 0);
   if (n > 0)
     relay_counter_add(&conn->server->source->counters.bytes_received, n);
-  if (!conn->server->cfg.deflate)
+  if (!conn->server->cfg.deflate && !conn->tconn)
     {
       g_byte_array_set_size(conn->in, (guint)(old + MAX(n, 0)));
       conn->in_peak = MAX(conn->in_peak, conn->in->len);
@@ -556,7 +724,14 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
         _conn_update_reading(conn);
       return;
     }
-  if (conn->server->cfg.deflate && !_conn_inflate_input(conn, dst, (gsize)n))
+  if (!conn->saw_input && !_conn_check_first_bytes(conn, dst, (gsize)n))
+    return;
+  if (conn->tconn)
+    {
+      if (!_conn_tls_input(conn, dst, (gsize)n))
+        return;
+    }
+  else if (conn->server->cfg.deflate && !_conn_inflate_input(conn, dst, (gsize)n, conn->in))
     {
       _conn_free(conn);
       return;
@@ -582,6 +757,10 @@ _conn_free(RelayRpcConn *conn)
     self->protocol->free_reply_ctx(conn->reply_ctx);
   event_free(conn->read_ev);
   event_free(conn->write_ev);
+  if (conn->hs_ev)
+    event_free(conn->hs_ev);
+  relay_tls_conn_free(conn->tconn);
+  g_byte_array_unref(conn->tls_buf);
   event_free(conn->timer_ev);
   relay_membudget_add(-conn->charged);
   self->inflated -= conn->inflated;
@@ -629,6 +808,15 @@ _conn_new(RelayRpcServer *self, evutil_socket_t fd, const char *peer)
   conn->link = self->conns;
   self->n_conns++;
   relay_counter_set(&self->source->counters.open_connections, self->n_conns);
+  conn->tls_buf = g_byte_array_new();
+  if (self->cfg.tls)
+    {
+      gint64 ms = relay_tls_options(self->cfg.tls)->handshake_timeout_ms;
+      struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+      conn->tconn = relay_tls_conn_new(self->cfg.tls, NULL);
+      conn->hs_ev = evtimer_new(base, _on_handshake_timeout, conn);
+      evtimer_add(conn->hs_ev, &tv);
+    }
   conn->reading = TRUE;
   event_add(conn->read_ev, NULL);
   _conn_update_timer(conn);
@@ -750,6 +938,10 @@ relay_rpc_server_new(RelaySource *source, const RelayRpcServerProtocol *protocol
     self->cfg.partial_timeout_ms = 30000;
   self->limit_accept = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   self->limit_proto = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+  for (guint i = 0; i < RELAY_TLS_FAIL_N; i++)
+    self->limit_tls[i] = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+  if (cfg->tls)
+    relay_tls_ref(cfg->tls);
   self->limit_idle = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   self->limit_memory = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   self->budget_retry = evtimer_new(source->base, _on_budget_retry, self);
@@ -767,8 +959,8 @@ relay_rpc_server_start(RelayRpcServer *self, GError **error)
       = relay_net_accept_guard_new(self->listener, _prefix(self), &self->source->counters.accept_failures);
   relay_net_check_fd_limit(_prefix(self), self->cfg.max_connections);
   self->bound_port = relay_net_listener_port(self->listener);
-  relay_debug(_prefix(self), "serving protocol=%s%s", self->protocol->name,
-              self->cfg.deflate ? " compression=deflate" : "");
+  relay_debug(_prefix(self), "serving protocol=%s%s%s", self->protocol->name,
+              self->cfg.deflate ? " compression=deflate" : "", self->cfg.tls ? " tls=on" : "");
   return TRUE;
 }
 
@@ -801,6 +993,7 @@ relay_rpc_server_free(RelayRpcServer *self)
   if (self->budget_retry)
     event_free(self->budget_retry);
   g_free(self->cfg.ip_filter_rules);
+  relay_tls_unref(self->cfg.tls);
   g_free(self->bind);
   g_free(self);
 }

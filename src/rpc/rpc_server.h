@@ -21,6 +21,7 @@
 #include "relay.h"
 #include "channel_processor.h"
 #include "source.h"
+#include "tls.h"
 
 typedef enum
 {
@@ -73,6 +74,8 @@ typedef struct
   guint idle_timeout_ms;    /* close a connection without a request for this long (0: never) */
   gsize max_inflated_bytes; /* inflated bytes buffered by all connections together (0: unlimited) */
   gconstpointer protocol_config;
+  RelayTls *tls;               /* optional (tls.h): every connection is TLS (the server takes a reference) */
+  gboolean deflate_inside_tls; /* with tls and deflate: TLS(zlib(..)) (Flume 1.9), else zlib(TLS(..)) */
 } RelayRpcServerConfig;
 
 typedef struct _RelayRpcServer RelayRpcServer;

@@ -21,6 +21,7 @@ static const RelayOption _options[] = {
   RELAY_OPT_ENUM_ROW("compression-type", "none", _compressions, RelayAvroSink, compression_type, 0,
                      "none or deflate (must match the source)"),
   RELAY_OPT_INT_ROW("compression-level", "6", 1, 9, RelayAvroSink, compression_level, 0, "zlib level 1..9"),
+  RELAY_TLS_DEFLATE_ORDER_ROW(RelayAvroSink, super.tls),
   RELAY_OPT_INT_ROW("maxIoWorkers", "0", 0, G_MAXINT32, RelayAvroSink, max_io_workers, RELAY_OPTF_IGNORED,
                     "accepted for Flume compatibility (ignored since Flume 1.10 too)"),
   RELAY_OPTION_END,
@@ -34,13 +35,7 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   self->super.protocol = &relay_avro_rpc_protocol;
   self->super.deflate = self->compression_type == 1;
   self->super.compression_level = (int)self->compression_level;
-  return relay_rpc_sink_check_security(&self->super, FALSE, cc, report);
-}
-
-static gboolean
-_knows_key(const char *key)
-{
-  return relay_rpc_sink_knows_tls_key(key);
+  return relay_rpc_sink_check_common(&self->super, cc, report);
 }
 
 static const RelaySinkOps _ops = { relay_rpc_sink_process };
@@ -53,7 +48,7 @@ const RelayComponentClass relay_sink_avro_class = {
   .options = _options,
   .instance_size = sizeof(RelayAvroSink),
   .configure = _configure,
-  .knows_key = _knows_key,
+  .free = relay_rpc_sink_free,
   .start = relay_rpc_sink_start,
   .stop = relay_rpc_sink_stop,
   .ops = &_ops,

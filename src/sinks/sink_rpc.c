@@ -9,32 +9,30 @@
 #include "log.h"
 
 gboolean
-relay_rpc_sink_check_security(RelayRpcSink *self, gboolean kerberos, const RelayComponentConfig *cc,
-                              RelayConfigReport *report)
+relay_rpc_sink_check_common(RelayRpcSink *self, const RelayComponentConfig *cc, RelayConfigReport *report)
 {
-  if (self->ssl)
-    relay_config_report_add(report, relay_component_config_get(cc, "ssl"), cc->label, "ssl",
-                            "TLS is not supported by relayd yet; sink %s removed (it would send plaintext)",
-                            cc->name);
-  if (kerberos)
-    relay_config_report_add(report, relay_component_config_get(cc, "kerberos"), cc->label, "kerberos",
-                            "Kerberos (SASL) is not supported by relayd; sink %s removed", cc->name);
-  return !self->ssl && !kerberos;
+  if (!self->tls.ssl)
+    return TRUE;
+  self->tls_ctx = relay_tls_new_for_component(&self->tls, FALSE, self->super.super.log_prefix, cc, report);
+  return self->tls_ctx != NULL;
 }
 
-gboolean
-relay_rpc_sink_knows_tls_key(const char *key)
+void
+relay_rpc_sink_free(RelayComponent *component)
 {
-  static const char *const keys[] = { "trust-all-certs",
-                                      "truststore",
-                                      "truststore-password",
-                                      "truststore-type",
-                                      "exclude-protocols",
-                                      "include-protocols",
-                                      "exclude-cipher-suites",
-                                      "include-cipher-suites",
-                                      NULL };
-  return g_strv_contains(keys, key);
+  RelayRpcSink *self = (RelayRpcSink *)component;
+
+  relay_tls_unref(self->tls_ctx);
+}
+
+/* Counts the TLS reason of the client's last failure, if it was one. Runner thread. */
+static void
+_count_tls_failure(RelayRpcSink *self)
+{
+  int failure = relay_rpc_client_tls_failure(self->client);
+
+  if (failure >= 0 && failure < RELAY_TLS_FAIL_N)
+    relay_counter_inc(&self->super.counters.tls_errors[failure]);
 }
 
 gboolean
@@ -51,6 +49,8 @@ relay_rpc_sink_start(RelayComponent *component, GError **error)
     .compression_level = self->compression_level,
     .abort_flag = &self->super.abort_requested,
     .protocol_config = self->protocol_config,
+    .tls = self->tls_ctx,
+    .deflate_inside_tls = self->tls.deflate_order == RELAY_TLS_DEFLATE_INSIDE,
   };
 
   g_assert(self->protocol);
@@ -100,6 +100,7 @@ _ensure_connected(RelayRpcSink *self)
   if (!relay_rpc_client_connect(self->client, &detail))
     {
       relay_counter_inc(&self->super.counters.connection_failed);
+      _count_tls_failure(self);
       relay_outage_log_failure(&self->outage, RELAY_LOG_WARN, self->super.super.log_prefix, "%s", detail);
       g_free(detail);
       return FALSE;
@@ -134,6 +135,7 @@ _deliver(RelayRpcSink *self, RelayTxn *txn, guint n)
   relay_txn_rollback(txn);
   relay_txn_close(txn);
   relay_counter_inc(&c->event_write_fail);
+  _count_tls_failure(self);
   if (status != RELAY_CLIENT_ABORTED)
     relay_log_ratelimited(&self->fail_limit, RELAY_LOG_WARN, self->super.super.log_prefix,
                           "delivery failed, batch rolled back status=%s events=%u detail=%s",

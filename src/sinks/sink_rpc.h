@@ -26,7 +26,8 @@ typedef struct
   gint64 connect_timeout_ms;
   gint64 request_timeout_ms;
   gint64 reset_connection_interval_s;
-  gboolean ssl;
+  RelayTlsOptions tls;
+  RelayTls *tls_ctx; /* when ssl = true */
   /* set by the concrete class */
   const RelayRpcProtocol *protocol;
   gconstpointer protocol_config;
@@ -55,16 +56,14 @@ typedef struct
       RELAY_OPT_INT_ROW("reset-connection-interval", "0", 0, G_MAXINT32, T,                                  \
                         super.reset_connection_interval_s, 0,                                                \
                         "seconds after which the connection is re-established (0 = never)"),                 \
-      RELAY_OPT_BOOL_ROW("ssl", "false", T, super.ssl, 0,                                                    \
-                         "TLS is not supported by relayd yet (true: sink removed)")
+      RELAY_TLS_CLIENT_OPTIONS(T, super.tls)
 
-/* For the concrete class's configure(): the one place where the RPC sinks refuse security settings they
- * cannot honour (ssl = true; the Thrift sink passes its kerberos flag). Returns FALSE after a report line:
- * a sink asked to encrypt or authenticate never runs in plaintext. */
-gboolean relay_rpc_sink_check_security(RelayRpcSink *self, gboolean kerberos, const RelayComponentConfig *cc,
-                                       RelayConfigReport *report);
-/* For the concrete class's knows_key(): Flume's TLS keys, known but only meaningful with ssl = true. */
-gboolean relay_rpc_sink_knows_tls_key(const char *key);
+/* For the concrete class's configure(): with ssl = true loads the TLS context (FALSE after a report line
+ * when it cannot be loaded). */
+gboolean relay_rpc_sink_check_common(RelayRpcSink *self, const RelayComponentConfig *cc,
+                                     RelayConfigReport *report);
+/* For the concrete class's free(). */
+void relay_rpc_sink_free(RelayComponent *self);
 
 /* For the concrete class: start/stop/free and process. */
 gboolean relay_rpc_sink_start(RelayComponent *self, GError **error);

@@ -32,14 +32,20 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   self->thrift.max_frame = 16384000;
   self->super.protocol = &relay_thrift_rpc_protocol;
   self->super.protocol_config = &self->thrift;
-  return relay_rpc_sink_check_security(&self->super, self->kerberos, cc, report);
+  if (self->kerberos)
+    {
+      relay_config_report_add(report, relay_component_config_get(cc, "kerberos"), cc->label, "kerberos",
+                              "Kerberos (SASL) is not supported by relayd; sink %s removed", cc->name);
+      return FALSE;
+    }
+  return relay_rpc_sink_check_common(&self->super, cc, report);
 }
 
 static gboolean
 _knows_key(const char *key)
 {
   static const char *const keys[] = { "client-principal", "client-keytab", "server-principal", NULL };
-  return relay_rpc_sink_knows_tls_key(key) || g_strv_contains(keys, key);
+  return g_strv_contains(keys, key);
 }
 
 static const RelaySinkOps _ops = { relay_rpc_sink_process };
@@ -53,6 +59,7 @@ const RelayComponentClass relay_sink_thrift_class = {
   .instance_size = sizeof(RelayThriftSink),
   .configure = _configure,
   .knows_key = _knows_key,
+  .free = relay_rpc_sink_free,
   .start = relay_rpc_sink_start,
   .stop = relay_rpc_sink_stop,
   .ops = &_ops,

@@ -33,7 +33,8 @@ typedef struct
   gint64 compression_level;
   gboolean ip_filter;
   char *ip_filter_rules;
-  gboolean ssl;
+  RelayTlsOptions tls;
+  RelayTls *tls_ctx;
   gint64 max_pack_bytes, max_buffers, max_batch_events, max_headers, max_header_bytes, max_body_bytes;
   gint64 max_connections;
   gint64 incomplete_request_timeout_ms;
@@ -82,7 +83,8 @@ static const RelayOption _options[] = {
   RELAY_OPT_BOOL_ROW("ipFilter", "false", RelayAvroSource, ip_filter, 0, "apply ipFilterRules"),
   RELAY_OPT_STRING_ROW("ipFilterRules", NULL, RelayAvroSource, ip_filter_rules, 0,
                        "comma-separated allow|deny:ip|name:pattern, first match wins"),
-  RELAY_OPT_BOOL_ROW("ssl", "false", RelayAvroSource, ssl, 0, "TLS is not supported by relayd yet"),
+  RELAY_TLS_SERVER_OPTIONS(RelayAvroSource, tls),
+  RELAY_TLS_DEFLATE_ORDER_ROW(RelayAvroSource, tls),
   LIMIT_ROW("max-pack-bytes", "67108864", 1073741824, max_pack_bytes, "largest request pack"),
   LIMIT_ROW("max-buffers", "16384", 10000000, max_buffers, "most buffers in one pack"),
   LIMIT_ROW("max-batch-events", "100000", 10000000, max_batch_events, "most events in one appendBatch"),
@@ -367,12 +369,15 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   RelayAvroSource *self = (RelayAvroSource *)component;
   char *why = NULL;
 
-  if (self->ssl)
+  if (self->tls.ssl && self->transport == 1)
     {
       relay_config_report_add(report, relay_component_config_get(cc, "ssl"), cc->label, "ssl",
-                              "TLS is not supported by relayd yet; source %s removed", cc->name);
+                              "TLS is not available with transport = http yet; source %s removed", cc->name);
       return FALSE;
     }
+  if (self->tls.ssl
+      && !(self->tls_ctx = relay_tls_new_for_component(&self->tls, TRUE, component->log_prefix, cc, report)))
+    return FALSE;
   if (self->transport == 1 && self->compression_type == 1)
     {
       relay_config_report_add(report, relay_component_config_get(cc, "compression-type"), cc->label,
@@ -419,6 +424,8 @@ _start(RelayComponent *component, GError **error)
     .compression_level = (int)self->compression_level,
     .ip_filter_rules = self->ip_filter ? self->ip_filter_rules : NULL,
     .protocol_config = self,
+    .tls = self->tls_ctx,
+    .deflate_inside_tls = self->tls.deflate_order == RELAY_TLS_DEFLATE_INSIDE,
   };
 
   self->cache = relay_avro_handshake_cache_new();
@@ -440,14 +447,12 @@ _stop(RelayComponent *component)
   self->cache = NULL;
 }
 
-static gboolean
-_knows_key(const char *key)
+static void
+_free(RelayComponent *component)
 {
-  /* Flume's TLS keys: known, and only meaningful with ssl = true, which is refused above. */
-  static const char *const tls[]
-      = { "keystore",          "keystore-password",     "keystore-type",         "exclude-protocols",
-          "include-protocols", "exclude-cipher-suites", "include-cipher-suites", NULL };
-  return g_strv_contains(tls, key);
+  RelayAvroSource *self = (RelayAvroSource *)component;
+
+  relay_tls_unref(self->tls_ctx);
 }
 
 /* For --check: the port must be free now (a socket is bound and closed again). */
@@ -467,7 +472,7 @@ const RelayComponentClass relay_source_avro_class = {
   .options = _options,
   .instance_size = sizeof(RelayAvroSource),
   .configure = _configure,
-  .knows_key = _knows_key,
+  .free = _free,
   .start = _start,
   .stop = _stop,
   .check_start = _check_start,

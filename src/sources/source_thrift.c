@@ -27,7 +27,9 @@ typedef struct
   gint64 max_connections;
   gint64 incomplete_request_timeout_ms;
   gint64 idle_timeout_s;
-  gboolean ssl, kerberos;
+  gboolean kerberos;
+  RelayTlsOptions tls;
+  RelayTls *tls_ctx;
   RelayThriftLimits limits;
   RelayRpcServer *server;
 } RelayThriftSource;
@@ -63,7 +65,7 @@ static const RelayOption _options[] = {
                     "most headers in one event"),
   RELAY_OPT_INT_ROW("max-connections", "512", 1, 1000000, RelayThriftSource, max_connections, 0,
                     "concurrent client connections; more are closed at once (keep below ulimit -n)"),
-  RELAY_OPT_BOOL_ROW("ssl", "false", RelayThriftSource, ssl, 0, "TLS is not supported by relayd yet"),
+  RELAY_TLS_SERVER_OPTIONS(RelayThriftSource, tls),
   RELAY_OPT_BOOL_ROW("kerberos", "false", RelayThriftSource, kerberos, 0,
                      "Kerberos is not supported by relayd"),
   RELAY_OPT_INT_ROW(
@@ -191,14 +193,15 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
 {
   RelayThriftSource *self = (RelayThriftSource *)component;
 
-  if (self->ssl || self->kerberos)
+  if (self->kerberos)
     {
-      const char *key = self->ssl ? "ssl" : "kerberos";
-      relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
-                              "%s is not supported by relayd yet; source %s removed",
-                              self->ssl ? "TLS" : "Kerberos", cc->name);
+      relay_config_report_add(report, relay_component_config_get(cc, "kerberos"), cc->label, "kerberos",
+                              "Kerberos is not supported by relayd yet; source %s removed", cc->name);
       return FALSE;
     }
+  if (self->tls.ssl
+      && !(self->tls_ctx = relay_tls_new_for_component(&self->tls, TRUE, component->log_prefix, cc, report)))
+    return FALSE;
   relay_thrift_limits_init(&self->limits);
   self->limits.max_frame = (guint32)self->max_frame;
   self->limits.max_events = (guint32)self->max_batch_events;
@@ -222,6 +225,7 @@ _start(RelayComponent *component, GError **error)
     .partial_timeout_ms = (guint)self->incomplete_request_timeout_ms,
     .idle_timeout_ms = (guint)self->idle_timeout_s * 1000,
     .protocol_config = self,
+    .tls = self->tls_ctx,
   };
 
   self->server = relay_rpc_server_new(&self->super, &_server_protocol, &cfg);
@@ -243,18 +247,17 @@ _stop(RelayComponent *component)
 static gboolean
 _knows_key(const char *key)
 {
-  /* Flume's TLS and Kerberos keys: known, only meaningful when ssl/kerberos is true, which is refused. */
-  static const char *const keys[] = { "keystore",
-                                      "keystore-password",
-                                      "keystore-type",
-                                      "exclude-protocols",
-                                      "include-protocols",
-                                      "exclude-cipher-suites",
-                                      "include-cipher-suites",
-                                      "agent-principal",
-                                      "agent-keytab",
-                                      NULL };
+  /* Flume's Kerberos keys: known, only meaningful when kerberos is true, which is refused. */
+  static const char *const keys[] = { "agent-principal", "agent-keytab", NULL };
   return g_strv_contains(keys, key);
+}
+
+static void
+_free(RelayComponent *component)
+{
+  RelayThriftSource *self = (RelayThriftSource *)component;
+
+  relay_tls_unref(self->tls_ctx);
 }
 
 /* For --check: the port must be free now (a socket is bound and closed again). */
@@ -275,6 +278,7 @@ const RelayComponentClass relay_source_thrift_class = {
   .instance_size = sizeof(RelayThriftSource),
   .configure = _configure,
   .knows_key = _knows_key,
+  .free = _free,
   .start = _start,
   .stop = _stop,
   .check_start = _check_start,

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # test_operator_config.sh - what a new operator (or one coming from Flume) types and gets (issue 19).
 #
-# Security keys on RPC sinks are refused, a number that does not parse removes its component, a channel
-# nothing reads is reported at start and on /health, a component that cannot start makes relayd exit 1
-# (Flume's keep-running behaviour behind --keep-running-on-start-failure) and --check finds what it can in
-# advance (port in use, missing sink directory), messages say what to do (known types, "did you mean",
-# the agents a file defines, ${env:NAME}, the configuration file in use), and Flume's command line works.
+# ssl = true works on RPC sinks while Kerberos is refused, a number that does not parse removes its
+# component, a channel nothing reads is reported at start and on /health, a component that cannot start
+# makes relayd exit 1 (Flume's keep-running behaviour behind --keep-running-on-start-failure) and --check
+# finds what it can in advance (port in use, missing sink directory), messages say what to do (known
+# types, "did you mean", the agents a file defines, ${env:NAME}, the configuration file in use), and
+# Flume's command line works.
 . "$(dirname "$0")/lib.sh"
 
-# ---- security keys on sinks: never ignored, the sink is removed (as on sources)
+# ---- security keys on sinks: ssl = true is accepted (TLS, issue 13); kerberos removes the sink
 sec="$IT_TMP/sec.conf"
 cat >"$sec" <<EOF
 s.sources = r1
@@ -34,8 +35,9 @@ s.sinks.k3.kerberos = true
 s.sinks.k3.channel = c1
 EOF
 it_run_expect sec 1 --check -n s -f "$sec"
-it_assert_grep "ssl on an avro sink" "$IT_TMP/sec.out" "^$sec:10: sinks\.k1: ssl: TLS is not supported.*sink k1 removed"
-it_assert_grep "ssl on a thrift sink" "$IT_TMP/sec.out" "^$sec:15: sinks\.k2: ssl: TLS is not supported.*sink k2 removed"
+it_assert_no_grep "ssl on an avro sink is accepted" "$IT_TMP/sec.out" "sinks\.k1: ssl"
+it_assert_no_grep "ssl on a thrift sink is accepted" "$IT_TMP/sec.out" "sinks\.k2: ssl"
+it_assert_no_grep "sinks with ssl are not removed" "$IT_TMP/sec.out" "sink k[12] removed"
 it_assert_grep "kerberos on a thrift sink" "$IT_TMP/sec.out" "^$sec:20: sinks\.k3: kerberos: Kerberos.*sink k3 removed"
 it_assert_no_grep "ssl is not an unknown key" "$IT_TMP/sec.out" 'ssl: unknown key'
 

@@ -20,6 +20,10 @@ flush after every pack, Flume's AvroSource.java).
       body as one line to FILE. Prints "listening port=P", one "answered ..." line per non-OK answer and, on
       SIGTERM, "server: calls=C ok=O failed=X errors=E late=L events=N connections=K handshakes=M1,M2.."
       (the handshake matches it answered).
+TLS (Python's ssl module): --tls-ca CA.pem makes a client verify the server (hostname --tls-server-name,
+default localhost) or a server require client certificates signed by CA; --tls-cert/--tls-key present a
+certificate (a server needs them to speak TLS; a client sends them as its client certificate). With --deflate
+the zlib stream is inside TLS (Flume 1.9's order) unless --deflate-outside-tls (Flume 1.10+'s order).
 Run it with /usr/bin/python3 (the interpreter python3-avro is installed for).
 """
 import argparse
@@ -28,6 +32,7 @@ import os
 import signal
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -98,13 +103,77 @@ class NettyConnection:
         return serial, bytes(message)
 
 
+class Tls:
+    """The ssl context and options of one side."""
+
+    def __init__(self, args, server):
+        self.server_name = args.tls_server_name
+        self.outside = args.deflate and args.deflate_outside_tls
+        if server:
+            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            if args.tls_ca:
+                self.context.load_verify_locations(args.tls_ca)
+                self.context.verify_mode = ssl.CERT_REQUIRED
+        else:
+            self.context = ssl.create_default_context(cafile=args.tls_ca)
+        if args.tls_cert:
+            self.context.load_cert_chain(args.tls_cert, args.tls_key)
+
+
+class ZlibOutsideTls:
+    """A socket-like object: TLS (ssl.SSLObject over memory BIOs) carried inside one zlib stream per
+    direction, as Flume 1.10+ layers ssl and deflate."""
+
+    def __init__(self, sock, context, server_side, server_name):
+        self.sock = sock
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=server_side,
+                                    server_hostname=None if server_side else server_name)
+        self.deflater, self.inflater = zlib.compressobj(6), zlib.decompressobj()
+        self._run(self.tls.do_handshake)
+
+    def _flush(self):
+        data = self.outgoing.read()
+        if data:
+            self.sock.sendall(self.deflater.compress(data) + self.deflater.flush(zlib.Z_SYNC_FLUSH))
+
+    def _run(self, op, *args):
+        while True:
+            try:
+                result = op(*args)
+                self._flush()
+                return result
+            except ssl.SSLWantReadError:
+                self._flush()
+                data = self.sock.recv(65536)
+                if not data:
+                    raise EOFError("connection closed during TLS")
+                self.incoming.write(self.inflater.decompress(data))
+
+    def sendall(self, data):
+        self._run(self.tls.write, data)
+
+    def recv(self, n):
+        try:
+            return self._run(self.tls.read, n)
+        except ssl.SSLZeroReturnError:
+            return b""
+
+    def close(self):
+        self.sock.close()
+
+
 class NettyTransceiver:
     """Client transport for avro.ipc.Requestor: one request pack out, the reply pack with its serial back."""
 
-    def __init__(self, host, port, deflate, chunk):
+    def __init__(self, host, port, deflate, chunk, tls=None):
         sock = socket.create_connection((host, port), timeout=30)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.conn = NettyConnection(sock, deflate, chunk=chunk)
+        if tls and tls.outside:
+            sock = ZlibOutsideTls(sock, tls.context, False, tls.server_name)
+        elif tls:
+            sock = tls.context.wrap_socket(sock, server_hostname=tls.server_name)
+        self.conn = NettyConnection(sock, deflate and not (tls and tls.outside), chunk=chunk)
         self.remote_name = "%s:%d" % (host, port)
         self.connected = False  # a handshake succeeded on this connection
         self.serial = 0
@@ -229,12 +298,22 @@ class ServerState:
 
 def _serve(args, protocol):
     state = ServerState(args.out, args)
+    tls = Tls(args, True) if args.tls_cert else None
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self):
             with state.lock:
                 state.connections += 1
-            conn = NettyConnection(self.request, args.deflate)
+            sock = self.request
+            try:
+                if tls and tls.outside:
+                    sock = ZlibOutsideTls(sock, tls.context, True, None)
+                elif tls:
+                    sock = tls.context.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError, EOFError) as exc:
+                print("tls handshake failed: %s" % exc, flush=True)
+                return
+            conn = NettyConnection(sock, args.deflate and not (tls and tls.outside))
             responder = NettyResponder(protocol, state)
             try:
                 while True:
@@ -266,7 +345,8 @@ def _event(number):
 
 
 def _client(args, protocol):
-    transceiver = NettyTransceiver("127.0.0.1", args.port, args.deflate, args.chunk)
+    tls = Tls(args, False) if (args.tls_ca or args.tls_cert) else None
+    transceiver = NettyTransceiver("127.0.0.1", args.port, args.deflate, args.chunk, tls)
     requestor = NettyRequestor(protocol, transceiver)
     calls = ok = failed = errors = 0
     number, end = args.first, args.first + args.count
@@ -311,6 +391,11 @@ def main():
     parser.add_argument("--error-first", type=int, default=0)
     parser.add_argument("--late-first", type=int, default=0)
     parser.add_argument("--late-seconds", type=float, default=2.0)
+    parser.add_argument("--tls-ca")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--tls-server-name", default="localhost")
+    parser.add_argument("--deflate-outside-tls", action="store_true")
     args = parser.parse_args()
     with open(args.protocol) as handle:
         protocol = avro.protocol.parse(handle.read())

@@ -2,6 +2,7 @@
  * Thrift.
  *
  *   relay-flood -H host:port [--thrift] [--connections N] [--events TOTAL] [--batch N] [--body BYTES]
+ *               [--truststore CA.pem [--keystore CLIENT.pem]]   (TLS, hostname verified)
  * Every event has a 100-byte (default) body and two headers; each connection builds one batch of events
  * (bodies start with a sequence number) and sends it again and again, so its CPU goes to encoding and I/O.
  * Each connection is one thread with its own client; a batch answered FAILED is retried after 10 ms.
@@ -19,7 +20,8 @@ typedef struct
 {
   const char *host;
   gboolean thrift;
-  gint64 first, count; /* this thread's sequence numbers */
+  const char *truststore, *keystore; /* TLS when truststore is set */
+  gint64 first, count;               /* this thread's sequence numbers */
   gint batch, body;
   gint64 sent;
   gboolean failed;
@@ -53,6 +55,12 @@ _flood(gpointer data)
                           batch_size,
                           "request-timeout",
                           "60000",
+                          job->truststore ? "ssl" : NULL,
+                          "true",
+                          "truststore",
+                          job->truststore,
+                          job->keystore ? "keystore" : NULL,
+                          job->keystore,
                           NULL };
   GError *error = NULL;
   RelayClient *client = relay_client_new(props, &error);
@@ -94,7 +102,10 @@ main(int argc, char **argv)
   gboolean thrift = FALSE;
   gint connections = 4, batch = 1000, body = 100;
   gint64 total = 1000000;
+  char *truststore = NULL, *keystore = NULL;
   GOptionEntry entries[] = {
+    { "truststore", 0, 0, G_OPTION_ARG_FILENAME, &truststore, "TLS: CA file (enables TLS)", "FILE" },
+    { "keystore", 0, 0, G_OPTION_ARG_FILENAME, &keystore, "TLS: client certificate and key", "FILE" },
     { "host", 'H', 0, G_OPTION_ARG_STRING, &host, "host:port", "HOST" },
     { "thrift", 0, 0, G_OPTION_ARG_NONE, &thrift, "Thrift compact instead of Avro", NULL },
     { "connections", 'c', 0, G_OPTION_ARG_INT, &connections, "parallel connections (4)", "N" },
@@ -107,7 +118,8 @@ main(int argc, char **argv)
   g_option_context_add_main_entries(ctx, entries, NULL);
   if (!g_option_context_parse(ctx, &argc, &argv, NULL) || !host || connections < 1 || batch < 1)
     {
-      fprintf(stderr, "usage: relay-flood -H host:port [--thrift] [-c N] [-n N] [-b N] [--body N]\n");
+      fprintf(stderr, "usage: relay-flood -H host:port [--thrift] [-c N] [-n N] [-b N] [--body N] "
+                      "[--truststore F [--keystore F]]\n");
       return 2;
     }
   g_option_context_free(ctx);
@@ -119,6 +131,8 @@ main(int argc, char **argv)
     {
       jobs[i] = (FloodJob){ host,
                             thrift,
+                            truststore,
+                            keystore,
                             total * i / connections,
                             total * (i + 1) / connections - total * i / connections,
                             batch,

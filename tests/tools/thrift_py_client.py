@@ -3,6 +3,7 @@
 
 Usage: thrift_py_client.py --gen DIR --port PORT [--host H] [--protocol compact|binary] [--first F]
                            [--count N] [--batch B] [--method append|batch|mixed] [--retries R]
+                           [--tls-ca CA.pem [--tls-cert C.pem --tls-key K.pem]]  (TSSLSocket, server name localhost)
 
 DIR holds the code `thrift --gen py` generated from idl/flume.thrift (package `flume`). The client uses a
 TFramedTransport over a TSocket and TCompactProtocol (Flume's default) or TBinaryProtocol, as Flume's own
@@ -28,6 +29,9 @@ def _parse_args():
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--method", choices=("append", "batch", "mixed"), default="mixed")
     parser.add_argument("--retries", type=int, default=100)
+    parser.add_argument("--tls-ca", help="TLS (TSSLSocket): verify the server against this CA")
+    parser.add_argument("--tls-cert", help="TLS: client certificate")
+    parser.add_argument("--tls-key", help="TLS: client key")
     return parser.parse_args()
 
 
@@ -42,7 +46,16 @@ class Sender:
         self.Status = Status
         self.Event = ThriftFlumeEvent
         self.retries = args.retries
-        sock = TSocket.TSocket(args.host, args.port)
+        if args.tls_ca:
+            import ssl
+            from thrift.transport import TSSLSocket
+
+            context = ssl.create_default_context(cafile=args.tls_ca)
+            if args.tls_cert:
+                context.load_cert_chain(args.tls_cert, args.tls_key)
+            sock = TSSLSocket.TSSLSocket(args.host, args.port, ssl_context=context, server_hostname="localhost")
+        else:
+            sock = TSocket.TSocket(args.host, args.port)
         sock.setTimeout(10000)
         self.transport = TTransport.TFramedTransport(sock)
         if args.protocol == "compact":
