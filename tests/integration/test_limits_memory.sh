@@ -45,9 +45,13 @@ cat "$IT_TMP/flood.out"
 rss=$(rss_kb)
 it_log "RSS with 40 clients that do not read their replies, memory.limit 4m: ${rss} kB"
 $sanitized || [ "$rss" -lt 30720 ] || it_fail "relayd holds ${rss} kB for clients that do not read (memory.limit 4m)"
-it_assert_grep "connections refused" "$IT_TMP/flood.out" '^refused=[1-9]'
-it_assert_grep "line naming the limit" "$IT_TMP/x.log" \
-  'WARN +\[source:avro:r1\] refusing connection peer=.* \(memory.limit reached: used=[0-9]+ limit=4194304\)'
+# Under ThreadSanitizer relayd runs many times slower, so all 40 clients are connected before their unread
+# replies fill the budget and none is refused; the refusal is checked in the other builds.
+if ! ldd "$RELAYD" 2>/dev/null | grep -q 'libtsan'; then
+  it_assert_grep "connections refused" "$IT_TMP/flood.out" '^refused=[1-9]'
+  it_assert_grep "line naming the limit" "$IT_TMP/x.log" \
+    'WARN +\[source:avro:r1\] refusing connection peer=.* \(memory.limit reached: used=[0-9]+ limit=4194304\)'
+fi
 exec 9>&-
 wait "$client"
 avro_numbers 1 100 | avro_send "$port" --retry-timeout 10 >/dev/null || it_fail "relay-send not served after the flood"
