@@ -31,7 +31,9 @@ _check_once(const char *name, const char *text, guint *problems)
   if (cfg)
     relay_monitor_config_apply_props(&mc, cfg->monitoring, report);
 
-  FUZZ_CHECK(relay_config_report_count(report) == report->lines->len);
+  relay_config_report_finish(report); /* as main.c does: alike problems beyond a few become one summary line */
+  /* every problem is counted: the lines printed (less the summaries) plus those the summaries stand for */
+  FUZZ_CHECK(relay_config_report_count(report) >= report->lines->len - report->n_summaries);
   for (guint i = 0; i < report->lines->len; i++)
     {
       const char *line = g_ptr_array_index(report->lines, i);
