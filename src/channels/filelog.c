@@ -553,10 +553,13 @@ relay_filelog_lock_dir(const char *dir, GError **error)
       g_free(path);
       return -1;
     }
+  /* The pid is informational; the lock is what matters. Fixed width, written over the old one before the
+   * file is cut to it, so that a kill at any point leaves either nothing (a new file) or digits and a
+   * newline: what filelog_foreign.c recognises as relayd's. */
   char pid[32];
-  int n = g_snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-  if (ftruncate(fd, 0) == 0) /* the pid is informational; the lock is what matters */
-    relay_filelog_pwrite_all(fd, pid, (gsize)n, 0);
+  int n = g_snprintf(pid, sizeof pid, "%010d\n", (int)getpid());
+  if (relay_filelog_pwrite_all(fd, pid, (gsize)n, 0) && ftruncate(fd, n) != 0)
+    g_debug("%s: cannot trim the lock file: %s", path, g_strerror(errno));
   g_free(path);
   return fd;
 }

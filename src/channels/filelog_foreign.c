@@ -13,12 +13,14 @@
  *                           of the magic's first bytes), in_use.lock
  *   both                    lost+found (a file system's root)
  *
- * relayd's in_use.lock holds the pid of the process that locked it ("1234\n"); Flume's is empty (Flume's
- * Log.java locks an empty in_use.lock and deletes it on exit). Flume's own names (flume-ng-channels/
- * flume-file-channel/src/main/java/org/apache/flume/channel/file/Log.java, LogFileV3.java,
- * EventQueueBackingStoreFile.java, Serialization.java): checkpoint, checkpoint.meta, inflightputs,
- * inflighttakes, queueset/, backupComplete, log-N and log-N.meta (N not zero-padded), in_use.lock.
- * Read-only; any thread. */
+ * relayd's in_use.lock holds the pid of the process that locked it ("0000001234\n"); Flume's is empty
+ * (Flume's Log.java locks an empty in_use.lock and deletes it on exit). An empty in_use.lock is also what
+ * relayd leaves when it is killed between creating the file and writing its pid, so an empty one is listed
+ * only beside other foreign files: alone (or beside relayd's own files) it is no evidence of Flume. Flume's
+ * own names (flume-ng-channels/ flume-file-channel/src/main/java/org/apache/flume/channel/file/Log.java,
+ * LogFileV3.java, EventQueueBackingStoreFile.java, Serialization.java): checkpoint, checkpoint.meta,
+ * inflightputs, inflighttakes, queueset/, backupComplete, log-N and log-N.meta (N not zero-padded),
+ * in_use.lock. Read-only; any thread. */
 #include "filelog.h"
 
 #include <errno.h>
@@ -76,6 +78,15 @@ _has_magic(const char *dir, const char *name, const guint8 *magic, gboolean allo
     if (head[i])
       return FALSE;
   return TRUE;
+}
+
+/* An in_use.lock with nothing in it (Flume's, or relayd's killed before it wrote its pid). */
+static gboolean
+_is_empty_lock(const char *dir, const char *name)
+{
+  guint8 head[1];
+  struct stat st;
+  return strcmp(name, RELAY_FILELOG_LOCK_NAME) == 0 && _read_head(dir, name, head, sizeof head, &st) == 0;
 }
 
 /* relayd's lock file: a decimal pid and a newline. */
@@ -143,6 +154,7 @@ relay_filelog_foreign_files(const char *dir, gboolean checkpoint_dir, gboolean *
   GDir *d = g_dir_open(dir, 0, &open_error);
   GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
   const char *name;
+  gboolean empty_lock = FALSE;
 
   *flume_like = FALSE;
   if (!d)
@@ -158,9 +170,13 @@ relay_filelog_foreign_files(const char *dir, gboolean checkpoint_dir, gboolean *
       return NULL;
     }
   while ((name = g_dir_read_name(d)) != NULL)
-    if (!_is_relayd_entry(dir, name, checkpoint_dir))
+    if (_is_empty_lock(dir, name))
+      empty_lock = TRUE;
+    else if (!_is_relayd_entry(dir, name, checkpoint_dir))
       g_ptr_array_add(names, g_strdup(name));
   g_dir_close(d);
+  if (empty_lock && names->len > 0)
+    g_ptr_array_add(names, g_strdup(RELAY_FILELOG_LOCK_NAME));
   if (names->len == 0)
     {
       g_ptr_array_unref(names);

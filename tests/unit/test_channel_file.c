@@ -1036,6 +1036,19 @@ test_foreign_unknown_and_flume_segment_refused(void **state)
   assert_non_null(ch);
   assert_int_equal(relay_channel_size(ch), 3);
   _close(ch);
+
+  /* ... and so is an empty lock file (killed between creating it and writing the pid), unless something
+   * foreign lies beside it, when it is listed with it. */
+  char *lock = g_build_filename(data, "in_use.lock", NULL);
+  assert_true(g_file_set_contents(lock, "", 0, NULL));
+  assert_true(g_file_set_contents(notes, "x", 1, NULL));
+  _expect_refused(root, data, "in_use.lock (names Flume's file channel uses); notes.txt (unknown)", TRUE);
+  assert_int_equal(unlink(notes), 0);
+  ch = _open(root);
+  assert_non_null(ch);
+  assert_int_equal(relay_channel_size(ch), 3);
+  _close(ch);
+  g_free(lock);
   g_free(empty);
   g_free(notes);
   g_free(flume_log);
