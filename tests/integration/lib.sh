@@ -92,6 +92,20 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
+# IT_SANITIZED is true when relayd was built with a sanitizer (ASan/UBSan/TSan run several times slower).
+# it_scaled N prints N for a normal build and N/5 (at least 1) for a sanitizer build: volume tests (hundreds
+# of thousands of events) use it so that the whole suite, run three times by scripts/test, stays short.
+IT_SANITIZED=false
+ldd "$RELAYD" 2>/dev/null | grep -q 'lib[at]san' && IT_SANITIZED=true
+it_scaled() {
+  if $IT_SANITIZED; then
+    local n=$(($1 / 5))
+    echo $((n > 0 ? n : 1))
+  else
+    echo "$1"
+  fi
+}
+
 # Fails the test if file $1 holds a sanitizer report.
 it_check_sanitizer() {
   local file=$1
