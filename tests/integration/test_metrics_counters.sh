@@ -617,7 +617,7 @@ it_start edge -n edge -f "$IT_TMP/edge.conf" --metrics-port "$edge_m"
 it_wait_listening edge 1
 it_wait_log edge "INFO +\[monitoring:http\] listening bind=127\.0\.0\.1 port=$edge_m( |$)"
 
-avro_numbers 0 $((N - 1)) | avro_send "$edge_in" --batch-size "$BATCH" --retry-timeout 0
+avro_numbers 0 $((N - 1)) | avro_send "$edge_in" --batch-size "$BATCH" --retry-timeout 0 --request-timeout 45000
 avro_expect_numbers "$out" "$N" 30 collector
 
 "$MPY" "$IT_TMP/mcheck.py" chain "http://127.0.0.1:$edge_m" "http://127.0.0.1:$col_m" "$N" "$BATCH" \
@@ -650,7 +650,7 @@ fi
 # Collector gone: 1000 more events stay in edge's channel (capacity 8000: 12.5% full).
 it_stop collector
 EXTRA=1000
-avro_numbers "$N" $((N + EXTRA - 1)) | avro_send "$edge_in" --batch-size "$BATCH" --retry-timeout 0
+avro_numbers "$N" $((N + EXTRA - 1)) | avro_send "$edge_in" --batch-size "$BATCH" --retry-timeout 0 --request-timeout 45000
 "$MPY" "$IT_TMP/mcheck.py" stuck "http://127.0.0.1:$edge_m" "$N" "$EXTRA" "$EDGE_CAPACITY" \
   >"$IT_TMP/stuck.out" 2>&1 || {
   cat "$IT_TMP/stuck.out"
