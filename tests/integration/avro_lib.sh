@@ -179,3 +179,22 @@ avro_bg_wait() {
 
 # lib.sh's EXIT trap cleans up relayd; ours runs first (passing the exit status on) so helpers die too.
 trap '_avro_cleanup_bg; _it_cleanup' EXIT
+
+# avro_require_node_avsc: node with avsc 5, installed at test time under the build tree
+# ($TOP_BUILDDIR/tests/node, shared by the Node tests), in NODE_DIR; skips the test (77) without node, npm or
+# registry access.
+avro_require_node_avsc() {
+  command -v node >/dev/null 2>&1 || it_skip "node is not installed"
+  command -v npm >/dev/null 2>&1 || it_skip "npm is not installed"
+  NODE_DIR="$TOP_BUILDDIR/tests/node"
+  if ! node -e 'process.exit(/^5\./.test(require(process.argv[1] + "/package.json").version) ? 0 : 1)' \
+    "$NODE_DIR/node_modules/avsc" 2>/dev/null; then
+    mkdir -p "$NODE_DIR"
+    # A package.json of its own keeps npm from installing into some parent directory's node_modules.
+    [ -f "$NODE_DIR/package.json" ] || echo '{ "name": "relayd-avro-interop", "private": true }' >"$NODE_DIR/package.json"
+    if ! (cd "$NODE_DIR" && timeout 30 npm install --no-audit --no-fund avsc@5) >"$IT_TMP/npm.log" 2>&1; then
+      tail -n 20 "$IT_TMP/npm.log"
+      it_skip "npm install avsc@5 failed (no registry access?)"
+    fi
+  fi
+}

@@ -16,19 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 
-command -v node >/dev/null 2>&1 || it_skip "node is not installed"
-command -v npm >/dev/null 2>&1 || it_skip "npm is not installed"
-NODE_DIR="$TOP_BUILDDIR/tests/node"
-if ! node -e 'process.exit(/^5\./.test(require(process.argv[1] + "/package.json").version) ? 0 : 1)' \
-  "$NODE_DIR/node_modules/avsc" 2>/dev/null; then
-  mkdir -p "$NODE_DIR"
-  # A package.json of its own keeps npm from installing into some parent directory's node_modules.
-  [ -f "$NODE_DIR/package.json" ] || echo '{ "name": "relayd-avro-interop", "private": true }' >"$NODE_DIR/package.json"
-  if ! (cd "$NODE_DIR" && timeout 30 npm install --no-audit --no-fund avsc@5) >"$IT_TMP/npm.log" 2>&1; then
-    tail -n 20 "$IT_TMP/npm.log"
-    it_skip "npm install avsc@5 failed (no registry access?)"
-  fi
-fi
+avro_require_node_avsc
 export NODE_PATH="$NODE_DIR/node_modules"
 PEER="$IT_TOOLS/avro_node_peer.js"
 
