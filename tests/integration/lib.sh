@@ -36,8 +36,12 @@ declare -A IT_PIDS=()
 IT_STATUS=0 # exit status of the last it_run / it_stop
 IT_STOP_MS=0
 
+IT_START_S=$(date +%s)
+
 _it_cleanup() {
   local rc=$? name
+  # One line per test run, for scripts/test's list of the slowest tests (the suite's time budget).
+  echo "$(($(date +%s) - IT_START_S)) $IT_NAME $rc" >>"$TOP_BUILDDIR/test-times.txt" 2>/dev/null
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
     for name in "${!IT_PIDS[@]}"; do
       echo "---- $name: stderr (last 60 lines) ----"
