@@ -40,7 +40,7 @@ struct _RelayTopoAgent
 {
   char *name;
   const char *file; /* as given */
-  char *host;       /* where it runs (--host, topology.host.NAME); NULL: this machine */
+  char *host; /* where it runs (--host, topology.host.NAME, a source's bind address); NULL: this machine */
   RelayAgentConfig *cfg;
   GPtrArray *comps[RELAY_KIND_N]; /* RelayTopoComp* in list order */
   guint index;

@@ -5,7 +5,8 @@
  * problems are reported as --check reports them. Components are read through their class's option table, so
  * an unset key has the default the agent would use; nothing is instantiated. Where an agent runs comes from
  * --host AGENT=HOST, else from a `topology.host.AGENT = HOST` line of its file (a key no agent reads), else
- * it is this machine. Single-threaded. */
+ * from the address one of its sources binds (neither a wildcard nor loopback), else it is this machine.
+ * Single-threaded. */
 #include "topology.h"
 
 #include "component.h"
@@ -362,6 +363,20 @@ _link_agent(RelayTopoAgent *agent)
     }
 }
 
+/* An agent of unknown host with a source bound to one address (not a wildcard, not loopback) runs on the
+ * machine that has that address. */
+static void
+_infer_host(RelayTopology *self, RelayTopoAgent *agent)
+{
+  for (guint i = 0; !agent->host && i < agent->comps[RELAY_KIND_SOURCE]->len; i++)
+    {
+      const RelayTopoComp *source = g_ptr_array_index(agent->comps[RELAY_KIND_SOURCE], i);
+      if (source->host && !relay_topo_is_wildcard(source->host)
+          && !relay_topo_is_loopback(self->hosts, source->host))
+        agent->host = g_strdup(source->host);
+    }
+}
+
 /* Every listening source (port > 0: port 0 is any free port) a network sink reaches. */
 static void
 _link_hops(RelayTopology *self)
@@ -395,6 +410,9 @@ relay_topology_link(RelayTopology *self, RelayConfigReport *report)
       relay_config_report_add(report, NULL, "command line", "--host", "no agent %s in the files",
                               (const char *)name);
   for (guint i = 0; i < self->agents->len; i++)
-    _link_agent(g_ptr_array_index(self->agents, i));
+    {
+      _link_agent(g_ptr_array_index(self->agents, i));
+      _infer_host(self, g_ptr_array_index(self->agents, i));
+    }
   _link_hops(self);
 }
