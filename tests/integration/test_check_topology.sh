@@ -292,6 +292,15 @@ else
   it_log "graphviz (dot) not installed: the graph's syntax is not checked by Graphviz"
 fi
 
+# The README shows the bundled configuration's graph: it must be the current output.
+readme="$TOP_SRCDIR/README.md"
+if [ -f "$readme" ]; then
+  awk '/^<!-- BEGIN relayd --dot conf\/relayd.conf/ { on = 1; next } /^<!-- END relayd --dot/ { on = 0 }
+    on && !/^```/' "$readme" >"$T/readme.dot"
+  (cd "$TOP_SRCDIR" && "$RELAYD" --dot conf/relayd.conf 2>/dev/null) >"$T/current.dot"
+  diff -u "$T/readme.dot" "$T/current.dot" || it_fail "README's relayd --dot conf/relayd.conf block is not current"
+fi
+
 # A file that cannot be read: exit 1 as --check.
 it_run_expect unreadable 1 --check-topology "$T/no-such.conf"
 it_assert_grep "unreadable file named" "$T/unreadable.log" "cannot read configuration $T/no-such.conf"
