@@ -53,6 +53,7 @@ struct _RelayTopology
   GPtrArray *all;        /* every RelayTopoComp*, by id */
   GHashTable *overrides; /* agent name -> host from --host (owned strings) */
   RelayTopoHosts *hosts;
+  GHashTable *by_port; /* port (gint64*) -> GPtrArray of the sources listening there (after link) */
   guint n_hops;
 };
 
@@ -69,6 +70,8 @@ void relay_topology_add_string(RelayTopology *self, const char *name, const char
                                RelayConfigReport *report);
 /* After the last add: applies hosts, links components and hops. */
 void relay_topology_link(RelayTopology *self, RelayConfigReport *report);
+/* The sources listening on port (after link), or NULL. Borrowed. */
+GPtrArray *relay_topology_listeners(RelayTopology *self, gint64 port);
 /* Reports every problem between hops, one line each with file:line. */
 void relay_topology_check(RelayTopology *self, RelayConfigReport *report);
 /* Graphviz text of the topology. */

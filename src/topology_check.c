@@ -12,6 +12,7 @@
 #include "component.h"
 #include "options.h"
 #include "props.h"
+#include "registry.h"
 
 #include <string.h>
 
@@ -30,15 +31,13 @@ static void
 _check_unreached(RelayTopology *self, RelayTopoComp *sink, RelayConfigReport *report)
 {
   GString *hint = g_string_new(NULL);
-  guint shown = 0;
+  GPtrArray *listeners = relay_topology_listeners(self, sink->port);
 
-  for (guint i = 0; i < self->all->len; i++)
+  for (guint i = 0; listeners && i < listeners->len && i < 3; i++)
     {
-      RelayTopoComp *source = g_ptr_array_index(self->all, i);
-      if (source->cc->kind != RELAY_KIND_SOURCE || source->port != sink->port || shown++ >= 3)
-        continue;
+      RelayTopoComp *source = g_ptr_array_index(listeners, i);
       char *at = _at(source);
-      g_string_append_printf(hint, "%s%s (%s) binds %s:%" G_GINT64_FORMAT " on %s", shown > 1 ? "; " : "",
+      g_string_append_printf(hint, "%s%s (%s) binds %s:%" G_GINT64_FORMAT " on %s", i ? "; " : "",
                              source->label, at, source->host, source->port,
                              source->agent->host ? source->agent->host : "this machine");
       g_free(at);
@@ -106,6 +105,25 @@ _check_target_batch(RelayTopoComp *sink, RelayTopoComp *source, RelayConfigRepor
     }
 }
 
+/* A source with a transport key (the avro source's netty | http) is reached by a sink without one only on its
+ * default transport: the avro sink speaks Flume's Netty framing. */
+static void
+_check_transport(RelayTopoComp *sink, RelayTopoComp *source, RelayConfigReport *report)
+{
+  const char *transport = relay_topo_enum(source, "transport");
+  const RelayOption *row = relay_options_find(source->klass->options, "transport");
+
+  if (!transport || relay_topo_has_key(sink, "transport") || !row->def
+      || g_ascii_strcasecmp(transport, row->def) == 0)
+    return;
+  char *at = _at(source);
+  sink->flagged = TRUE;
+  relay_config_report_add(report, relay_topo_where(sink, "type"), sink->label, "type",
+                          "%s sink speaks the %s transport only, but its target %s (%s) has transport = %s",
+                          sink->klass->type, row->def, source->label, at, transport);
+  g_free(at);
+}
+
 static void
 _check_hop(RelayTopoComp *sink, RelayTopoComp *source, RelayConfigReport *report)
 {
@@ -121,6 +139,7 @@ _check_hop(RelayTopoComp *sink, RelayTopoComp *source, RelayConfigReport *report
       g_free(at);
       return;
     }
+  _check_transport(sink, source, report);
   _compare_key(sink, source, "compression-type", report);
   _compare_key(sink, source, "ssl", report);
   _compare_key(sink, source, "protocol", report);
@@ -185,13 +204,12 @@ _check_listeners(RelayTopology *self, RelayConfigReport *report)
   for (guint i = 0; i < self->all->len; i++)
     {
       RelayTopoComp *b = g_ptr_array_index(self->all, i);
-      if (b->cc->kind != RELAY_KIND_SOURCE || b->port <= 0)
-        continue;
-      for (guint j = 0; j < i; j++)
+      GPtrArray *listeners
+          = b->cc->kind == RELAY_KIND_SOURCE ? relay_topology_listeners(self, b->port) : NULL;
+      for (guint j = 0; listeners && g_ptr_array_index(listeners, j) != b; j++)
         {
-          RelayTopoComp *a = g_ptr_array_index(self->all, j);
-          if (a->cc->kind != RELAY_KIND_SOURCE || a->port != b->port
-              || !relay_topo_binds_overlap(self->hosts, a->agent->host, a->host, b->agent->host, b->host))
+          RelayTopoComp *a = g_ptr_array_index(listeners, j);
+          if (!relay_topo_binds_overlap(self->hosts, a->agent->host, a->host, b->agent->host, b->host))
             continue;
           char *at = _at(a);
           relay_config_report_add(report, relay_topo_where(b, "port"), b->label, "port",
@@ -253,9 +271,12 @@ _check_groups(RelayTopology *self, RelayConfigReport *report)
   for (guint i = 0; i < self->all->len; i++)
     {
       RelayTopoComp *group = g_ptr_array_index(self->all, i);
-      const char *type = relay_component_config_value(group->cc, "processor.type");
-      if (group->cc->kind != RELAY_KIND_SINKGROUP || !type
-          || (g_ascii_strcasecmp(type, "failover") != 0 && g_ascii_strcasecmp(type, "load_balance") != 0))
+      const RelaySinkProcessorClass *klass
+          = group->cc->kind == RELAY_KIND_SINKGROUP
+                ? relay_registry_find_processor(relay_component_config_value(group->cc, "processor.type"))
+                : NULL;
+      const char *type = klass ? klass->type : NULL;
+      if (!type || (strcmp(type, "failover") != 0 && strcmp(type, "load_balance") != 0))
         continue;
       char *one = _one_destination(self, group);
       if (one)

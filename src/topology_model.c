@@ -116,6 +116,12 @@ _agent_free(gpointer data)
 }
 
 static void
+_free_array(gpointer data)
+{
+  g_ptr_array_unref(data);
+}
+
+static void
 _props_free(gpointer data)
 {
   relay_props_free(data);
@@ -131,6 +137,7 @@ relay_topology_new(gboolean resolve)
   self->all = g_ptr_array_new();
   self->overrides = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   self->hosts = relay_topo_hosts_new(resolve);
+  self->by_port = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, _free_array);
   return self;
 }
 
@@ -144,6 +151,7 @@ relay_topology_free(RelayTopology *self)
   g_ptr_array_unref(self->all);
   g_hash_table_destroy(self->overrides);
   relay_topo_hosts_free(self->hosts);
+  g_hash_table_destroy(self->by_port);
   g_free(self);
 }
 
@@ -377,21 +385,46 @@ _infer_host(RelayTopology *self, RelayTopoAgent *agent)
     }
 }
 
-/* Every listening source (port > 0: port 0 is any free port) a network sink reaches. */
+/* Indexes every listening source by port (port 0 is any free port: not indexed). */
+static void
+_index_listeners(RelayTopology *self)
+{
+  for (guint i = 0; i < self->all->len; i++)
+    {
+      RelayTopoComp *source = g_ptr_array_index(self->all, i);
+      if (source->cc->kind != RELAY_KIND_SOURCE || source->port <= 0)
+        continue;
+      GPtrArray *list = g_hash_table_lookup(self->by_port, &source->port);
+      if (!list)
+        {
+          list = g_ptr_array_new();
+          g_hash_table_insert(self->by_port, &source->port, list);
+        }
+      g_ptr_array_add(list, source);
+    }
+}
+
+GPtrArray *
+relay_topology_listeners(RelayTopology *self, gint64 port)
+{
+  return g_hash_table_lookup(self->by_port, &port);
+}
+
+/* Every listening source a network sink reaches. */
 static void
 _link_hops(RelayTopology *self)
 {
   for (guint i = 0; i < self->all->len; i++)
     {
       RelayTopoComp *sink = g_ptr_array_index(self->all, i);
-      if (sink->cc->kind != RELAY_KIND_SINK || !sink->host)
-        continue;
-      for (guint j = 0; j < self->all->len; j++)
+      GPtrArray *listeners = sink->cc->kind == RELAY_KIND_SINK && sink->host
+                                 ? relay_topology_listeners(self, sink->port)
+                                 : NULL;
+      for (guint j = 0; listeners && j < listeners->len; j++)
         {
-          RelayTopoComp *source = g_ptr_array_index(self->all, j);
-          if (source->cc->kind == RELAY_KIND_SOURCE && source->port > 0 && source->port == sink->port
-              && relay_topo_reaches(self->hosts, sink->agent->host, sink->host, source->agent->host,
-                                    source->host))
+          RelayTopoComp *source = g_ptr_array_index(listeners, j);
+          if (relay_topo_reaches(self->hosts, sink->agent->host, sink->host, source->agent->host,
+                                 source->host))
             g_ptr_array_add(sink->targets, source);
         }
       self->n_hops += sink->targets->len;
@@ -414,5 +447,6 @@ relay_topology_link(RelayTopology *self, RelayConfigReport *report)
       _link_agent(g_ptr_array_index(self->agents, i));
       _infer_host(self, g_ptr_array_index(self->agents, i));
     }
+  _index_listeners(self);
   _link_hops(self);
 }

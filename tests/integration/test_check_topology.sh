@@ -91,6 +91,10 @@ it_run_expect ssl 1 --check-topology "$f"
 it_assert_grep "ssl mismatch at the sink's type line" "$T/ssl.out" "^$f:$line: edge\.sinks\.k: ssl: false \(the default\), but its target collector\.sources\.r .* has ssl = true"
 it_assert_grep "ssl: one problem" "$T/ssl.out" ": 1 problem\(s\)$"
 
+f="$T/transport.conf"
+{ edge edge avro 127.0.0.1 50018; terminal collector avro 127.0.0.1 50018; echo "collector.sources.r.transport = http"; } >"$f"
+expect_one transport "$f" edge.sinks.k type "avro sink speaks the netty transport only, but its target collector\.sources\.r .* has transport = http$"
+
 f="$T/target-batch.conf"
 { edge edge avro 127.0.0.1 50008; echo "edge.sinks.k.batch-size = 500"; terminal collector avro 127.0.0.1 50008 100; } >"$f"
 expect_one target-batch "$f" edge.sinks.k batch-size "500 is larger than transactionCapacity 100 of collector\.channels\.c \($f:[0-9]+\), which its target collector\.sources\.r puts"
@@ -144,7 +148,7 @@ edge.sinks.k2.hostname = 127.0.0.1
 edge.sinks.k2.port = 50015
 edge.sinkgroups = g
 edge.sinkgroups.g.sinks = k k2
-edge.sinkgroups.g.processor.type = load_balance
+edge.sinkgroups.g.processor.type = org.apache.flume.sink.LoadBalancingSinkProcessor
 EOF
   terminal collector avro 127.0.0.1 50014 | sed 's/^collector\.sources = r$/collector.sources = r r2/'
   cat <<EOF
