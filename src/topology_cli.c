@@ -38,6 +38,16 @@ _args_clear(TopoArgs *args)
   g_free(args->log_level);
 }
 
+/* Adds path unless given already (its agents would be counted twice, each taking its own ports). */
+static void
+_add_file(GPtrArray *files, const char *path)
+{
+  for (guint i = 0; i < files->len; i++)
+    if (strcmp(g_ptr_array_index(files, i), path) == 0)
+      return;
+  g_ptr_array_add(files, g_strdup(path));
+}
+
 /* Parses the command line into args; -1 to go on, else the exit status. */
 static int
 _parse(int argc, char **argv, TopoArgs *args)
@@ -81,9 +91,9 @@ _parse(int argc, char **argv, TopoArgs *args)
     relay_log_set_level(level);
   GPtrArray *files = g_ptr_array_new();
   for (guint i = 0; args->files && args->files[i]; i++)
-    g_ptr_array_add(files, g_strdup(args->files[i]));
+    _add_file(files, args->files[i]);
   for (int i = 1; i < argc; i++)
-    g_ptr_array_add(files, g_strdup(argv[i]));
+    _add_file(files, argv[i]);
   if (!files->len)
     g_ptr_array_add(files, g_file_test("conf/relayd.conf", G_FILE_TEST_IS_REGULAR)
                                ? g_strdup("conf/relayd.conf")

@@ -187,6 +187,9 @@ expect_one host-key-overridden "$f" edge.sinks.k hostname ".*matches no source.*
 
 it_run_expect bundled 0 --check-topology "$TOP_SRCDIR/conf/relayd.conf"
 it_assert_grep "bundled: 4 agents, 2 hops, clean" "$T/bundled.out" "topology of 4 agent\(s\), 2 hop\(s\): 0 problem\(s\)$"
+# The same file twice is read once (its sources would otherwise collide with themselves).
+it_run_expect bundled-twice 0 --check-topology "$TOP_SRCDIR/conf/relayd.conf" -f "$TOP_SRCDIR/conf/relayd.conf"
+it_assert_grep "same file twice: read once" "$T/bundled-twice.out" "topology of 4 agent\(s\), 2 hop\(s\): 0 problem"
 (cd "$TOP_SRCDIR" && "$RELAYD" --check-topology >"$T/default.out") || it_fail "without FILE: conf/relayd.conf is not clean"
 it_assert_grep "without FILE: conf/relayd.conf" "$T/default.out" "^conf/relayd\.conf: topology of 4 agent"
 
