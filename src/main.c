@@ -19,6 +19,7 @@
 #include "monitor.h"
 #include "props.h"
 #include "tls.h"
+#include "topology.h" /* --check-topology, --dot (issue 14) */
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -108,6 +109,7 @@ _take_flume_verb(int *argc, char **argv)
 static int
 _parse_args(int argc, char **argv, RelayArgs *args)
 {
+  gboolean topology_listed = FALSE; /* issue 14 */
   GOptionEntry entries[] = {
     { "name", 'n', 0, G_OPTION_ARG_STRING, &args->name, "name of the agent to run (required)", "NAME" },
     { "conf-file", 'f', 0, G_OPTION_ARG_FILENAME_ARRAY, &args->conf_files,
@@ -130,6 +132,11 @@ _parse_args(int argc, char **argv, RelayArgs *args)
       NULL },
     { "no-reload-conf", 0, 0, G_OPTION_ARG_NONE, &args->no_reload,
       "Flume's option; relayd never reloads its configuration while running", NULL },
+    /* ---- issue 14: listed for --help; main() hands these command lines to topology_cli.c ---- */
+    { "check-topology", 0, 0, G_OPTION_ARG_NONE, &topology_listed,
+      "check the hops between every agent of FILE... (see relayd --check-topology --help)", NULL },
+    { "dot", 0, 0, G_OPTION_ARG_NONE, &topology_listed, "print the agents of FILE... as a Graphviz graph",
+      NULL },
     { NULL },
   };
   GOptionContext *ctx = g_option_context_new("- relay Flume events between agents");
@@ -463,6 +470,8 @@ main(int argc, char **argv)
   if (relay_help_components_wanted(argc, argv))
     return relay_help_components_run(argc, argv);
   /* ---- end of --help-components ---- */
+  if (relay_topology_wanted(argc, argv)) /* ---- --check-topology, --dot (issue 14) ---- */
+    return relay_topology_main(argc, argv);
   int rc = _parse_args(argc, argv, &args);
 
   if (args.version)
