@@ -298,6 +298,33 @@ _configure_handler(RelayHttpSource *self, const RelayComponentConfig *cc, RelayC
   return TRUE;
 }
 
+/* Flume passes these through to Jetty's setters; relayd has no Jetty: accepted, noted, no effect. */
+static const char *const _jetty_prefixes[]
+    = { "QueuedThreadPool.", "HttpConfiguration.", "ServerConnector.", "SslContextFactory.", NULL };
+
+static gboolean
+_knows_key(const char *key)
+{
+  for (guint i = 0; _jetty_prefixes[i]; i++)
+    if (g_str_has_prefix(key, _jetty_prefixes[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+_note_jetty_keys(RelayHttpSource *self, const RelayComponentConfig *cc)
+{
+  GPtrArray *keys = relay_component_config_keys(cc, "");
+
+  for (guint i = 0; i < keys->len; i++)
+    if (_knows_key(keys->pdata[i]))
+      relay_log(RELAY_LOG_INFO, self->super.super.log_prefix,
+                "key %s is for Flume's Jetty server and has no effect here (the limits are max-connections, "
+                "max-body-bytes, max-header-bytes, idle-timeout)",
+                (const char *)keys->pdata[i]);
+  g_ptr_array_unref(keys);
+}
+
 static gboolean
 _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfigReport *report)
 {
@@ -305,6 +332,7 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
 
   if (!_configure_handler(self, cc, report))
     return FALSE;
+  _note_jetty_keys(self, cc);
   if (self->tls.ssl
       && !(self->tls_ctx = relay_tls_new_for_component(&self->tls, TRUE, component->log_prefix, cc, report)))
     return FALSE;
@@ -380,6 +408,7 @@ const RelayComponentClass relay_source_http_class = {
   .options = _options,
   .instance_size = sizeof(RelayHttpSource),
   .configure = _configure,
+  .knows_key = _knows_key,
   .free = _free,
   .start = _start,
   .stop = _stop,
