@@ -200,6 +200,8 @@ _parse_head(RelayHttpRequest *self, const guint8 *buf, gsize head_len, const Rel
   for (gboolean first = TRUE;; first = FALSE)
     {
       const guint8 *nl = memchr(buf + p, '\n', head_len - p);
+      if (!nl)
+        return _error(self, 400, "bad request line", -1, -1); /* only empty lines */
       gsize eol = (gsize)(nl - buf), next = eol + 1;
       if (eol > p && buf[eol - 1] == '\r')
         eol--;

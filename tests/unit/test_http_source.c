@@ -119,6 +119,8 @@ test_request_errors(void **state)
     int status;
   } cases[] = {
     { "POST /\r\n\r\n", 400 },
+    { "\r\n\r\n", 400 },
+    { "\n\n\n", 400 },
     { "POST / HTTP/2.0\r\n\r\n", 400 },
     { "POST / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400 },
     { "POST / HTTP/1.1\r\n folded\r\n\r\n", 400 },
