@@ -23,6 +23,10 @@ extern const RelayComponentClass relay_source_exec_class;
 extern const RelayComponentClass relay_source_spooldir_class;
 /* ---- taildir source (issue 11) ---- */
 extern const RelayComponentClass relay_source_taildir_class;
+/* ---- syslog sources (issue 12) ---- */
+extern const RelayComponentClass relay_source_syslogtcp_class;
+extern const RelayComponentClass relay_source_syslogudp_class;
+extern const RelayComponentClass relay_source_multiport_syslogtcp_class;
 
 /* Entries are appended in one block per issue (not reflowed), which keeps merges simple. */
 /* clang-format off */
@@ -35,6 +39,8 @@ static const RelayComponentClass *const _classes[] = {
   &relay_source_exec_class, &relay_source_spooldir_class,
   /* ---- taildir source (issue 11) ---- */
   &relay_source_taildir_class,
+  /* ---- syslog sources (issue 12) ---- */
+  &relay_source_syslogtcp_class, &relay_source_syslogudp_class, &relay_source_multiport_syslogtcp_class,
   NULL,
 };
 /* clang-format on */
