@@ -204,12 +204,9 @@ relay_syslog_charset_ok(const char *charset, char **why)
 }
 
 void
-relay_syslog_note_status(RelaySource *source, RelayRateLimit *rl, const RelayEvent *ev, const char *peer)
+relay_syslog_note_status(RelaySource *source, RelayRateLimit *rl, const char *status, const RelayEvent *ev,
+                         const char *peer)
 {
-  const char *status = relay_event_get_header(ev, "flume.syslog.status");
-
-  if (!status)
-    return;
   relay_counter_inc(&source->counters.event_read_fail);
   relay_log_ratelimited(rl, RELAY_LOG_WARN, source->super.log_prefix,
                         "message marked %s (delivered) peer=%s bytes=%u", status, peer, ev->body_len);
@@ -223,14 +220,16 @@ static void
 _add_event(SyslogConn *sc, const guint8 *msg, gsize len, gboolean incomplete, gint64 now_ms)
 {
   SyslogTcpSource *src = sc->source;
-  RelayEvent *ev = relay_syslog_parse(msg, len, src->keep, incomplete, now_ms, sc->extra, sc->n_extra);
+  const char *status = NULL;
+  RelayEvent *ev = relay_syslog_parse(msg, len, src->keep, incomplete, now_ms, sc->extra, sc->n_extra, &status);
 
   if (!ev)
     {
       relay_counter_inc(&src->super.counters.event_read_fail);
       return;
     }
-  relay_syslog_note_status(&src->super, &src->rl_status, ev, relay_net_conn_peer(sc->conn));
+  if (status)
+    relay_syslog_note_status(&src->super, &src->rl_status, status, ev, relay_net_conn_peer(sc->conn));
   g_ptr_array_add(sc->retained, ev);
 }
 

@@ -27,8 +27,9 @@ void relay_syslog_peer_names_text(const char *peer, gboolean want_host, char ip[
  * (to g_free) for unknown charsets and ones like UTF-16. */
 gboolean relay_syslog_charset_ok(const char *charset, char **why);
 
-/* Counts a message Flume marks Invalid or Incomplete (flume.syslog.status) as EventReadFail and warns,
- * rate-limited. */
-void relay_syslog_note_status(RelaySource *source, RelayRateLimit *rl, const RelayEvent *ev, const char *peer);
+/* Counts a message Flume marks Invalid or Incomplete (status, from relay_syslog_parse) as EventReadFail and
+ * warns, rate-limited. */
+void relay_syslog_note_status(RelaySource *source, RelayRateLimit *rl, const char *status, const RelayEvent *ev,
+                              const char *peer);
 
 #endif

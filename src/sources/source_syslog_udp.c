@@ -151,17 +151,18 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
       guint n_extra = _peer_headers(src, &peer, peer_len, extra);
       gsize msg_len = 0;
       const guint8 *msg = _message(src->buf, (gsize)n, &msg_len);
+      const char *status = NULL;
       RelayEvent *ev = relay_syslog_parse(msg, msg_len, src->keep, msg_len >= RELAY_SYSLOG_UDP_MAX, now_ms, extra,
-                                          n_extra);
+                                          n_extra, &status);
       if (!ev)
         {
           relay_counter_inc(&src->super.counters.event_read_fail);
           continue;
         }
-      if (relay_event_get_header(ev, "flume.syslog.status"))
+      if (status)
         {
           relay_net_format_peer((const struct sockaddr *)&peer, peer_len, peer_text, sizeof peer_text);
-          relay_syslog_note_status(&src->super, &src->rl_status, ev, peer_text);
+          relay_syslog_note_status(&src->super, &src->rl_status, status, ev, peer_text);
         }
       g_ptr_array_add(batch, ev);
     }

@@ -56,6 +56,21 @@ _is_host_char(guint8 c)
 static gboolean
 _has_line_terminator(const guint8 *p, const guint8 *end)
 {
+  gsize len = (gsize)(end - p);
+  guint64 high = 0;
+
+  /* The common case, plain ASCII: one pass for bytes >= 0x80, then memchr for '\r' and '\n'. */
+  gsize i = 0;
+  for (; i + 8 <= len; i += 8)
+    {
+      guint64 word;
+      memcpy(&word, p + i, 8);
+      high |= word;
+    }
+  for (; i < len; i++)
+    high |= p[i];
+  if (!(high & G_GUINT64_CONSTANT(0x8080808080808080)))
+    return memchr(p, '\r', len) || memchr(p, '\n', len);
   for (; p < end; p++)
     {
       if (*p == '\n' || *p == '\r')
@@ -131,16 +146,38 @@ _days_in_month(int year, int mon0)
   return mon0 == 1 && leap ? 29 : days[mon0];
 }
 
-/* Seconds of a local (TZ) wall time; fields out of range roll over, as a lenient Java Calendar. */
+/* Seconds of a local (TZ) wall time; fields out of range roll over, as a lenient Java Calendar. mktime()
+ * is slow (it takes a lock and may read the zone file), so the start of the last minute asked for is cached
+ * per thread: messages of one second arrive together. */
 static gint64
 _local_seconds(int year, int mon0, int mday, int hour, int min, int sec)
 {
+  static __thread struct
+  {
+    int year, mon0, mday, hour, min;
+    gint64 seconds;
+    gboolean valid;
+  } cache;
+
+  if (cache.valid && cache.year == year && cache.mon0 == mon0 && cache.mday == mday && cache.hour == hour
+      && cache.min == min && sec >= 0 && sec < 60)
+    return cache.seconds + sec;
   struct tm tm = {
     .tm_year = year - 1900, .tm_mon = mon0, .tm_mday = mday, .tm_hour = hour, .tm_min = min, .tm_sec = sec,
     .tm_isdst = -1,
   };
-
-  return (gint64)mktime(&tm);
+  gint64 seconds = (gint64)mktime(&tm);
+  if (sec >= 0 && sec < 60)
+    {
+      cache.year = year;
+      cache.mon0 = mon0;
+      cache.mday = mday;
+      cache.hour = hour;
+      cache.min = min;
+      cache.seconds = seconds - sec;
+      cache.valid = TRUE;
+    }
+  return seconds;
 }
 
 /* Java's Calendar.add(MONTH, months) in local time: the day is clamped to the new month's length. */
@@ -405,6 +442,41 @@ _kept_body(guint keep, const char *pri, gsize pri_len, const _Match *m)
   return s;
 }
 
+/* Decimal text of v (>= 0) into out (at least 21 bytes). */
+static void
+_format_int(char *out, gint64 v)
+{
+  char tmp[24];
+  int n = 0;
+
+  if (v < 0)
+    {
+      *out++ = '-';
+      v = -v;
+    }
+  do
+    tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10) > 0);
+  while (n > 0)
+    *out++ = tmp[--n];
+  *out = '\0';
+}
+
+/* _format_int for timestamps, remembering the last one per thread (many messages share a millisecond). */
+static void
+_format_stamp(char *out, gint64 ms)
+{
+  static __thread gint64 last = -1;
+  static __thread char text[24];
+
+  if (ms != last)
+    {
+      _format_int(text, ms);
+      last = ms;
+    }
+  memcpy(out, text, sizeof text);
+}
+
 /* Length of a valid <PRI> (1-3 digits then '>'), 0 if invalid; -1 if the message ends inside it. */
 static int
 _pri_digits(const guint8 *msg, gsize len)
@@ -423,11 +495,11 @@ _pri_digits(const guint8 *msg, gsize len)
 
 RelayEvent *
 relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete, gint64 now_ms,
-                   const RelayHeader *extra, guint n_extra)
+                   const RelayHeader *extra, guint n_extra, const char **status)
 {
   _Headers h = { .n = 0 };
   _Match m = { 0 };
-  char facility[16] = "0", severity[16] = "0", stamp_ms[24];
+  char facility[24] = "0", severity[24] = "0", stamp_ms[24];
   const void *body = msg;
   gsize body_len = len;
   GString *kept = NULL;
@@ -442,11 +514,13 @@ relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete
     }
   if (len == 0)
     return NULL;
+  if (status)
+    *status = NULL;
   if (!invalid)
     {
       int pri = _num(msg + 1, digits);
-      g_snprintf(facility, sizeof facility, "%d", pri / 8);
-      g_snprintf(severity, sizeof severity, "%d", pri % 8);
+      _format_int(facility, pri / 8);
+      _format_int(severity, pri % 8);
     }
   _add(&h, "Facility", facility, strlen(facility));
   _add(&h, "Severity", severity, strlen(severity));
@@ -464,7 +538,7 @@ relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete
                             : relay_syslog_parse_5424_time((const char *)m.stamp, m.stamp_len);
       if (m.stamp && ms != -1)
         {
-          g_snprintf(stamp_ms, sizeof stamp_ms, "%" G_GINT64_FORMAT, ms);
+          _format_stamp(stamp_ms, ms);
           _add(&h, "timestamp", stamp_ms, strlen(stamp_ms));
         }
       if (m.host)
@@ -482,10 +556,11 @@ relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete
           body_len = m.body_len;
         }
     }
-  if (invalid)
-    _add(&h, "flume.syslog.status", "Invalid", 7);
-  else if (incomplete)
-    _add(&h, "flume.syslog.status", "Incomplete", 10);
+  const char *marked = invalid ? "Invalid" : incomplete ? "Incomplete" : NULL;
+  if (marked)
+    _add(&h, "flume.syslog.status", marked, strlen(marked));
+  if (status)
+    *status = marked;
   for (guint i = 0; i < n_extra; i++)
     if (h.n < _MAX_HEADERS)
       h.headers[h.n++] = extra[i];
@@ -576,14 +651,11 @@ _frame_newline(const guint8 *buf, gsize len, gsize start, gsize max_size, gboole
       if (!done && !at_eof)
         return FALSE;
     }
-  gsize limit = MIN(len, start + max_size);
-  const guint8 *nl = NULL;
-  for (const guint8 *p = buf + MIN(k, limit); p < buf + limit; p++)
-    if (_is_separator(*p))
-      {
-        nl = p;
-        break;
-      }
+  gsize limit = MIN(len, start + max_size), from = MIN(k, limit);
+  const guint8 *nl = memchr(buf + from, '\n', limit - from);
+  const guint8 *nul = memchr(buf + from, '\0', (nl ? (gsize)(nl - buf) : limit) - from);
+  if (nul)
+    nl = nul;
   frame->msg_off = start;
   if (nl)
     {

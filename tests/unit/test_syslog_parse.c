@@ -21,7 +21,7 @@
 static RelayEvent *
 _parse(const char *msg, guint keep)
 {
-  return relay_syslog_parse((const guint8 *)msg, strlen(msg), keep, FALSE, NOW_MS, NULL, 0);
+  return relay_syslog_parse((const guint8 *)msg, strlen(msg), keep, FALSE, NOW_MS, NULL, 0, NULL);
 }
 
 static void
@@ -192,7 +192,7 @@ test_invalid(void **state)
   _assert_header(ev, "flume.syslog.status", NULL);
   _assert_body(ev, "<10>Good good good data");
   relay_event_unref(ev);
-  ev = relay_syslog_parse((const guint8 *)"<13>1 - h cut", 13, 0, TRUE, NOW_MS, NULL, 0);
+  ev = relay_syslog_parse((const guint8 *)"<13>1 - h cut", 13, 0, TRUE, NOW_MS, NULL, 0, NULL);
   _assert_header(ev, "flume.syslog.status", "Incomplete");
   _assert_header(ev, "host", "h");
   relay_event_unref(ev);
@@ -202,7 +202,7 @@ test_invalid(void **state)
   _assert_header(ev, "Severity", "5");
   relay_event_unref(ev);
   RelayHeader extra = { .key = "ip", .value = "127.0.0.1", .key_len = 2, .value_len = 9 };
-  ev = relay_syslog_parse((const guint8 *)"x", 1, 0, FALSE, NOW_MS, &extra, 1);
+  ev = relay_syslog_parse((const guint8 *)"x", 1, 0, FALSE, NOW_MS, &extra, 1, NULL);
   _assert_header(ev, "ip", "127.0.0.1");
   relay_event_unref(ev);
 }
