@@ -620,7 +620,8 @@ _frame_octet_counted(const guint8 *buf, gsize len, gsize start, int header, gsiz
     }
   if (have >= frame_len)
     {
-      frame->msg_len = frame_len;
+      /* rsyslog's RFC 5424 template ends the message with '\n' inside the frame: not part of it */
+      frame->msg_len = frame_len - (buf[msg_off + frame_len - 1] == '\n' ? 1 : 0);
       frame->consumed = msg_off + frame_len;
       return TRUE;
     }

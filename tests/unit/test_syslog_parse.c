@@ -256,6 +256,8 @@ test_framing(void **state)
   /* octet counting and newline framing mixed on one stream */
   _assert_frames("5 <1>ab<2>x\n10 <3>1 - h m\n<4>y\n", 100, FALSE, "<1>ab|<2>x|<3>1 - h m|<4>y|rest=0");
   _assert_frames("12 <1>a", 100, FALSE, "rest=7");
+  /* a '\n' ending an octet-counted frame (rsyslog's RFC 5424 template) is not part of the message */
+  _assert_frames("5 <1>a\n3 <2>", 100, FALSE, "<1>a|<2>|rest=0");
   _assert_frames("12", 100, FALSE, "rest=2");
   /* a digit not followed by "LEN SP" is a (bad) newline-framed message */
   _assert_frames("12x\n", 100, FALSE, "12x|rest=0");
