@@ -15,10 +15,15 @@ RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
 PY=/usr/bin/python3
 EV="$IT_TOOLS/syslog_events.py"
 
+# six distinct free ports in one interpreter start
+read -r port_b port_t port_u port_m1 port_m2 port_rs < <($PY -c 'import socket
+ss = [socket.socket() for _ in range(6)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+
 # ---- (b) backpressure: started first, it waits out the file_roll sink's pause after a failure ----
 N=$(it_scaled 20000)
 out_b="$IT_TMP/out_b"
-port_b=$(it_free_port)
 cat >"$IT_TMP/b.conf" <<EOF
 b.sources = r1
 b.channels = c1
@@ -45,11 +50,6 @@ $PY "$EV" flood 127.0.0.1 "$port_b" "$N" &
 flood_pid=$!
 
 # ---- (a) clients and headers ----
-port_t=$(it_free_port)
-port_u=$(it_free_port)
-port_m1=$(it_free_port)
-port_m2=$(it_free_port)
-port_rs=$(it_free_port)
 cat >"$IT_TMP/a.conf" <<EOF
 a.sources = t u m
 a.channels = c1
@@ -205,17 +205,20 @@ kill -USR1 "$(it_pid a)"
 it_wait_log a 'source:syslogtcp:t\] counters'
 it_assert_grep "EventReadFail counts the marked messages" "$IT_TMP/a.log" \
   'source:syslogtcp:t\] counters .*EventReadFail=[1-9]'
+it_log "a checked at $(it_now_ms)"
 it_stop a
 
 # ---- (b) continued: the channel was full, nothing may be lost ----
 it_wait_log b 'put to required channel failed'
 it_assert_eq "the source stopped reading (bounded buffers)" "0" "$(find "$out_b" -type f 2>/dev/null | wc -l)"
+it_log "b sink back at $(it_now_ms)"
 mkdir -p "$out_b"
 it_wait_lines "$out_b" "$N" 30 b
 wait "$flood_pid" || it_fail "the flood client failed"
 lines=$(it_cat_dir "$out_b" | sort -u | wc -l)
 it_assert_eq "every line exactly once" "$N" "$lines"
 it_assert_eq "no duplicates" "$N" "$(it_lines "$out_b")"
+it_log "b done at $(it_now_ms)"
 it_stop b
 
 # ---- --check knows the keys and their ranges ----
