@@ -54,7 +54,7 @@ typedef struct
 {
   SyslogTcpSource *source;
   RelayNetServer *server;
-  gint64 port;  /* configured */
+  gint64 port; /* configured */
   char *charset;
   char port_text[8]; /* the bound port, for portHeader */
 } SyslogPort;
@@ -127,10 +127,11 @@ static const RelayOption _multiport_options[] = {
                        "TCP ports, separated by spaces (0: the system chooses)"),
   RELAY_OPT_INT_ROW("batchSize", "100", 1, 100000, SyslogTcpSource, batch_size, RELAY_OPTF_BATCH_SIZE,
                     "most messages put in one transaction"),
-  RELAY_OPT_INT_ROW("readBufferBytes", "1024", 1, RELAY_SYSLOG_MAX_EVENT_SIZE, SyslogTcpSource, read_buffer, 0,
-                    "bytes buffered per connection before reading pauses (at least 64 KiB and twice eventSize)"),
-  RELAY_OPT_INT_ROW("readBufferSize", NULL, 1, RELAY_SYSLOG_MAX_EVENT_SIZE, SyslogTcpSource, read_buffer_ug, 0,
-                    "the user guide's name of readBufferBytes (which wins when both are set)"),
+  RELAY_OPT_INT_ROW(
+      "readBufferBytes", "1024", 1, RELAY_SYSLOG_MAX_EVENT_SIZE, SyslogTcpSource, read_buffer, 0,
+      "bytes buffered per connection before reading pauses (at least 64 KiB and twice eventSize)"),
+  RELAY_OPT_INT_ROW("readBufferSize", NULL, 1, RELAY_SYSLOG_MAX_EVENT_SIZE, SyslogTcpSource, read_buffer_ug,
+                    0, "the user guide's name of readBufferBytes (which wins when both are set)"),
   RELAY_OPT_STRING_ROW("charset.default", "UTF-8", SyslogTcpSource, charset_default, 0,
                        "character set of the messages (one that encodes ASCII as ASCII; bodies are the bytes "
                        "received); charset.port.<port> sets it per port"),
@@ -197,9 +198,10 @@ relay_syslog_charset_ok(const char *charset, char **why)
   gboolean same = written == strlen(sample) && memcmp(out, sample, written) == 0;
   g_free(out);
   if (!same)
-    *why = g_strdup_printf("character set '%s' does not encode ASCII as ASCII (e.g. UTF-16), which relayd does "
-                           "not support: bodies are the bytes received",
-                           charset);
+    *why = g_strdup_printf(
+        "character set '%s' does not encode ASCII as ASCII (e.g. UTF-16), which relayd does "
+        "not support: bodies are the bytes received",
+        charset);
   return same;
 }
 
@@ -221,7 +223,8 @@ _add_event(SyslogConn *sc, const guint8 *msg, gsize len, gboolean incomplete, gi
 {
   SyslogTcpSource *src = sc->source;
   const char *status = NULL;
-  RelayEvent *ev = relay_syslog_parse(msg, len, src->keep, incomplete, now_ms, sc->extra, sc->n_extra, &status);
+  RelayEvent *ev
+      = relay_syslog_parse(msg, len, src->keep, incomplete, now_ms, sc->extra, sc->n_extra, &status);
 
   if (!ev)
     {
@@ -357,14 +360,16 @@ _on_accepted(RelayNetConn *conn, gpointer server_data)
   if (want_ip || want_host)
     relay_syslog_peer_names_text(relay_net_conn_peer(conn), want_host, sc->ip, sc->hostname);
   if (want_ip)
-    sc->extra[sc->n_extra++] = (RelayHeader){ src->ip_header, sc->ip, (guint32)strlen(src->ip_header),
-                                              (guint32)strlen(sc->ip) };
+    sc->extra[sc->n_extra++]
+        = (RelayHeader){ src->ip_header, sc->ip, (guint32)strlen(src->ip_header), (guint32)strlen(sc->ip) };
   if (want_host)
-    sc->extra[sc->n_extra++] = (RelayHeader){ src->host_header, sc->hostname, (guint32)strlen(src->host_header),
-                                              (guint32)strlen(sc->hostname) };
+    sc->extra[sc->n_extra++]
+        = (RelayHeader){ src->host_header, sc->hostname, (guint32)strlen(src->host_header),
+                         (guint32)strlen(sc->hostname) };
   if (src->port_header && *src->port_header)
-    sc->extra[sc->n_extra++] = (RelayHeader){ src->port_header, port->port_text,
-                                              (guint32)strlen(src->port_header), (guint32)strlen(port->port_text) };
+    sc->extra[sc->n_extra++]
+        = (RelayHeader){ src->port_header, port->port_text, (guint32)strlen(src->port_header),
+                         (guint32)strlen(port->port_text) };
   relay_net_conn_set_data(conn, sc);
   relay_counter_inc(&src->super.counters.open_connections);
   return TRUE;
@@ -440,15 +445,15 @@ static const RelayNetHandler _syslog_handler = {
 /* ---- lifecycle ---- */
 
 static gboolean
-_report_charset(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigReport *report, const char *key,
-                const char *charset)
+_report_charset(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigReport *report,
+                const char *key, const char *charset)
 {
   char *why = NULL;
 
   if (relay_syslog_charset_ok(charset, &why))
     return TRUE;
-  relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key, "%s; source %s removed",
-                          why, self->name);
+  relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
+                          "%s; source %s removed", why, self->name);
   g_free(why);
   return FALSE;
 }
@@ -570,8 +575,8 @@ _start(RelayComponent *self, GError **error)
 
   if (!src->super.cp || !src->super.base)
     {
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_STATE, "%s: started without channel processor or event loop",
-                  self->log_prefix);
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_STATE,
+                  "%s: started without channel processor or event loop", self->log_prefix);
       return FALSE;
     }
   src->batch_max = _batch_max(src);
@@ -579,7 +584,8 @@ _start(RelayComponent *self, GError **error)
     {
       SyslogPort *p = g_ptr_array_index(src->listeners, i);
       config.port = p->port;
-      p->server = relay_net_server_new(src->super.base, self->log_prefix, &config, &_syslog_handler, p, error);
+      p->server
+          = relay_net_server_new(src->super.base, self->log_prefix, &config, &_syslog_handler, p, error);
       if (!p->server)
         return FALSE;
       g_snprintf(p->port_text, sizeof p->port_text, "%u", relay_net_server_port(p->server));

@@ -29,7 +29,7 @@ gboolean relay_syslog_charset_ok(const char *charset, char **why);
 
 /* Counts a message Flume marks Invalid or Incomplete (status, from relay_syslog_parse) as EventReadFail and
  * warns, rate-limited. */
-void relay_syslog_note_status(RelaySource *source, RelayRateLimit *rl, const char *status, const RelayEvent *ev,
-                              const char *peer);
+void relay_syslog_note_status(RelaySource *source, RelayRateLimit *rl, const char *status,
+                              const RelayEvent *ev, const char *peer);
 
 #endif

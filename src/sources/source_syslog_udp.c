@@ -57,8 +57,9 @@ static const RelayOption _udp_options[] = {
                        "address to listen on (host name, IP literal, 0.0.0.0 for all)"),
   RELAY_OPT_INT_ROW("port", NULL, 0, 65535, SyslogUdpSource, port, RELAY_OPTF_REQUIRED,
                     "UDP port (0: the system chooses; see the 'listening' log line)"),
-  RELAY_OPT_STRING_ROW("keepFields", "none", SyslogUdpSource, keep_fields, 0,
-                       "none, all, or any of priority version timestamp hostname: header fields kept in the body"),
+  RELAY_OPT_STRING_ROW(
+      "keepFields", "none", SyslogUdpSource, keep_fields, 0,
+      "none, all, or any of priority version timestamp hostname: header fields kept in the body"),
   RELAY_OPT_STRING_ROW("clientIPHeader", NULL, SyslogUdpSource, ip_header, 0,
                        "header that receives the sender's IP address"),
   RELAY_OPT_STRING_ROW("clientHostnameHeader", NULL, SyslogUdpSource, host_header, 0,
@@ -84,7 +85,8 @@ _message(const guint8 *buf, gsize len, gsize *msg_len)
 }
 
 static guint
-_peer_headers(SyslogUdpSource *src, const struct sockaddr_storage *peer, socklen_t peer_len, RelayHeader *extra)
+_peer_headers(SyslogUdpSource *src, const struct sockaddr_storage *peer, socklen_t peer_len,
+              RelayHeader *extra)
 {
   gboolean want_ip = src->ip_header && *src->ip_header, want_host = src->host_header && *src->host_header;
   guint n = 0;
@@ -98,7 +100,8 @@ _peer_headers(SyslogUdpSource *src, const struct sockaddr_storage *peer, socklen
       src->last_peer_len = peer_len;
     }
   if (want_ip)
-    extra[n++] = (RelayHeader){ src->ip_header, src->ip, (guint32)strlen(src->ip_header), (guint32)strlen(src->ip) };
+    extra[n++]
+        = (RelayHeader){ src->ip_header, src->ip, (guint32)strlen(src->ip_header), (guint32)strlen(src->ip) };
   if (want_host)
     extra[n++] = (RelayHeader){ src->host_header, src->hostname, (guint32)strlen(src->host_header),
                                 (guint32)strlen(src->hostname) };
@@ -152,8 +155,8 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
       gsize msg_len = 0;
       const guint8 *msg = _message(src->buf, (gsize)n, &msg_len);
       const char *status = NULL;
-      RelayEvent *ev = relay_syslog_parse(msg, msg_len, src->keep, msg_len >= RELAY_SYSLOG_UDP_MAX, now_ms, extra,
-                                          n_extra, &status);
+      RelayEvent *ev = relay_syslog_parse(msg, msg_len, src->keep, msg_len >= RELAY_SYSLOG_UDP_MAX, now_ms,
+                                          extra, n_extra, &status);
       if (!ev)
         {
           relay_counter_inc(&src->super.counters.event_read_fail);
@@ -211,8 +214,8 @@ _bind(SyslogUdpSource *src, GError **error)
   if (src->fd < 0 || setsockopt(src->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0
       || bind(src->fd, (struct sockaddr *)&addr, addr_len) != 0)
     {
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "cannot bind UDP %s:%" G_GINT64_FORMAT ": %s", src->host,
-                  src->port, g_strerror(errno));
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "cannot bind UDP %s:%" G_GINT64_FORMAT ": %s",
+                  src->host, src->port, g_strerror(errno));
       return FALSE;
     }
   struct sockaddr_storage bound;
@@ -232,8 +235,8 @@ _start(RelayComponent *self, GError **error)
 
   if (!src->super.cp || !src->super.base)
     {
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_STATE, "%s: started without channel processor or event loop",
-                  self->log_prefix);
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_STATE,
+                  "%s: started without channel processor or event loop", self->log_prefix);
       return FALSE;
     }
   if (!_bind(src, error))

@@ -163,7 +163,12 @@ _local_seconds(int year, int mon0, int mday, int hour, int min, int sec)
       && cache.min == min && sec >= 0 && sec < 60)
     return cache.seconds + sec;
   struct tm tm = {
-    .tm_year = year - 1900, .tm_mon = mon0, .tm_mday = mday, .tm_hour = hour, .tm_min = min, .tm_sec = sec,
+    .tm_year = year - 1900,
+    .tm_mon = mon0,
+    .tm_mday = mday,
+    .tm_hour = hour,
+    .tm_min = min,
+    .tm_sec = sec,
     .tm_isdst = -1,
   };
   gint64 seconds = (gint64)mktime(&tm);
@@ -216,8 +221,9 @@ relay_syslog_parse_5424_time(const char *stamp, gsize len)
   if (p == end)
     return _local_seconds(year, mon - 1, mday, hour, min, sec) * 1000;
   /* A zone: Z or +hh:mm (the matcher checked the shape). */
-  struct tm tm = { .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = mday, .tm_hour = hour, .tm_min = min,
-                   .tm_sec = sec };
+  struct tm tm = {
+    .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = mday, .tm_hour = hour, .tm_min = min, .tm_sec = sec
+  };
   gint64 utc = (gint64)timegm(&tm);
   if (*p != 'Z')
     {
@@ -250,7 +256,8 @@ relay_syslog_parse_3164_time(const char *stamp, gsize len, gint64 now_ms)
   time_t now = (time_t)(now_ms / 1000);
   struct tm now_tm;
   gmtime_r(&now, &now_tm);
-  gint64 parsed = _local_seconds(now_tm.tm_year + 1900, mon, mday, _num(p + 1, 2), _num(p + 4, 2), _num(p + 7, 2));
+  gint64 parsed
+      = _local_seconds(now_tm.tm_year + 1900, mon, mday, _num(p + 1, 2), _num(p + 4, 2), _num(p + 7, 2));
   /* FLUME-3201: a window of eleven months in the past and one month in the future. */
   if (parsed * 1000 > now_ms && _add_months(parsed, -1) * 1000 > now_ms)
     parsed = _add_months(parsed, -12);
@@ -267,7 +274,8 @@ typedef struct
   gsize version_len, stamp_len, host_len, body_len;
 } _Match;
 
-/* \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}:\d{2}|Z)? ; backtracking cannot help, so greedy. */
+/* \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}:\d{2}|Z)? ; backtracking cannot help, so greedy.
+ */
 static const guint8 *
 _match_5424_stamp(const guint8 *p, const guint8 *end)
 {
@@ -368,10 +376,11 @@ _match_3164_rest(const guint8 *p, const guint8 *end, _Match *m)
   return _match_host_body(p, end, FALSE, m);
 }
 
-/* (\d?)\s? (RFC 5424) or (\d)?\s? (RFC 3164) before the rest, trying the alternatives in the regex's order. */
+/* (\d?)\s? (RFC 5424) or (\d)?\s? (RFC 3164) before the rest, trying the alternatives in the regex's order.
+ */
 static gboolean
-_match_with_version(const guint8 *p, const guint8 *end, gboolean (*rest)(const guint8 *, const guint8 *, _Match *),
-                    _Match *m)
+_match_with_version(const guint8 *p, const guint8 *end,
+                    gboolean (*rest)(const guint8 *, const guint8 *, _Match *), _Match *m)
 {
   for (int with_digit = 1; with_digit >= 0; with_digit--)
     {
@@ -401,8 +410,9 @@ _add(_Headers *h, const char *key, const void *value, gsize value_len)
 {
   if (h->n >= _MAX_HEADERS)
     return;
-  h->headers[h->n++] = (RelayHeader){ .key = key, .value = value, .key_len = (guint32)strlen(key),
-                                      .value_len = (guint32)value_len };
+  h->headers[h->n++] = (RelayHeader){
+    .key = key, .value = value, .key_len = (guint32)strlen(key), .value_len = (guint32)value_len
+  };
 }
 
 /* keepFields: "<pri>" version SP stamp SP host SP body (Flume's addFieldsToBody). */
@@ -533,7 +543,7 @@ relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete
       _add(&h, "priority", msg + 1, (gsize)digits);
       if (m.version_len > 0)
         _add(&h, "version", m.version, m.version_len);
-      gint64 ms = !m.stamp ? -1
+      gint64 ms = !m.stamp  ? -1
                   : is_3164 ? relay_syslog_parse_3164_time((const char *)m.stamp, m.stamp_len, now_ms)
                             : relay_syslog_parse_5424_time((const char *)m.stamp, m.stamp_len);
       if (m.stamp && ms != -1)
@@ -680,7 +690,8 @@ _frame_newline(const guint8 *buf, gsize len, gsize start, gsize max_size, gboole
 }
 
 gboolean
-relay_syslog_frame_next(const guint8 *buf, gsize len, gsize max_size, gboolean at_eof, RelaySyslogFrame *frame)
+relay_syslog_frame_next(const guint8 *buf, gsize len, gsize max_size, gboolean at_eof,
+                        RelaySyslogFrame *frame)
 {
   gsize start = 0, frame_len = 0;
 

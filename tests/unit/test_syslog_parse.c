@@ -282,9 +282,9 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_rfc5424_zones),   cmocka_unit_test(test_rfc5424_structured_data),
-    cmocka_unit_test(test_rfc3164),         cmocka_unit_test(test_rfc3164_year),
-    cmocka_unit_test(test_invalid),         cmocka_unit_test(test_keep_fields_text),
+    cmocka_unit_test(test_rfc5424_zones), cmocka_unit_test(test_rfc5424_structured_data),
+    cmocka_unit_test(test_rfc3164),       cmocka_unit_test(test_rfc3164_year),
+    cmocka_unit_test(test_invalid),       cmocka_unit_test(test_keep_fields_text),
     cmocka_unit_test(test_framing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
