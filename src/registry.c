@@ -25,6 +25,10 @@ extern const RelayComponentClass relay_source_spooldir_class;
 extern const RelayComponentClass relay_source_taildir_class;
 /* ---- http source (issue 12) ---- */
 extern const RelayComponentClass relay_source_http_class;
+/* ---- syslog sources (issue 12) ---- */
+extern const RelayComponentClass relay_source_syslogtcp_class;
+extern const RelayComponentClass relay_source_syslogudp_class;
+extern const RelayComponentClass relay_source_multiport_syslogtcp_class;
 
 /* Entries are appended in one block per issue (not reflowed), which keeps merges simple. */
 /* clang-format off */
@@ -39,6 +43,8 @@ static const RelayComponentClass *const _classes[] = {
   &relay_source_taildir_class,
   /* ---- http source (issue 12) ---- */
   &relay_source_http_class,
+  /* ---- syslog sources (issue 12) ---- */
+  &relay_source_syslogtcp_class, &relay_source_syslogudp_class, &relay_source_multiport_syslogtcp_class,
   NULL,
 };
 /* clang-format on */

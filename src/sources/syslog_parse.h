@@ -1,0 +1,65 @@
+/* syslog_parse.h - syslog messages (RFC 3164, RFC 5424) into events with Flume's headers, and TCP framing.
+ *
+ * The parser reproduces Flume's SyslogUtils (flume-ng-core/src/main/java/org/apache/flume/source/
+ * SyslogUtils.java): headers Facility and Severity (always; 0 and 0 for an invalid priority), priority,
+ * version, timestamp (epoch ms) and host when matched, flume.syslog.status = Invalid (no valid <PRI>) or
+ * Incomplete (cut at eventSize); the body is the text after the host (with the keepFields prefix) or the raw
+ * message when nothing matched or keepFields is all. Invalid and incomplete messages are events like others.
+ *
+ * The framer splits a TCP byte stream into messages: '\n'-terminated as Flume (a NUL byte also ends a
+ * message, as Python's SysLogHandler frames TCP), or RFC 6587 octet-counted ("LEN SP MSG"), detected per
+ * message by a leading non-zero digit.
+ *
+ * Pure functions; any thread. */
+#ifndef RELAY_SYSLOG_PARSE_H_INCLUDED
+#define RELAY_SYSLOG_PARSE_H_INCLUDED
+
+#include "relay.h"
+#include "event.h"
+
+/* Flume's SyslogUtils.MIN_SIZE and DEFAULT_SIZE. */
+#define RELAY_SYSLOG_MIN_SIZE 10
+#define RELAY_SYSLOG_DEFAULT_SIZE 2500
+
+/* keepFields as Flume's SyslogUtils.chooseFieldsToKeep(). */
+enum
+{
+  RELAY_SYSLOG_KEEP_PRIORITY = 1 << 0,
+  RELAY_SYSLOG_KEEP_VERSION = 1 << 1,
+  RELAY_SYSLOG_KEEP_TIMESTAMP = 1 << 2,
+  RELAY_SYSLOG_KEEP_HOSTNAME = 1 << 3,
+  RELAY_SYSLOG_KEEP_ALL = 1 << 4, /* the raw message is the body */
+};
+
+/* "none"/"false" -> 0, "all"/"true" -> KEEP_ALL, else the fields whose names occur in text (case-insensitive,
+ * substring test as Flume). */
+guint relay_syslog_keep_fields(const char *text);
+
+/* Parses one message (without its terminator) into a new event. keep: relay_syslog_keep_fields() bits.
+ * incomplete: the message was cut (status Incomplete unless Invalid). now_ms: the wall clock, for the RFC
+ * 3164 year. extra: headers appended as given (client address, port). Returns NULL for input Flume cannot
+ * build an event from (empty, or "<" with no digits): the caller counts a read failure. status (may be NULL)
+ * receives "Invalid", "Incomplete" or NULL, the flume.syslog.status header's value. */
+RelayEvent *relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete, gint64 now_ms,
+                               const RelayHeader *extra, guint n_extra, const char **status);
+
+/* Epoch ms of an RFC 5424 stamp as Flume reads it, or -1. Exposed for tests. */
+gint64 relay_syslog_parse_5424_time(const char *stamp, gsize len);
+/* Epoch ms of an RFC 3164 stamp ("Mmm dd HH:MM:SS") as Flume reads it, relative to now_ms, or -1. */
+gint64 relay_syslog_parse_3164_time(const char *stamp, gsize len, gint64 now_ms);
+
+typedef struct
+{
+  gsize msg_off, msg_len; /* the message inside the scanned bytes */
+  gsize consumed;         /* bytes to drain (also set when nothing was found: skipped separators) */
+  gsize skip;             /* bytes after consumed that belong to an oversized octet-counted frame */
+  gboolean incomplete;    /* cut at max_size, or by the end of the stream */
+} RelaySyslogFrame;
+
+/* Finds the next message in buf. max_size: eventSize (at least RELAY_SYSLOG_MIN_SIZE). at_eof: no more bytes
+ * will come, so a partial message is returned (incomplete). TRUE with *frame filled when a message was
+ * found; FALSE when more bytes are needed (frame->consumed may still be > 0). */
+gboolean relay_syslog_frame_next(const guint8 *buf, gsize len, gsize max_size, gboolean at_eof,
+                                 RelaySyslogFrame *frame);
+
+#endif

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# test_syslog.sh - the syslog sources with clients we did not write: util-linux logger (TCP, UDP, RFC 3164,
+# RFC 5424, octet counting), Python's logging.handlers.SysLogHandler (UDP, and TCP where records end with
+# NUL) and rsyslogd (omfwd over TCP, octet-counted RFC 5424 to syslogtcp and newline-framed RFC 3164 to
+# multiport_syslogtcp). Every event's headers are checked against the RFC fields of its message (Facility,
+# Severity, version, host, timestamp near now, client IP, port header); malformed, oversized and truncated
+# messages arrive marked Invalid / Incomplete, with no byte lost; a per-port charset keeps the bytes.
+# Meanwhile a second agent shows backpressure: its channel is full (file_roll cannot write), the syslogtcp
+# source stops reading, and once the sink recovers every line arrives exactly once. --check reports bad keys.
+. "$(dirname "$0")/lib.sh"
+
+command -v logger >/dev/null || it_skip "util-linux logger is not installed"
+RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
+[ -x "$RSYSLOGD" ] || it_skip "rsyslogd is not installed"
+PY=/usr/bin/python3
+EV="$IT_TOOLS/syslog_events.py"
+
+# six distinct free ports in one interpreter start
+read -r port_b port_t port_u port_m1 port_m2 port_rs < <($PY -c 'import socket
+ss = [socket.socket() for _ in range(6)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+
+# ---- (b) backpressure: started first, it waits out the file_roll sink's pause after a failure ----
+N=$(it_scaled 20000)
+out_b="$IT_TMP/out_b"
+cat >"$IT_TMP/b.conf" <<EOF
+b.sources = r1
+b.channels = c1
+b.sinks = k1
+b.sources.r1.type = syslogtcp
+b.sources.r1.host = 127.0.0.1
+b.sources.r1.port = $port_b
+b.sources.r1.channels = c1
+b.channels.c1.type = memory
+b.channels.c1.capacity = 100
+b.channels.c1.transactionCapacity = 100
+b.channels.c1.keep-alive = 1
+b.sinks.k1.type = file_roll
+b.sinks.k1.channel = c1
+b.sinks.k1.sink.directory = $out_b
+b.sinks.k1.sink.rollInterval = 0
+b.sinks.k1.sink.batchSize = 100
+EOF
+mkdir -p "$out_b"
+it_start b -n b -f "$IT_TMP/b.conf"
+it_wait_listening b 1
+rmdir "$out_b" # file_roll opens its file lazily: now it cannot write, and the channel fills
+$PY "$EV" flood 127.0.0.1 "$port_b" "$N" &
+flood_pid=$!
+
+# ---- (a) clients and headers ----
+cat >"$IT_TMP/a.conf" <<EOF
+a.sources = t u m
+a.channels = c1
+a.sinks = k1
+a.sources.t.type = syslogtcp
+a.sources.t.host = 127.0.0.1
+a.sources.t.port = $port_t
+a.sources.t.eventSize = 200
+a.sources.t.clientIPHeader = ip
+a.sources.t.channels = c1
+a.sources.u.type = org.apache.flume.source.SyslogUDPSource
+a.sources.u.host = 127.0.0.1
+a.sources.u.port = $port_u
+a.sources.u.channels = c1
+a.sources.m.type = multiport_syslogtcp
+a.sources.m.host = 127.0.0.1
+a.sources.m.ports = $port_m1 $port_m2
+a.sources.m.portHeader = port
+a.sources.m.charset.port.$port_m2 = ISO-8859-1
+a.sources.m.channels = c1
+a.channels.c1.type = memory
+a.channels.c1.capacity = 10000
+a.sinks.k1.type = logger
+a.sinks.k1.maxBytesToLog = 1024
+a.sinks.k1.channel = c1
+EOF
+it_start a -n a -f "$IT_TMP/a.conf"
+it_wait_listening a 4
+
+mkdir -p "$IT_TMP/rs"
+cat >"$IT_TMP/rsyslog.conf" <<EOF
+global(workDirectory="$IT_TMP/rs")
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="$port_rs")
+*.* action(type="omfwd" target="127.0.0.1" port="$port_t" protocol="tcp" TCP_Framing="octet-counted"
+           template="RSYSLOG_SyslogProtocol23Format")
+*.* action(type="omfwd" target="127.0.0.1" port="$port_m1" protocol="tcp")
+EOF
+"$RSYSLOGD" -n -f "$IT_TMP/rsyslog.conf" -i "$IT_TMP/rsyslog.pid" >"$IT_TMP/rsyslog.log" 2>&1 &
+rs_pid=$!
+trap 'rc=$?; kill $rs_pid $flood_pid 2>/dev/null; (exit $rc); _it_cleanup' EXIT
+
+L=(logger -n 127.0.0.1)
+"${L[@]}" --tcp -P "$port_t" --rfc5424 -t app1 --msgid ID47 -p local4.notice "m1 tcp rfc5424"
+"${L[@]}" --tcp -P "$port_t" --rfc3164 -t app2 -p user.err "m2 tcp rfc3164"
+"${L[@]}" --tcp -P "$port_t" --rfc5424 --octet-count -t app3 -p daemon.warning "m3 tcp octet-counted"
+"${L[@]}" --udp -P "$port_u" --rfc5424 -t app4 -p local0.info "m4 udp rfc5424"
+"${L[@]}" --udp -P "$port_u" --rfc3164 -t app5 -p mail.crit "m5 udp rfc3164"
+$PY "$EV" pylog udp 127.0.0.1 "$port_u" "m6 python udp"
+$PY "$EV" pylog tcp 127.0.0.1 "$port_t" "m7 python tcp 1" "m7 python tcp 2" "m7 python tcp 3"
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+big="<13>$(printf 'a%.0s' $(seq 496))"
+$PY "$EV" raw 127.0.0.1 "$port_t" "$(hex "no priority here
+<abc>bad priority
+$big
+<13>1 - h app - - - after the big one
+30 <13>1 - h trunc")"
+$PY "$EV" raw 127.0.0.1 "$port_m2" "$(hex "<13>1 - h app - - - caf")e90a"
+# rsyslog forwards what it receives on UDP, once its port is open (binding it ourselves then fails)
+deadline=$(($(it_now_ms) + IT_TIMEOUT * 1000))
+while $PY -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(('127.0.0.1', $port_rs))" \
+  2>/dev/null; do
+  kill -0 $rs_pid 2>/dev/null || { cat "$IT_TMP/rsyslog.log"; it_fail "rsyslogd exited"; }
+  [ "$(it_now_ms)" -le "$deadline" ] || it_fail "rsyslogd did not open its UDP port"
+  sleep 0.1
+done
+"${L[@]}" --udp -P "$port_rs" --rfc3164 -t app8 -p local2.err "m8 via rsyslog"
+it_wait_log a 'Facility=18, Severity=3' 2
+it_wait_log a ' trunc }'
+it_wait_log a ' cp 3 }'
+it_wait_log a 'Facility=2, Severity=2'
+kill "$rs_pid" 2>/dev/null
+sleep 0.3
+
+$PY "$EV" dump "$IT_TMP/a.log" >"$IT_TMP/events.json"
+$PY - "$IT_TMP/events.json" "$(hostname)" "$(it_now_ms)" "$port_m1" "$port_m2" <<'PY' || it_fail "headers"
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+host, now, pm1, pm2 = sys.argv[2].split(".")[0], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+bad = []
+def one(pred, what, n=1):
+    got = [e for e in evs if pred(e)]
+    if len(got) != n:
+        bad.append("%s: %d events, expected %d" % (what, len(got), n))
+    return got
+def expect(e, what, **want):
+    for k, v in want.items():
+        k = k.replace("_", ".")
+        if e["h"].get(k) != v:
+            bad.append("%s: header %s=%r, expected %r (%r)" % (what, k, e["h"].get(k), v, e))
+def near_now(e, what):
+    ts = int(e["h"].get("timestamp", "0"))
+    if abs(ts - now) > 120000:
+        bad.append("%s: timestamp %d not near %d" % (what, ts, now))
+def host_ok(e, what):
+    if not e["h"].get("host", "").startswith(host):
+        bad.append("%s: host %r, expected %r" % (what, e["h"].get("host"), host))
+for body_end, fac, sev, ver, what in [("m1 tcp rfc5424", "20", "5", "1", "logger tcp 5424"),
+                                      ("m2 tcp rfc3164", "1", "3", None, "logger tcp 3164"),
+                                      ("m3 tcp octet-counted", "3", "4", "1", "logger octet-count"),
+                                      ("m4 udp rfc5424", "16", "6", "1", "logger udp 5424"),
+                                      ("m5 udp rfc3164", "2", "2", None, "logger udp 3164")]:
+    for e in one(lambda e: e["b"].endswith(body_end), what):
+        expect(e, what, Facility=fac, Severity=sev, version=ver, flume_syslog_status=None)
+        near_now(e, what)
+        host_ok(e, what)
+        if "tcp" in what or "octet" in what:
+            expect(e, what, ip="127.0.0.1")
+for e in one(lambda e: e["b"].endswith("m1 tcp rfc5424"), "5424 body"):
+    if not e["b"].startswith("app1 ") or " ID47 " not in e["b"]:
+        bad.append("5424 body keeps APP-NAME, MSGID and structured data: %r" % e["b"])
+for e in one(lambda e: e["b"].endswith("m2 tcp rfc3164"), "3164 body"):
+    if e["b"] != "app2: m2 tcp rfc3164":
+        bad.append("3164 body: %r" % e["b"])
+# Python's SysLogHandler: "<140>msg\0" (local1.warning), no timestamp or host: Flume keeps the raw message
+for e in one(lambda e: e["b"] == "<140>m6 python udp", "python udp"):
+    expect(e, "python udp", Facility="17", Severity="4", flume_syslog_status=None, timestamp=None)
+for i in (1, 2, 3):
+    for e in one(lambda e: e["b"] == "<140>m7 python tcp %d" % i, "python tcp %d (NUL-framed)" % i):
+        expect(e, "python tcp", Facility="17", Severity="4", ip="127.0.0.1")
+# rsyslog: octet-counted RFC 5424 to syslogtcp, traditional (RFC 3164) to multiport port 1
+for e in one(lambda e: "m8 via rsyslog" in e["b"] and "port" not in e["h"], "rsyslog -> syslogtcp"):
+    expect(e, "rsyslog 5424", Facility="18", Severity="3", version="1", flume_syslog_status=None)
+    near_now(e, "rsyslog 5424")
+for e in one(lambda e: "m8 via rsyslog" in e["b"] and "port" in e["h"], "rsyslog -> multiport"):
+    expect(e, "rsyslog 3164", Facility="18", Severity="3", port=pm1, flume_syslog_status=None)
+    near_now(e, "rsyslog 3164")
+# malformed, oversized, truncated: marked, nothing lost
+for b in ("no priority here", "<abc>bad priority"):
+    for e in one(lambda e: e["b"] == b, "invalid %r" % b):
+        expect(e, "invalid", Facility="0", Severity="0", flume_syslog_status="Invalid")
+big = [e for e in evs if e["b"].strip("a") in ("", "<13>")]
+if sum(e["b"].count("a") for e in big) != 496 or len(big) != 3:
+    bad.append("oversized line: %r" % [(len(e["b"]), e["h"].get("flume.syslog.status")) for e in big])
+else:
+    if [e["h"].get("flume.syslog.status") for e in big] != ["Incomplete", "Invalid", "Invalid"]:
+        bad.append("oversized line statuses: %r" % [e["h"] for e in big])
+    if len(big[0]["b"]) != 200:
+        bad.append("oversized line cut at %d, expected eventSize 200" % len(big[0]["b"]))
+for e in one(lambda e: e["b"] == "app - - - after the big one", "line after the big one"):
+    expect(e, "after", flume_syslog_status=None, host="h")
+for e in one(lambda e: e["b"] == "trunc", "truncated octet-counted frame"):
+    expect(e, "truncated", flume_syslog_status="Incomplete", host="h", Severity="5")
+for e in one(lambda e: e["b"] == "app - - - caf\xe9", "ISO-8859-1 port keeps the bytes"):
+    expect(e, "charset", port=pm2)
+if bad:
+    print("\n".join(bad))
+    sys.exit(1)
+print("checked %d events" % len(evs))
+PY
+
+kill -USR1 "$(it_pid a)"
+it_wait_log a 'source:syslogtcp:t\] counters'
+it_assert_grep "EventReadFail counts the marked messages" "$IT_TMP/a.log" \
+  'source:syslogtcp:t\] counters .*EventReadFail=[1-9]'
+it_log "a checked at $(it_now_ms)"
+it_stop a
+
+# ---- (b) continued: the channel was full, nothing may be lost ----
+it_wait_log b 'put to required channel failed'
+it_assert_eq "the source stopped reading (bounded buffers)" "0" "$(find "$out_b" -type f 2>/dev/null | wc -l)"
+it_log "b sink back at $(it_now_ms)"
+mkdir -p "$out_b"
+it_wait_lines "$out_b" "$N" 30 b
+wait "$flood_pid" || it_fail "the flood client failed"
+lines=$(it_cat_dir "$out_b" | sort -u | wc -l)
+it_assert_eq "every line exactly once" "$N" "$lines"
+it_assert_eq "no duplicates" "$N" "$(it_lines "$out_b")"
+it_log "b done at $(it_now_ms)"
+it_stop b
+
+# ---- --check knows the keys and their ranges ----
+cat >"$IT_TMP/bad.conf" <<EOF
+c.sources = m u
+c.channels = c1
+c.sinks = k1
+c.sources.m.type = multiport_syslogtcp
+c.sources.m.ports = 1514 70000
+c.sources.m.eventSiz = 10
+c.sources.m.channels = c1
+c.sources.u.type = syslogudp
+c.sources.u.port = 1515
+c.sources.u.channels = c1
+c.sources.u.eventSize = 100
+c.channels.c1.type = memory
+c.sinks.k1.type = null
+c.sinks.k1.channel = c1
+EOF
+it_run_expect check 1 --check -n c -f "$IT_TMP/bad.conf"
+it_assert_grep "port out of range" "$IT_TMP/check.out" "ports: '70000' is not a port"
+it_assert_grep "unknown key suggestion" "$IT_TMP/check.out" "eventSiz.*did you mean eventSize"
+sed -i 's/1514 70000/1514/; s/multiport_syslogtcp/multiport_syslogtcp\nc.sources.m.charset.default = UTF-16/' \
+  "$IT_TMP/bad.conf"
+it_run_expect check 1 --check -n c -f "$IT_TMP/bad.conf"
+it_assert_grep "charset that is not ASCII-compatible" "$IT_TMP/check.out" "charset.default: .*UTF-16"
+exit 0
