@@ -27,8 +27,8 @@
 
 static __thread char _last_error[2048];
 
-static const char *const _status_names[] = { "OK",        "INVALID", "STATE",   "CONFIG",     "START",
-                                             "FULL",      "TOO_LARGE", "CHANNEL", "UNDELIVERED" };
+static const char *const _status_names[]
+    = { "OK", "INVALID", "STATE", "CONFIG", "START", "FULL", "TOO_LARGE", "CHANNEL", "UNDELIVERED" };
 
 unsigned
 relay_embedded_version(void)
@@ -107,8 +107,8 @@ relay_embedded_set_log(RelayEmbeddedAgent *self, RelayEmbeddedLogFn fn, void *us
   if (!self || level < RELAY_EMBEDDED_LOG_ERROR || level > RELAY_EMBEDDED_LOG_TRACE)
     return relay_embedded_fail(RELAY_EMBEDDED_ERR_INVALID, "set_log: NULL agent or level out of range");
   if (g_atomic_int_get(&self->state) == RELAY_EMBEDDED_STATE_STARTED)
-    return relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE, "Embedded agent %s: Cannot set the log while started",
-                               self->name);
+    return relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE,
+                               "Embedded agent %s: Cannot set the log while started", self->name);
   /* Same signature apart from the enum type of level. */
   self->log.handler = (RelayLogHandler)(void (*)(void))fn;
   self->log.user_data = user_data;
@@ -140,8 +140,8 @@ _configure_locked(RelayEmbeddedAgent *self, RelayProps *props, RelayConfigReport
   const RelayProp *const *entries = relay_props_entries(props, &n);
 
   if (g_atomic_int_get(&self->state) == RELAY_EMBEDDED_STATE_STARTED)
-    return relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE, "Embedded agent %s: Cannot be configured while started",
-                               self->name);
+    return relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE,
+                               "Embedded agent %s: Cannot be configured while started", self->name);
   relay_embedded_teardown(self);
   relay_embedded_config_free(self->config);
   self->config = relay_embedded_config_new(self->ident, entries, n, report);
@@ -245,8 +245,9 @@ _start_locked(RelayEmbeddedAgent *self)
   GError *error = NULL;
 
   if (state != RELAY_EMBEDDED_STATE_STOPPED)
-    return relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE, "Embedded agent %s: Cannot be started %s", self->name,
-                               state == RELAY_EMBEDDED_STATE_NEW ? "before being configured" : "while started");
+    return relay_embedded_fail(
+        RELAY_EMBEDDED_ERR_STATE, "Embedded agent %s: Cannot be started %s", self->name,
+        state == RELAY_EMBEDDED_STATE_NEW ? "before being configured" : "while started");
   if (!self->agent)
     {
       RelayConfigReport *report = relay_config_report_new();
@@ -313,7 +314,8 @@ _stop_locked(RelayEmbeddedAgent *self, guint timeout_ms, guint64 *left)
   RelayEmbeddedStatus status = RELAY_EMBEDDED_OK;
   if (*left)
     status = relay_embedded_fail(RELAY_EMBEDDED_ERR_UNDELIVERED,
-                                 "Embedded agent %s: %" G_GUINT64_FORMAT " event(s) not delivered within %u ms; %s",
+                                 "Embedded agent %s: %" G_GUINT64_FORMAT
+                                 " event(s) not delivered within %u ms; %s",
                                  self->name, *left, timeout_ms,
                                  durable ? "the file channel keeps them and the next start delivers them"
                                          : "they were in the memory channel and are lost");
@@ -336,8 +338,8 @@ relay_embedded_stop(RelayEmbeddedAgent *self, unsigned timeout_ms, uint64_t *lef
   relay_embedded_space_wake_all(self);
   pthread_rwlock_wrlock(&self->lock);
   if (g_atomic_int_get(&self->state) != RELAY_EMBEDDED_STATE_STARTED)
-    status = relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE, "Embedded agent %s: Cannot be stopped unless started",
-                                 self->name);
+    status = relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE,
+                                 "Embedded agent %s: Cannot be stopped unless started", self->name);
   else
     status = _stop_locked(self, timeout_ms, &n_left);
   pthread_rwlock_unlock(&self->lock);

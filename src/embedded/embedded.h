@@ -34,8 +34,16 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
-extern "C" {
+#define RELAY_EMBEDDED_BEGIN_DECLS                                                                           \
+  extern "C"                                                                                                 \
+  {
+#define RELAY_EMBEDDED_END_DECLS }
+#else
+#define RELAY_EMBEDDED_BEGIN_DECLS
+#define RELAY_EMBEDDED_END_DECLS
 #endif
+
+RELAY_EMBEDDED_BEGIN_DECLS
 
 /* The interface version of this header; relay_embedded_version() is the library's. Calls are added in
  * minor versions only; a major version changes or removes calls (and the soname). */
@@ -83,7 +91,8 @@ typedef enum
   RELAY_EMBEDDED_LOG_TRACE,
 } RelayEmbeddedLogLevel;
 
-/* line: one formatted line without a trailing newline ("2026-12-02T09:00:00.000Z WARN  [sink:avro:k1] ..."). */
+/* line: one formatted line without a trailing newline ("2026-12-02T09:00:00.000Z WARN  [sink:avro:k1] ..."),
+ * level: a RelayEmbeddedLogLevel. */
 typedef void (*RelayEmbeddedLogFn)(int level, const char *line, void *user_data);
 
 /* RELAY_EMBEDDED_VERSION of the library that is running. */
@@ -130,8 +139,6 @@ RelayEmbeddedStatus relay_embedded_stop(RelayEmbeddedAgent *agent, unsigned time
 /* Events in the channel now (0 unless started). Any thread. */
 uint64_t relay_embedded_channel_size(RelayEmbeddedAgent *agent);
 
-#ifdef __cplusplus
-}
-#endif
+RELAY_EMBEDDED_END_DECLS
 
 #endif

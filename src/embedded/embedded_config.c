@@ -26,10 +26,12 @@
 static const char *const _channel_types[] = { "memory", "org.apache.flume.channel.MemoryChannel", "file",
                                               "org.apache.flume.channel.file.FileChannel", NULL };
 /* null is relayd's addition (discards; for measuring the put path). */
-static const char *const _sink_types[] = { "avro", "org.apache.flume.sink.AvroSink", "thrift",
-                                           "org.apache.flume.sink.ThriftSink", "null", "org.apache.flume.sink.NullSink", NULL };
+static const char *const _sink_types[]
+    = { "avro", "org.apache.flume.sink.AvroSink", "thrift", "org.apache.flume.sink.ThriftSink",
+        "null", "org.apache.flume.sink.NullSink", NULL };
 static const char *const _processor_types[] = { "default", "failover", "load_balance", NULL };
-static const char *const _source_types[] = { "embedded", "org.apache.flume.agent.embedded.EmbeddedSource", NULL };
+static const char *const _source_types[]
+    = { "embedded", "org.apache.flume.agent.embedded.EmbeddedSource", NULL };
 /* Names a sink may not have: they are the other key prefixes. */
 static const char *const _reserved[] = { "source", "channel", "processor", "sinks", NULL };
 
@@ -63,10 +65,10 @@ typedef struct
 {
   RelayEmbeddedConfig *cfg;
   RelayConfigReport *report;
-  const char *group;       /* "sink-group-<id>" */
-  const RelayProp *sinks;  /* the "sinks" entry */
-  char **sink_names;       /* its list */
-  GHashTable *sink_types;  /* sink name -> its "type" entry (borrowed) */
+  const char *group;      /* "sink-group-<id>" */
+  const RelayProp *sinks; /* the "sinks" entry */
+  char **sink_names;      /* its list */
+  GHashTable *sink_types; /* sink name -> its "type" entry (borrowed) */
 } Translation;
 
 static void
@@ -109,7 +111,8 @@ _take_sink_key(Translation *t, const RelayProp *prop)
   char *name = g_strndup(prop->key, (gsize)(dot - prop->key));
   gboolean listed = _is_sink(t, name);
   if (listed && strcmp(dot + 1, "channel") == 0)
-    relay_config_report_add(t->report, prop, NULL, prop->key, "is set by the embedded agent (its one channel)");
+    relay_config_report_add(t->report, prop, NULL, prop->key,
+                            "is set by the embedded agent (its one channel)");
   else if (listed)
     {
       if (strcmp(dot + 1, "type") == 0)
@@ -130,8 +133,10 @@ _take_source_key(Translation *t, const RelayProp *prop, const char *sub)
 {
   if (strcmp(sub, "type") == 0)
     _check_type(prop, _source_types, "embedded", t->report);
-  else if (strcmp(sub, "channels") == 0 || strcmp(sub, "selector.type") == 0 || g_str_has_prefix(sub, "selector."))
-    relay_config_report_add(t->report, prop, NULL, prop->key, "is set by the embedded agent (its one channel)");
+  else if (strcmp(sub, "channels") == 0 || strcmp(sub, "selector.type") == 0
+           || g_str_has_prefix(sub, "selector."))
+    relay_config_report_add(t->report, prop, NULL, prop->key,
+                            "is set by the embedded agent (its one channel)");
   else
     relay_props_set(t->cfg->source_props, prop->file, prop->line, sub, prop->value);
 }
@@ -189,11 +194,13 @@ _require(Translation *t, const RelayProp *const *entries, guint n)
 }
 
 RelayEmbeddedConfig *
-relay_embedded_config_new(const char *ident, const RelayProp *const *entries, guint n, RelayConfigReport *report)
+relay_embedded_config_new(const char *ident, const RelayProp *const *entries, guint n,
+                          RelayConfigReport *report)
 {
   RelayEmbeddedConfig *cfg = g_new0(RelayEmbeddedConfig, 1);
   char *group = g_strdup_printf("sink-group-%s", ident);
-  Translation t = { cfg, report, group, NULL, NULL, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
+  Translation t
+      = { cfg, report, group, NULL, NULL, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
   const RelayProp *sinks = _find(entries, n, "sinks");
 
   cfg->agent_props = relay_props_new();
@@ -321,7 +328,8 @@ relay_embedded_build(RelayEmbeddedAgent *self, RelayConfigReport *report)
   if (cfg)
     relay_agent_config_free(cfg);
   if (!ok && relay_config_report_count(report) == 0)
-    relay_config_report_add(report, NULL, NULL, NULL, "the configuration does not make one channel and one sink group");
+    relay_config_report_add(report, NULL, NULL, NULL,
+                            "the configuration does not make one channel and one sink group");
   if (!ok)
     relay_embedded_teardown(self);
   return ok;

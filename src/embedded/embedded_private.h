@@ -30,11 +30,11 @@ typedef struct
 struct RelayEmbeddedAgent
 {
   char *name;
-  char *ident;         /* name without whitespace, '.' replaced by '_': the internal components' suffix */
-  RelayLogTarget log;  /* this agent's log destination, installed on every thread that works for it */
+  char *ident;           /* name without whitespace, '.' replaced by '_': the internal components' suffix */
+  RelayLogTarget log;    /* this agent's log destination, installed on every thread that works for it */
   pthread_rwlock_t lock; /* put holds it shared; configure, start and stop exclusively (writers first) */
-  gint state;          /* RelayEmbeddedState; changed under lock held exclusively, read atomically */
-  gint stopping;       /* atomic: stop() began; waiting puts give up */
+  gint state;            /* RelayEmbeddedState; changed under lock held exclusively, read atomically */
+  gint stopping;         /* atomic: stop() began; waiting puts give up */
   RelayEmbeddedConfig *config;
   RelayAgent *agent;     /* built by configure (and by start after a stop); NULL when stopped */
   RelaySource *source;   /* the embedded source and its channel processor (owned) */

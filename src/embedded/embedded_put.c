@@ -95,14 +95,14 @@ _check_events(const RelayEmbeddedEvent *events, gsize n)
   for (gsize i = 0; i < n; i++)
     {
       const RelayEmbeddedEvent *ev = &events[i];
-      if ((!ev->body && ev->body_len) || (!ev->headers && ev->n_headers) || ev->body_len > RELAY_EVENT_MAX_BODY
-          || ev->n_headers > RELAY_EVENT_MAX_HEADERS)
-        return relay_embedded_fail(RELAY_EMBEDDED_ERR_INVALID, "event %zu: body or headers missing or too large",
-                                   (size_t)i);
+      if ((!ev->body && ev->body_len) || (!ev->headers && ev->n_headers)
+          || ev->body_len > RELAY_EVENT_MAX_BODY || ev->n_headers > RELAY_EVENT_MAX_HEADERS)
+        return relay_embedded_fail(RELAY_EMBEDDED_ERR_INVALID,
+                                   "event %zu: body or headers missing or too large", (size_t)i);
       for (gsize j = 0; j < ev->n_headers; j++)
         if (!ev->headers[j].key || !ev->headers[j].value)
-          return relay_embedded_fail(RELAY_EMBEDDED_ERR_INVALID, "event %zu: header %zu has a NULL key or value",
-                                     (size_t)i, (size_t)j);
+          return relay_embedded_fail(RELAY_EMBEDDED_ERR_INVALID,
+                                     "event %zu: header %zu has a NULL key or value", (size_t)i, (size_t)j);
     }
   return RELAY_EMBEDDED_OK;
 }
@@ -132,16 +132,18 @@ _put_events(RelayEmbeddedAgent *self, GPtrArray *events)
       if (result == RELAY_PUT_OK)
         return RELAY_EMBEDDED_OK;
       if (result == RELAY_PUT_ERROR)
-        return relay_embedded_fail(RELAY_EMBEDDED_ERR_CHANNEL,
-                                   "Embedded agent %s: Unable to process event: channel %s failed (see the log)",
-                                   self->name, channel->super.name);
+        return relay_embedded_fail(
+            RELAY_EMBEDDED_ERR_CHANNEL,
+            "Embedded agent %s: Unable to process event: channel %s failed (see the log)", self->name,
+            channel->super.name);
       if (g_get_monotonic_time() >= deadline || g_atomic_int_get(&self->stopping))
-        return relay_embedded_fail(RELAY_EMBEDDED_ERR_FULL,
-                                   "Embedded agent %s: Unable to process event: channel %s is full (capacity %"
-                                   G_GINT64_FORMAT ", %" G_GUINT64_FORMAT " events in it) and no room was freed "
-                                   "within keep-alive %" G_GINT64_FORMAT " s%s",
-                                   self->name, channel->super.name, channel->capacity, relay_channel_size(channel),
-                                   channel->keep_alive_s, g_atomic_int_get(&self->stopping) ? " (stopping)" : "");
+        return relay_embedded_fail(
+            RELAY_EMBEDDED_ERR_FULL,
+            "Embedded agent %s: Unable to process event: channel %s is full (capacity %" G_GINT64_FORMAT
+            ", %" G_GUINT64_FORMAT " events in it) and no room was freed "
+            "within keep-alive %" G_GINT64_FORMAT " s%s",
+            self->name, channel->super.name, channel->capacity, relay_channel_size(channel),
+            channel->keep_alive_s, g_atomic_int_get(&self->stopping) ? " (stopping)" : "");
       _wait_space(self, gen, deadline);
     }
 }
@@ -158,14 +160,14 @@ relay_embedded_put_batch(RelayEmbeddedAgent *self, const RelayEmbeddedEvent *eve
   const RelayLogTarget *previous = relay_log_set_thread_target(&self->log);
   pthread_rwlock_rdlock(&self->lock);
   if (g_atomic_int_get(&self->state) != RELAY_EMBEDDED_STATE_STARTED || g_atomic_int_get(&self->stopping))
-    status = relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE, "Embedded agent %s: Cannot put events unless started",
-                                 self->name);
+    status = relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE,
+                                 "Embedded agent %s: Cannot put events unless started", self->name);
   else if ((gint64)n_events > self->channel->transaction_capacity)
-    status = relay_embedded_fail(RELAY_EMBEDDED_ERR_TOO_LARGE,
-                                 "Embedded agent %s: Unable to process event: %zu events in one put, more than "
-                                 "transactionCapacity %" G_GINT64_FORMAT " of channel %s",
-                                 self->name, n_events, self->channel->transaction_capacity,
-                                 self->channel->super.name);
+    status = relay_embedded_fail(
+        RELAY_EMBEDDED_ERR_TOO_LARGE,
+        "Embedded agent %s: Unable to process event: %zu events in one put, more than "
+        "transactionCapacity %" G_GINT64_FORMAT " of channel %s",
+        self->name, n_events, self->channel->transaction_capacity, self->channel->super.name);
   else
     {
       GPtrArray *batch = g_ptr_array_new_full((guint)n_events, relay_event_unref_notify);

@@ -70,8 +70,8 @@ def main():
     agent.configure({
         "channel.type": "memory", "channel.capacity": "20000", "channel.transactionCapacity": "1000",
         "sinks": "k1 k2",
-        "k1.type": "avro", "k1.hostname": "127.0.0.1", "k1.port": port_a, "k1.batch-size": "500",
-        "k2.type": "avro", "k2.hostname": "127.0.0.1", "k2.port": port_b, "k2.batch-size": "500",
+        "k1.type": "avro", "k1.hostname": "127.0.0.1", "k1.port": port_a, "k1.batch-size": "1000",
+        "k2.type": "avro", "k2.hostname": "127.0.0.1", "k2.port": port_b, "k2.batch-size": "1000",
         "processor.type": "failover", "processor.priority.k1": "10", "processor.priority.k2": "5",
         "processor.maxpenalty": "10000",
         "source.interceptors": "i1", "source.interceptors.i1.type": "static",

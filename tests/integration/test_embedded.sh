@@ -73,6 +73,7 @@ $1.sinks.out.type = file_roll
 $1.sinks.out.channel = ch
 $1.sinks.out.sink.directory = $3
 $1.sinks.out.sink.rollInterval = 0
+$1.sinks.out.sink.batchSize = 1000
 EOF
   it_start "$1" -n "$1" -f "$IT_TMP/$1.conf"
   it_wait_listening "$1" 1
@@ -154,7 +155,7 @@ it_assert_no_grep "no line outside the callbacks" "$IT_TMP/full.log" '^[^[]'
 
 # ---- 3. C, file channel: stop, then start again ----
 pt=$(it_free_port)
-nf=$((N / 4))
+nf=$((N / 10))
 app file "$prog" file "$IT_TMP/fc" "$pt" "$nf"
 app_wait_out file '^STOPPED '
 cat "$IT_TMP/file.out"

@@ -11,11 +11,10 @@
  *       state and configuration errors, a batch over transactionCapacity, 100 events fill the channel, the
  *       next put returns FULL after the keep-alive; each agent's log lines reach its own callback.
  *   embedded_put_prog file DIR PORT N
- *       file channel in DIR, sink to PORT (nothing listens yet): N events put (batches of 100), stop after 1 s
- *       says they are
- *       left; "STOPPED left=..." and a line read from stdin (the test starts the collector); start again,
- *       stop with 15 s: nothing left.
- * Exit status 0 when every expectation held; each failure prints "FAIL ...". */
+ *       file channel in DIR, sink to PORT (nothing listens yet): N events put (batches of 100), stop after 1
+ * s says they are left; "STOPPED left=..." and a line read from stdin (the test starts the collector); start
+ * again, stop with 15 s: nothing left. Exit status 0 when every expectation held; each failure prints "FAIL
+ * ...". */
 #define _POSIX_C_SOURCE 200809L
 #include <relayd/embedded.h>
 
@@ -124,13 +123,46 @@ put_range(RelayEmbeddedAgent *agent, long from, long to)
 static int
 run_failover(const char *port_a, const char *port_b, long n)
 {
-  const char *conf[] = { "channel.type", "memory", "channel.capacity", "20000", "channel.transactionCapacity",
-                         "1000", "sinks", "k1 k2", "k1.type", "avro", "k1.hostname", "127.0.0.1", "k1.port",
-                         port_a, "k1.batch-size", "500", "k2.type", "avro", "k2.hostname", "127.0.0.1",
-                         "k2.port", port_b, "k2.batch-size", "500", "processor.type", "failover",
-                         "processor.priority.k1", "10", "processor.priority.k2", "5", "processor.maxpenalty",
-                         "10000", "source.interceptors", "i1", "source.interceptors.i1.type", "static",
-                         "source.interceptors.i1.key", "app", "source.interceptors.i1.value", "embedded-c",
+  const char *conf[] = { "channel.type",
+                         "memory",
+                         "channel.capacity",
+                         "20000",
+                         "channel.transactionCapacity",
+                         "1000",
+                         "sinks",
+                         "k1 k2",
+                         "k1.type",
+                         "avro",
+                         "k1.hostname",
+                         "127.0.0.1",
+                         "k1.port",
+                         port_a,
+                         "k1.batch-size",
+                         "1000",
+                         "k2.type",
+                         "avro",
+                         "k2.hostname",
+                         "127.0.0.1",
+                         "k2.port",
+                         port_b,
+                         "k2.batch-size",
+                         "1000",
+                         "processor.type",
+                         "failover",
+                         "processor.priority.k1",
+                         "10",
+                         "processor.priority.k2",
+                         "5",
+                         "processor.maxpenalty",
+                         "10000",
+                         "source.interceptors",
+                         "i1",
+                         "source.interceptors.i1.type",
+                         "static",
+                         "source.interceptors.i1.key",
+                         "app",
+                         "source.interceptors.i1.value",
+                         "embedded-c",
                          NULL };
   RelayEmbeddedAgent *agent = relay_embedded_new("failover-test");
   uint64_t left = 99;
@@ -155,9 +187,25 @@ run_failover(const char *port_a, const char *port_b, long n)
 static RelayEmbeddedAgent *
 small_agent(const char *name, const char *port)
 {
-  const char *conf[] = { "channel.type", "memory", "channel.capacity", "100", "channel.transactionCapacity", "100",
-                         "channel.keep-alive", "1", "sinks", "k1", "k1.type", "avro", "k1.hostname",
-                         "127.0.0.1", "k1.port", port, "processor.type", "default", NULL };
+  const char *conf[] = { "channel.type",
+                         "memory",
+                         "channel.capacity",
+                         "100",
+                         "channel.transactionCapacity",
+                         "100",
+                         "channel.keep-alive",
+                         "1",
+                         "sinks",
+                         "k1",
+                         "k1.type",
+                         "avro",
+                         "k1.hostname",
+                         "127.0.0.1",
+                         "k1.port",
+                         port,
+                         "processor.type",
+                         "default",
+                         NULL };
   RelayEmbeddedAgent *agent = relay_embedded_new(name);
   RelayEmbeddedEvent ev = { "x", 1, NULL, 0 };
 
@@ -174,8 +222,9 @@ small_agent(const char *name, const char *port)
 static void
 check_config_errors(void)
 {
-  const char *bad[] = { "channel.type", "jdbc", "sinks", "k1 channel", "k1.type", "logger", "k1.hostname", "h",
-                        "k1.prot", "4141", "processor.typo", "x", "colour", "blue", NULL };
+  const char *bad[]
+      = { "channel.type", "jdbc", "sinks",          "k1 channel", "k1.type", "logger", "k1.hostname", "h",
+          "k1.prot",      "4141", "processor.typo", "x",          "colour",  "blue",   NULL };
   RelayEmbeddedAgent *agent = relay_embedded_new("bad");
 
   EXPECT(relay_embedded_configure(agent, bad) == RELAY_EMBEDDED_ERR_CONFIG, "bad configuration refused");
@@ -198,7 +247,8 @@ run_full(const char *port)
   check_config_errors();
   for (int i = 0; i < 101; i++)
     events[i] = (RelayEmbeddedEvent){ "full", 4, NULL, 0 };
-  EXPECT(relay_embedded_put_batch(a, events, 101) == RELAY_EMBEDDED_ERR_TOO_LARGE, "over transactionCapacity");
+  EXPECT(relay_embedded_put_batch(a, events, 101) == RELAY_EMBEDDED_ERR_TOO_LARGE,
+         "over transactionCapacity");
   EXPECT(relay_embedded_put_batch(a, events, 100) == RELAY_EMBEDDED_OK, "fill agent-a");
   EXPECT(relay_embedded_put_batch(b, events, 50) == RELAY_EMBEDDED_OK, "half-fill agent-b");
   double t0 = now_s();
@@ -230,9 +280,25 @@ run_file(const char *dir, const char *port, long n)
   char checkpoint[512], data[512];
   snprintf(checkpoint, sizeof checkpoint, "%s/checkpoint", dir);
   snprintf(data, sizeof data, "%s/data", dir);
-  const char *conf[] = { "channel.type", "file", "channel.checkpointDir", checkpoint, "channel.dataDirs", data,
-                         "channel.capacity", "1000000", "sinks", "k1", "k1.type", "thrift", "k1.hostname",
-                         "127.0.0.1", "k1.port", port, "processor.type", "default", NULL };
+  const char *conf[] = { "channel.type",
+                         "file",
+                         "channel.checkpointDir",
+                         checkpoint,
+                         "channel.dataDirs",
+                         data,
+                         "channel.capacity",
+                         "1000000",
+                         "sinks",
+                         "k1",
+                         "k1.type",
+                         "thrift",
+                         "k1.hostname",
+                         "127.0.0.1",
+                         "k1.port",
+                         port,
+                         "processor.type",
+                         "default",
+                         NULL };
   RelayEmbeddedAgent *agent = relay_embedded_new("file-test");
   uint64_t left = 0;
 
