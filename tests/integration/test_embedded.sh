@@ -16,8 +16,14 @@
 #      one process, each logging to its own callback; state, configuration and size errors.
 #   3. C, file channel: N events put while the thrift collector is down, stop says N are left and kept; the
 #      collector starts, start again delivers all of them.
-#   4. Python: as 1, through relayd_embedded (ctypes), with its exceptions.
+#   4. Python: as 1, through relayd_embedded (ctypes), with its exceptions. This part runs as its own test,
+#      test_embedded_python.sh (which sets EMBEDDED_PART=python and sources this file), to keep each short.
 . "$(dirname "$0")/lib.sh"
+
+EMBEDDED_PART=${EMBEDDED_PART:-c}
+if [ "$EMBEDDED_PART" = python ] && $IT_SANITIZED; then
+  it_skip "sanitizer build: python3 cannot load a sanitized library without preloading the sanitizer runtime"
+fi
 
 command -v pkg-config >/dev/null || it_skip "pkg-config is not installed"
 CC=${CC:-cc}
@@ -45,14 +51,6 @@ nm -D --defined-only "$so" | awk '$3 !~ /^RELAY_EMBEDDED_/ {print $3}' >"$IT_TMP
 it_assert_no_grep "only relay_embedded_* is exported" "$IT_TMP/exported" '^[^r]|^relay_[^e]|^relay_embedded_(build|fail|space|config_)'
 it_assert_grep "symbols are versioned" <(objdump -T "$so") 'RELAY_EMBEDDED_0 +relay_embedded_put_batch$'
 
-san=$(sed -n 's/^RELAY_SAN_CFLAGS = //p' "$TOP_BUILDDIR/Makefile")
-prog="$IT_TMP/embedded_put_prog"
-# shellcheck disable=SC2046,SC2086
-$CC -std=c11 -Wall -Wextra -Werror $san -o "$prog" "$TOP_SRCDIR/tests/tools/embedded_put_prog.c" -lpthread \
-  $(pkg-config --cflags --libs relay-embedded) 2>"$IT_TMP/cc.log" || {
-  cat "$IT_TMP/cc.log"
-  it_fail "compiling against the installed library failed"
-}
 export LD_LIBRARY_PATH="$libdir"
 
 # collector NAME PORT DIR [TYPE]: TYPE (avro) source -> memory channel -> file_roll into DIR.
@@ -139,6 +137,23 @@ failover_run() {
   it_log "$name: $N events in $(($(it_now_ms) - t0)) ms; A got $(it_lines "$IT_TMP/a-$name"), B got $(it_lines "$IT_TMP/b-$name")"
 }
 
+# ---- 4. Python ----
+if [ "$EMBEDDED_PART" = python ]; then
+  failover_run py env PYTHONPATH="$(dirname "$pymod")" RELAYD_EMBEDDED_LIBRARY="$so" "$PYTHON" \
+    "$TOP_SRCDIR/tests/integration/embedded_put.py"
+  it_assert_grep "python: log callback" "$IT_TMP/py.out" '^LOG lines=[1-9]'
+  exit 0
+fi
+
+san=$(sed -n 's/^RELAY_SAN_CFLAGS = //p' "$TOP_BUILDDIR/Makefile")
+prog="$IT_TMP/embedded_put_prog"
+# shellcheck disable=SC2046,SC2086
+$CC -std=c11 -Wall -Wextra -Werror $san -o "$prog" "$TOP_SRCDIR/tests/tools/embedded_put_prog.c" -lpthread \
+  $(pkg-config --cflags --libs relay-embedded) 2>"$IT_TMP/cc.log" || {
+  cat "$IT_TMP/cc.log"
+  it_fail "compiling against the installed library failed"
+}
+
 # ---- 1. C, failover ----
 failover_run c "$prog" failover
 it_assert_grep "the log callback got the agent's lines" "$IT_TMP/c.log" '^\[cb failover\] 2 .*agent failover-test started'
@@ -167,10 +182,3 @@ it_assert_grep "the next start delivered them" "$IT_TMP/file.out" '^STOP status=
 it_stop t
 "$PYTHON" "$IT_TOOLS/fc_seqcheck.py" --count "$nf" --max-duplicates 0 "$IT_TMP/t" || it_fail "file channel: events missing"
 
-# ---- 4. Python ----
-if $IT_SANITIZED; then
-  it_log "sanitizer build: the Python run is skipped (python3 cannot load a sanitized library without preloading the runtime)"
-else
-  failover_run py env PYTHONPATH="$(dirname "$pymod")" RELAYD_EMBEDDED_LIBRARY="$so" "$PYTHON" "$TOP_SRCDIR/tests/integration/embedded_put.py"
-  it_assert_grep "python: log callback" "$IT_TMP/py.out" '^LOG lines=[1-9]'
-fi
