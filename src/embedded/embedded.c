@@ -101,6 +101,15 @@ relay_embedded_new(const char *name)
   return self;
 }
 
+/* Any of the agent's threads, under log.c's lock. */
+static void
+_log_to_app(RelayLogLevel level, const char *line, gpointer user_data)
+{
+  RelayEmbeddedAgent *self = user_data;
+
+  self->log_fn((int)level, line, self->log_data);
+}
+
 RelayEmbeddedStatus
 relay_embedded_set_log(RelayEmbeddedAgent *self, RelayEmbeddedLogFn fn, void *user_data, int level)
 {
@@ -109,9 +118,10 @@ relay_embedded_set_log(RelayEmbeddedAgent *self, RelayEmbeddedLogFn fn, void *us
   if (g_atomic_int_get(&self->state) == RELAY_EMBEDDED_STATE_STARTED)
     return relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE,
                                "Embedded agent %s: Cannot set the log while started", self->name);
-  /* Same signature apart from the enum type of level. */
-  self->log.handler = (RelayLogHandler)(void (*)(void))fn;
-  self->log.user_data = user_data;
+  self->log_fn = fn;
+  self->log_data = user_data;
+  self->log.handler = fn ? _log_to_app : NULL; /* NULL: stderr */
+  self->log.user_data = self;
   g_atomic_int_set(&self->log.level, level);
   return RELAY_EMBEDDED_OK;
 }

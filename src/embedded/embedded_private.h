@@ -30,8 +30,12 @@ typedef struct
 struct RelayEmbeddedAgent
 {
   char *name;
-  char *ident;           /* name without whitespace, '.' replaced by '_': the internal components' suffix */
-  RelayLogTarget log;    /* this agent's log destination, installed on every thread that works for it */
+  char *ident; /* name without whitespace, '.' replaced by '_': the internal components' suffix */
+  /* This agent's log destination, installed on every thread that works for it; its handler calls log_fn,
+   * or is NULL (stderr). */
+  RelayLogTarget log;
+  RelayEmbeddedLogFn log_fn;
+  void *log_data;
   pthread_rwlock_t lock; /* put holds it shared; configure, start and stop exclusively (writers first) */
   gint state;            /* RelayEmbeddedState; changed under lock held exclusively, read atomically */
   gint stopping;         /* atomic: stop() began; waiting puts give up */
