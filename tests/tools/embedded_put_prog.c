@@ -267,8 +267,9 @@ run_full(const char *port)
          relay_embedded_last_error());
   EXPECT(st == RELAY_EMBEDDED_ERR_UNDELIVERED && left == 100, "memory channel: stop says what is lost");
   EXPECT(relay_embedded_stop(a, 200, &left) == RELAY_EMBEDDED_ERR_STATE, "stop when stopped");
+  EXPECT(relay_embedded_stop(b, 200, &left) == RELAY_EMBEDDED_ERR_UNDELIVERED && left == 100, "stop agent-b");
   relay_embedded_free(a);
-  relay_embedded_free(b); /* stops it */
+  relay_embedded_free(b);
   return failures ? 1 : 0;
 }
 
