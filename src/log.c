@@ -15,6 +15,9 @@ static RelayMutex _lock;
 static RelayLogHandler _handler;
 static gpointer _handler_data;
 
+/* issue 17: the calling thread's own target (NULL: the process-wide handler and level above) */
+static __thread const RelayLogTarget *_thread_target;
+
 static const char *const _level_names[] = { "ERROR", "WARN", "INFO", "DEBUG", "TRACE" };
 
 void
@@ -26,7 +29,9 @@ relay_log_set_level(RelayLogLevel level)
 RelayLogLevel
 relay_log_get_level(void)
 {
-  return (RelayLogLevel)g_atomic_int_get(&_level);
+  const RelayLogTarget *target = _thread_target;
+
+  return (RelayLogLevel)g_atomic_int_get(target ? &((RelayLogTarget *)target)->level : &_level);
 }
 
 const char *
@@ -93,9 +98,12 @@ _format_line(RelayLogLevel level, const char *prefix, const char *fmt, va_list a
 static void
 _emit_locked(RelayLogLevel level, GString *line)
 {
-  if (_handler)
+  const RelayLogTarget *target = _thread_target;
+  RelayLogHandler handler = target ? target->handler : _handler;
+
+  if (handler)
     {
-      _handler(level, line->str, _handler_data);
+      handler(level, line->str, target ? target->user_data : _handler_data);
       return;
     }
   g_string_append_c(line, '\n');
@@ -172,4 +180,58 @@ relay_log_ratelimited(RelayRateLimit *rl, RelayLogLevel level, const char *prefi
     }
   relay_mutex_unlock(&_lock);
   g_string_free(line, TRUE);
+}
+
+/* ---- per-thread log target (issue 17) ---- */
+
+const RelayLogTarget *
+relay_log_set_thread_target(const RelayLogTarget *target)
+{
+  const RelayLogTarget *previous = _thread_target;
+
+  _thread_target = target;
+  return previous;
+}
+
+typedef struct
+{
+  GThreadFunc func;
+  gpointer data;
+  const RelayLogTarget *target;
+} ThreadStart;
+
+static gpointer
+_thread_start(gpointer arg)
+{
+  ThreadStart start = *(ThreadStart *)arg;
+
+  g_free(arg);
+  _thread_target = start.target;
+  return start.func(start.data);
+}
+
+GThread *
+relay_thread_try_new(const char *name, GThreadFunc func, gpointer data, GError **error)
+{
+  ThreadStart *start = g_new(ThreadStart, 1);
+  GThread *thread;
+
+  start->func = func;
+  start->data = data;
+  start->target = _thread_target;
+  thread = g_thread_try_new(name, _thread_start, start, error);
+  if (!thread)
+    g_free(start);
+  return thread;
+}
+
+GThread *
+relay_thread_new(const char *name, GThreadFunc func, gpointer data)
+{
+  GError *error = NULL;
+  GThread *thread = relay_thread_try_new(name, func, data, &error);
+
+  if (!thread)
+    g_error("cannot create thread %s: %s", name, error->message);
+  return thread;
 }

@@ -28,6 +28,27 @@ const char *relay_log_level_name(RelayLogLevel level);
 /* Replaces stderr output with a handler (tests); NULL restores stderr. The line has no trailing newline. */
 void relay_log_set_handler(RelayLogHandler handler, gpointer user_data);
 
+/* ---- per-thread log target (issue 17: embedded agents, several per process) ----
+ * A thread may carry a target of its own: its lines go to target->handler (NULL: stderr) when their level
+ * passes target->level, instead of the process-wide handler and level. The embedded library sets its agent's
+ * target on the application's thread for the duration of each call; threads started with
+ * relay_thread_try_new() inherit their creator's target, so the sink runners and the file channel's
+ * threads of an embedded agent log to that agent. The target must outlive the threads that carry it. */
+typedef struct
+{
+  RelayLogHandler handler; /* NULL: stderr */
+  gpointer user_data;
+  gint level; /* RelayLogLevel; atomic */
+} RelayLogTarget;
+
+/* Sets the calling thread's target (NULL: the process-wide handler and level); returns the previous one. */
+const RelayLogTarget *relay_log_set_thread_target(const RelayLogTarget *target);
+/* g_thread_try_new() whose thread starts with the creator's log target. */
+GThread *relay_thread_try_new(const char *name, GThreadFunc func, gpointer data, GError **error);
+/* Same, aborting when the thread cannot be created (as g_thread_new()). */
+GThread *relay_thread_new(const char *name, GThreadFunc func, gpointer data);
+/* ---- end of per-thread log target ---- */
+
 static inline gboolean
 relay_log_enabled(RelayLogLevel level)
 {

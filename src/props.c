@@ -695,3 +695,11 @@ relay_props_resolve(RelayProps *self, RelayConfigReport *report)
   g_hash_table_destroy(res.resolved);
   g_ptr_array_unref(res.chain);
 }
+
+/* ---- issue 17 ---- */
+
+void
+relay_props_set(RelayProps *self, const char *file, guint line, const char *key, const char *value)
+{
+  _store(self, g_strdup(key), g_strdup(value), _intern_file(self, file), line);
+}

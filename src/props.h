@@ -36,4 +36,9 @@ const RelayProp *relay_props_get(const RelayProps *self, const char *key);
 /* All entries (one per distinct key, the winning one), in order of first appearance. Borrowed. */
 const RelayProp *const *relay_props_entries(const RelayProps *self, guint *n_entries);
 
+/* ---- issue 17: entries built by a program (the embedded agent translates its properties) ----
+ * Adds or overwrites key = value (copied; no escapes, empty values allowed) as if read at file:line. */
+void relay_props_set(RelayProps *self, const char *file, guint line, const char *key, const char *value);
+/* ---- end of issue 17 ---- */
+
 #endif

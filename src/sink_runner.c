@@ -436,7 +436,7 @@ _start_lane(RelaySinkRunner *self, RunnerLane *lane, GError **error)
   char *thread_name
       = g_strdup_printf("sink:%s", self->parallel ? _lane_sink(lane)->super.name : self->processor->name);
 
-  lane->thread = g_thread_try_new(thread_name, _lane_main, lane, &local);
+  lane->thread = relay_thread_try_new(thread_name, _lane_main, lane, &local);
   g_free(thread_name);
   if (lane->thread)
     return TRUE;

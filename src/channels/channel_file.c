@@ -1225,7 +1225,7 @@ _file_start(RelayComponent *component, GError **error)
   self->changes = self->checkpointed_changes + 1; /* checkpoint the recovered state once */
   relay_mutex_unlock(&self->lock);
   self->cp_stop = FALSE;
-  self->checkpointer = g_thread_new("file-checkpoint", _checkpoint_main, self);
+  self->checkpointer = relay_thread_new("file-checkpoint", _checkpoint_main, self);
   return TRUE;
 }
 

@@ -465,7 +465,7 @@ relay_filelog_writer_start(const RelayFilelogWriterConfig *config, GError **erro
       g_free(self);
       return NULL;
     }
-  self->thread = g_thread_new("filelog-writer", _thread_main, self);
+  self->thread = relay_thread_new("filelog-writer", _thread_main, self);
   return self;
 }
 
