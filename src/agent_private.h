@@ -18,7 +18,7 @@ struct _RelayAgent
   GHashTable *sink_by_name;    /* name -> RelaySink* (borrowed from sinks) */
   GPtrArray *down;             /* RelayAgentDown*, owned: configured components that do not run */
   struct event_base *base;
-  gboolean keep_running; /* a component that cannot start is dropped instead of failing the start */
+  gboolean keep_running;  /* a component that cannot start is dropped instead of failing the start */
   RelayAgentReuse *reuse; /* live reload (issue 14): running objects the build takes over, or NULL */
 };
 

@@ -30,8 +30,8 @@ typedef struct
   RelayAgent *running, *probe;
   const RelayAgentConfig *old_cfg, *new_cfg;
   RelayAgentReuse reuse;
-  GPtrArray *resized;   /* RelayChannel*: running channel, then the probe's channel with the new settings */
-  GString *what[5];     /* kept, restarted, added, removed, resized: "source r1, sink k1" */
+  GPtrArray *resized; /* RelayChannel*: running channel, then the probe's channel with the new settings */
+  GString *what[5];   /* kept, restarted, added, removed, resized: "source r1, sink k1" */
 } RelayReload;
 
 enum
@@ -72,7 +72,9 @@ _find_runner(RelayAgent *agent, gboolean group, const char *name)
 static GPtrArray *
 _list_of(RelayAgent *agent, RelayKind kind)
 {
-  return kind == RELAY_KIND_SOURCE ? agent->sources : kind == RELAY_KIND_CHANNEL ? agent->channels : agent->sinks;
+  return kind == RELAY_KIND_SOURCE    ? agent->sources
+         : kind == RELAY_KIND_CHANNEL ? agent->channels
+                                      : agent->sinks;
 }
 
 RelayComponent *
@@ -299,7 +301,7 @@ _describe(RelayReload *r)
         {
           const char *name = g_ptr_array_index(after, i);
           gboolean kept = kind == RELAY_KIND_SINKGROUP ? _group_kept(r, name)
-                                                        : g_hash_table_contains(r->reuse.keep[kind], name);
+                                                       : g_hash_table_contains(r->reuse.keep[kind], name);
           _note(r, kept ? KEPT : _has_name(before, name) ? RESTARTED : ADDED, kind, name);
         }
       for (guint i = 0; i < before->len; i++)
@@ -327,7 +329,8 @@ _apply_resizes(RelayReload *r)
           g_error_free(error);
           continue;
         }
-      g_string_append_printf(r->what[RESIZED], "%schannel %s capacity %" G_GINT64_FORMAT "->%" G_GINT64_FORMAT,
+      g_string_append_printf(r->what[RESIZED],
+                             "%schannel %s capacity %" G_GINT64_FORMAT "->%" G_GINT64_FORMAT,
                              r->what[RESIZED]->len ? ", " : "", channel->super.name, was, channel->capacity);
     }
 }
@@ -423,8 +426,9 @@ relay_agent_reload(RelayAgent *agent, const RelayAgentConfig *old_cfg, const Rel
   r.probe = relay_agent_new(agent->name, agent->base);
   r.resized = g_ptr_array_new();
   for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
-    r.reuse.keep[kind] = kind == RELAY_KIND_SINKGROUP ? g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)
-                                                      : g_hash_table_new(g_str_hash, g_str_equal);
+    r.reuse.keep[kind] = kind == RELAY_KIND_SINKGROUP
+                             ? g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)
+                             : g_hash_table_new(g_str_hash, g_str_equal);
   r.reuse.running = agent;
   for (guint i = 0; i < G_N_ELEMENTS(r.what); i++)
     r.what[i] = g_string_new(NULL);

@@ -25,7 +25,7 @@
  * logs them). FALSE when the reload was refused (error says why; the agent runs on unchanged). TRUE when
  * the new set runs; components that could not start are logged and listed as down. The log says what was
  * kept, restarted, added, removed and resized, and how long it took. */
-gboolean relay_agent_reload(RelayAgent *agent, const RelayAgentConfig *old_cfg, const RelayAgentConfig *new_cfg,
-                            RelayConfigReport *report, GError **error);
+gboolean relay_agent_reload(RelayAgent *agent, const RelayAgentConfig *old_cfg,
+                            const RelayAgentConfig *new_cfg, RelayConfigReport *report, GError **error);
 
 #endif

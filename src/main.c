@@ -369,7 +369,9 @@ _on_hup(evutil_socket_t sig, short what, void *arg)
   _reload_configuration(arg, "received SIGHUP");
 }
 
-/* Polls the files every -i seconds (Flume's 30 by default) unless --no-reload-conf or -i 0. */
+/* Polls the files every -i seconds (30 by default, as Flume's -i/--poll-interval and --no-reload-conf in
+ * flume-ng-node/src/main/java/org/apache/flume/node/Application.java) unless --no-reload-conf or -i 0. A file
+ * counts as changed when its mtime, size or inode differs (Flume compares lastModified). */
 static void
 _reloader_start(RelayReloader *rl, struct event_base *base)
 {
