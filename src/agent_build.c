@@ -95,7 +95,10 @@ _build_channels(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport
 
   for (guint i = 0; i < list->len; i++)
     {
-      RelayComponent *channel = _instantiate(self, g_ptr_array_index(list, i), report);
+      const RelayComponentConfig *cc = g_ptr_array_index(list, i);
+      RelayComponent *channel = relay_agent_reuse_take(self, RELAY_KIND_CHANNEL, cc->name); /* issue 14 */
+      if (!channel)
+        channel = _instantiate(self, cc, report);
       if (!channel)
         continue;
       g_ptr_array_add(self->channels, channel);
@@ -124,7 +127,13 @@ _build_sources(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport 
   for (guint i = 0; i < list->len; i++)
     {
       const RelayComponentConfig *cc = g_ptr_array_index(list, i);
-      RelaySource *source = (RelaySource *)_instantiate(self, cc, report);
+      RelaySource *source = (RelaySource *)relay_agent_reuse_take(self, RELAY_KIND_SOURCE, cc->name);
+      if (source) /* kept by a reload (issue 14): linked and running already */
+        {
+          g_ptr_array_add(self->sources, source);
+          continue;
+        }
+      source = (RelaySource *)_instantiate(self, cc, report);
       if (!source)
         continue;
       if (!_link_source(self, source, cc, report))
@@ -167,10 +176,12 @@ _build_sinks(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport *r
   for (guint i = 0; i < list->len; i++)
     {
       const RelayComponentConfig *cc = g_ptr_array_index(list, i);
-      RelaySink *sink = (RelaySink *)_instantiate(self, cc, report);
+      RelaySink *sink = (RelaySink *)relay_agent_reuse_take(self, RELAY_KIND_SINK, cc->name); /* issue 14 */
+      if (!sink)
+        sink = (RelaySink *)_instantiate(self, cc, report);
       if (!sink)
         continue;
-      if (!_link_sink(self, sink, cc, report))
+      if (sink->super.state == RELAY_STATE_CONFIGURED && !_link_sink(self, sink, cc, report))
         {
           relay_component_free(RELAY_COMPONENT(sink));
           continue;
@@ -265,9 +276,26 @@ _report_group_keys(const RelaySinkProcessorClass *klass, const RelayComponentCon
   g_ptr_array_unref(keys);
 }
 
+/* A group kept by a reload (issue 14): its running runner, with its sinks claimed. */
+static gboolean
+_keep_group(RelayAgent *self, const RelayComponentConfig *cc, GHashTable *claimed)
+{
+  RelaySinkRunner *kept = relay_agent_reuse_take_runner(self, TRUE, cc->name);
+
+  if (!kept)
+    return FALSE;
+  RelaySinkProcessor *proc = relay_sink_runner_processor(kept);
+  for (guint i = 0; i < proc->sinks->len; i++)
+    g_hash_table_insert(claimed, ((RelaySink *)g_ptr_array_index(proc->sinks, i))->super.name, cc->name);
+  g_ptr_array_add(self->runners, kept);
+  return TRUE;
+}
+
 static void
 _build_group(RelayAgent *self, const RelayComponentConfig *cc, GHashTable *claimed, RelayConfigReport *report)
 {
+  if (_keep_group(self, cc, claimed))
+    return;
   GPtrArray *sinks = _group_sinks(self, cc, claimed, report);
   const RelaySinkProcessorClass *klass = _group_processor_class(cc, sinks->len, report);
 
@@ -302,6 +330,12 @@ _build_runners(RelayAgent *self, const RelayAgentConfig *cfg, RelayConfigReport 
       RelaySink *sink = g_ptr_array_index(self->sinks, i);
       if (g_hash_table_contains(claimed, sink->super.name))
         continue;
+      RelaySinkRunner *kept = relay_agent_reuse_take_runner(self, FALSE, sink->super.name); /* issue 14 */
+      if (kept)
+        {
+          g_ptr_array_add(self->runners, kept);
+          continue;
+        }
       RelaySinkProcessor *proc
           = relay_sink_processor_new(&relay_sink_processor_default_class, sink->super.name, &sink, 1);
       relay_sink_processor_configure(proc, NULL, report);

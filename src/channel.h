@@ -60,6 +60,12 @@ typedef struct
   void (*rollback)(RelayTxn *txn);
   void (*free_txn)(RelayTxn *txn); /* called by close after commit/rollback */
   guint64 (*size)(RelayChannel *self);
+  /* ---- live reload (issue 14) ---- */
+  /* Optional: takes the settings of `settings` (a configured, never started channel of the same class) in
+   * place, keeping the events, so that what is wired to this channel keeps running. FALSE with error (and
+   * nothing changed) when the content does not fit the new settings. With apply FALSE only checks. Main
+   * thread; other threads may be using the channel. */
+  gboolean (*reconfigure)(RelayChannel *self, RelayChannel *settings, gboolean apply, GError **error);
 } RelayChannelOps;
 
 typedef enum

@@ -11,6 +11,7 @@
 #include "relay.h"
 
 #include "agent.h"
+#include "agent_reload.h" /* live reload (issue 14) */
 #include "config.h"
 #include "help_components.h" /* --help-components (issue 19) */
 #include "log.h"
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RELAY_SHUTDOWN_GRACE_MS 5000
@@ -45,7 +47,8 @@ typedef struct
   GPtrArray *system_properties; /* "key=value" from -D, owned */
   /* ---- issue 19: Flume's command line, start failures ---- */
   gboolean keep_running; /* --keep-running-on-start-failure */
-  gboolean no_reload;    /* --no-reload-conf: what relayd does anyway */
+  gboolean no_reload;    /* --no-reload-conf: no polling of the configuration files (issue 14) */
+  int poll_interval;     /* -i/--poll-interval seconds (issue 14); -1: not given (Flume's 30) */
 } RelayArgs;
 
 static void
@@ -131,7 +134,11 @@ _parse_args(int argc, char **argv, RelayArgs *args)
       "run without a source or standalone sink that cannot start (Flume's behaviour) instead of exiting 1",
       NULL },
     { "no-reload-conf", 0, 0, G_OPTION_ARG_NONE, &args->no_reload,
-      "Flume's option; relayd never reloads its configuration while running", NULL },
+      "do not poll the configuration files for changes (SIGHUP still reloads)", NULL },
+    /* ---- live reload (issue 14) ---- */
+    { "poll-interval", 'i', 0, G_OPTION_ARG_INT, &args->poll_interval,
+      "seconds between checks of the configuration files for a change to reload (default 30, 0: off)",
+      "SECS" },
     /* ---- issue 14: listed for --help; main() hands these command lines to topology_cli.c ---- */
     { "check-topology", 0, 0, G_OPTION_ARG_NONE, &topology_listed,
       "check the hops between every agent of FILE... (see relayd --check-topology --help)", NULL },
@@ -145,6 +152,7 @@ _parse_args(int argc, char **argv, RelayArgs *args)
 
   args->metrics_port = -1;
   args->summary_interval = -1;
+  args->poll_interval = -1; /* issue 14 */
   if (!_take_flume_verb(&argc, argv))
     {
       g_option_context_free(ctx);
@@ -183,9 +191,10 @@ _parse_args(int argc, char **argv, RelayArgs *args)
       return 2;
     }
   if (args->metrics_port > 65535 || args->metrics_port < -1 || args->summary_interval < -1
-      || args->summary_interval > 86400)
+      || args->summary_interval > 86400 || args->poll_interval < -1 || args->poll_interval > 86400)
     {
-      fprintf(stderr, "relayd: --metrics-port must be 0..65535 and --summary-interval 0..86400\n");
+      fprintf(stderr, "relayd: --metrics-port must be 0..65535, --summary-interval and --poll-interval "
+                      "0..86400\n");
       return 2;
     }
   if (args->log_level)
@@ -222,9 +231,9 @@ _explain_flume_options(const RelayArgs *args)
                "-c %s: relayd reads no flume-env.sh or log4j file there; -c only locates relayd.conf "
                "when no -f is given",
                args->conf_dir);
-  if (args->no_reload)
-    relay_info(NULL, "--no-reload-conf: relayd never reloads its configuration while running (restart it to "
-                     "apply a change), so this changes nothing");
+  if (args->no_reload) /* issue 14 */
+    relay_info(NULL, "--no-reload-conf: the configuration files are not polled for changes (SIGHUP still "
+                     "reloads them)");
 }
 
 static void
@@ -247,13 +256,153 @@ _on_stop_signal(evutil_socket_t sig, short what, void *arg)
   event_base_loopbreak(arg);
 }
 
-/* ---- TLS (issue 13): SIGHUP reloads certificates and keys; -D javax.net.ssl.* / flume.ssl.* globals ---- */
+/* ---- live reload (issue 14): SIGHUP or a changed configuration file reloads the agent ---- */
+typedef struct
+{
+  const RelayArgs *args;
+  RelayAgent *agent;
+  RelayProps **props;     /* the running configuration's, replaced by a reload */
+  RelayAgentConfig **cfg; /* the same */
+  char **paths;           /* the configuration files */
+  GArray *stamps;         /* RelayFileStamp per path, as last loaded */
+  struct event *poll;
+} RelayReloader;
+
+typedef struct
+{
+  gint64 mtime_ns, size, inode;
+} RelayFileStamp;
+
+static RelayReloader _reloader;
+
+static RelayFileStamp
+_file_stamp(const char *path)
+{
+  struct stat st;
+  RelayFileStamp stamp = { -1, -1, -1 };
+
+  if (stat(path, &st) == 0)
+    {
+      stamp.mtime_ns = (gint64)st.st_mtim.tv_sec * G_GINT64_CONSTANT(1000000000) + st.st_mtim.tv_nsec;
+      stamp.size = st.st_size;
+      stamp.inode = (gint64)st.st_ino;
+    }
+  return stamp;
+}
+
+/* Records the files' stamps; TRUE if one differs from the last recorded. */
+static gboolean
+_stamp_files(RelayReloader *rl)
+{
+  gboolean changed = FALSE;
+
+  for (guint i = 0; rl->paths[i]; i++)
+    {
+      RelayFileStamp now = _file_stamp(rl->paths[i]);
+      RelayFileStamp *was = &g_array_index(rl->stamps, RelayFileStamp, i);
+      changed = changed || memcmp(&now, was, sizeof now) != 0;
+      *was = now;
+    }
+  return changed;
+}
+
+static gboolean
+_reload_load(RelayReloader *rl, RelayProps *props, RelayConfigReport *report, GError **error)
+{
+  for (guint i = 0; rl->paths[i]; i++)
+    if (!relay_props_load_file(props, rl->paths[i], report, error))
+      {
+        g_prefix_error(error, "cannot read %s: ", rl->paths[i]);
+        return FALSE;
+      }
+  relay_props_resolve(props, report);
+  return TRUE;
+}
+
+/* The one place where a reload begins and ends: a service manager notification (RELOADING=1 at the start,
+ * READY=1 at the end) belongs at the two marked lines. Loads the files, validates the whole configuration
+ * and reloads the agent (agent_reload.h); on any problem logs every problem with file:line and keeps the
+ * running configuration. Then reloads the TLS certificates of what runs. Main thread. */
+static void
+_reload_configuration(RelayReloader *rl, const char *why)
+{
+  /* reload begins */
+  RelayProps *props = relay_props_new();
+  RelayConfigReport *report = relay_config_report_new();
+  RelayAgentConfig *cfg = NULL;
+  GError *error = NULL;
+
+  relay_info(NULL, "%s: reloading the configuration of agent %s", why, rl->args->name);
+  _stamp_files(rl);
+  gboolean ok = _reload_load(rl, props, report, &error);
+  if (ok && !(cfg = relay_agent_config_new(props, rl->args->name, report)))
+    g_set_error(&error, RELAY_ERROR, RELAY_ERROR_CONFIG, "the new configuration has no agent %s",
+                rl->args->name);
+  ok = cfg && relay_agent_reload(rl->agent, *rl->cfg, cfg, report, &error);
+  relay_config_report_finish(report);
+  for (guint i = 0; i < report->lines->len; i++)
+    relay_error("config", "%s", (const char *)g_ptr_array_index(report->lines, i));
+  if (!ok)
+    {
+      relay_error(NULL, "configuration reload refused, the running configuration stays: %s", error->message);
+      g_error_free(error);
+      if (cfg)
+        relay_agent_config_free(cfg);
+      relay_props_free(props);
+    }
+  else
+    {
+      relay_agent_config_free(*rl->cfg);
+      relay_props_free(*rl->props);
+      *rl->cfg = cfg;
+      *rl->props = props;
+    }
+  relay_config_report_free(report);
+  relay_info(NULL, "reloading TLS certificates"); /* TLS (issue 13) */
+  relay_tls_reload_all();
+  /* reload ends */
+}
+
+static void
+_on_poll(evutil_socket_t fd, short what, void *arg)
+{
+  if (_stamp_files(arg))
+    _reload_configuration(arg, "configuration file changed");
+}
+
 static void
 _on_hup(evutil_socket_t sig, short what, void *arg)
 {
-  relay_info(NULL, "received SIGHUP, reloading TLS certificates");
-  relay_tls_reload_all();
+  _reload_configuration(arg, "received SIGHUP");
 }
+
+/* Polls the files every -i seconds (30 by default, as Flume's -i/--poll-interval and --no-reload-conf in
+ * flume-ng-node/src/main/java/org/apache/flume/node/Application.java) unless --no-reload-conf or -i 0. A file
+ * counts as changed when its mtime, size or inode differs (Flume compares lastModified). */
+static void
+_reloader_start(RelayReloader *rl, struct event_base *base)
+{
+  int interval = rl->args->poll_interval >= 0 ? rl->args->poll_interval : 30;
+
+  if (rl->args->no_reload || interval == 0)
+    return;
+  struct timeval tv = { interval, 0 };
+  rl->poll = event_new(base, -1, EV_PERSIST, _on_poll, rl);
+  event_add(rl->poll, &tv);
+}
+
+static void
+_reloader_clear(RelayReloader *rl)
+{
+  if (rl->poll)
+    event_free(rl->poll);
+  g_strfreev(rl->paths);
+  if (rl->stamps)
+    g_array_unref(rl->stamps);
+}
+/* ---- end of live reload ---- */
+
+/* ---- TLS (issue 13): -D javax.net.ssl.* / flume.ssl.* globals (SIGHUP: _reload_configuration) ---- */
 
 static void
 _tls_system_properties(const RelayArgs *args)
@@ -368,8 +517,9 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorCo
   evsignal_add(ev_term, NULL);
   evsignal_add(ev_int, NULL);
   evsignal_add(ev_usr1, NULL);
-  struct event *ev_hup = evsignal_new(base, SIGHUP, _on_hup, NULL); /* TLS (issue 13) */
+  struct event *ev_hup = evsignal_new(base, SIGHUP, _on_hup, &_reloader); /* issues 13 and 14 */
   evsignal_add(ev_hup, NULL);
+  _reloader_start(&_reloader, base); /* issue 14 */
   /* The endpoint first: a taken metrics port stops relayd before any source accepts events. */
   if (!_start_monitoring(mc, agent, base, start_ms, &http, &summary))
     goto out;
@@ -423,6 +573,13 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   char **paths = _config_paths(args);
   char *path = g_strjoinv(",", paths);
   int rc = -1;
+
+  /* ---- live reload (issue 14): the files' stamps before they are read, so no change is missed ---- */
+  _reloader.args = args;
+  _reloader.paths = g_strdupv(paths);
+  _reloader.stamps = g_array_new(FALSE, TRUE, sizeof(RelayFileStamp));
+  g_array_set_size(_reloader.stamps, g_strv_length(paths));
+  _stamp_files(&_reloader);
 
   if (!_load(paths, props, report))
     {
@@ -498,8 +655,12 @@ main(int argc, char **argv)
   relay_monitor_config_init(&mc);
   relay_agent_set_keep_running(agent, args.keep_running);
   rc = _configure(&args, props, report, agent, &cfg, &mc);
+  _reloader.agent = agent; /* ---- live reload (issue 14) ---- */
+  _reloader.props = &props;
+  _reloader.cfg = &cfg;
   if (rc < 0)
     rc = _run(agent, base, t0, &mc, start_ms);
+  _reloader_clear(&_reloader); /* issue 14 */
   relay_monitor_config_clear(&mc);
   relay_agent_free(agent);
   if (cfg)

@@ -119,7 +119,7 @@ _memory_put(RelayTxn *txn, RelayEvent *ev)
 {
   RelayMemoryTxn *mt = MEMORY_TXN(txn);
 
-  if ((gint64)txn->n_puts >= txn->channel->transaction_capacity)
+  if ((gint64)txn->n_puts >= __atomic_load_n(&txn->channel->transaction_capacity, __ATOMIC_RELAXED))
     return RELAY_CHANNEL_TXN_FULL;
   if (!mt->puts)
     mt->puts = g_ptr_array_new();
@@ -133,7 +133,8 @@ _memory_take(RelayTxn *txn, RelayEvent **out, guint max)
 {
   RelayMemoryChannel *self = MEMORY(txn->channel);
   RelayMemoryTxn *mt = MEMORY_TXN(txn);
-  gint64 room = self->super.transaction_capacity - (gint64)txn->n_takes;
+  /* atomic: a reload may change it while a sink runner takes (_memory_reconfigure) */
+  gint64 room = __atomic_load_n(&self->super.transaction_capacity, __ATOMIC_RELAXED) - (gint64)txn->n_takes;
 
   if (room <= 0)
     return 0;
@@ -307,7 +308,36 @@ _memory_free(RelayComponent *component)
   relay_mutex_clear(&self->lock);
 }
 
+/* ---- live reload (issue 14): a resize keeps the events when the new capacity holds them ---- */
+static gboolean
+_memory_reconfigure(RelayChannel *channel, RelayChannel *settings, gboolean apply, GError **error)
+{
+  RelayMemoryChannel *self = MEMORY(channel), *next = MEMORY(settings);
+  gboolean fits;
+
+  relay_mutex_lock(&self->lock);
+  fits = self->held <= (guint64)next->super.capacity
+         && (next->byte_capacity == 0 || self->held_bytes <= _byte_limit(next));
+  if (!fits)
+    g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG,
+                "channel %s holds %" G_GUINT64_FORMAT " events (%" G_GUINT64_FORMAT
+                " bytes), more than the new capacity %" G_GINT64_FORMAT " (byteCapacity %" G_GINT64_FORMAT
+                ") can hold",
+                channel->super.name, self->held, self->held_bytes, next->super.capacity, next->byte_capacity);
+  else if (apply)
+    {
+      self->super.capacity = next->super.capacity; /* read under lock by commit and _ring_reserve */
+      self->byte_capacity = next->byte_capacity;
+      self->byte_capacity_buffer_pct = next->byte_capacity_buffer_pct;
+      __atomic_store_n(&self->super.transaction_capacity, next->super.transaction_capacity, __ATOMIC_RELAXED);
+      self->super.keep_alive_s = next->super.keep_alive_s; /* read on the main thread only */
+    }
+  relay_mutex_unlock(&self->lock);
+  return fits;
+}
+
 static const RelayChannelOps _memory_ops = {
+  .reconfigure = _memory_reconfigure,
   .begin = _memory_begin,
   .put = _memory_put,
   .take = _memory_take,

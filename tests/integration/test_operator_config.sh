@@ -201,7 +201,7 @@ it_run_expect flume-style 0 agent -n o -c "$IT_TMP" -f "$ok" -f "$IT_TMP/ok2.con
   -Dflume.root.logger=INFO,LOGFILE --check
 log="$IT_TMP/flume-style.log"
 it_assert_grep "-c with -f explained" "$log" "INFO .*-c $IT_TMP: relayd reads no flume-env\.sh"
-it_assert_grep "--no-reload-conf explained" "$log" 'INFO .*--no-reload-conf: relayd never reloads'
+it_assert_grep "--no-reload-conf explained" "$log" 'INFO .*--no-reload-conf: the configuration files are not polled'
 it_assert_grep "LOGFILE appender explained" "$log" "INFO .*appender 'LOGFILE' is not used"
 it_run_expect stray 2 agent -n o -f "$ok" surplus
 it_assert_grep "unexpected argument named" "$IT_TMP/stray.log" "unexpected argument 'surplus'"

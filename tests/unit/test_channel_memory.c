@@ -683,6 +683,36 @@ test_contention(void **state)
   relay_cond_clear(&ct.space.cond);
 }
 
+/* ---- live reload (issue 14): resize in place ---- */
+static void
+test_reconfigure_keeps_events(void **state)
+{
+  RelayChannel *ch = _channel(100, 10), *bigger = _channel(200, 20), *smaller = _channel(5, 5);
+  GError *error = NULL;
+
+  (void)state;
+  assert_int_equal(_put_range(ch, 0, 10), RELAY_CHANNEL_OK);
+  assert_int_equal(_put_range(ch, 10, 10), RELAY_CHANNEL_OK);
+  /* a capacity below the 20 events held is refused and changes nothing */
+  assert_false(relay_channel_ops(ch)->reconfigure(ch, smaller, TRUE, &error));
+  assert_non_null(strstr(error->message, "holds 20 events"));
+  g_clear_error(&error);
+  assert_int_equal(ch->capacity, 100);
+  /* a check alone changes nothing either */
+  assert_true(relay_channel_ops(ch)->reconfigure(ch, bigger, FALSE, NULL));
+  assert_int_equal(ch->capacity, 100);
+  assert_true(relay_channel_ops(ch)->reconfigure(ch, bigger, TRUE, NULL));
+  assert_int_equal(ch->capacity, 200);
+  assert_int_equal(ch->transaction_capacity, 20);
+  assert_int_equal(relay_channel_size(ch), 20);
+  assert_int_equal(_put_range(ch, 20, 20), RELAY_CHANNEL_OK); /* the new transactionCapacity */
+  _take_expect(ch, 20, 0, 20);
+  _take_expect(ch, 20, 20, 20);
+  _free(ch);
+  _free(bigger);
+  _free(smaller);
+}
+
 int
 main(void)
 {
@@ -704,6 +734,7 @@ main(void)
     cmocka_unit_test(test_notifications),
     cmocka_unit_test(test_many_notifiers),
     cmocka_unit_test(test_contention),
+    cmocka_unit_test(test_reconfigure_keeps_events), /* issue 14 */
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,31 @@
+/* agent_reload.h - live reload of a running agent (issue 14): only what changed restarts.
+ *
+ * The new configuration is first built whole into a probe agent that never starts (the checks --check
+ * makes); any problem refuses the reload and the running agent is untouched. Then each component's resolved
+ * settings (its properties after ${...} substitution) and wiring are compared with the running one:
+ * - a channel with the same settings is kept; a channel of the same class that can take new settings in place
+ *   (the memory channel: RelayChannelOps.reconfigure) is resized and kept with its events, or the reload is
+ *   refused when its content does not fit; other changed channels are stopped and started anew (a file
+ *   channel reopens its directories). A memory channel holding events is never dropped: such a reload is
+ *   refused;
+ * - a source is kept when its settings are the same and its channels are kept;
+ * - a sink group (or a standalone sink's runner) is kept when its settings, its member list and every member
+ *   sink (settings and channel) are the same; its sinks are kept with it.
+ * What is not kept stops in the usual order (sources, then sink runners, which finish the batch in flight
+ * and roll back the rest, then sinks, then channels) and the new components start (channels, sinks and
+ * runners, sources). Kept components are the same objects: connections, threads and counters go on.
+ * Runs on the main thread, which owns sources, so no source puts while the reload runs. */
+#ifndef RELAY_AGENT_RELOAD_H_INCLUDED
+#define RELAY_AGENT_RELOAD_H_INCLUDED
+
+#include "relay.h"
+#include "config.h"
+
+/* Reloads `agent` (running with old_cfg) to new_cfg. report receives the problems of new_cfg (the caller
+ * logs them). FALSE when the reload was refused (error says why; the agent runs on unchanged). TRUE when
+ * the new set runs; components that could not start are logged and listed as down. The log says what was
+ * kept, restarted, added, removed and resized, and how long it took. */
+gboolean relay_agent_reload(RelayAgent *agent, const RelayAgentConfig *old_cfg,
+                            const RelayAgentConfig *new_cfg, RelayConfigReport *report, GError **error);
+
+#endif

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# test_reload.sh - live reload (issue 14): only what changed restarts, nothing acknowledged is lost.
+#
+# relay-send -> collector (avro r1 -> memory c1 -> avro sink k1) -> terminal A or B (avro -> memory ->
+# file_roll). relay-send carries N numbered events on one connection while the collector's configuration
+# changes 10 times (half by SIGHUP, half by the file poll at -i 1): k1's batch size, k1 retargeted to the
+# other terminal and back, a source r2 added and removed, c1 resized up. Checked: every number arrives once
+# across both terminals; relay-send's connection to r1 (never changed) is the same socket from start to end;
+# r1's and c1's counters count all N (kept objects go on); /metrics follows r2; the log says what each reload
+# kept, restarted, added, removed and resized. Then: a broken file is refused with file:line and the agent
+# goes on; a reload that shrinks c1 below what it holds is refused, and its events arrive afterwards.
+. "$(dirname "$0")/lib.sh"
+. "$IT_DIR/avro_lib.sh"
+
+N=$(it_scaled 300000)
+PA=$(it_free_port)
+PB=$(it_free_port)
+P=$(it_free_port)
+P2=$(it_free_port)
+M=$(it_free_port)
+DEAD=$(it_free_port) # nobody listens there
+CONF="$IT_TMP/col.conf"
+
+avro_collector_conf "$IT_TMP/ta.conf" t "$PA" "$IT_TMP/outA"
+avro_collector_conf "$IT_TMP/tb.conf" t "$PB" "$IT_TMP/outB"
+
+# col_conf CAPACITY SINK_PORT BATCH WITH_R2 [EXTRA LINE]: writes the collector's file in one rename.
+col_conf() {
+  {
+    if [ "$4" = yes ]; then
+      avro_conf_source col "$P" | sed 's/^col.sources = r1$/col.sources = r1 r2/'
+      cat <<EOF
+col.sources.r2.type = avro
+col.sources.r2.bind = 127.0.0.1
+col.sources.r2.port = $P2
+col.sources.r2.channels = c1
+EOF
+    else
+      avro_conf_source col "$P"
+    fi
+    avro_conf_memory col "$1" 1000
+    avro_conf_avro_sink col "$2" none "$3"
+    [ $# -ge 5 ] && echo "$5"
+  } >"$CONF.new"
+  mv "$CONF.new" "$CONF"
+}
+
+metric() { # metric KEY FIELD: a counter of the collector's /metrics
+  "$PYTHON" -c 'import json, sys, urllib.request
+m = json.load(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5))
+print(m.get(sys.argv[2], {}).get(sys.argv[3], "absent"))' "$M" "$1" "$2"
+}
+
+send_conn() { # the local ports of established connections to r1
+  ss -Htn state established "( dport = :$P )" | awk '{print $3}' | sort | tr '\n' ' '
+}
+
+arrived() { echo $(($(it_lines "$IT_TMP/outA") + $(it_lines "$IT_TMP/outB"))); }
+wait_arrived() { # wait_arrived COUNT TIMEOUT_S: until both terminals hold COUNT lines
+  local deadline=$(($(it_now_ms) + $2 * 1000))
+  while [ "$(arrived)" -lt "$1" ]; do
+    [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "only $(arrived) of $1 events arrived within $2 s"
+    sleep 0.1
+  done
+  sleep 0.3 # late duplicates would show up now
+}
+
+reloads=0
+# reload HOW: SIGHUP or the poll; waits for one more "reload ... done" line.
+reload() {
+  reloads=$((reloads + 1))
+  [ "$1" = hup ] && kill -HUP "$(it_pid col)"
+  it_wait_log col 'reload of agent col done in' "$reloads"
+  reloads=$(it_count "$IT_TMP/col.log" 'reload of agent col done in')
+}
+
+it_start ta -n t -f "$IT_TMP/ta.conf"
+it_start tb -n t -f "$IT_TMP/tb.conf"
+col_conf 20000 "$PA" 1000 no
+it_start col -n col -f "$CONF" -i 1 --metrics-port "$M"
+it_wait_listening ta 1
+it_wait_listening tb 1
+it_wait_listening col 1
+
+# ---- 1. ten reloads under load ----
+# relay-send reads the numbers from a fifo, one chunk before the reloads and one after each, so its one
+# connection lives through all of them.
+chunk=$((N / 11))
+mkfifo "$IT_TMP/numbers"
+timeout -k 5 240 "$AVRO_SEND" -H "127.0.0.1:$P" -b 1000 --retry-timeout 30 -F "$IT_TMP/numbers" 2>"$IT_TMP/send.log" &
+SEND_PID=$!
+exec 7>"$IT_TMP/numbers"
+sent=0
+feed() { # feed COUNT: the next COUNT numbers to relay-send
+  seq "$sent" $((sent + $1 - 1)) >&7
+  sent=$((sent + $1))
+}
+feed "$chunk"
+deadline=$(($(it_now_ms) + 10000))
+while [ -z "$(send_conn)" ]; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "relay-send did not connect"
+  sleep 0.05
+done
+conn=$(send_conn)
+it_log "relay-send connection to r1: $conn"
+
+steps=(
+  "20000 $PA 500 no hup"  # k1 batch size
+  "20000 $PA 500 yes poll" # r2 added
+  "20000 $PB 500 yes hup"  # k1 retargeted to B
+  "40000 $PB 500 yes poll" # c1 resized up
+  "40000 $PB 500 no hup"   # r2 removed
+  "40000 $PB 1000 no poll" # k1 batch size
+  "60000 $PB 1000 no hup"  # c1 resized up
+  "60000 $PA 1000 no poll" # k1 back to A
+  "60000 $PA 200 yes hup"  # r2 added, k1 batch size
+  "60000 $PA 200 no poll"  # r2 removed
+)
+for step in "${steps[@]}"; do
+  read -r cap port batch r2 how <<<"$step"
+  col_conf "$cap" "$port" "$batch" "$r2"
+  reload "$how"
+  [ "$(send_conn)" = "$conn" ] || it_fail "r1's connection changed at reload $reloads: '$conn' -> '$(send_conn)'"
+  if [ "$r2" = yes ]; then
+    it_wait_port col "$P2"
+    [ "$(metric SOURCE.r2 Type)" = SOURCE ] || it_fail "/metrics has no SOURCE.r2 after it was added"
+  else
+    [ "$(metric SOURCE.r2 Type)" = absent ] || it_fail "/metrics still has SOURCE.r2 after it was removed"
+  fi
+  if [ ${#steps[@]} -eq "$reloads" ]; then feed $((N - sent)); else feed "$chunk"; fi
+done
+[ "$(send_conn)" = "$conn" ] || it_fail "r1's connection changed after the last reload"
+exec 7>&-
+wait $SEND_PID || it_fail "relay-send exited $? (see send.log: $(tail -n 3 "$IT_TMP/send.log"))"
+wait_arrived "$N" 120
+it_seqcheck --count "$N" "$IT_TMP/outA" "$IT_TMP/outB"
+[ "$(it_lines "$IT_TMP/outB")" -gt 0 ] || it_fail "nothing went to terminal B"
+it_assert_eq "r1's EventAcceptedCount went on over 10 reloads" "$N" "$(metric SOURCE.r1 EventAcceptedCount)"
+it_assert_eq "c1's EventPutSuccessCount went on over 10 reloads" "$N" "$(metric CHANNEL.c1 EventPutSuccessCount)"
+log="$IT_TMP/col.log"
+[ "$(it_count "$log" 'reload of agent col done in .*kept: source r1, (source r2, )?channel c1')" -ge 10 ] \
+  || it_fail "r1 and c1 were not kept by every reload"
+it_assert_grep "sink restart logged" "$log" 'kept: source r1, channel c1; restarted: sink k1; added: none'
+it_assert_grep "source added logged" "$log" 'added: source r2;'
+it_assert_grep "source removed logged" "$log" 'removed: source r2;'
+it_assert_grep "resize logged" "$log" 'resized: channel c1 capacity 20000->40000'
+it_assert_grep "poll reload logged" "$log" 'configuration file changed: reloading'
+it_assert_no_grep "no event lost" "$log" 'still in the channel|refused'
+
+# ---- 2. a broken file is refused with file:line; everything goes on ----
+col_conf 60000 "$PA" 200 no "col.sinks.k1.batch-size = lots"
+kill -HUP "$(it_pid col)"
+it_wait_log col 'configuration reload refused, the running configuration stays'
+it_assert_grep "problem with file:line" "$log" "ERROR .*$CONF:[0-9]+: sinks.k1: batch-size"
+seq "$N" $((N + 999)) | avro_send "$P" -b 100 --retry-timeout 20
+wait_arrived $((N + 1000)) 60
+
+# ---- 3. a shrink below the content is refused; the events arrive later ----
+col_conf 60000 "$DEAD" 200 no
+reload hup
+seq $((N + 1000)) $((N + 5999)) | avro_send "$P" -b 500 --retry-timeout 20
+[ "$(metric CHANNEL.c1 ChannelSize)" -ge 4000 ] || it_fail "c1 should hold the events (size $(metric CHANNEL.c1 ChannelSize))"
+col_conf 1000 "$DEAD" 200 no
+kill -HUP "$(it_pid col)"
+it_wait_log col 'configuration reload refused, .*channel c1 holds [0-9]+ events .*more than the new capacity 1000'
+col_conf 60000 "$PA" 200 no
+reload hup
+total=$((N + 6000))
+wait_arrived "$total" 60
+it_seqcheck --count "$total" "$IT_TMP/outA" "$IT_TMP/outB"
+
+it_stop col
+it_stop ta
+it_stop tb
+echo "PASS: $IT_NAME"
