@@ -19,6 +19,7 @@
 #include "monitor.h"
 #include "props.h"
 #include "tls.h"
+#include "plugin_loader.h" /* issue 17 */
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -45,6 +46,8 @@ typedef struct
   /* ---- issue 19: Flume's command line, start failures ---- */
   gboolean keep_running; /* --keep-running-on-start-failure */
   gboolean no_reload;    /* --no-reload-conf: what relayd does anyway */
+  /* ---- plugins (issue 17) ---- */
+  char *plugins_path; /* --plugins-path DIR[:DIR...]: replaces the default plugins.d directories */
 } RelayArgs;
 
 static void
@@ -55,6 +58,7 @@ _free_args(RelayArgs *args)
   g_free(args->conf_dir);
   g_free(args->log_level);
   g_free(args->metrics_bind);
+  g_free(args->plugins_path); /* issue 17 */
   if (args->system_properties)
     g_ptr_array_unref(args->system_properties);
 }
@@ -130,6 +134,11 @@ _parse_args(int argc, char **argv, RelayArgs *args)
       NULL },
     { "no-reload-conf", 0, 0, G_OPTION_ARG_NONE, &args->no_reload,
       "Flume's option; relayd never reloads its configuration while running", NULL },
+    /* ---- plugins (issue 17) ---- */
+    { "plugins-path", 0, 0, G_OPTION_ARG_STRING, &args->plugins_path,
+      "colon-separated plugins.d directories to load plugins from (default: the plugins.d beside the "
+      "configuration's directory, and " RELAY_PLUGINDIR ")",
+      "DIR[:DIR...]" },
     { NULL },
   };
   GOptionContext *ctx = g_option_context_new("- relay Flume events between agents");
@@ -424,6 +433,10 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
       return 1;
     }
   relay_info(NULL, "configuration file=%s agent=%s", path, args->name);
+  /* ---- plugins (issue 17): their classes must be registered before the components are built ---- */
+  char **plugin_dirs = relay_plugins_dirs(args->plugins_path, paths[0]);
+  relay_plugins_load(plugin_dirs, args->plugins_path != NULL, report);
+  g_strfreev(plugin_dirs);
   _explain_flume_options(args);
   relay_props_resolve(props, report);
   _tls_system_properties(args); /* TLS (issue 13): before components load their stores */
