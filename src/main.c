@@ -466,6 +466,32 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   return rc;
 }
 
+/* ---- plugins (issue 17): relayd --help-components --plugins-path DIR[:DIR...] shows the plugins' classes
+ * too (only from an explicit --plugins-path, so that the README's reference stays the built-in one). Loads
+ * them, prints refusals on stderr, and returns argc with the option taken out of argv. ---- */
+static int
+_help_plugins(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      gboolean split = strcmp(argv[i], "--plugins-path") == 0 && i + 1 < argc;
+      if (!split && !g_str_has_prefix(argv[i], "--plugins-path="))
+        continue;
+      const char *path = split ? argv[i + 1] : argv[i] + strlen("--plugins-path=");
+      RelayConfigReport *report = relay_config_report_new();
+      char **dirs = relay_plugins_dirs(path, NULL);
+      relay_plugins_load(dirs, TRUE, report);
+      for (guint l = 0; l < report->lines->len; l++)
+        fprintf(stderr, "relayd: %s\n", (const char *)g_ptr_array_index(report->lines, l));
+      g_strfreev(dirs);
+      relay_config_report_free(report);
+      int n = split ? 2 : 1;
+      memmove(&argv[i], &argv[i + n], (size_t)(argc - i - n + 1) * sizeof *argv);
+      return argc - n;
+    }
+  return argc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -474,7 +500,7 @@ main(int argc, char **argv)
   RelayArgs args = { 0 };
   /* ---- relayd --help-components [TYPE] [--markdown] (issue 19) ---- */
   if (relay_help_components_wanted(argc, argv))
-    return relay_help_components_run(argc, argv);
+    return relay_help_components_run(_help_plugins(argc, argv), argv); /* plugins: issue 17 */
   /* ---- end of --help-components ---- */
   int rc = _parse_args(argc, argv, &args);
 

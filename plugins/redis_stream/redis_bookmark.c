@@ -48,7 +48,8 @@ _load_file(RedisStream *st)
   buf[strcspn(buf, "\r\n")] = '\0';
   if (!_valid_id(buf))
     {
-      relayd_log(st->self, RELAYD_LOG_ERROR, "bookmarkFile %s does not hold a stream entry id", st->cfg->bookmark_file);
+      relayd_log(st->self, RELAYD_LOG_ERROR, "bookmarkFile %s does not hold a stream entry id",
+                 st->cfg->bookmark_file);
       return -1;
     }
   snprintf(st->next_id, sizeof st->next_id, "%s", buf);
@@ -126,7 +127,9 @@ _save_key(RedisStream *st, const char *id)
 
   if (!ok)
     relayd_log(st->self, RELAYD_LOG_WARN, "SET %s %s failed: %s", st->key, id,
-               reply && reply->type == REDIS_REPLY_ERROR ? reply->str : st->redis ? st->redis->errstr : "not connected");
+               reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+               : st->redis                               ? st->redis->errstr
+                                                         : "not connected");
   if (reply)
     freeReplyObject(reply);
   return ok ? 0 : -1;

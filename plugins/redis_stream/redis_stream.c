@@ -26,13 +26,15 @@ RELAYD_PLUGIN_DEFINE();
 static const RelaydOption _options[] = {
   { "host", RELAYD_OPT_STRING, "127.0.0.1", 1, 0, offsetof(RedisStreamConfig, host), 0, NULL,
     "Redis server host name or address" },
-  { "port", RELAYD_OPT_INT, "6379", 1, 65535, offsetof(RedisStreamConfig, port), 0, NULL, "Redis server port" },
+  { "port", RELAYD_OPT_INT, "6379", 1, 65535, offsetof(RedisStreamConfig, port), 0, NULL,
+    "Redis server port" },
   { "stream", RELAYD_OPT_STRING, NULL, 1, 0, offsetof(RedisStreamConfig, stream), RELAYD_OPTF_REQUIRED, NULL,
     "key of the stream to read" },
   { "batchSize", RELAYD_OPT_INT, "100", 1, 100000, offsetof(RedisStreamConfig, batch_size),
     RELAYD_OPTF_BATCH_SIZE, NULL, "entries read per XREAD and put per transaction" },
   { "bookmarkFile", RELAYD_OPT_STRING, NULL, 1, 0, offsetof(RedisStreamConfig, bookmark_file), 0, NULL,
-    "file holding the last committed entry id, rewritten atomically after each commit (default: a Redis key)" },
+    "file holding the last committed entry id, rewritten atomically after each commit (default: a Redis "
+    "key)" },
   { "bookmarkKey", RELAYD_OPT_STRING, NULL, 1, 0, offsetof(RedisStreamConfig, bookmark_key), 0, NULL,
     "Redis key holding the last committed entry id when no bookmarkFile is set (default "
     "relayd:bookmark:<stream>:<source name>)" },
@@ -67,8 +69,8 @@ _log_error(RedisStream *st, const char *what, const char *why)
   if (now - st->last_error_log < 60)
     return;
   st->last_error_log = now;
-  relayd_log(st->self, RELAYD_LOG_WARN, "%s failed host=%s port=%lld: %s (retrying; logged once a minute)", what,
-             st->cfg->host, (long long)st->cfg->port, why);
+  relayd_log(st->self, RELAYD_LOG_WARN, "%s failed host=%s port=%lld: %s (retrying; logged once a minute)",
+             what, st->cfg->host, (long long)st->cfg->port, why);
 }
 
 /* The stream's last id, or "0-0" when it is empty: what "$" means, fixed once. 0 or -1. */
@@ -127,7 +129,8 @@ _connect(RedisStream *st)
       _disconnect(st);
       return -1;
     }
-  relayd_log(st->self, RELAYD_LOG_INFO, "connected host=%s port=%lld", st->cfg->host, (long long)st->cfg->port);
+  relayd_log(st->self, RELAYD_LOG_INFO, "connected host=%s port=%lld", st->cfg->host,
+             (long long)st->cfg->port);
   return 0;
 }
 
@@ -152,7 +155,8 @@ _entry_event(RedisStream *st, const redisReply *id, const redisReply *fields)
         headers[n++] = (RelaydHeader){ k->str, v->str, (uint32_t)k->len, (uint32_t)v->len };
     }
   if (*st->cfg->id_header)
-    headers[n++] = (RelaydHeader){ st->cfg->id_header, id->str, (uint32_t)strlen(st->cfg->id_header), (uint32_t)id->len };
+    headers[n++] = (RelaydHeader){ st->cfg->id_header, id->str, (uint32_t)strlen(st->cfg->id_header),
+                                   (uint32_t)id->len };
   return relayd_event_new(headers, n, body, body_len);
 }
 
@@ -168,8 +172,9 @@ _add_entries(RedisStream *st, const redisReply *reply, RelaydBatch *batch)
   for (size_t i = 0; entries->type == REDIS_REPLY_ARRAY && i < entries->elements; i++)
     {
       const redisReply *entry = entries->element[i];
-      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 || entry->element[0]->type != REDIS_REPLY_STRING
-          || entry->element[1]->type != REDIS_REPLY_ARRAY || entry->element[0]->len >= REDIS_ID_MAX)
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2
+          || entry->element[0]->type != REDIS_REPLY_STRING || entry->element[1]->type != REDIS_REPLY_ARRAY
+          || entry->element[0]->len >= REDIS_ID_MAX)
         {
           relayd_counter_add((RelaydComponent *)st->self, RELAYD_SOURCE_EVENT_READ_FAIL, 1);
           continue;
@@ -197,8 +202,8 @@ _process(RelaydComponent *self, RelaydBatch *batch)
   char n[24], block[24];
   snprintf(n, sizeof n, "%zu", count);
   snprintf(block, sizeof block, "%lld", (long long)st->cfg->block_ms);
-  redisReply *reply
-      = redisCommand(st->redis, "XREAD COUNT %s BLOCK %s STREAMS %s %s", n, block, st->cfg->stream, st->next_id);
+  redisReply *reply = redisCommand(st->redis, "XREAD COUNT %s BLOCK %s STREAMS %s %s", n, block,
+                                   st->cfg->stream, st->next_id);
   if (!reply)
     {
       _log_error(st, "XREAD", st->redis->errstr);

@@ -30,12 +30,12 @@ typedef struct
 {
   RedisStreamConfig *cfg;
   const RelaydComponent *self;
-  redisContext *redis;          /* NULL while disconnected; pollable thread */
-  char key[512];                /* the bookmark key in Redis */
-  char next_id[REDIS_ID_MAX];   /* XREAD from here: the last committed id (or the start) */
-  char saved_id[REDIS_ID_MAX];  /* the bookmark last saved ("" : none yet) */
-  int have_position;            /* next_id is known (bookmark loaded or start resolved) */
-  time_t last_error_log;        /* rate limit of connection error lines */
+  redisContext *redis;         /* NULL while disconnected; pollable thread */
+  char key[512];               /* the bookmark key in Redis */
+  char next_id[REDIS_ID_MAX];  /* XREAD from here: the last committed id (or the start) */
+  char saved_id[REDIS_ID_MAX]; /* the bookmark last saved ("" : none yet) */
+  int have_position;           /* next_id is known (bookmark loaded or start resolved) */
+  time_t last_error_log;       /* rate limit of connection error lines */
 } RedisStream;
 
 /* redis_bookmark.c. Both run on the pollable thread with st->redis connected (for the Redis key). */

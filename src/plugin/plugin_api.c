@@ -34,25 +34,30 @@ static const RelayOptionType _opt_types[] = {
   [RELAYD_OPT_DOUBLE] = RELAY_OPT_DOUBLE,
 };
 static const gsize _opt_sizes[] = {
-  [RELAYD_OPT_INT] = sizeof(int64_t), [RELAYD_OPT_BOOL] = sizeof(int), [RELAYD_OPT_STRING] = sizeof(char *),
-  [RELAYD_OPT_ENUM] = sizeof(int),    [RELAYD_OPT_DOUBLE] = sizeof(double),
+  [RELAYD_OPT_INT] = sizeof(int64_t),   [RELAYD_OPT_BOOL] = sizeof(int),
+  [RELAYD_OPT_STRING] = sizeof(char *), [RELAYD_OPT_ENUM] = sizeof(int),
+  [RELAYD_OPT_DOUBLE] = sizeof(double),
 };
 
 static gboolean
 _translate_row(const RelaydOption *in, gsize config_size, gsize config_offset, RelayOption *out, char **why)
 {
-  const unsigned known = RELAYD_OPTF_REQUIRED | RELAYD_OPTF_LENIENT | RELAYD_OPTF_BATCH_SIZE | RELAYD_OPTF_EMPTY_OK;
+  const unsigned known
+      = RELAYD_OPTF_REQUIRED | RELAYD_OPTF_LENIENT | RELAYD_OPTF_BATCH_SIZE | RELAYD_OPTF_EMPTY_OK;
 
   if ((unsigned)in->type >= G_N_ELEMENTS(_opt_types) || in->offset + _opt_sizes[in->type] > config_size
       || (in->flags & ~known) || (in->type == RELAYD_OPT_ENUM && !in->choices)
       || ((in->flags & RELAYD_OPTF_BATCH_SIZE) && in->type != RELAYD_OPT_INT))
     {
-      *why = g_strdup_printf("option %s: bad type, flags or offset (outside the %zu-byte configuration struct)",
-                             in->key, (size_t)config_size);
+      *why = g_strdup_printf(
+          "option %s: bad type, flags or offset (outside the %zu-byte configuration struct)", in->key,
+          (size_t)config_size);
       return FALSE;
     }
-  *out = (RelayOption){ in->key, _opt_types[in->type], in->def, in->min, in->max, config_offset + in->offset,
-                        0, in->choices, in->help ? in->help : "" };
+  *out = (RelayOption){
+    in->key,     _opt_types[in->type],    in->def, in->min, in->max, config_offset + in->offset, 0,
+    in->choices, in->help ? in->help : ""
+  };
   /* The flag values are relayd's own (options.h); named one by one so that either side may change. */
   out->flags = ((in->flags & RELAYD_OPTF_REQUIRED) ? RELAY_OPTF_REQUIRED : 0)
                | ((in->flags & RELAYD_OPTF_LENIENT) ? RELAY_OPTF_LENIENT : 0)
@@ -105,9 +110,9 @@ _kind(RelayPluginKind plugin_kind)
 static gboolean
 _name_free(RelaydRegistrar *registrar, RelayKind kind, const char *type, const char *flume_class)
 {
-  const char *taken = relay_registry_find(kind, type) ? type
+  const char *taken = relay_registry_find(kind, type)                           ? type
                       : (flume_class && relay_registry_find(kind, flume_class)) ? flume_class
-                                                                                 : NULL;
+                                                                                : NULL;
 
   for (guint i = 0; !taken && i < registrar->classes->len; i++)
     {
@@ -116,8 +121,8 @@ _name_free(RelaydRegistrar *registrar, RelayKind kind, const char *type, const c
         taken = type;
     }
   if (taken)
-    g_string_append_printf(registrar->problems, "%s%s type '%s' is already provided", registrar->problems->len ? "; " : "",
-                           relay_kind_name(kind), taken);
+    g_string_append_printf(registrar->problems, "%s%s type '%s' is already provided",
+                           registrar->problems->len ? "; " : "", relay_kind_name(kind), taken);
   return taken == NULL;
 }
 
@@ -198,8 +203,8 @@ relay_plugin_configure(RelayComponent *self, const RelayComponentConfig *cc, Rel
   if (!pc->life->configure || pc->life->configure((RelaydComponent *)self, &error) == 0)
     return TRUE;
   char *message = _take_message(&error, "configure");
-  relay_config_report_add(report, relay_component_config_where(cc), cc->label, NULL, "%s; %s %s removed", message,
-                          relay_kind_name(cc->kind), cc->name);
+  relay_config_report_add(report, relay_component_config_where(cc), cc->label, NULL, "%s; %s %s removed",
+                          message, relay_kind_name(cc->kind), cc->name);
   g_free(message);
   return FALSE;
 }

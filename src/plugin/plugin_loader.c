@@ -4,9 +4,9 @@
  * library dependencies and plugins.d/NAME/native/ native libraries. Where flume-ng puts libext/ on the class
  * path and native/ on java.library.path, relayd dlopen()s their libraries first with RTLD_GLOBAL, so that the
  * plugin's own DT_NEEDED entries (matched by soname) and symbols resolve to them without LD_LIBRARY_PATH. A
- * plugin library itself is loaded RTLD_NOW | RTLD_LOCAL: a missing symbol is found at once, and plugins cannot
- * see each other's symbols. relayd resolves the plugins' undefined relayd_* symbols from its own executable
- * (exported with a dynamic list, see plugin_api.c).
+ * plugin library itself is loaded RTLD_NOW | RTLD_LOCAL: a missing symbol is found at once, and plugins
+ * cannot see each other's symbols. relayd resolves the plugins' undefined relayd_* symbols from its own
+ * executable (exported with a dynamic list, see plugin_api.c).
  *
  * Threads: main thread, once, before the configuration is built. */
 #include "plugin_loader.h"
@@ -102,7 +102,8 @@ _accept_classes(RelaydRegistrar *registrar)
     {
       RelayPluginClass *pc = g_ptr_array_index(registrar->classes, i);
       relay_registry_add_plugin(&pc->klass);
-      g_string_append_printf(types, "%s%s %s", i ? ", " : "", relay_kind_name(pc->klass.kind), pc->klass.type);
+      g_string_append_printf(types, "%s%s %s", i ? ", " : "", relay_kind_name(pc->klass.kind),
+                             pc->klass.type);
     }
   relay_info("plugins", "loaded %s: %s", registrar->file, types->len ? types->str : "no classes");
   g_string_free(types, TRUE);
@@ -132,7 +133,8 @@ _register_library(void *handle, const char *file, RelayConfigReport *report)
       g_free(why);
       return FALSE;
     }
-  RelaydRegistrar registrar = { file, g_ptr_array_new_with_free_func(relay_plugin_class_free), g_string_new(NULL) };
+  RelaydRegistrar registrar
+      = { file, g_ptr_array_new_with_free_func(relay_plugin_class_free), g_string_new(NULL) };
   int rc = reg(&registrar);
   gboolean ok = rc == 0 && registrar.problems->len == 0;
   if (ok)
@@ -184,8 +186,8 @@ relay_plugins_load(char **dirs, gboolean explicit, RelayConfigReport *report)
       if (!dir)
         {
           if (explicit)
-            relay_config_report_add(report, NULL, NULL, NULL, "--plugins-path: %s is not a readable directory",
-                                    dirs[d]);
+            relay_config_report_add(report, NULL, NULL, NULL,
+                                    "--plugins-path: %s is not a readable directory", dirs[d]);
           continue;
         }
       GPtrArray *names = g_ptr_array_new_with_free_func(g_free);

@@ -26,10 +26,10 @@ typedef struct
 {
   RelayComponentClass klass; /* first: a RelayComponentClass* is a RelayPluginClass* for plugin classes */
   RelayPluginKind plugin_kind;
-  char *file;                 /* the library that registered it, for messages */
-  RelayOption *options;       /* translated table (klass.options), owned */
-  gsize config_offset;        /* where the plugin's configuration struct starts in an instance */
-  gsize common_offset;        /* offset of the RelayPluginCommon member */
+  char *file;           /* the library that registered it, for messages */
+  RelayOption *options; /* translated table (klass.options), owned */
+  gsize config_offset;  /* where the plugin's configuration struct starts in an instance */
+  gsize common_offset;  /* offset of the RelayPluginCommon member */
   const RelaydLifecycle *life;
   RelaydSourceClass source; /* copies of the plugin's class struct */
   RelaydSinkClass sink;
@@ -72,7 +72,8 @@ relay_plugin_common(const RelayComponent *self)
 }
 
 /* The lifecycle glue shared by sources and sinks (plugin_api.c); main thread. */
-gboolean relay_plugin_configure(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigReport *report);
+gboolean relay_plugin_configure(RelayComponent *self, const RelayComponentConfig *cc,
+                                RelayConfigReport *report);
 gboolean relay_plugin_call_start(RelayComponent *self, GError **error);
 void relay_plugin_call_stop(RelayComponent *self);
 void relay_plugin_free(RelayComponent *self);
@@ -83,8 +84,8 @@ void relay_plugin_sink_class_init(RelayPluginClass *pc);
 
 /* Translates a plugin option table, shifting offsets by config_offset and appending extra (may be NULL);
  * NULL and *why set when a row is invalid. */
-RelayOption *relay_plugin_options_translate(const RelaydOption *options, gsize config_size, gsize config_offset,
-                                            const RelayOption *extra, char **why);
+RelayOption *relay_plugin_options_translate(const RelaydOption *options, gsize config_size,
+                                            gsize config_offset, const RelayOption *extra, char **why);
 
 /* ---- registration (plugin_api.c, used by plugin_loader.c) ---- */
 struct RelaydRegistrar

@@ -39,7 +39,9 @@ relayd_txn_take(RelaydTxn *txn, RelaydEvent **out, size_t max)
   guint n = relay_txn_take(st->txn, (RelayEvent **)out, (guint)MIN(max, G_MAXUINT32));
 
   relay_counter_add(&counters->event_drain_attempt, n);
-  relay_counter_inc(n == 0 ? &counters->batch_empty : n < max ? &counters->batch_underflow : &counters->batch_complete);
+  relay_counter_inc(n == 0    ? &counters->batch_empty
+                    : n < max ? &counters->batch_underflow
+                              : &counters->batch_complete);
   st->taken += n;
   return n;
 }

@@ -1,4 +1,5 @@
-/* plugin_source.c - plugin sources: event-driven ones on the main loop, pollable ones on a thread of their own.
+/* plugin_source.c - plugin sources: event-driven ones on the main loop, pollable ones on a thread of their
+ * own.
  *
  * An event-driven plugin source is started and stopped on the main thread and puts events with
  * relayd_source_put(), an asynchronous put through its channel processor (relay_channel_processor_submit).
@@ -210,7 +211,8 @@ _source_start(RelayComponent *self, GError **error)
   relay_cond_init(&src->wake);
   src->thread = g_thread_new(self->name, _run, src);
   relay_info(self->log_prefix,
-             "polling on its own thread backoffSleepIncrement=%" G_GINT64_FORMAT " maxBackoffSleep=%" G_GINT64_FORMAT,
+             "polling on its own thread backoffSleepIncrement=%" G_GINT64_FORMAT
+             " maxBackoffSleep=%" G_GINT64_FORMAT,
              src->backoff_increment_ms, src->max_backoff_ms);
   return TRUE;
 }
@@ -295,7 +297,8 @@ relayd_source_put(RelaydComponent *self, RelaydEvent **events, size_t n, RelaydP
     g_ptr_array_add(batch, events[i]);
   *req = (RelaydPutRequest){ src, NULL, done, user_data, (guint)n, TRUE, FALSE };
   relay_counter_add(&src->super.counters.event_received, (gint64)n);
-  relay_counter_inc(n > 1 ? &src->super.counters.append_batch_received : &src->super.counters.append_received);
+  relay_counter_inc(n > 1 ? &src->super.counters.append_batch_received
+                          : &src->super.counters.append_received);
   req->inner = relay_channel_processor_submit(src->super.cp, batch, _on_put_done, req);
   req->in_submit = FALSE;
   if (req->finished)

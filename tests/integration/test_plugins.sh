@@ -51,6 +51,12 @@ build_plugin() { # OUT EXTRA_FLAGS...
 build_plugin "$pd/example/lib/example.so" -Werror
 build_plugin "$pd/wrong/lib/wrong.so" -DEXAMPLE_WRONG_VERSION
 build_plugin "$pd/nosym/lib/nosym.so" -DEXAMPLE_NO_REGISTER
+# --help-components shows a plugin's keys (and its own rows: the pollable runner's backoff keys).
+it_run help --help-components example_seq --plugins-path "$pd"
+it_assert_eq "--help-components exit status" 0 "$IT_STATUS"
+it_assert_grep "plugin keys in --help-components" "$IT_TMP/help.out" "bookmarkFile \(string, required\): where the next"
+it_assert_grep "runner keys in --help-components" "$IT_TMP/help.out" "maxBackoffSleep \(int, default 5000"
+it_assert_grep "refusals on stderr" "$IT_TMP/help.log" "wrong.so refused"
 out="$IT_TMP/out/out.txt"
 mkdir -p "$IT_TMP/out"
 mark="$IT_TMP/bookmark"
@@ -92,9 +98,16 @@ it_assert_no_grep "the good plugin is not refused" "$o" "example.so refused"
 rm -rf "$pd/wrong" "$pd/nosym"
 mkdir -p "$IT_TMP/conf"
 cat >"$IT_TMP/conf/run.conf" <<EOF
-a.sources = r1
-a.channels = c1
-a.sinks = k1
+a.sources = r1 r9
+a.channels = c1 c9
+a.sinks = k1 k9
+a.sources.r9.type = example_burst
+a.sources.r9.count = 2000
+a.sources.r9.channels = c9
+a.channels.c9.type = memory
+a.sinks.k9.type = example_file
+a.sinks.k9.path = $IT_TMP/burst.txt
+a.sinks.k9.channel = c9
 a.sources.r1.type = example_seq
 a.sources.r1.totalEvents = 3000
 a.sources.r1.batchSize = 100
@@ -116,11 +129,19 @@ wait_done() { # WHO TOTAL
   done
 }
 it_start a -n a -f "$IT_TMP/conf/run.conf"
-it_wait_log a "loaded $pd/example/lib/example.so: source example_seq, sink example_file"
+it_wait_log a "loaded $pd/example/lib/example.so: source example_seq, sink example_file, source example_burst"
 it_wait_log a 'INFO +\[source:example_seq:r1\] polling on its own thread'
 wait_done a 3000
+deadline=$(($(it_now_ms) + IT_TIMEOUT * 1000))
+until [ "$(wc -l <"$IT_TMP/burst.txt" 2>/dev/null)" = 2000 ]; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "example_burst: $(wc -l <"$IT_TMP/burst.txt") lines"
+  sleep 0.05
+done
 it_stop a
 it_seqcheck --count 3000 --ordered "$out"
+it_seqcheck --count 2000 --ordered "$IT_TMP/burst.txt"
+it_assert_grep "event-driven source counters" "$IT_TMP/a.log" '\[source:example_burst:r9\] counters EventReceivedCount=2000 EventAcceptedCount=2000'
+rm "$IT_TMP/burst.txt"
 it_assert_grep "source counters" "$IT_TMP/a.log" '\[source:example_seq:r1\] counters EventReceivedCount=3000 EventAcceptedCount=3000'
 it_assert_grep "sink counters" "$IT_TMP/a.log" '\[sink:example_file:k1\] counters EventDrainAttemptCount=3000 EventDrainSuccessCount=3000'
 

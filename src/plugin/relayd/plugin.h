@@ -6,19 +6,21 @@
  * relayd_plugin_register(), which registers its component classes. relayd refuses, with a line naming the
  * file, a library built for another interface version or lacking either symbol.
  *
- * A class has a short type (matched case-insensitively, as Flume's aliases) and optionally a Flume-style class
- * name (matched exactly), a one-line description and an option table; relayd parses, checks and reports the
- * configuration keys of plugin components exactly as for its own ones (--check, --help-components, unknown
- * keys, batchSize against transactionCapacity) and fills the plugin's configuration struct before configure.
+ * A class has a short type (matched case-insensitively, as Flume's aliases) and optionally a Flume-style
+ * class name (matched exactly), a one-line description and an option table; relayd parses, checks and reports
+ * the configuration keys of plugin components exactly as for its own ones (--check, --help-components,
+ * unknown keys, batchSize against transactionCapacity) and fills the plugin's configuration struct before
+ * configure.
  *
  * Everything relayd owns is opaque and reached through functions (events, batches, transactions, counters),
  * so relayd's internals can change without breaking plugins; any change to this file that is not a pure
  * addition at the end bumps RELAYD_PLUGIN_INTERFACE_VERSION.
  *
  * Threads: configure, start and stop run on relayd's main thread. An event-driven source runs on the main
- * event loop (relayd_source_event_base) and must never block it. A pollable source's process() and committed()
- * run on a thread relayd starts for that source alone; they may block, but for at most about a second at a
- * time, since stopping waits for the call in progress. A sink's process() runs on its sink runner's thread. */
+ * event loop (relayd_source_event_base) and must never block it. A pollable source's process() and
+ * committed() run on a thread relayd starts for that source alone; they may block, but for at most about a
+ * second at a time, since stopping waits for the call in progress. A sink's process() runs on its sink
+ * runner's thread. */
 #ifndef RELAYD_PLUGIN_H_INCLUDED
 #define RELAYD_PLUGIN_H_INCLUDED
 
@@ -26,9 +28,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* C++ plugins see C linkage (as glib's G_BEGIN_DECLS). */
 #ifdef __cplusplus
-extern "C" {
+#define RELAYD_PLUGIN_BEGIN_DECLS                                                                            \
+  extern "C"                                                                                                 \
+  {
+#define RELAYD_PLUGIN_END_DECLS }
+#else
+#define RELAYD_PLUGIN_BEGIN_DECLS
+#define RELAYD_PLUGIN_END_DECLS
 #endif
+
+RELAYD_PLUGIN_BEGIN_DECLS
 
 #define RELAYD_PLUGIN_INTERFACE_VERSION 1
 
@@ -68,10 +79,13 @@ typedef enum
   RELAYD_OPT_DOUBLE,  /* double field */
 } RelaydOptionType;
 
-#define RELAYD_OPTF_REQUIRED 0x1u   /* a missing key removes the component */
-#define RELAYD_OPTF_LENIENT 0x2u    /* an out-of-range value: warning and the default */
-#define RELAYD_OPTF_BATCH_SIZE 0x8u /* INT: must be <= transactionCapacity of the source's/sink's channels */
-#define RELAYD_OPTF_EMPTY_OK 0x10u  /* STRING may be empty */
+/* Option flags: REQUIRED, a missing key removes the component; LENIENT, an out-of-range value gives a
+ * warning and the default; BATCH_SIZE (INT), the value must not exceed the transactionCapacity of the
+ * component's channels; EMPTY_OK, a STRING may be empty. */
+#define RELAYD_OPTF_REQUIRED 0x1u
+#define RELAYD_OPTF_LENIENT 0x2u
+#define RELAYD_OPTF_BATCH_SIZE 0x8u
+#define RELAYD_OPTF_EMPTY_OK 0x10u
 
 typedef struct
 {
@@ -95,9 +109,10 @@ typedef struct
 
 typedef enum
 {
-  RELAYD_READY = 0,   /* did work; call again at once */
-  RELAYD_BACKOFF = 1, /* nothing to do: sleep (pollable sources: backoffSleepIncrement, up to maxBackoffSleep) */
-  RELAYD_FAILED = 2,  /* sinks only: delivery failed, the transaction was rolled back */
+  RELAYD_READY = 0, /* did work; call again at once */
+  RELAYD_BACKOFF
+  = 1, /* nothing to do: sleep (pollable sources: backoffSleepIncrement, up to maxBackoffSleep) */
+  RELAYD_FAILED = 2, /* sinks only: delivery failed, the transaction was rolled back */
 } RelaydStatus;
 
 /* Hooks shared by every class. All optional. Return 0 on success; on failure, call relayd_error_set. */
@@ -173,14 +188,14 @@ void relayd_log(const RelaydComponent *self, RelaydLogLevel level, const char *f
 /* Flume's counters. Call only from the thread that runs the component (they have a single writer). */
 typedef enum
 {
-  RELAYD_SOURCE_EVENT_READ_FAIL = 0,      /* EventReadFail */
-  RELAYD_SOURCE_GENERIC_PROCESSING_FAIL,  /* GenericProcessingFail */
-  RELAYD_SOURCE_OPEN_CONNECTIONS,         /* OpenConnectionCount (add -1 on close) */
-  RELAYD_SINK_CONNECTION_CREATED = 100,   /* ConnectionCreatedCount */
-  RELAYD_SINK_CONNECTION_CLOSED,          /* ConnectionClosedCount */
-  RELAYD_SINK_CONNECTION_FAILED,          /* ConnectionFailedCount */
-  RELAYD_SINK_EVENT_DRAIN_SUCCESS,        /* EventDrainSuccessCount */
-  RELAYD_SINK_EVENT_WRITE_FAIL,           /* EventWriteFail */
+  RELAYD_SOURCE_EVENT_READ_FAIL = 0,     /* EventReadFail */
+  RELAYD_SOURCE_GENERIC_PROCESSING_FAIL, /* GenericProcessingFail */
+  RELAYD_SOURCE_OPEN_CONNECTIONS,        /* OpenConnectionCount (add -1 on close) */
+  RELAYD_SINK_CONNECTION_CREATED = 100,  /* ConnectionCreatedCount */
+  RELAYD_SINK_CONNECTION_CLOSED,         /* ConnectionClosedCount */
+  RELAYD_SINK_CONNECTION_FAILED,         /* ConnectionFailedCount */
+  RELAYD_SINK_EVENT_DRAIN_SUCCESS,       /* EventDrainSuccessCount */
+  RELAYD_SINK_EVENT_WRITE_FAIL,          /* EventWriteFail */
 } RelaydCounter;
 void relayd_counter_add(RelaydComponent *self, RelaydCounter counter, int64_t n);
 
@@ -254,8 +269,6 @@ void relayd_txn_rollback(RelaydTxn *txn);
 void relayd_txn_close(RelaydTxn *txn);
 int relayd_sink_abort_requested(const RelaydComponent *self);
 
-#ifdef __cplusplus
-}
-#endif
+RELAYD_PLUGIN_END_DECLS
 
 #endif
