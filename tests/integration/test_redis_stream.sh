@@ -75,6 +75,7 @@ start
 it_wait_log a '\[source:redis_stream:r1\] connected'
 it_wait_log a '\[source:redis_stream:r2\] reading stream s2 after id [0-9]+-[0-9]+ \(startId\)'
 rcli XADD s2 '*' body after >/dev/null
+it_wait_lines "$IT_TMP/out2" 1 "$IT_TIMEOUT" a # memory channel c2: before the kills
 
 # The producer: CHUNKS pipelines of XADD, spread over a few seconds.
 "$PYTHON" - "$N" "$CHUNKS" "$IT_TMP" <<'PYEOF'
@@ -109,7 +110,6 @@ until "$PYTHON" "$IT_TOOLS/fc_seqcheck.py" --poll --count "$((N + 1))" "$IT_TMP/
   [ "$(it_now_ms)" -le "$deadline" ] || { cat "$IT_TMP/poll.out"; it_fail "not every entry arrived in 60 s"; }
   sleep 0.3
 done
-it_wait_lines "$IT_TMP/out2" 1
 it_stop a
 it_log "$(cat "$IT_TMP/poll.out")"
 fc_seqcheck --count "$((N + 1))" --allow-partial --max-duplicates $((KILLS * 2 * BATCH)) "$IT_TMP/out"
