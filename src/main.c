@@ -21,6 +21,7 @@
 #include "props.h"
 #include "tls.h"
 #include "topology.h" /* --check-topology, --dot (issue 14) */
+#include "plugin_loader.h" /* issue 17 */
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -49,6 +50,8 @@ typedef struct
   gboolean keep_running; /* --keep-running-on-start-failure */
   gboolean no_reload;    /* --no-reload-conf: no polling of the configuration files (issue 14) */
   int poll_interval;     /* -i/--poll-interval seconds (issue 14); -1: not given (Flume's 30) */
+  /* ---- plugins (issue 17) ---- */
+  char *plugins_path; /* --plugins-path DIR[:DIR...]: replaces the default plugins.d directories */
 } RelayArgs;
 
 static void
@@ -59,6 +62,7 @@ _free_args(RelayArgs *args)
   g_free(args->conf_dir);
   g_free(args->log_level);
   g_free(args->metrics_bind);
+  g_free(args->plugins_path); /* issue 17 */
   if (args->system_properties)
     g_ptr_array_unref(args->system_properties);
 }
@@ -144,6 +148,11 @@ _parse_args(int argc, char **argv, RelayArgs *args)
       "check the hops between every agent of FILE... (see relayd --check-topology --help)", NULL },
     { "dot", 0, 0, G_OPTION_ARG_NONE, &topology_listed, "print the agents of FILE... as a Graphviz graph",
       NULL },
+    /* ---- plugins (issue 17) ---- */
+    { "plugins-path", 0, 0, G_OPTION_ARG_STRING, &args->plugins_path,
+      "colon-separated plugins.d directories to load plugins from (default: the plugins.d beside the "
+      "configuration's directory, and " RELAY_PLUGINDIR ")",
+      "DIR[:DIR...]" },
     { NULL },
   };
   GOptionContext *ctx = g_option_context_new("- relay Flume events between agents");
@@ -588,6 +597,10 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
       return 1;
     }
   relay_info(NULL, "configuration file=%s agent=%s", path, args->name);
+  /* ---- plugins (issue 17): their classes must be registered before the components are built ---- */
+  char **plugin_dirs = relay_plugins_dirs(args->plugins_path, paths[0]);
+  relay_plugins_load(plugin_dirs, args->plugins_path != NULL, report);
+  g_strfreev(plugin_dirs);
   _explain_flume_options(args);
   relay_props_resolve(props, report);
   _tls_system_properties(args); /* TLS (issue 13): before components load their stores */
@@ -617,6 +630,32 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   return rc;
 }
 
+/* ---- plugins (issue 17): relayd --help-components --plugins-path DIR[:DIR...] shows the plugins' classes
+ * too (only from an explicit --plugins-path, so that the README's reference stays the built-in one). Loads
+ * them, prints refusals on stderr, and returns argc with the option taken out of argv. ---- */
+static int
+_help_plugins(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      gboolean split = strcmp(argv[i], "--plugins-path") == 0 && i + 1 < argc;
+      if (!split && !g_str_has_prefix(argv[i], "--plugins-path="))
+        continue;
+      const char *path = split ? argv[i + 1] : argv[i] + strlen("--plugins-path=");
+      RelayConfigReport *report = relay_config_report_new();
+      char **dirs = relay_plugins_dirs(path, NULL);
+      relay_plugins_load(dirs, TRUE, report);
+      for (guint l = 0; l < report->lines->len; l++)
+        fprintf(stderr, "relayd: %s\n", (const char *)g_ptr_array_index(report->lines, l));
+      g_strfreev(dirs);
+      relay_config_report_free(report);
+      int n = split ? 2 : 1;
+      memmove(&argv[i], &argv[i + n], (size_t)(argc - i - n + 1) * sizeof *argv);
+      return argc - n;
+    }
+  return argc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -625,7 +664,7 @@ main(int argc, char **argv)
   RelayArgs args = { 0 };
   /* ---- relayd --help-components [TYPE] [--markdown] (issue 19) ---- */
   if (relay_help_components_wanted(argc, argv))
-    return relay_help_components_run(argc, argv);
+    return relay_help_components_run(_help_plugins(argc, argv), argv); /* plugins: issue 17 */
   /* ---- end of --help-components ---- */
   if (relay_topology_wanted(argc, argv)) /* ---- --check-topology, --dot (issue 14) ---- */
     return relay_topology_main(argc, argv);

@@ -62,12 +62,37 @@ _type_matches(const char *alias, const char *flume_class, const char *type)
   return g_ascii_strcasecmp(alias, type) == 0 || (flume_class && strcmp(flume_class, type) == 0);
 }
 
+/* ---- plugin classes (issue 17): registered at start by plugin_loader.c, after the built-in ones ---- */
+static GPtrArray *_all; /* const RelayComponentClass*: _classes then the plugins', NULL-terminated */
+
+void
+relay_registry_add_plugin(const RelayComponentClass *klass)
+{
+  if (!_all)
+    {
+      _all = g_ptr_array_new();
+      for (guint i = 0; _classes[i]; i++)
+        g_ptr_array_add(_all, (gpointer)_classes[i]);
+      g_ptr_array_add(_all, NULL);
+    }
+  g_ptr_array_insert(_all, (gint)_all->len - 1, (gpointer)klass);
+}
+
+static const RelayComponentClass *const *
+_every_class(void)
+{
+  return _all ? (const RelayComponentClass *const *)_all->pdata : _classes;
+}
+/* ---- end of plugin classes ---- */
+
 const RelayComponentClass *
 relay_registry_find(RelayKind kind, const char *type)
 {
-  for (guint i = 0; type && _classes[i]; i++)
-    if (_classes[i]->kind == kind && _type_matches(_classes[i]->type, _classes[i]->flume_class, type))
-      return _classes[i];
+  const RelayComponentClass *const *classes = _every_class(); /* issue 17 */
+
+  for (guint i = 0; type && classes[i]; i++)
+    if (classes[i]->kind == kind && _type_matches(classes[i]->type, classes[i]->flume_class, type))
+      return classes[i];
   return NULL;
 }
 
@@ -83,7 +108,7 @@ relay_registry_find_processor(const char *type)
 const RelayComponentClass *const *
 relay_registry_all(void)
 {
-  return _classes;
+  return _every_class(); /* issue 17: with the plugins' classes */
 }
 
 /* ---- every sink processor class, for --help-components (issue 19) ---- */
@@ -103,8 +128,9 @@ relay_registry_type_names(RelayKind kind)
   if (kind == RELAY_KIND_SINKGROUP)
     for (guint i = 0; _processors[i]; i++)
       g_ptr_array_add(names, (gpointer)_processors[i]->type);
-  for (guint i = 0; kind != RELAY_KIND_SINKGROUP && _classes[i]; i++)
-    if (_classes[i]->kind == kind)
-      g_ptr_array_add(names, (gpointer)_classes[i]->type);
+  const RelayComponentClass *const *classes = _every_class(); /* issue 17 */
+  for (guint i = 0; kind != RELAY_KIND_SINKGROUP && classes[i]; i++)
+    if (classes[i]->kind == kind)
+      g_ptr_array_add(names, (gpointer)classes[i]->type);
   return names;
 }

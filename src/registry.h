@@ -17,5 +17,8 @@ const RelaySinkProcessorClass *const *relay_registry_all_processors(void);
 /* The type aliases of kind (RELAY_KIND_SINKGROUP: the sink processors), in registry order, for messages.
  * Borrowed strings; free the array with g_ptr_array_unref. */
 GPtrArray *relay_registry_type_names(RelayKind kind);
+/* ---- plugins (issue 17): adds a class a plugin registered (kept for the life of the process). Main
+ * thread, before the configuration is built. ---- */
+void relay_registry_add_plugin(const RelayComponentClass *klass);
 
 #endif

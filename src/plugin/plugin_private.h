@@ -1,0 +1,99 @@
+/* plugin_private.h - how relayd represents plugin classes and plugin components internally.
+ *
+ * A registered plugin class becomes a RelayPluginClass: a RelayComponentClass (so the registry, the agent,
+ * --check and --help-components treat it like a built-in one) followed by the plugin's own class struct and
+ * the translated option table. A plugin component is a RelayPluginSource or RelayPluginSink whose instance
+ * block ends with the plugin's configuration struct at klass->config_offset; the option rows' offsets are
+ * shifted by that much, so relayd's option code fills the plugin's struct in place. */
+#ifndef RELAY_PLUGIN_PRIVATE_H_INCLUDED
+#define RELAY_PLUGIN_PRIVATE_H_INCLUDED
+
+#include "relay.h"
+#include "component.h"
+#include "relay_mutex.h"
+#include "sink.h"
+#include "source.h"
+#include "relayd/plugin.h"
+
+typedef enum
+{
+  RELAY_PLUGIN_SOURCE = 0,
+  RELAY_PLUGIN_POLLABLE_SOURCE,
+  RELAY_PLUGIN_SINK,
+} RelayPluginKind;
+
+typedef struct
+{
+  RelayComponentClass klass; /* first: a RelayComponentClass* is a RelayPluginClass* for plugin classes */
+  RelayPluginKind plugin_kind;
+  char *file;           /* the library that registered it, for messages */
+  RelayOption *options; /* translated table (klass.options), owned */
+  gsize config_offset;  /* where the plugin's configuration struct starts in an instance */
+  gsize common_offset;  /* offset of the RelayPluginCommon member */
+  const RelaydLifecycle *life;
+  RelaydSourceClass source; /* copies of the plugin's class struct */
+  RelaydSinkClass sink;
+} RelayPluginClass;
+
+/* What every plugin component has, whatever its kind. */
+typedef struct
+{
+  gpointer data; /* relayd_component_set_data */
+} RelayPluginCommon;
+
+typedef struct
+{
+  RelaySource super;
+  RelayPluginCommon common;
+  /* pollable sources (plugin_source.c) */
+  gint64 backoff_increment_ms, max_backoff_ms; /* backoffSleepIncrement, maxBackoffSleep */
+  GThread *thread;
+  RelayMutex lock;
+  RelayCond wake;
+  gint stopping; /* atomic */
+} RelayPluginSource;
+
+typedef struct
+{
+  RelaySink super;
+  RelayPluginCommon common;
+} RelayPluginSink;
+
+static inline const RelayPluginClass *
+relay_plugin_class(const RelayComponent *self)
+{
+  return (const RelayPluginClass *)self->klass;
+}
+
+static inline RelayPluginCommon *
+relay_plugin_common(const RelayComponent *self)
+{
+  return (RelayPluginCommon *)((char *)self + relay_plugin_class(self)->common_offset);
+}
+
+/* The lifecycle glue shared by sources and sinks (plugin_api.c); main thread. */
+gboolean relay_plugin_configure(RelayComponent *self, const RelayComponentConfig *cc,
+                                RelayConfigReport *report);
+gboolean relay_plugin_call_start(RelayComponent *self, GError **error);
+void relay_plugin_call_stop(RelayComponent *self);
+void relay_plugin_free(RelayComponent *self);
+
+/* Fills the kind-specific parts of a class being registered (plugin_source.c, plugin_sink.c). */
+void relay_plugin_source_class_init(RelayPluginClass *pc, gboolean pollable);
+void relay_plugin_sink_class_init(RelayPluginClass *pc);
+
+/* Translates a plugin option table, shifting offsets by config_offset and appending extra (may be NULL);
+ * NULL and *why set when a row is invalid. */
+RelayOption *relay_plugin_options_translate(const RelaydOption *options, gsize config_size,
+                                            gsize config_offset, const RelayOption *extra, char **why);
+
+/* ---- registration (plugin_api.c, used by plugin_loader.c) ---- */
+struct RelaydRegistrar
+{
+  const char *file;
+  GPtrArray *classes; /* RelayPluginClass*, registered by this library so far (owned until accepted) */
+  GString *problems;  /* why a registration was refused ("" if none) */
+};
+
+void relay_plugin_class_free(gpointer pc);
+#endif

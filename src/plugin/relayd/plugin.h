@@ -1,0 +1,274 @@
+/* relayd/plugin.h - the stable C interface between relayd and the plugins it loads from plugins.d.
+ *
+ * A plugin is a shared library in plugins.d/NAME/lib/ (its own dependencies in plugins.d/NAME/libext/ and
+ * plugins.d/NAME/native/, loaded first). It is built against this header alone (pkg-config relayd-plugin) and
+ * exports two symbols, both made by RELAYD_PLUGIN_DEFINE(): the interface version it was built for and
+ * relayd_plugin_register(), which registers its component classes. relayd refuses, with a line naming the
+ * file, a library built for another interface version or lacking either symbol.
+ *
+ * A class has a short type (matched case-insensitively, as Flume's aliases) and optionally a Flume-style
+ * class name (matched exactly), a one-line description and an option table; relayd parses, checks and reports
+ * the configuration keys of plugin components exactly as for its own ones (--check, --help-components,
+ * unknown keys, batchSize against transactionCapacity) and fills the plugin's configuration struct before
+ * configure.
+ *
+ * Everything relayd owns is opaque and reached through functions (events, batches, transactions, counters),
+ * so relayd's internals can change without breaking plugins; any change to this file that is not a pure
+ * addition at the end bumps RELAYD_PLUGIN_INTERFACE_VERSION.
+ *
+ * Threads: configure, start and stop run on relayd's main thread. An event-driven source runs on the main
+ * event loop (relayd_source_event_base) and must never block it. A pollable source's process() and
+ * committed() run on a thread relayd starts for that source alone; they may block, but for at most about a
+ * second at a time, since stopping waits for the call in progress. A sink's process() runs on its sink
+ * runner's thread. */
+#ifndef RELAYD_PLUGIN_H_INCLUDED
+#define RELAYD_PLUGIN_H_INCLUDED
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* C++ plugins see C linkage (as glib's G_BEGIN_DECLS). */
+#ifdef __cplusplus
+#define RELAYD_PLUGIN_BEGIN_DECLS                                                                            \
+  extern "C"                                                                                                 \
+  {
+#define RELAYD_PLUGIN_END_DECLS }
+#else
+#define RELAYD_PLUGIN_BEGIN_DECLS
+#define RELAYD_PLUGIN_END_DECLS
+#endif
+
+RELAYD_PLUGIN_BEGIN_DECLS
+
+#define RELAYD_PLUGIN_INTERFACE_VERSION 1
+
+#if defined(__GNUC__)
+#define RELAYD_PLUGIN_EXPORT __attribute__((visibility("default")))
+#define RELAYD_PLUGIN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define RELAYD_PLUGIN_EXPORT
+#define RELAYD_PLUGIN_PRINTF(f, a)
+#endif
+
+typedef struct RelaydRegistrar RelaydRegistrar; /* handed to relayd_plugin_register */
+typedef struct RelaydComponent RelaydComponent; /* one configured source or sink */
+typedef struct RelaydEvent RelaydEvent;         /* immutable, reference-counted event */
+typedef struct RelaydBatch RelaydBatch;         /* a pollable source's batch: one channel transaction */
+typedef struct RelaydTxn RelaydTxn;             /* a sink's take transaction */
+typedef struct RelaydError RelaydError;         /* where configure/start say what is wrong */
+typedef struct RelaydPutRequest RelaydPutRequest;
+
+/* The plugin's entry point, defined by the plugin (RELAYD_PLUGIN_DEFINE declares it): registers its classes.
+ * Returns 0, or non-zero to have the whole library refused. Called once, on the main thread, at start. */
+RELAYD_PLUGIN_EXPORT int relayd_plugin_register(RelaydRegistrar *registrar);
+
+/* Put once in one source file of the plugin. */
+#define RELAYD_PLUGIN_DEFINE()                                                                               \
+  RELAYD_PLUGIN_EXPORT extern const uint32_t relayd_plugin_interface_version;                                \
+  const uint32_t relayd_plugin_interface_version = RELAYD_PLUGIN_INTERFACE_VERSION
+
+/* ---- option tables ---- */
+
+typedef enum
+{
+  RELAYD_OPT_INT = 0, /* int64_t field; decimal */
+  RELAYD_OPT_BOOL,    /* int field; true/false */
+  RELAYD_OPT_STRING,  /* char * field; relayd owns the string (valid until the component is freed) */
+  RELAYD_OPT_ENUM,    /* int field: index into choices (matched case-insensitively) */
+  RELAYD_OPT_DOUBLE,  /* double field */
+} RelaydOptionType;
+
+/* Option flags: REQUIRED, a missing key removes the component; LENIENT, an out-of-range value gives a
+ * warning and the default; BATCH_SIZE (INT), the value must not exceed the transactionCapacity of the
+ * component's channels; EMPTY_OK, a STRING may be empty. */
+#define RELAYD_OPTF_REQUIRED 0x1u
+#define RELAYD_OPTF_LENIENT 0x2u
+#define RELAYD_OPTF_BATCH_SIZE 0x8u
+#define RELAYD_OPTF_EMPTY_OK 0x10u
+
+typedef struct
+{
+  const char *key; /* Flume-style key, e.g. "batchSize" */
+  RelaydOptionType type;
+  const char *def;            /* default as text, or NULL (field left zero / NULL) */
+  int64_t min, max;           /* INT range, inclusive; ignored when min > max */
+  size_t offset;              /* offsetof(YourConfig, field) */
+  unsigned flags;             /* RELAYD_OPTF_* */
+  const char *const *choices; /* ENUM: NULL-terminated */
+  const char *help;           /* one line for --help-components */
+} RelaydOption;
+
+/* The last row of every table. */
+#define RELAYD_OPTION_END                                                                                    \
+  {                                                                                                          \
+    NULL, RELAYD_OPT_INT, NULL, 0, 0, 0, 0, NULL, NULL                                                       \
+  }
+
+/* ---- component classes ---- */
+
+typedef enum
+{
+  RELAYD_READY = 0, /* did work; call again at once */
+  RELAYD_BACKOFF
+  = 1, /* nothing to do: sleep (pollable sources: backoffSleepIncrement, up to maxBackoffSleep) */
+  RELAYD_FAILED = 2, /* sinks only: delivery failed, the transaction was rolled back */
+} RelaydStatus;
+
+/* Hooks shared by every class. All optional. Return 0 on success; on failure, call relayd_error_set. */
+typedef struct
+{
+  /* Extra checks after relayd filled the configuration struct (relayd_component_config). */
+  int (*configure)(RelaydComponent *self, RelaydError *error);
+  int (*start)(RelaydComponent *self, RelaydError *error);
+  void (*stop)(RelaydComponent *self);
+  /* Frees what the plugin attached with relayd_component_set_data (called once, after stop). */
+  void (*destroy)(RelaydComponent *self);
+} RelaydLifecycle;
+
+typedef struct
+{
+  const char *type;        /* short type, e.g. "redis_stream" */
+  const char *flume_class; /* Flume-style class name, or NULL */
+  const char *description; /* one line */
+  const RelaydOption *options;
+  size_t config_size; /* sizeof the struct the option offsets refer to (0: none) */
+  RelaydLifecycle lifecycle;
+  /* Pollable sources only (NULL for an event-driven source): reads up to relayd_batch_capacity events into
+   * batch and returns READY or BACKOFF. relayd then puts the batch through the channel processor
+   * (interceptors, selector, one transaction per channel), retrying the same batch after a backoff while
+   * the channels are full, and calls committed() only after the commit. Pollable thread. */
+  RelaydStatus (*process)(RelaydComponent *self, RelaydBatch *batch);
+  /* Pollable sources, optional: the batch's events are committed to every required channel (save the
+   * bookmark now). Pollable thread. */
+  void (*committed)(RelaydComponent *self, RelaydBatch *batch);
+} RelaydSourceClass;
+
+typedef struct
+{
+  const char *type, *flume_class, *description;
+  const RelaydOption *options;
+  size_t config_size;
+  RelaydLifecycle lifecycle;
+  /* Begins a transaction, takes, delivers, commits or rolls back: READY, BACKOFF (channel empty) or FAILED.
+   * Sink runner thread; must return within about 100 ms once relayd_sink_abort_requested is true. */
+  RelaydStatus (*process)(RelaydComponent *self);
+} RelaydSinkClass;
+
+/* Registration: the class struct (and the strings and table it points to) must stay valid while the library
+ * is loaded (a static const struct). Returns 0, or -1 when the type is taken or the class is incomplete (the
+ * reason is logged). */
+int relayd_register_source(RelaydRegistrar *registrar, const RelaydSourceClass *klass);
+int relayd_register_sink(RelaydRegistrar *registrar, const RelaydSinkClass *klass);
+/* The interface version of the relayd that loads the plugin. */
+uint32_t relayd_interface_version(void);
+
+/* ---- components ---- */
+
+const char *relayd_component_name(const RelaydComponent *self);
+/* The configuration struct relayd filled from the option table (config_size bytes). */
+void *relayd_component_config(RelaydComponent *self);
+void relayd_component_set_data(RelaydComponent *self, void *data);
+void *relayd_component_data(const RelaydComponent *self);
+/* Sets the message configure/start fail with (printf-style). */
+void relayd_error_set(RelaydError *error, const char *fmt, ...) RELAYD_PLUGIN_PRINTF(2, 3);
+
+typedef enum
+{
+  RELAYD_LOG_ERROR = 0,
+  RELAYD_LOG_WARN,
+  RELAYD_LOG_INFO,
+  RELAYD_LOG_DEBUG,
+} RelaydLogLevel;
+
+/* One log line prefixed with the component ("[source:redis_stream:r1]"). Any thread. */
+void relayd_log(const RelaydComponent *self, RelaydLogLevel level, const char *fmt, ...)
+    RELAYD_PLUGIN_PRINTF(3, 4);
+
+/* Flume's counters. Call only from the thread that runs the component (they have a single writer). */
+typedef enum
+{
+  RELAYD_SOURCE_EVENT_READ_FAIL = 0,     /* EventReadFail */
+  RELAYD_SOURCE_GENERIC_PROCESSING_FAIL, /* GenericProcessingFail */
+  RELAYD_SOURCE_OPEN_CONNECTIONS,        /* OpenConnectionCount (add -1 on close) */
+  RELAYD_SINK_CONNECTION_CREATED = 100,  /* ConnectionCreatedCount */
+  RELAYD_SINK_CONNECTION_CLOSED,         /* ConnectionClosedCount */
+  RELAYD_SINK_CONNECTION_FAILED,         /* ConnectionFailedCount */
+  RELAYD_SINK_EVENT_DRAIN_SUCCESS,       /* EventDrainSuccessCount */
+  RELAYD_SINK_EVENT_WRITE_FAIL,          /* EventWriteFail */
+} RelaydCounter;
+void relayd_counter_add(RelaydComponent *self, RelaydCounter counter, int64_t n);
+
+/* ---- events ---- */
+
+typedef struct
+{
+  const char *key, *value; /* need not be NUL-terminated */
+  uint32_t key_len, value_len;
+} RelaydHeader;
+
+/* A new event (one reference) copying the headers and the body. */
+RelaydEvent *relayd_event_new(const RelaydHeader *headers, size_t n_headers, const void *body, size_t len);
+RelaydEvent *relayd_event_ref(RelaydEvent *ev);
+void relayd_event_unref(RelaydEvent *ev);
+/* Borrowed from ev (the body is followed by a NUL byte not counted in len). */
+const void *relayd_event_body(const RelaydEvent *ev, size_t *len);
+size_t relayd_event_header_count(const RelaydEvent *ev);
+/* Header i (NUL-terminated key and value, borrowed); returns -1 if i is out of range. */
+int relayd_event_header_at(const RelaydEvent *ev, size_t i, const char **key, const char **value);
+/* Value of header key, or NULL. */
+const char *relayd_event_header(const RelaydEvent *ev, const char *key);
+/* A new event equal to ev with header key set to value; takes ownership of ev. */
+RelaydEvent *relayd_event_with_header(RelaydEvent *ev, const char *key, const char *value);
+
+/* ---- pollable sources: the batch process() fills ---- */
+
+/* How many events the batch takes (the smallest transactionCapacity of the source's channels). */
+size_t relayd_batch_capacity(const RelaydBatch *batch);
+size_t relayd_batch_count(const RelaydBatch *batch);
+/* Appends ev (takes ownership). Returns 0, or -1 when the batch is full (ev is then released). */
+int relayd_batch_add(RelaydBatch *batch, RelaydEvent *ev);
+/* A text the plugin attaches to the batch (copied), read back in committed(): e.g. the last entry id. */
+void relayd_batch_set_bookmark(RelaydBatch *batch, const char *bookmark);
+const char *relayd_batch_bookmark(const RelaydBatch *batch);
+/* TRUE (non-zero) once relayd is stopping the source: process() should return soon. */
+int relayd_source_stopping(const RelaydComponent *self);
+
+/* ---- event-driven sources (main thread) ---- */
+
+/* The main loop's libevent event_base (struct event_base *), for listeners and timers. */
+void *relayd_source_event_base(RelaydComponent *self);
+
+typedef enum
+{
+  RELAYD_PUT_OK = 0,
+  RELAYD_PUT_FULL,  /* a required channel had no room within its keep-alive */
+  RELAYD_PUT_ERROR, /* a required channel failed otherwise */
+} RelaydPutResult;
+
+typedef void (*RelaydPutDone)(RelaydComponent *self, RelaydPutResult result, void *user_data);
+
+/* Puts n events (takes ownership of the references, not of the array) through the channel processor,
+ * waiting asynchronously on the main loop, up to each full channel's keep-alive, for room. done is called
+ * exactly once on the main loop (possibly before this returns; then NULL is returned), unless the request
+ * is cancelled. Counts EventReceived/EventAccepted. */
+RelaydPutRequest *relayd_source_put(RelaydComponent *self, RelaydEvent **events, size_t n, RelaydPutDone done,
+                                    void *user_data);
+/* Abandons a pending put: done is not called. */
+void relayd_put_cancel(RelaydPutRequest *request);
+
+/* ---- sinks (sink runner thread) ---- */
+
+RelaydTxn *relayd_sink_begin(RelaydComponent *self);
+/* Takes up to max events; they are borrowed until the transaction ends. Returns the count (0: empty). */
+size_t relayd_txn_take(RelaydTxn *txn, RelaydEvent **out, size_t max);
+/* 0 on success. */
+int relayd_txn_commit(RelaydTxn *txn);
+void relayd_txn_rollback(RelaydTxn *txn);
+/* Ends the transaction (after commit or rollback). */
+void relayd_txn_close(RelaydTxn *txn);
+int relayd_sink_abort_requested(const RelaydComponent *self);
+
+RELAYD_PLUGIN_END_DECLS
+
+#endif
