@@ -66,6 +66,30 @@ typedef struct
     0, 5, 10, 0, 0                                                                                           \
   }
 
+/* ---- log targets (issue 15): stderr, syslog, the journal; see log_target.c ---- */
+typedef enum
+{
+  RELAY_LOG_TARGET_STDERR = 0,
+  RELAY_LOG_TARGET_SYSLOG,
+  RELAY_LOG_TARGET_JOURNAL,
+} RelayLogTarget;
+
+/* "stderr", "syslog", "journal" (case-insensitive). */
+gboolean relay_log_parse_target(const char *text, RelayLogTarget *target);
+/* A syslog facility name: "daemon" (the default), "user", "local0".."local7", "syslog", ... -> LOG_* value.
+ */
+gboolean relay_log_parse_facility(const char *text, int *facility);
+/* Sends every line to target from now on. socket: the datagram socket to write to, NULL for the system's
+ * (/dev/log for syslog, /run/systemd/journal/socket for the journal). A line that cannot be sent (no
+ * daemon listening, its socket full) goes to stderr instead, so nothing is lost silently. Returns FALSE
+ * with error if the socket cannot be created; the target is then unchanged. Main thread, at start. */
+gboolean relay_log_set_target(RelayLogTarget target, int facility, const char *socket, GError **error);
+/* The writer of a target: sends "[prefix] message" (body) at level; FALSE sends the line to stderr.
+ * Called under the log's lock, from any thread. */
+typedef gboolean (*RelayLogWriter)(RelayLogLevel level, const char *prefix, const char *body);
+void relay_log_set_writer(RelayLogWriter writer);
+/* ---- end of log targets ---- */
+
 void relay_log_ratelimited(RelayRateLimit *rl, RelayLogLevel level, const char *prefix, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
 

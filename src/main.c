@@ -14,10 +14,12 @@
 #include "config.h"
 #include "help_components.h" /* --help-components (issue 19) */
 #include "log.h"
+#include "log_config.h"
 #include "membudget.h" /* issue 16 */
 #include "metrics.h"
 #include "monitor.h"
 #include "props.h"
+#include "sd_notify.h" /* systemd notify protocol (issue 15) */
 #include "tls.h"
 
 #include <event2/event.h>
@@ -45,6 +47,10 @@ typedef struct
   /* ---- issue 19: Flume's command line, start failures ---- */
   gboolean keep_running; /* --keep-running-on-start-failure */
   gboolean no_reload;    /* --no-reload-conf: what relayd does anyway */
+  /* ---- issue 15: log targets ---- */
+  char *log_target;
+  char *log_facility;
+  char *log_socket;
 } RelayArgs;
 
 static void
@@ -55,6 +61,9 @@ _free_args(RelayArgs *args)
   g_free(args->conf_dir);
   g_free(args->log_level);
   g_free(args->metrics_bind);
+  g_free(args->log_target); /* issue 15 */
+  g_free(args->log_facility);
+  g_free(args->log_socket);
   if (args->system_properties)
     g_ptr_array_unref(args->system_properties);
 }
@@ -105,6 +114,43 @@ _take_flume_verb(int *argc, char **argv)
   return FALSE;
 }
 
+/* ---- issue 15: log targets ---- */
+static RelayLogCli
+_log_cli(const RelayArgs *args)
+{
+  gboolean root_logger = FALSE;
+
+  for (guint i = 0; args->system_properties && i < args->system_properties->len; i++)
+    root_logger |= g_str_has_prefix(g_ptr_array_index(args->system_properties, i), "flume.root.logger=");
+  RelayLogCli cli
+      = { args->log_target, args->log_facility, args->log_socket, args->log_level || root_logger };
+  return cli;
+}
+
+/* -1 to go on, 2 for a bad value, 1 if the target's socket cannot be created. */
+static int
+_apply_log_cli(const RelayArgs *args)
+{
+  RelayLogCli cli = _log_cli(args);
+  char *why = NULL;
+  GError *error = NULL;
+
+  if (!relay_log_cli_check(&cli, &why))
+    {
+      fprintf(stderr, "relayd: %s\n", why);
+      g_free(why);
+      return 2;
+    }
+  if (!args->check && !relay_log_cli_apply(&cli, &error))
+    {
+      fprintf(stderr, "relayd: --log-target %s: %s\n", args->log_target, error->message);
+      g_error_free(error);
+      return 1;
+    }
+  return -1;
+}
+/* ---- end of log targets ---- */
+
 static int
 _parse_args(int argc, char **argv, RelayArgs *args)
 {
@@ -130,6 +176,13 @@ _parse_args(int argc, char **argv, RelayArgs *args)
       NULL },
     { "no-reload-conf", 0, 0, G_OPTION_ARG_NONE, &args->no_reload,
       "Flume's option; relayd never reloads its configuration while running", NULL },
+    /* ---- issue 15: log targets ---- */
+    { "log-target", 0, 0, G_OPTION_ARG_STRING, &args->log_target,
+      "stderr (default), syslog or journal (also the agent's log.target key)", "TARGET" },
+    { "log-facility", 0, 0, G_OPTION_ARG_STRING, &args->log_facility,
+      "syslog facility: daemon (default), user, local0 ... local7, ...", "FACILITY" },
+    { "log-socket", 0, 0, G_OPTION_ARG_FILENAME, &args->log_socket,
+      "datagram socket of syslog or the journal (default /dev/log, /run/systemd/journal/socket)", "PATH" },
     { NULL },
   };
   GOptionContext *ctx = g_option_context_new("- relay Flume events between agents");
@@ -183,7 +236,7 @@ _parse_args(int argc, char **argv, RelayArgs *args)
     }
   if (args->log_level)
     relay_log_set_level(level);
-  return -1;
+  return _apply_log_cli(args);
 }
 
 /* -f FILE (every one given); else DIR/relayd.conf for -c DIR; else ./conf/relayd.conf; else
@@ -242,10 +295,18 @@ _on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- TLS (issue 13): SIGHUP reloads certificates and keys; -D javax.net.ssl.* / flume.ssl.* globals ---- */
 static void
+_reload_tls(gpointer data)
+{
+  relay_tls_reload_all();
+}
+
+static void
 _on_hup(evutil_socket_t sig, short what, void *arg)
 {
   relay_info(NULL, "received SIGHUP, reloading TLS certificates");
-  relay_tls_reload_all();
+  char *status = relay_agent_status_line(arg); /* systemd: RELOADING=1 ... READY=1 (issue 15) */
+  relay_sd_notify_around_reload(_reload_tls, NULL, status);
+  g_free(status);
 }
 
 static void
@@ -276,8 +337,8 @@ _apply_root_logger(const RelayArgs *args, const char *value, RelayConfigReport *
 
   if (appender && g_ascii_strcasecmp(appender, "console") != 0)
     relay_info(NULL,
-               "-Dflume.root.logger: relayd always logs to stderr; the appender '%s' is not used "
-               "(redirect stderr, or let the service manager keep the log)",
+               "-Dflume.root.logger: the appender '%s' is not used; relayd logs to stderr, syslog or the "
+               "journal (--log-target, log.target)",
                appender);
   if (!relay_log_parse_level(g_strstrip(level_text), &level))
     relay_config_report_add(report, NULL, "command line", "-Dflume.root.logger",
@@ -361,7 +422,7 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorCo
   evsignal_add(ev_term, NULL);
   evsignal_add(ev_int, NULL);
   evsignal_add(ev_usr1, NULL);
-  struct event *ev_hup = evsignal_new(base, SIGHUP, _on_hup, NULL); /* TLS (issue 13) */
+  struct event *ev_hup = evsignal_new(base, SIGHUP, _on_hup, agent); /* TLS (issue 13) */
   evsignal_add(ev_hup, NULL);
   /* The endpoint first: a taken metrics port stops relayd before any source accepts events. */
   if (!_start_monitoring(mc, agent, base, start_ms, &http, &summary))
@@ -376,7 +437,11 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorCo
     }
   relay_info(NULL, "agent %s ready in %.1f ms", relay_agent_name(agent),
              (g_get_monotonic_time() - t0) / 1000.0);
+  char *status = relay_agent_status_line(agent); /* ---- systemd: READY=1, STOPPING=1 (issue 15) ---- */
+  relay_sd_notify_ready(status);
+  g_free(status);
   event_base_dispatch(base);
+  relay_sd_notify_stopping();
   relay_agent_stop(agent, RELAY_SHUTDOWN_GRACE_MS);
   relay_agent_log_counters(agent);
   rc = 0;
@@ -434,6 +499,11 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   _monitor_config(args, *cfg, report, mc);
   if (*cfg) /* ---- memory budget (issue 16) ---- */
     relay_membudget_apply_props((*cfg)->memory, report);
+  if (*cfg) /* ---- log targets (issue 15) ---- */
+    {
+      RelayLogCli cli = _log_cli(args);
+      relay_log_config_apply((*cfg)->log, &cli, !args->check, report);
+    }
   relay_config_report_finish(report);
   _print_report(report, args->check);
   if (args->check)
@@ -488,10 +558,12 @@ main(int argc, char **argv)
 
   relay_monitor_config_init(&mc);
   relay_agent_set_keep_running(agent, args.keep_running);
+  relay_sd_notify_init(base); /* issue 15: before any thread or child starts (it unsets NOTIFY_SOCKET) */
   rc = _configure(&args, props, report, agent, &cfg, &mc);
   if (rc < 0)
     rc = _run(agent, base, t0, &mc, start_ms);
   relay_monitor_config_clear(&mc);
+  relay_sd_notify_free(); /* issue 15 */
   relay_agent_free(agent);
   if (cfg)
     relay_agent_config_free(cfg);
