@@ -91,16 +91,11 @@ _send(void)
          >= 0;
 }
 
+/* body, cut at RELAY_LOG_MAX_MESSAGE bytes */
 static void
-_append_prefixed(GString *out, const char *prefix, const char *body)
+_append_body(GString *out, const char *body)
 {
-  gsize start = out->len;
-
-  if (prefix)
-    g_string_append_printf(out, "[%s] ", prefix);
-  g_string_append(out, body);
-  if (out->len - start > RELAY_LOG_MAX_MESSAGE)
-    g_string_truncate(out, start + RELAY_LOG_MAX_MESSAGE);
+  g_string_append_len(out, body, (gssize)strnlen(body, RELAY_LOG_MAX_MESSAGE));
 }
 
 static gboolean
@@ -113,7 +108,7 @@ _write_syslog(RelayLogLevel level, const char *prefix, const char *body)
   localtime_r(&now, &tm);
   strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
   g_string_printf(_buf, "<%d>%s relayd[%d]: ", _facility | _priority(level), stamp, (int)getpid());
-  _append_prefixed(_buf, prefix, body);
+  _append_body(_buf, body);
   return _send();
 }
 
@@ -211,17 +206,15 @@ _journal_details(GString *out, const char *body)
 static gboolean
 _write_journal(RelayLogLevel level, const char *prefix, const char *body)
 {
-  GString *message = g_string_sized_new(128);
+  gsize prefix_len = prefix ? strlen(prefix) + 3 : 0; /* body starts with "[prefix] " */
 
-  _append_prefixed(message, prefix, body);
   g_string_truncate(_buf, 0);
-  _journal_field(_buf, "MESSAGE", message->str, (gssize)message->len);
+  _journal_field(_buf, "MESSAGE", body, (gssize)strnlen(body, RELAY_LOG_MAX_MESSAGE));
   g_string_append_printf(_buf, "PRIORITY=%d\nSYSLOG_FACILITY=%d\nSYSLOG_IDENTIFIER=relayd\nRELAYD_LEVEL=%s\n",
                          _priority(level), _facility >> 3, relay_log_level_name(level));
   if (prefix)
     _journal_field(_buf, "COMPONENT", prefix, -1);
-  _journal_details(_buf, body);
-  g_string_free(message, TRUE);
+  _journal_details(_buf, strlen(body) >= prefix_len ? body + prefix_len : body);
   return _send();
 }
 
