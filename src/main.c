@@ -431,6 +431,9 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorCo
     {
       relay_error(NULL, "cannot start agent %s: %s; exiting (see --keep-running-on-start-failure)",
                   relay_agent_name(agent), error->message);
+      char *why = g_strdup_printf("cannot start agent %s: %s", relay_agent_name(agent), error->message);
+      relay_sd_notify_status(why); /* issue 15: systemctl status says why */
+      g_free(why);
       g_error_free(error);
       relay_agent_stop(agent, 0);
       goto out;

@@ -148,6 +148,15 @@ relay_sd_notify_ready(const char *status)
 }
 
 void
+relay_sd_notify_status(const char *status)
+{
+  char *msg = _status_line("", status);
+
+  relay_sd_notify(msg);
+  g_free(msg);
+}
+
+void
 relay_sd_notify_reloading(void)
 {
   struct timespec ts;

@@ -26,6 +26,8 @@ void relay_sd_notify_ready(const char *status);
 /* RELOADING=1 with MONOTONIC_USEC= (systemd 253's reload protocol); call before reloading, then
  * relay_sd_notify_ready() when the reload is done (whether it worked or not). */
 void relay_sd_notify_reloading(void);
+/* STATUS=status alone (one line), e.g. why the start failed. */
+void relay_sd_notify_status(const char *status);
 /* STOPPING=1 with a STATUS line. */
 void relay_sd_notify_stopping(void);
 /* The watchdog interval in microseconds (0: no watchdog). */

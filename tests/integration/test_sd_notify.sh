@@ -109,6 +109,14 @@ it_stop b
 wait_msg "$IT_TMP/abs.jsonl" 'STOPPING=1'
 it_assert_no_grep "no watchdog for another WATCHDOG_PID" "$IT_TMP/abs.jsonl" 'WATCHDOG=1'
 
+# A start that fails says why in STATUS= (systemctl status shows it), and never READY=1.
+sed -e 's/^b.sinks.k.type = null/b.sinks.k.type = file_roll/' "$IT_TMP/b.conf" >"$IT_TMP/fail.conf"
+echo "b.sinks.k.sink.directory = $IT_TMP/no/such/dir" >>"$IT_TMP/fail.conf"
+it_listen failing "$IT_TMP/fail.sock"
+NOTIFY_SOCKET="$IT_TMP/fail.sock" it_run_expect fail 1 -n b -f "$IT_TMP/fail.conf"
+wait_msg "$IT_TMP/failing.jsonl" '"STATUS=cannot start agent b: sink k'
+it_assert_no_grep "no READY after a failed start" "$IT_TMP/failing.jsonl" 'READY=1'
+
 # Without NOTIFY_SOCKET nothing is sent anywhere, and nothing is said about systemd.
 it_start c -n b -f "$IT_TMP/b.conf"
 it_wait_log c 'agent b ready in'
