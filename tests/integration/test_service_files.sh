@@ -18,15 +18,13 @@ done
 conf5="$TOP_BUILDDIR/man/relayd.conf.5"
 it_run_expect man 0 --help-components --man
 sed 's/\\-/-/g' "$conf5" >"$IT_TMP/conf5.txt"
-while read -r line; do
-  grep -qxF "$line" "$IT_TMP/conf5.txt" || it_fail "relayd.conf.5 is older than relayd --help-components --man: '$line' missing"
-done < <(sed 's/\\-/-/g' "$IT_TMP/man.out")
+sed 's/\\-/-/g' "$IT_TMP/man.out" | grep -vxF -f "$IT_TMP/conf5.txt" >"$IT_TMP/stale.txt" || true
+[ -s "$IT_TMP/stale.txt" ] && { head "$IT_TMP/stale.txt"; it_fail "relayd.conf.5 is older than relayd --help-components --man"; }
 it_run_expect plain 0 --help-components
 keys=$(sed -nE 's/^    ([^ ]+) \(.*/\1/p' "$IT_TMP/plain.out" | sort -u)
 [ "$(wc -l <<<"$keys")" -gt 50 ] || it_fail "too few keys in --help-components: $(wc -l <<<"$keys")"
-while read -r key; do
-  grep -qxF ".B $key" "$IT_TMP/conf5.txt" || it_fail "relayd.conf.5 does not name key $key"
-done <<<"$keys"
+sed 's/^/.B /' <<<"$keys" | grep -vxF -f "$IT_TMP/conf5.txt" >"$IT_TMP/missing.txt" || true
+[ -s "$IT_TMP/missing.txt" ] && { cat "$IT_TMP/missing.txt"; it_fail "relayd.conf.5 does not name these keys"; }
 types=$(sed -nE 's/^  ([^ ]+)( \(|:|$).*/\1/p' "$IT_TMP/plain.out" | sort -u)
 while read -r type; do
   grep -qE "^\\.SS \"$type( |\")" "$IT_TMP/conf5.txt" || it_fail "relayd.conf.5 has no section for type $type"
