@@ -48,5 +48,9 @@ typedef struct
 const GPtrArray *relay_agent_down(RelayAgent *self);
 /* "SOURCE", "CHANNEL", "SINK", "SINK_PROCESSOR": Flume's counter group type names. */
 const char *relay_kind_metrics_type(RelayKind kind);
+/* ---- service (issue 15) ---- */
+/* "agent NAME running: 2 source(s), 1 channel(s), 1 sink(s)[, N down ...]", for systemd's STATUS=. Free it.
+ * Main thread. */
+char *relay_agent_status_line(RelayAgent *self);
 
 #endif

@@ -329,6 +329,8 @@ _classify(ConfigBuilder *b, const RelayProp *prop, const char *rest)
     g_ptr_array_add(b->cfg->monitoring, (gpointer)prop); /* checked by monitor.c */
   else if (g_str_has_prefix(rest, "memory.") && rest[strlen("memory.")])
     g_ptr_array_add(b->cfg->memory, (gpointer)prop); /* checked by membudget.c (issue 16) */
+  else if (g_str_has_prefix(rest, "log.") && rest[strlen("log.")])
+    g_ptr_array_add(b->cfg->log, (gpointer)prop); /* checked by log_config.c (issue 15) */
   else if (strcmp(rest, "configfilters") == 0 || g_str_has_prefix(rest, "configfilters."))
     relay_config_report_add(b->report, prop, NULL, prop->key, "config filters are not supported, ignored");
   else
@@ -418,6 +420,7 @@ _agent_config_alloc(const RelayProps *props, const char *agent)
     }
   cfg->monitoring = g_ptr_array_new();
   cfg->memory = g_ptr_array_new();
+  cfg->log = g_ptr_array_new(); /* issue 15 */
   return cfg;
 }
 
@@ -531,6 +534,7 @@ relay_agent_config_free(RelayAgentConfig *self)
     }
   g_ptr_array_unref(self->monitoring);
   g_ptr_array_unref(self->memory);
+  g_ptr_array_unref(self->log); /* issue 15 */
   g_free(self->agent);
   g_free(self);
 }

@@ -85,6 +85,7 @@ struct _RelayAgentConfig
   GPtrArray *monitoring;                /* const RelayProp*: "<agent>.monitoring.*" entries (relayd's own) */
   GHashTable *by_name[RELAY_KIND_N];    /* name -> RelayComponentConfig* (borrowed from components) */
   GPtrArray *memory; /* const RelayProp*: "<agent>.memory.*" entries (relayd's own; membudget.c, issue 16) */
+  GPtrArray *log;    /* const RelayProp*: "<agent>.log.*" entries (relayd's own; log_config.c, issue 15) */
 };
 
 /* Stage 1 for agent `agent`. Returns NULL (and reports why) when no property starts with "<agent>.".

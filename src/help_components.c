@@ -83,6 +83,102 @@ _md_cell(GString *out, const char *text)
     }
 }
 
+/* ---- --man (issue 15): the same reference as roff for relayd.conf(5) ---- */
+/* Appends text escaped for man(7): backslashes and hyphens escaped, Markdown's code quotes dropped, broken at
+ * spaces into lines of at most 78 bytes (mandoc's style check), none starting with a control character. */
+static void
+_man_text(GString *out, const char *text)
+{
+  GString *esc = g_string_new(NULL);
+  gsize line_start = 0, last_space = 0;
+
+  for (const char *p = text ? text : ""; *p; p++)
+    {
+      if (esc->len == line_start && (*p == '.' || *p == '\''))
+        g_string_append(esc, "\\&");
+      if (*p == '\\')
+        g_string_append(esc, "\\e");
+      else if (*p == '-')
+        g_string_append(esc, "\\-");
+      else if (*p != '`')
+        g_string_append_c(esc, *p);
+      if (*p == ' ')
+        last_space = esc->len - 1;
+      if (esc->len - line_start > 78 && last_space > line_start)
+        {
+          esc->str[last_space] = '\n';
+          line_start = last_space + 1;
+          if (esc->str[line_start] == '.' || esc->str[line_start] == '\'')
+            g_string_insert(esc, (gssize)line_start, "\\&");
+        }
+    }
+  g_string_append_len(out, esc->str, (gssize)esc->len);
+  g_string_free(esc, TRUE);
+}
+
+static void
+_man_row(GString *out, const RelayOption *opt)
+{
+  char *type = relay_options_type_text(opt);
+  char *range = relay_options_range_text(opt);
+  gboolean required = (opt->flags & RELAY_OPTF_REQUIRED) && !opt->def;
+  char *what = g_strdup_printf("(%s, %s%s%s%s)", type, required ? "required" : "default ",
+                               required ? "" : relay_options_default_text(opt), range ? ", range " : "",
+                               range ? range : "");
+  char *help = g_strdup_printf("%s%s", opt->help ? opt->help : "",
+                               (opt->flags & RELAY_OPTF_IGNORED) ? " (no effect)" : "");
+
+  g_string_append(out, ".TP\n.B ");
+  _man_text(out, opt->key);
+  g_string_append_c(out, '\n');
+  _man_text(out, what);
+  g_string_append_c(out, '\n');
+  _man_text(out, help);
+  g_string_append_c(out, '\n');
+  g_free(what);
+  g_free(help);
+  g_free(type);
+  g_free(range);
+}
+
+static void
+_man_class(GString *out, const HelpClass *c)
+{
+  g_string_append(out, ".SS \"");
+  _man_text(out, c->type);
+  if (c->flume_class)
+    g_string_append_printf(out, " (%s)", c->flume_class);
+  g_string_append(out, "\"\n");
+  if (c->description)
+    {
+      _man_text(out, c->description);
+      g_string_append(out, ".\n");
+    }
+  if (!c->options || !c->options->key)
+    g_string_append(out, "No keys of its own.\n");
+  for (const RelayOption *opt = c->options; opt && opt->key; opt++)
+    _man_row(out, opt);
+}
+
+/* Every kind as a section: ".SH SOURCES", what all of them take, then one subsection per type. */
+static void
+_man_print(GString *out)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(_kinds); i++)
+    {
+      GArray *classes = _classes_of(_kinds[i].kind);
+      char *title = g_ascii_strup(_kinds[i].title, -1);
+      g_string_append_printf(out, ".SH \"%s\"\n", title);
+      _man_text(out, _kinds[i].common);
+      g_string_append_c(out, '\n');
+      for (guint j = 0; j < classes->len; j++)
+        _man_class(out, &g_array_index(classes, HelpClass, j));
+      g_free(title);
+      g_array_unref(classes);
+    }
+}
+/* ---- end of --man ---- */
+
 static void
 _print_row(GString *out, const RelayOption *opt, gboolean markdown)
 {
@@ -220,7 +316,7 @@ int
 relay_help_components_run(int argc, char **argv)
 {
   const char *type = NULL;
-  gboolean markdown = FALSE;
+  gboolean markdown = FALSE, man = FALSE;
 
   for (int i = 1; i < argc; i++)
     {
@@ -228,15 +324,31 @@ relay_help_components_run(int argc, char **argv)
         continue;
       if (strcmp(argv[i], "--markdown") == 0)
         markdown = TRUE;
+      else if (strcmp(argv[i], "--man") == 0) /* issue 15 */
+        man = TRUE;
       else if (argv[i][0] != '-' && !type)
         type = argv[i];
       else
         {
           fprintf(stderr,
-                  "relayd: unexpected argument '%s' (usage: relayd --help-components [TYPE] [--markdown])\n",
+                  "relayd: unexpected argument '%s' (usage: relayd --help-components [TYPE] [--markdown | "
+                  "--man])\n",
                   argv[i]);
           return 2;
         }
+    }
+  if (man && (type || markdown))
+    {
+      fprintf(stderr, "relayd: --man prints every type, as roff for relayd.conf(5); no TYPE or --markdown\n");
+      return 2;
+    }
+  if (man)
+    {
+      GString *text = g_string_new(NULL);
+      _man_print(text);
+      fputs(text->str, stdout);
+      g_string_free(text, TRUE);
+      return 0;
     }
   if (!relay_help_components_print(stdout, type, markdown))
     {

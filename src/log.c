@@ -1,4 +1,5 @@
-/* log.c - relayd's logging: level filter, line formatting, stderr or test handler, rate limiting.
+/* log.c - relayd's logging: level filter, line formatting, stderr, syslog or journal (log_target.c) or a test
+ * handler, rate limiting.
  *
  * Threads & locking: any thread may log. The level is an atomic int; the handler pointer and the write of a
  * line are under one mutex so lines from different threads never interleave. Rate limiters carry their own
@@ -14,9 +15,10 @@ static gint _level = RELAY_LOG_INFO;
 static RelayMutex _lock;
 static RelayLogHandler _handler;
 static gpointer _handler_data;
+static RelayLogWriter _writer; /* syslog or journal (log_target.c, issue 15); NULL: stderr */
 
 /* issue 17: the calling thread's own target (NULL: the process-wide handler and level above) */
-static __thread const RelayLogTarget *_thread_target;
+static __thread const RelayLogSink *_thread_sink;
 
 static const char *const _level_names[] = { "ERROR", "WARN", "INFO", "DEBUG", "TRACE" };
 
@@ -29,9 +31,9 @@ relay_log_set_level(RelayLogLevel level)
 RelayLogLevel
 relay_log_get_level(void)
 {
-  const RelayLogTarget *target = _thread_target;
+  const RelayLogSink *target = _thread_sink;
 
-  return (RelayLogLevel)g_atomic_int_get(target ? &((RelayLogTarget *)target)->level : &_level);
+  return (RelayLogLevel)g_atomic_int_get(target ? &((RelayLogSink *)target)->level : &_level);
 }
 
 const char *
@@ -80,14 +82,24 @@ _format_timestamp(char *buf, gsize len)
   g_snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+void
+relay_log_set_writer(RelayLogWriter writer)
+{
+  relay_mutex_lock(&_lock);
+  _writer = writer;
+  relay_mutex_unlock(&_lock);
+}
+
+/* The time and level end at *body: what follows ("[prefix] message") is what syslog and the journal get. */
 static GString *
-_format_line(RelayLogLevel level, const char *prefix, const char *fmt, va_list ap)
+_format_line(RelayLogLevel level, const char *prefix, const char *fmt, va_list ap, gsize *body)
 {
   char stamp[40];
   GString *line = g_string_sized_new(160);
 
   _format_timestamp(stamp, sizeof stamp);
   g_string_append_printf(line, "%s %-5s ", stamp, relay_log_level_name(level));
+  *body = line->len;
   if (prefix)
     g_string_append_printf(line, "[%s] ", prefix);
   g_string_append_vprintf(line, fmt, ap);
@@ -96,9 +108,9 @@ _format_line(RelayLogLevel level, const char *prefix, const char *fmt, va_list a
 
 /* Called with _lock held. */
 static void
-_emit_locked(RelayLogLevel level, GString *line)
+_emit_locked(RelayLogLevel level, const char *prefix, GString *line, gsize body)
 {
-  const RelayLogTarget *target = _thread_target;
+  const RelayLogSink *target = _thread_sink;
   RelayLogHandler handler = target ? target->handler : _handler;
 
   if (handler)
@@ -106,6 +118,8 @@ _emit_locked(RelayLogLevel level, GString *line)
       handler(level, line->str, target ? target->user_data : _handler_data);
       return;
     }
+  if (_writer && _writer(level, prefix, line->str + body))
+    return;
   g_string_append_c(line, '\n');
   fwrite(line->str, 1, line->len, stderr);
   fflush(stderr);
@@ -116,9 +130,10 @@ relay_logv(RelayLogLevel level, const char *prefix, const char *fmt, va_list ap)
 {
   if (!relay_log_enabled(level))
     return;
-  GString *line = _format_line(level, prefix, fmt, ap);
+  gsize body;
+  GString *line = _format_line(level, prefix, fmt, ap, &body);
   relay_mutex_lock(&_lock);
-  _emit_locked(level, line);
+  _emit_locked(level, prefix, line, body);
   relay_mutex_unlock(&_lock);
   g_string_free(line, TRUE);
 }
@@ -166,8 +181,9 @@ relay_log_ratelimited(RelayRateLimit *rl, RelayLogLevel level, const char *prefi
 
   if (!relay_log_enabled(level))
     return;
+  gsize body;
   va_start(ap, fmt);
-  GString *line = _format_line(level, prefix, fmt, ap);
+  GString *line = _format_line(level, prefix, fmt, ap, &body);
   va_end(ap);
 
   relay_mutex_lock(&_lock);
@@ -176,7 +192,7 @@ relay_log_ratelimited(RelayRateLimit *rl, RelayLogLevel level, const char *prefi
     {
       if (suppressed > 0)
         g_string_append_printf(line, " (%" G_GINT64_FORMAT " similar messages suppressed)", suppressed);
-      _emit_locked(level, line);
+      _emit_locked(level, prefix, line, body);
     }
   relay_mutex_unlock(&_lock);
   g_string_free(line, TRUE);
@@ -184,12 +200,12 @@ relay_log_ratelimited(RelayRateLimit *rl, RelayLogLevel level, const char *prefi
 
 /* ---- per-thread log target (issue 17) ---- */
 
-const RelayLogTarget *
-relay_log_set_thread_target(const RelayLogTarget *target)
+const RelayLogSink *
+relay_log_set_thread_sink(const RelayLogSink *target)
 {
-  const RelayLogTarget *previous = _thread_target;
+  const RelayLogSink *previous = _thread_sink;
 
-  _thread_target = target;
+  _thread_sink = target;
   return previous;
 }
 
@@ -197,7 +213,7 @@ typedef struct
 {
   GThreadFunc func;
   gpointer data;
-  const RelayLogTarget *target;
+  const RelayLogSink *target;
 } ThreadStart;
 
 static gpointer
@@ -206,7 +222,7 @@ _thread_start(gpointer arg)
   ThreadStart start = *(ThreadStart *)arg;
 
   g_free(arg);
-  _thread_target = start.target;
+  _thread_sink = start.target;
   return start.func(start.data);
 }
 
@@ -218,7 +234,7 @@ relay_thread_try_new(const char *name, GThreadFunc func, gpointer data, GError *
 
   start->func = func;
   start->data = data;
-  start->target = _thread_target;
+  start->target = _thread_sink;
   thread = g_thread_try_new(name, _thread_start, start, error);
   if (!thread)
     g_free(start);

@@ -28,22 +28,22 @@ const char *relay_log_level_name(RelayLogLevel level);
 /* Replaces stderr output with a handler (tests); NULL restores stderr. The line has no trailing newline. */
 void relay_log_set_handler(RelayLogHandler handler, gpointer user_data);
 
-/* ---- per-thread log target (issue 17: embedded agents, several per process) ----
- * A thread may carry a target of its own: its lines go to target->handler (NULL: stderr) when their level
- * passes target->level, instead of the process-wide handler and level. The embedded library sets its agent's
- * target on the application's thread for the duration of each call; threads started with
- * relay_thread_try_new() inherit their creator's target, so the sink runners and the file channel's
- * threads of an embedded agent log to that agent. The target must outlive the threads that carry it. */
+/* ---- per-thread log sink (issue 17: embedded agents, several per process) ----
+ * A thread may carry a sink of its own: its lines go to sink->handler (NULL: stderr) when their level
+ * passes sink->level, instead of the process-wide handler and level. The embedded library sets its agent's
+ * sink on the application's thread for the duration of each call; threads started with
+ * relay_thread_try_new() inherit their creator's sink, so the sink runners and the file channel's
+ * threads of an embedded agent log to that agent. The sink must outlive the threads that carry it. */
 typedef struct
 {
   RelayLogHandler handler; /* NULL: stderr */
   gpointer user_data;
   gint level; /* RelayLogLevel; atomic */
-} RelayLogTarget;
+} RelayLogSink;
 
-/* Sets the calling thread's target (NULL: the process-wide handler and level); returns the previous one. */
-const RelayLogTarget *relay_log_set_thread_target(const RelayLogTarget *target);
-/* g_thread_try_new() whose thread starts with the creator's log target. */
+/* Sets the calling thread's sink (NULL: the process-wide handler and level); returns the previous one. */
+const RelayLogSink *relay_log_set_thread_sink(const RelayLogSink *target);
+/* g_thread_try_new() whose thread starts with the creator's log sink. */
 GThread *relay_thread_try_new(const char *name, GThreadFunc func, gpointer data, GError **error);
 /* Same, aborting when the thread cannot be created (as g_thread_new()). */
 GThread *relay_thread_new(const char *name, GThreadFunc func, gpointer data);
@@ -86,6 +86,30 @@ typedef struct
   {                                                                                                          \
     0, 5, 10, 0, 0                                                                                           \
   }
+
+/* ---- log targets (issue 15): stderr, syslog, the journal; see log_target.c ---- */
+typedef enum
+{
+  RELAY_LOG_TARGET_STDERR = 0,
+  RELAY_LOG_TARGET_SYSLOG,
+  RELAY_LOG_TARGET_JOURNAL,
+} RelayLogTarget;
+
+/* "stderr", "syslog", "journal" (case-insensitive). */
+gboolean relay_log_parse_target(const char *text, RelayLogTarget *target);
+/* A syslog facility name: "daemon" (the default), "user", "local0".."local7", "syslog", ... -> LOG_* value.
+ */
+gboolean relay_log_parse_facility(const char *text, int *facility);
+/* Sends every line to target from now on. socket: the datagram socket to write to, NULL for the system's
+ * (/dev/log for syslog, /run/systemd/journal/socket for the journal). A line that cannot be sent (no
+ * daemon listening, its socket full) goes to stderr instead, so nothing is lost silently. Returns FALSE
+ * with error if the socket cannot be created; the target is then unchanged. Main thread, at start. */
+gboolean relay_log_set_target(RelayLogTarget target, int facility, const char *socket, GError **error);
+/* The writer of a target: sends "[prefix] message" (body) at level; FALSE sends the line to stderr.
+ * Called under the log's lock, from any thread. */
+typedef gboolean (*RelayLogWriter)(RelayLogLevel level, const char *prefix, const char *body);
+void relay_log_set_writer(RelayLogWriter writer);
+/* ---- end of log targets ---- */
 
 void relay_log_ratelimited(RelayRateLimit *rl, RelayLogLevel level, const char *prefix, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);

@@ -15,12 +15,14 @@
 #include "config.h"
 #include "help_components.h" /* --help-components (issue 19) */
 #include "log.h"
+#include "log_config.h"
 #include "membudget.h" /* issue 16 */
 #include "metrics.h"
 #include "monitor.h"
 #include "props.h"
+#include "sd_notify.h" /* systemd notify protocol (issue 15) */
 #include "tls.h"
-#include "topology.h" /* --check-topology, --dot (issue 14) */
+#include "topology.h"      /* --check-topology, --dot (issue 14) */
 #include "plugin_loader.h" /* issue 17 */
 
 #include <event2/event.h>
@@ -52,6 +54,10 @@ typedef struct
   int poll_interval;     /* -i/--poll-interval seconds (issue 14); -1: not given (Flume's 30) */
   /* ---- plugins (issue 17) ---- */
   char *plugins_path; /* --plugins-path DIR[:DIR...]: replaces the default plugins.d directories */
+  /* ---- issue 15: log targets ---- */
+  char *log_target;
+  char *log_facility;
+  char *log_socket;
 } RelayArgs;
 
 static void
@@ -63,6 +69,9 @@ _free_args(RelayArgs *args)
   g_free(args->log_level);
   g_free(args->metrics_bind);
   g_free(args->plugins_path); /* issue 17 */
+  g_free(args->log_target);   /* issue 15 */
+  g_free(args->log_facility);
+  g_free(args->log_socket);
   if (args->system_properties)
     g_ptr_array_unref(args->system_properties);
 }
@@ -113,6 +122,43 @@ _take_flume_verb(int *argc, char **argv)
   return FALSE;
 }
 
+/* ---- issue 15: log targets ---- */
+static RelayLogCli
+_log_cli(const RelayArgs *args)
+{
+  gboolean root_logger = FALSE;
+
+  for (guint i = 0; args->system_properties && i < args->system_properties->len; i++)
+    root_logger |= g_str_has_prefix(g_ptr_array_index(args->system_properties, i), "flume.root.logger=");
+  RelayLogCli cli
+      = { args->log_target, args->log_facility, args->log_socket, args->log_level || root_logger };
+  return cli;
+}
+
+/* -1 to go on, 2 for a bad value, 1 if the target's socket cannot be created. */
+static int
+_apply_log_cli(const RelayArgs *args)
+{
+  RelayLogCli cli = _log_cli(args);
+  char *why = NULL;
+  GError *error = NULL;
+
+  if (!relay_log_cli_check(&cli, &why))
+    {
+      fprintf(stderr, "relayd: %s\n", why);
+      g_free(why);
+      return 2;
+    }
+  if (!args->check && !relay_log_cli_apply(&cli, &error))
+    {
+      fprintf(stderr, "relayd: --log-target %s: %s\n", args->log_target, error->message);
+      g_error_free(error);
+      return 1;
+    }
+  return -1;
+}
+/* ---- end of log targets ---- */
+
 static int
 _parse_args(int argc, char **argv, RelayArgs *args)
 {
@@ -153,6 +199,13 @@ _parse_args(int argc, char **argv, RelayArgs *args)
       "colon-separated plugins.d directories to load plugins from (default: the plugins.d beside the "
       "configuration's directory, and " RELAY_PLUGINDIR ")",
       "DIR[:DIR...]" },
+    /* ---- issue 15: log targets ---- */
+    { "log-target", 0, 0, G_OPTION_ARG_STRING, &args->log_target,
+      "stderr (default), syslog or journal (also the agent's log.target key)", "TARGET" },
+    { "log-facility", 0, 0, G_OPTION_ARG_STRING, &args->log_facility,
+      "syslog facility: daemon (default), user, local0 ... local7, ...", "FACILITY" },
+    { "log-socket", 0, 0, G_OPTION_ARG_FILENAME, &args->log_socket,
+      "datagram socket of syslog or the journal (default /dev/log, /run/systemd/journal/socket)", "PATH" },
     { NULL },
   };
   GOptionContext *ctx = g_option_context_new("- relay Flume events between agents");
@@ -208,7 +261,7 @@ _parse_args(int argc, char **argv, RelayArgs *args)
     }
   if (args->log_level)
     relay_log_set_level(level);
-  return -1;
+  return _apply_log_cli(args);
 }
 
 /* -f FILE (every one given); else DIR/relayd.conf for -c DIR; else ./conf/relayd.conf; else
@@ -328,14 +381,14 @@ _reload_load(RelayReloader *rl, RelayProps *props, RelayConfigReport *report, GE
   return TRUE;
 }
 
-/* The one place where a reload begins and ends: a service manager notification (RELOADING=1 at the start,
- * READY=1 at the end) belongs at the two marked lines. Loads the files, validates the whole configuration
- * and reloads the agent (agent_reload.h); on any problem logs every problem with file:line and keeps the
- * running configuration. Then reloads the TLS certificates of what runs. Main thread. */
+/* The one place where a reload begins and ends, between systemd's RELOADING=1 and READY=1. Loads the files,
+ * validates the whole configuration and reloads the agent (agent_reload.h); on any problem logs every problem
+ * with file:line and keeps the running configuration. Then reloads the TLS certificates of what runs. Main
+ * thread. */
 static void
 _reload_configuration(RelayReloader *rl, const char *why)
 {
-  /* reload begins */
+  relay_sd_notify_reloading(); /* systemd: RELOADING=1 (issue 15) */
   RelayProps *props = relay_props_new();
   RelayConfigReport *report = relay_config_report_new();
   RelayAgentConfig *cfg = NULL;
@@ -369,7 +422,9 @@ _reload_configuration(RelayReloader *rl, const char *why)
   relay_config_report_free(report);
   relay_info(NULL, "reloading TLS certificates"); /* TLS (issue 13) */
   relay_tls_reload_all();
-  /* reload ends */
+  char *status = relay_agent_status_line(rl->agent); /* systemd: READY=1 and the new status (issue 15) */
+  relay_sd_notify_ready(status);
+  g_free(status);
 }
 
 static void
@@ -441,8 +496,8 @@ _apply_root_logger(const RelayArgs *args, const char *value, RelayConfigReport *
 
   if (appender && g_ascii_strcasecmp(appender, "console") != 0)
     relay_info(NULL,
-               "-Dflume.root.logger: relayd always logs to stderr; the appender '%s' is not used "
-               "(redirect stderr, or let the service manager keep the log)",
+               "-Dflume.root.logger: the appender '%s' is not used; relayd logs to stderr, syslog or the "
+               "journal (--log-target, log.target)",
                appender);
   if (!relay_log_parse_level(g_strstrip(level_text), &level))
     relay_config_report_add(report, NULL, "command line", "-Dflume.root.logger",
@@ -536,13 +591,20 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorCo
     {
       relay_error(NULL, "cannot start agent %s: %s; exiting (see --keep-running-on-start-failure)",
                   relay_agent_name(agent), error->message);
+      char *why = g_strdup_printf("cannot start agent %s: %s", relay_agent_name(agent), error->message);
+      relay_sd_notify_status(why); /* issue 15: systemctl status says why */
+      g_free(why);
       g_error_free(error);
       relay_agent_stop(agent, 0);
       goto out;
     }
   relay_info(NULL, "agent %s ready in %.1f ms", relay_agent_name(agent),
              (g_get_monotonic_time() - t0) / 1000.0);
+  char *status = relay_agent_status_line(agent); /* ---- systemd: READY=1, STOPPING=1 (issue 15) ---- */
+  relay_sd_notify_ready(status);
+  g_free(status);
   event_base_dispatch(base);
+  relay_sd_notify_stopping();
   relay_agent_stop(agent, RELAY_SHUTDOWN_GRACE_MS);
   relay_agent_log_counters(agent);
   rc = 0;
@@ -611,6 +673,11 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   _monitor_config(args, *cfg, report, mc);
   if (*cfg) /* ---- memory budget (issue 16) ---- */
     relay_membudget_apply_props((*cfg)->memory, report);
+  if (*cfg) /* ---- log targets (issue 15) ---- */
+    {
+      RelayLogCli cli = _log_cli(args);
+      relay_log_config_apply((*cfg)->log, &cli, !args->check, report);
+    }
   relay_config_report_finish(report);
   _print_report(report, args->check);
   if (args->check)
@@ -693,6 +760,7 @@ main(int argc, char **argv)
 
   relay_monitor_config_init(&mc);
   relay_agent_set_keep_running(agent, args.keep_running);
+  relay_sd_notify_init(base); /* issue 15: before any thread or child starts (it unsets NOTIFY_SOCKET) */
   rc = _configure(&args, props, report, agent, &cfg, &mc);
   _reloader.agent = agent; /* ---- live reload (issue 14) ---- */
   _reloader.props = &props;
@@ -701,6 +769,7 @@ main(int argc, char **argv)
     rc = _run(agent, base, t0, &mc, start_ms);
   _reloader_clear(&_reloader); /* issue 14 */
   relay_monitor_config_clear(&mc);
+  relay_sd_notify_free(); /* issue 15 */
   relay_agent_free(agent);
   if (cfg)
     relay_agent_config_free(cfg);

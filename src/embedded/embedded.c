@@ -173,7 +173,7 @@ typedef void (*LoadFn)(RelayProps *props, const char *file, gconstpointer input,
 static RelayEmbeddedStatus
 _configure(RelayEmbeddedAgent *self, LoadFn load, gconstpointer input)
 {
-  const RelayLogTarget *previous = relay_log_set_thread_target(&self->log);
+  const RelayLogSink *previous = relay_log_set_thread_sink(&self->log);
   RelayProps *props = relay_props_new();
   RelayConfigReport *report = relay_config_report_new();
   char *file = g_strdup_printf("embedded agent %s", self->name);
@@ -187,7 +187,7 @@ _configure(RelayEmbeddedAgent *self, LoadFn load, gconstpointer input)
   g_free(file);
   relay_config_report_free(report);
   relay_props_free(props);
-  relay_log_set_thread_target(previous);
+  relay_log_set_thread_sink(previous);
   return status;
 }
 
@@ -287,11 +287,11 @@ relay_embedded_start(RelayEmbeddedAgent *self)
 {
   if (!self)
     return relay_embedded_fail(RELAY_EMBEDDED_ERR_INVALID, "start: NULL agent");
-  const RelayLogTarget *previous = relay_log_set_thread_target(&self->log);
+  const RelayLogSink *previous = relay_log_set_thread_sink(&self->log);
   pthread_rwlock_wrlock(&self->lock);
   RelayEmbeddedStatus status = _start_locked(self);
   pthread_rwlock_unlock(&self->lock);
-  relay_log_set_thread_target(previous);
+  relay_log_set_thread_sink(previous);
   return status;
 }
 
@@ -342,7 +342,7 @@ relay_embedded_stop(RelayEmbeddedAgent *self, unsigned timeout_ms, uint64_t *lef
     *left = 0;
   if (!self)
     return relay_embedded_fail(RELAY_EMBEDDED_ERR_INVALID, "stop: NULL agent");
-  const RelayLogTarget *previous = relay_log_set_thread_target(&self->log);
+  const RelayLogSink *previous = relay_log_set_thread_sink(&self->log);
   /* Puts waiting for room give up now; new puts are refused; then wait for the puts in flight. */
   g_atomic_int_set(&self->stopping, 1);
   relay_embedded_space_wake_all(self);
@@ -353,7 +353,7 @@ relay_embedded_stop(RelayEmbeddedAgent *self, unsigned timeout_ms, uint64_t *lef
   else
     status = _stop_locked(self, timeout_ms, &n_left);
   pthread_rwlock_unlock(&self->lock);
-  relay_log_set_thread_target(previous);
+  relay_log_set_thread_sink(previous);
   if (left)
     *left = n_left;
   return status;
@@ -380,9 +380,9 @@ relay_embedded_free(RelayEmbeddedAgent *self)
     return;
   if (g_atomic_int_get(&self->state) == RELAY_EMBEDDED_STATE_STARTED)
     relay_embedded_stop(self, RELAY_EMBEDDED_FREE_STOP_MS, NULL);
-  const RelayLogTarget *previous = relay_log_set_thread_target(&self->log);
+  const RelayLogSink *previous = relay_log_set_thread_sink(&self->log);
   relay_embedded_teardown(self);
-  relay_log_set_thread_target(previous);
+  relay_log_set_thread_sink(previous);
   relay_embedded_config_free(self->config);
   pthread_rwlock_destroy(&self->lock);
   relay_mutex_clear(&self->space_lock);

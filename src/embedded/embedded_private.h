@@ -33,7 +33,7 @@ struct RelayEmbeddedAgent
   char *ident; /* name without whitespace, '.' replaced by '_': the internal components' suffix */
   /* This agent's log destination, installed on every thread that works for it; its handler calls log_fn,
    * or is NULL (stderr). */
-  RelayLogTarget log;
+  RelayLogSink log;
   RelayEmbeddedLogFn log_fn;
   void *log_data;
   pthread_rwlock_t lock; /* put holds it shared; configure, start and stop exclusively (writers first) */

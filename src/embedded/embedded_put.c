@@ -157,7 +157,7 @@ relay_embedded_put_batch(RelayEmbeddedAgent *self, const RelayEmbeddedEvent *eve
   if (status != RELAY_EMBEDDED_OK || n_events == 0)
     return status;
 
-  const RelayLogTarget *previous = relay_log_set_thread_target(&self->log);
+  const RelayLogSink *previous = relay_log_set_thread_sink(&self->log);
   pthread_rwlock_rdlock(&self->lock);
   if (g_atomic_int_get(&self->state) != RELAY_EMBEDDED_STATE_STARTED || g_atomic_int_get(&self->stopping))
     status = relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE,
@@ -177,7 +177,7 @@ relay_embedded_put_batch(RelayEmbeddedAgent *self, const RelayEmbeddedEvent *eve
       g_ptr_array_unref(batch);
     }
   pthread_rwlock_unlock(&self->lock);
-  relay_log_set_thread_target(previous);
+  relay_log_set_thread_sink(previous);
   return status;
 }
 
