@@ -17,5 +17,9 @@ const RelaySinkProcessorClass *const *relay_registry_all_processors(void);
 /* The type aliases of kind (RELAY_KIND_SINKGROUP: the sink processors), in registry order, for messages.
  * Borrowed strings; free the array with g_ptr_array_unref. */
 GPtrArray *relay_registry_type_names(RelayKind kind);
+/* ---- components left out of this build (issue 18: Kafka without librdkafka) ---- */
+/* Why type is not available in this build ("relayd was built without librdkafka"), or NULL when the type is
+ * simply unknown. Static string. */
+const char *relay_registry_absent_reason(RelayKind kind, const char *type);
 
 #endif

@@ -66,6 +66,13 @@ _durable(const RelayMetricSubject *s)
   return ((const RelayChannel *)s->object)->durable;
 }
 
+/* ---- Kafka (issue 18): Flume's Kafka counters, shown only for the Kafka components ---- */
+static gboolean
+_is_kafka(const RelayMetricSubject *s)
+{
+  return s->type && strcmp(s->type, "kafka") == 0;
+}
+
 /* ---- the tables ---- */
 
 static const RelayMetricDef _source_defs[] = {
@@ -225,6 +232,12 @@ static const RelayMetricDef _sink_defs[] = {
     "reason=\"rejected-by-peer\"", SNK(tls_errors[RELAY_TLS_FAIL_PEER_REJECTED]) },
   { "TlsErrorHandshakeCount", "relayd_sink_tls_errors_total", NULL, RELAY_METRIC_COUNTER,
     "reason=\"handshake-failed\"", SNK(tls_errors[RELAY_TLS_FAIL_HANDSHAKE]) },
+  /* ---- Kafka (issue 18) ---- */
+  { "KafkaEventSendTimer", "relayd_sink_kafka_event_send_ms_total",
+    "Milliseconds spent producing batches to Kafka and awaiting their acknowledgements", RELAY_METRIC_COUNTER,
+    NULL, SNK(kafka_event_send_time_ms), FALSE, NULL, _is_kafka },
+  { "RollbackCount", "relayd_sink_rollbacks_total", "Batches rolled back after a failed Kafka delivery",
+    RELAY_METRIC_COUNTER, NULL, SNK(rollback_count), FALSE, NULL, _is_kafka },
   { NULL },
 };
 
