@@ -28,6 +28,16 @@ _log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
   relay_log(ours, prefix, "librdkafka %s: %s", fac, buf);
 }
 
+/* librdkafka reports each error twice (a log line, then this callback): only fatal errors are logged here. */
+static void
+_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+  const RelayComponent *component = opaque;
+
+  if (err == RD_KAFKA_RESP_ERR__FATAL)
+    relay_error(component ? component->log_prefix : "kafka", "librdkafka fatal error: %s", reason);
+}
+
 static gboolean
 _set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errstr, gsize size)
 {
@@ -94,6 +104,7 @@ relay_kafka_conf_new(const RelayComponentConfig *cc, const char *bootstrap, cons
   char errstr[512];
 
   rd_kafka_conf_set_log_cb(conf, _log_cb);
+  rd_kafka_conf_set_error_cb(conf, _error_cb);
   if (!_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr))
     {
       relay_config_report_add(report, relay_component_config_get(cc, "kafka.bootstrap.servers"), cc->label,

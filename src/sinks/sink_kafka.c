@@ -259,8 +259,9 @@ _kafka_process(RelaySink *sink)
   for (guint i = 0; i < n && !why; i++)
     if (_produce(self, self->batch[i], &why))
       relay_counter_add(&sink->counters.bytes_sent, self->batch[i]->body_len);
+  /* flush: send now without waiting for linger.ms, and serve the delivery reports (as Flume's flush()) */
   while (self->pending && !relay_sink_abort_requested(sink))
-    rd_kafka_poll(self->rk, KAFKA_POLL_MS);
+    rd_kafka_flush(self->rk, KAFKA_POLL_MS);
   relay_counter_add(&sink->counters.kafka_event_send_time_ms, (g_get_monotonic_time() - started) / 1000);
   if (!why && self->failed)
     why = rd_kafka_err2str(self->first_error);
