@@ -117,7 +117,8 @@ typedef struct
 
 static const RelayAbsentClass _absent[] = {
 #ifndef HAVE_RDKAFKA
-  { RELAY_KIND_SINK, "kafka", "org.apache.flume.sink.kafka.KafkaSink", "relayd was built without librdkafka" },
+  { RELAY_KIND_SINK, "kafka", "org.apache.flume.sink.kafka.KafkaSink",
+    "relayd was built without librdkafka" },
   { RELAY_KIND_SOURCE, "kafka", "org.apache.flume.source.kafka.KafkaSource",
     "relayd was built without librdkafka" },
   { RELAY_KIND_CHANNEL, "kafka", "org.apache.flume.channel.kafka.KafkaChannel",

@@ -10,10 +10,14 @@
 /* The (de)serializer classes Flume's Kafka components set by default: relayd sends and reads keys as UTF-8
  * strings and values as bytes, which is what these do. Any other class cannot run without a JVM. */
 static const char *const _java_classes[] = {
-  "key.serializer",     "org.apache.kafka.common.serialization.StringSerializer",
-  "value.serializer",   "org.apache.kafka.common.serialization.ByteArraySerializer",
-  "key.deserializer",   "org.apache.kafka.common.serialization.StringDeserializer",
-  "value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer",
+  "key.serializer",
+  "org.apache.kafka.common.serialization.StringSerializer",
+  "value.serializer",
+  "org.apache.kafka.common.serialization.ByteArraySerializer",
+  "key.deserializer",
+  "org.apache.kafka.common.serialization.StringDeserializer",
+  "value.deserializer",
+  "org.apache.kafka.common.serialization.ByteArrayDeserializer",
   NULL,
 };
 
@@ -67,10 +71,11 @@ _apply_key(rd_kafka_conf_t *conf, const RelayComponentConfig *cc, const char *fu
     {
       if (strcmp(java, value) == 0)
         return TRUE;
-      relay_config_report_add(report, where, cc->label, full_key,
-                              "'%s' is not supported: relayd reads and writes Kafka keys as UTF-8 strings and "
-                              "values as bytes (%s); %s %s removed",
-                              value, java, relay_kind_name(cc->kind), cc->name);
+      relay_config_report_add(
+          report, where, cc->label, full_key,
+          "'%s' is not supported: relayd reads and writes Kafka keys as UTF-8 strings and "
+          "values as bytes (%s); %s %s removed",
+          value, java, relay_kind_name(cc->kind), cc->name);
       return FALSE;
     }
   if (_lookup(forced, key))

@@ -23,9 +23,9 @@
  * reported and the component removed). NULL (problems added to report) if any key is refused. librdkafka's
  * log lines go to relayd's log under the prefix of the component set as the configuration's opaque
  * (rd_kafka_conf_set_opaque: the RelayComponent, which every Kafka component sets). */
-rd_kafka_conf_t *relay_kafka_conf_new(const RelayComponentConfig *cc, const char *bootstrap, const char *prefix,
-                                      const char *const *defaults, const char *const *forced,
-                                      RelayConfigReport *report);
+rd_kafka_conf_t *relay_kafka_conf_new(const RelayComponentConfig *cc, const char *bootstrap,
+                                      const char *prefix, const char *const *defaults,
+                                      const char *const *forced, RelayConfigReport *report);
 
 /* TRUE for keys the Kafka components read outside their option tables (prefix "kafka.producer.",
  * "kafka.consumer.", "header."). */

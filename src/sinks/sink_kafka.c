@@ -11,8 +11,9 @@
  * escapes); partition = partitionIdHeader's header, else defaultPartitionId, else librdkafka's partitioner;
  * key = the `key` header; timestamp = timestampHeader's header (ms); Kafka headers copied from Flume headers
  * as header.<flume>=<kafka> says; value = the body, or with useFlumeEventFormat the Avro datum of the whole
- * event (AvroFlumeEvent, as Flume writes it). librdkafka copies each value into its queue (RD_KAFKA_MSG_F_COPY)
- * so a batch can be rolled back at once when the runner aborts, whatever librdkafka still holds.
+ * event (AvroFlumeEvent, as Flume writes it). librdkafka copies each value into its queue
+ * (RD_KAFKA_MSG_F_COPY) so a batch can be rolled back at once when the runner aborts, whatever librdkafka
+ * still holds.
  *
  * Threads: process() runs on the sink's runner thread, which also serves the delivery reports
  * (rd_kafka_poll); start/stop/free on the main thread. librdkafka's own threads only log. */
@@ -62,9 +63,9 @@ typedef struct
   RelayEvent **batch;
   GByteArray *scratch; /* Avro datum of one event */
   GString *topic_buf;
-  guint64 generation;   /* of the batch in flight: delivery reports of older batches are ignored */
-  guint pending;        /* records of the batch without a delivery report yet */
-  guint failed;         /* records of the batch Kafka refused */
+  guint64 generation; /* of the batch in flight: delivery reports of older batches are ignored */
+  guint pending;      /* records of the batch without a delivery report yet */
+  guint failed;       /* records of the batch Kafka refused */
   rd_kafka_resp_err_t first_error;
   RelayRateLimit rl;
 } RelaySinkKafka;
@@ -164,15 +165,16 @@ _headers(RelaySinkKafka *self, const RelayEvent *ev)
 /* Produces one record; waits (serving delivery reports) while librdkafka's queue is full. Takes hdrs. */
 static gboolean
 _produce_record(RelaySinkKafka *self, rd_kafka_topic_t *rkt, gint32 partition, const void *value,
-                gsize value_len, const char *key, gint64 timestamp, rd_kafka_headers_t *hdrs, const char **why)
+                gsize value_len, const char *key, gint64 timestamp, rd_kafka_headers_t *hdrs,
+                const char **why)
 {
   for (;;)
     {
       rd_kafka_resp_err_t err = rd_kafka_producev(
-          self->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-          RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_OPAQUE((void *)(guintptr)self->generation),
-          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+          self->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, value_len),
+          RD_KAFKA_V_KEY(key, key ? strlen(key) : 0), RD_KAFKA_V_TIMESTAMP(timestamp),
+          RD_KAFKA_V_OPAQUE((void *)(guintptr)self->generation), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
         {
           self->pending++;

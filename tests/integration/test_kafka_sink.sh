@@ -5,13 +5,16 @@
 # (1) relay-send -> avro source -> memory channel -> Kafka sink (flumeBatchSize 1000) -> topic t1 of 6
 #     partitions: N numbered events. While they flow, the mock cluster injects faults: broker 2 goes down
 #     and comes back, Produce requests fail with NOT_LEADER_OR_FOLLOWER and REQUEST_TIMED_OUT, a partition's
-#     leader moves. relay-send exits 0 (every event acknowledged by the source); kcat then finds every number
+#     leader moves, and one Produce fails with a non-retriable error (INVALID_RECORD), which rolls the
+#     batch back for a retry after the sink's failure wait. relay-send exits 0 (every event acknowledged by the source); kcat then finds every number
 #     in t1 at least once, duplicates bounded by a few batches in flight (nothing acknowledged is lost).
 # (2) useFlumeEventFormat: a second pipeline writes events with headers to topic fmt; each record is decoded
 #     by python3-avro with the AvroFlumeEvent schema of idl/flume.avpr, headers and body intact, and the
 #     `key` header became the record key.
 # (3) /metrics shows Flume's KafkaEventSendTimer and RollbackCount for the sink, /prometheus their families.
 # (4) a kafka.producer.* key librdkafka refuses fails --check naming the key.
+# Debian's interpreter for lib.sh's helpers too: a python3 shim first on PATH can take seconds to start.
+PYTHON=${PYTHON:-/usr/bin/python3}
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 
@@ -98,6 +101,7 @@ t0=$(it_now_ms)
 send=$!
 AVRO_BG_PIDS+=("$send")
 sleep 0.5
+mock_cmd error 0 87 1
 mock_cmd down 2
 sleep 1
 mock_cmd up 2
@@ -112,22 +116,24 @@ if [ "$AVRO_BG_STATUS" -ne 0 ]; then
   it_fail "relay-send exited $AVRO_BG_STATUS: not every event was acknowledged by the source"
 fi
 
-# every acknowledged number must reach Kafka: consume until all are there (the sink may still drain)
+# every acknowledged number must reach Kafka: wait until the sink has committed them all, then consume
+drained() {
+  curl -sf "http://127.0.0.1:$mport/metrics" | "$AVRO_PY" -c '
+import json, sys
+sys.exit(0 if int(json.load(sys.stdin)["SINK.k1"]["EventDrainSuccessCount"]) >= int(sys.argv[1]) else 1)' "$N"
+}
 deadline=$(($(it_now_ms) + 40000))
-while :; do
-  kcat -C -b "$BS" -t t1 -e -q -f '%s\n' >"$IT_TMP/t1.out" 2>"$IT_TMP/kcat.err" || true
-  "$AVRO_PY" "$IT_TOOLS/fc_seqcheck.py" --count "$N" --poll "$IT_TMP/t1.out" >"$IT_TMP/check.out" && break
-  [ "$(it_now_ms)" -lt "$deadline" ] || {
-    cat "$IT_TMP/check.out" "$IT_TMP/kcat.err"
-    it_fail "not every acknowledged event reached Kafka"
-  }
-  sleep 1
+until drained; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "the Kafka sink did not drain the channel within 40 s"
+  sleep 0.2
 done
-# duplicates: at most the batches in flight around the faults (a few flumeBatchSize batches)
-"$AVRO_PY" "$IT_TOOLS/fc_seqcheck.py" --count "$N" --max-duplicates 20000 "$IT_TMP/t1.out" ||
-  it_fail "Kafka holds more duplicates than the batches in flight explain"
-cat "$IT_TMP/check.out"
-it_log "all in Kafka after $(($(it_now_ms) - t0)) ms"
+kcat -C -b "$BS" -t t1 -e -q -f '%s\n' >"$IT_TMP/t1.out" 2>"$IT_TMP/kcat.err" || true
+# duplicates: at most the batches in flight around the faults (the rolled-back batch: flumeBatchSize)
+"$AVRO_PY" "$IT_TOOLS/fc_seqcheck.py" --count "$N" --max-duplicates 2000 "$IT_TMP/t1.out" || {
+  cat "$IT_TMP/kcat.err"
+  it_fail "an acknowledged event is missing from Kafka, or more duplicates than the batches in flight explain"
+}
+it_log "all in Kafka (checked) after $(($(it_now_ms) - t0)) ms"
 
 # (2) Flume's event format, read back with python3-avro
 printf 'host=h1\nkey=k-7\n' >"$IT_TMP/headers"
@@ -165,7 +171,7 @@ curl -sf "http://127.0.0.1:$mport/metrics" >"$IT_TMP/metrics.json" || it_fail "G
 "$AVRO_PY" - "$IT_TMP/metrics.json" "$N" <<'EOF' || it_fail "/metrics lacks the Kafka sink counters"
 import json, sys
 m = json.load(open(sys.argv[1]))["SINK.k1"]
-assert "KafkaEventSendTimer" in m and "RollbackCount" in m, m
+assert int(m["RollbackCount"]) >= 1, m  # the non-retriable Produce error
 assert int(m["EventDrainSuccessCount"]) >= int(sys.argv[2]), m
 print("metrics: KafkaEventSendTimer=%s RollbackCount=%s" % (m["KafkaEventSendTimer"], m["RollbackCount"]))
 EOF

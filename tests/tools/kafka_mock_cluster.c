@@ -38,7 +38,8 @@ _create_topic(rd_kafka_mock_cluster_t *mc, const char *name, int partitions, int
 {
   int replicas = brokers < 3 ? brokers : 3;
 
-  if (partitions < 1 || rd_kafka_mock_topic_create(mc, name, partitions, replicas) != RD_KAFKA_RESP_ERR_NO_ERROR)
+  if (partitions < 1
+      || rd_kafka_mock_topic_create(mc, name, partitions, replicas) != RD_KAFKA_RESP_ERR_NO_ERROR)
     return -1;
   return 0;
 }
