@@ -26,6 +26,7 @@ extern const RelayComponentClass relay_source_taildir_class;
 /* ---- Kafka (issue 18): only when configure found librdkafka ---- */
 #ifdef HAVE_RDKAFKA
 extern const RelayComponentClass relay_sink_kafka_class;
+extern const RelayComponentClass relay_source_kafka_class;
 #endif
 
 /* Entries are appended in one block per issue (not reflowed), which keeps merges simple. */
@@ -42,6 +43,7 @@ static const RelayComponentClass *const _classes[] = {
   /* ---- Kafka (issue 18) ---- */
 #ifdef HAVE_RDKAFKA
   &relay_sink_kafka_class,
+  &relay_source_kafka_class,
 #endif
   NULL,
 };

@@ -149,6 +149,15 @@ static const RelayMetricDef _source_defs[] = {
   { "MemoryLimitCount", "relayd_source_memory_refused_total",
     "Requests answered FAILED and connections refused because memory.limit was reached", RELAY_METRIC_COUNTER,
     NULL, SRC(memory_refused) },
+  /* ---- Kafka (issue 18) ---- */
+  { "KafkaEventGetTimer", "relayd_source_kafka_event_get_ms_total",
+    "Milliseconds spent reading Kafka records", RELAY_METRIC_COUNTER, NULL, SRC(kafka_event_get_time_ms),
+    FALSE, NULL, _is_kafka },
+  { "KafkaCommitTimer", "relayd_source_kafka_commit_ms_total",
+    "Milliseconds from issuing Kafka offset commits to their completion", RELAY_METRIC_COUNTER, NULL,
+    SRC(kafka_commit_time_ms), FALSE, NULL, _is_kafka },
+  { "KafkaEmptyCount", "relayd_source_kafka_empty_total", "Wake-ups that found no Kafka record",
+    RELAY_METRIC_COUNTER, NULL, SRC(kafka_empty_count), FALSE, NULL, _is_kafka },
   { NULL },
 };
 

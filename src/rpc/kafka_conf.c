@@ -80,10 +80,10 @@ _apply_key(rd_kafka_conf_t *conf, const RelayComponentConfig *cc, const char *fu
     }
   if (_lookup(forced, key))
     {
-      relay_config_report_add(report, where, cc->label, full_key,
-                              "is set by relayd itself (to %s) and cannot be configured; %s %s removed",
-                              _lookup(forced, key), relay_kind_name(cc->kind), cc->name);
-      return FALSE;
+      /* as Flume, which overrides these silently; relayd says so */
+      relay_warn(cc->label, "%s: ignored, %s needs %s=%s", full_key, relay_kind_name(cc->kind), key,
+                 _lookup(forced, key));
+      return TRUE;
     }
   if (strcmp(key, "ssl.disableTLSHostnameVerification") == 0)
     {

@@ -19,8 +19,8 @@
 
 /* A new configuration: bootstrap.servers, then defaults (key, value, ..., NULL: Flume's defaults that a
  * configured key may change), then every cc key under prefix ("kafka.producer."), then forced (key, value,
- * ..., NULL: what the component relies on and no key may change; a configured key naming one of them is
- * reported and the component removed). NULL (problems added to report) if any key is refused. librdkafka's
+ * ..., NULL: what the component relies on; as in Flume a configured key naming one of them is overridden,
+ * with a warning). NULL (problems added to report) if any key is refused. librdkafka's
  * log lines go to relayd's log under the prefix of the component set as the configuration's opaque
  * (rd_kafka_conf_set_opaque: the RelayComponent, which every Kafka component sets). */
 rd_kafka_conf_t *relay_kafka_conf_new(const RelayComponentConfig *cc, const char *bootstrap,
