@@ -125,6 +125,9 @@ static const RelayAbsentClass _absent[] = {
     "relayd was built without librdkafka" },
   { RELAY_KIND_CHANNEL, "kafka", "org.apache.flume.channel.kafka.KafkaChannel",
     "relayd was built without librdkafka" },
+#else
+  { RELAY_KIND_CHANNEL, "kafka", "org.apache.flume.channel.kafka.KafkaChannel",
+    "relayd has no Kafka channel yet (use a file channel with the Kafka sink or source)" },
 #endif
   { RELAY_KIND_N, NULL, NULL, NULL },
 };
