@@ -43,7 +43,7 @@ typedef struct
   /* ---- Kafka (issue 18): Flume's KafkaSourceCounter ---- */
   gint64 kafka_event_get_time_ms; /* source.kafka.event.get.time: ms spent reading records from librdkafka */
   gint64 kafka_commit_time_ms; /* source.kafka.commit.time: ms from issuing offset commits to their result */
-  gint64 kafka_empty_count;    /* source.kafka.empty.count: wake-ups that found no record */
+  gint64 kafka_empty_count;    /* source.kafka.empty.count: non-blocking reads that found none */
 } RelaySourceCounters;
 
 /* ---- labelled gauges a source may add to the monitoring outputs (issue 11: TAILDIR bytes behind per file

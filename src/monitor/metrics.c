@@ -156,8 +156,9 @@ static const RelayMetricDef _source_defs[] = {
   { "KafkaCommitTimer", "relayd_source_kafka_commit_ms_total",
     "Milliseconds from issuing Kafka offset commits to their completion", RELAY_METRIC_COUNTER, NULL,
     SRC(kafka_commit_time_ms), FALSE, NULL, _is_kafka },
-  { "KafkaEmptyCount", "relayd_source_kafka_empty_total", "Wake-ups that found no Kafka record",
-    RELAY_METRIC_COUNTER, NULL, SRC(kafka_empty_count), FALSE, NULL, _is_kafka },
+  { "KafkaEmptyCount", "relayd_source_kafka_empty_total",
+    "Non-blocking reads that found no Kafka record ready", RELAY_METRIC_COUNTER, NULL, SRC(kafka_empty_count),
+    FALSE, NULL, _is_kafka },
   { NULL },
 };
 

@@ -562,11 +562,15 @@ _kafka_stop(RelayComponent *component)
     relay_put_request_cancel(self->pending);
   self->pending = NULL;
   self->putting = TRUE; /* no more reads from callbacks served by the close */
-  if (self->rk)
+  if (self->queue)
     {
       rd_kafka_queue_io_event_enable(self->queue, -1, NULL, 0);
-      rd_kafka_consumer_close(self->rk);
       rd_kafka_queue_destroy(self->queue);
+      self->queue = NULL;
+    }
+  if (self->rk)
+    {
+      rd_kafka_consumer_close(self->rk);
       rd_kafka_destroy(self->rk);
       self->rk = NULL;
     }
