@@ -45,6 +45,15 @@ _instantiate(RelayAgent *self, const RelayComponentConfig *cc, RelayConfigReport
   const char *type = relay_component_config_value(cc, "type");
   const RelayComponentClass *klass = relay_registry_find(cc->kind, type);
 
+  /* ---- a component left out of this build (issue 18) ---- */
+  const char *absent = klass ? NULL : relay_registry_absent_reason(cc->kind, type);
+  if (absent)
+    {
+      relay_config_report_add(report, relay_component_config_get(cc, "type"), cc->label, "type",
+                              "%s type '%s' is not available: %s; %s %s removed", relay_kind_name(cc->kind),
+                              type, absent, relay_kind_name(cc->kind), cc->name);
+      return NULL;
+    }
   if (!klass)
     {
       char *known = _known_types(cc->kind, type);

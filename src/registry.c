@@ -29,6 +29,11 @@ extern const RelayComponentClass relay_source_http_class;
 extern const RelayComponentClass relay_source_syslogtcp_class;
 extern const RelayComponentClass relay_source_syslogudp_class;
 extern const RelayComponentClass relay_source_multiport_syslogtcp_class;
+/* ---- Kafka (issue 18): only when configure found librdkafka ---- */
+#ifdef HAVE_RDKAFKA
+extern const RelayComponentClass relay_sink_kafka_class;
+extern const RelayComponentClass relay_source_kafka_class;
+#endif
 
 /* Entries are appended in one block per issue (not reflowed), which keeps merges simple. */
 /* clang-format off */
@@ -45,6 +50,11 @@ static const RelayComponentClass *const _classes[] = {
   &relay_source_http_class,
   /* ---- syslog sources (issue 12) ---- */
   &relay_source_syslogtcp_class, &relay_source_syslogudp_class, &relay_source_multiport_syslogtcp_class,
+  /* ---- Kafka (issue 18) ---- */
+#ifdef HAVE_RDKAFKA
+  &relay_sink_kafka_class,
+  &relay_source_kafka_class,
+#endif
   NULL,
 };
 /* clang-format on */
@@ -133,4 +143,36 @@ relay_registry_type_names(RelayKind kind)
     if (classes[i]->kind == kind)
       g_ptr_array_add(names, (gpointer)classes[i]->type);
   return names;
+}
+
+/* ---- components left out of this build (issue 18) ---- */
+
+typedef struct
+{
+  RelayKind kind;
+  const char *type, *flume_class, *reason;
+} RelayAbsentClass;
+
+static const RelayAbsentClass _absent[] = {
+#ifndef HAVE_RDKAFKA
+  { RELAY_KIND_SINK, "kafka", "org.apache.flume.sink.kafka.KafkaSink",
+    "relayd was built without librdkafka" },
+  { RELAY_KIND_SOURCE, "kafka", "org.apache.flume.source.kafka.KafkaSource",
+    "relayd was built without librdkafka" },
+  { RELAY_KIND_CHANNEL, "kafka", "org.apache.flume.channel.kafka.KafkaChannel",
+    "relayd was built without librdkafka" },
+#else
+  { RELAY_KIND_CHANNEL, "kafka", "org.apache.flume.channel.kafka.KafkaChannel",
+    "relayd has no Kafka channel yet (use a file channel with the Kafka sink or source)" },
+#endif
+  { RELAY_KIND_N, NULL, NULL, NULL },
+};
+
+const char *
+relay_registry_absent_reason(RelayKind kind, const char *type)
+{
+  for (guint i = 0; type && _absent[i].type; i++)
+    if (_absent[i].kind == kind && _type_matches(_absent[i].type, _absent[i].flume_class, type))
+      return _absent[i].reason;
+  return NULL;
 }

@@ -20,5 +20,9 @@ GPtrArray *relay_registry_type_names(RelayKind kind);
 /* ---- plugins (issue 17): adds a class a plugin registered (kept for the life of the process). Main
  * thread, before the configuration is built. ---- */
 void relay_registry_add_plugin(const RelayComponentClass *klass);
+/* ---- components left out of this build (issue 18: Kafka without librdkafka) ---- */
+/* Why type is not available in this build ("relayd was built without librdkafka"), or NULL when the type is
+ * simply unknown. Static string. */
+const char *relay_registry_absent_reason(RelayKind kind, const char *type);
 
 #endif

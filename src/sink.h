@@ -35,6 +35,9 @@ typedef struct
   gint64 event_write_fail, channel_read_fail;
   gint64 bytes_sent;                   /* relayd's own: bytes written to the next hop or the file */
   gint64 tls_errors[RELAY_TLS_FAIL_N]; /* relayd's own: TLS connections that failed, by reason */
+  /* ---- Kafka (issue 18): Flume's KafkaSinkCounter ---- */
+  gint64 kafka_event_send_time_ms; /* channel.kafka.event.send.time: ms spent producing and awaiting acks */
+  gint64 rollback_count;           /* channel.rollback.count: batches rolled back after a failed delivery */
 } RelaySinkCounters;
 
 struct _RelaySink

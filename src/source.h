@@ -40,6 +40,10 @@ typedef struct
   gint64 idle_closed;     /* connections closed after idle-timeout without a request */
   gint64
       memory_refused; /* requests answered FAILED and connections refused because memory.limit was reached */
+  /* ---- Kafka (issue 18): Flume's KafkaSourceCounter ---- */
+  gint64 kafka_event_get_time_ms; /* source.kafka.event.get.time: ms spent reading records from librdkafka */
+  gint64 kafka_commit_time_ms; /* source.kafka.commit.time: ms from issuing offset commits to their result */
+  gint64 kafka_empty_count;    /* source.kafka.empty.count: non-blocking reads that found none */
 } RelaySourceCounters;
 
 /* ---- labelled gauges a source may add to the monitoring outputs (issue 11: TAILDIR bytes behind per file

@@ -66,6 +66,13 @@ _durable(const RelayMetricSubject *s)
   return ((const RelayChannel *)s->object)->durable;
 }
 
+/* ---- Kafka (issue 18): Flume's Kafka counters, shown only for the Kafka components ---- */
+static gboolean
+_is_kafka(const RelayMetricSubject *s)
+{
+  return s->type && strcmp(s->type, "kafka") == 0;
+}
+
 /* ---- the tables ---- */
 
 static const RelayMetricDef _source_defs[] = {
@@ -142,6 +149,16 @@ static const RelayMetricDef _source_defs[] = {
   { "MemoryLimitCount", "relayd_source_memory_refused_total",
     "Requests answered FAILED and connections refused because memory.limit was reached", RELAY_METRIC_COUNTER,
     NULL, SRC(memory_refused) },
+  /* ---- Kafka (issue 18) ---- */
+  { "KafkaEventGetTimer", "relayd_source_kafka_event_get_ms_total",
+    "Milliseconds spent reading Kafka records", RELAY_METRIC_COUNTER, NULL, SRC(kafka_event_get_time_ms),
+    FALSE, NULL, _is_kafka },
+  { "KafkaCommitTimer", "relayd_source_kafka_commit_ms_total",
+    "Milliseconds from issuing Kafka offset commits to their completion", RELAY_METRIC_COUNTER, NULL,
+    SRC(kafka_commit_time_ms), FALSE, NULL, _is_kafka },
+  { "KafkaEmptyCount", "relayd_source_kafka_empty_total",
+    "Non-blocking reads that found no Kafka record ready", RELAY_METRIC_COUNTER, NULL, SRC(kafka_empty_count),
+    FALSE, NULL, _is_kafka },
   { NULL },
 };
 
@@ -225,6 +242,12 @@ static const RelayMetricDef _sink_defs[] = {
     "reason=\"rejected-by-peer\"", SNK(tls_errors[RELAY_TLS_FAIL_PEER_REJECTED]) },
   { "TlsErrorHandshakeCount", "relayd_sink_tls_errors_total", NULL, RELAY_METRIC_COUNTER,
     "reason=\"handshake-failed\"", SNK(tls_errors[RELAY_TLS_FAIL_HANDSHAKE]) },
+  /* ---- Kafka (issue 18) ---- */
+  { "KafkaEventSendTimer", "relayd_sink_kafka_event_send_ms_total",
+    "Milliseconds spent producing batches to Kafka and awaiting their acknowledgements", RELAY_METRIC_COUNTER,
+    NULL, SNK(kafka_event_send_time_ms), FALSE, NULL, _is_kafka },
+  { "RollbackCount", "relayd_sink_rollbacks_total", "Batches rolled back after a failed Kafka delivery",
+    RELAY_METRIC_COUNTER, NULL, SNK(rollback_count), FALSE, NULL, _is_kafka },
   { NULL },
 };
 

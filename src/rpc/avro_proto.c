@@ -1694,3 +1694,43 @@ relay_avro_handshake_check_response(const RelayAvroHandshakeResponse *response, 
     return TRUE;
   return relay_avro_protocol_check(response->server_protocol, response->server_protocol_len, err);
 }
+
+/* ---- one AvroFlumeEvent as a bare Avro datum (issue 18) ---- */
+
+gsize
+relay_avro_event_datum_size(const RelayEvent *ev)
+{
+  return _event_size(ev);
+}
+
+guint8 *
+relay_avro_event_datum_put(guint8 *out, const RelayEvent *ev)
+{
+  return _put_event(out, ev);
+}
+
+RelayEvent *
+relay_avro_event_datum_decode(RelayAvroDecoder *self, const guint8 *data, gsize len, RelayAvroError *err)
+{
+  RelayAvroSlice slice = { .data = data, .len = (guint32)len, .offset = 0 };
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func(relay_event_unref_notify);
+
+  if (len > G_MAXUINT32)
+    {
+      _fail(err, "datum too large", (gint64)len, G_MAXUINT32);
+      return NULL;
+    }
+  relay_avro_decoder_begin(self, &slice, len ? 1 : 0);
+  if (!_decode_event(self, events))
+    {
+      *err = *relay_avro_decoder_error(self);
+      return NULL;
+    }
+  if (relay_avro_decoder_remaining(self) != 0)
+    {
+      _fail(err, "trailing bytes after the event", (gint64)relay_avro_decoder_remaining(self),
+            RELAY_AVRO_NO_VALUE);
+      return NULL;
+    }
+  return relay_event_ref(g_ptr_array_index(events, 0));
+}

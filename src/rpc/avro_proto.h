@@ -307,4 +307,16 @@ gboolean relay_avro_encode_request_evbuffer(struct evbuffer *out, gint32 serial,
                                             RelayAvroMessage message, RelayEvent *const *events,
                                             guint n_events);
 
+/* ---- one AvroFlumeEvent as a bare Avro datum (issue 18: Kafka's useFlumeEventFormat/parseAsFlumeEvent) ----
+ * Flume's Kafka components write a record value as the binary datum of AvroFlumeEvent alone: no pack, no
+ * container, no schema. */
+/* Bytes of ev's datum. */
+gsize relay_avro_event_datum_size(const RelayEvent *ev);
+/* Writes ev's datum at out (relay_avro_event_datum_size bytes free); returns the end. */
+guint8 *relay_avro_event_datum_put(guint8 *out, const RelayEvent *ev);
+/* Decodes one datum that must fill data[0..len) exactly; a new event (refcount 1) or NULL (err filled) when
+ * the bytes are not one AvroFlumeEvent within limits. */
+RelayEvent *relay_avro_event_datum_decode(RelayAvroDecoder *self, const guint8 *data, gsize len,
+                                          RelayAvroError *err);
+
 #endif

@@ -1,0 +1,143 @@
+/* kafka_conf.c - librdkafka configurations from Flume's kafka.producer.* / kafka.consumer.* keys (issue 18).
+ * See kafka_conf.h. */
+#include "kafka_conf.h"
+
+#include "component.h"
+#include "log.h"
+
+#include <string.h>
+
+/* The (de)serializer classes Flume's Kafka components set by default: relayd sends and reads keys as UTF-8
+ * strings and values as bytes, which is what these do. Any other class cannot run without a JVM. */
+static const char *const _java_classes[] = {
+  "key.serializer",
+  "org.apache.kafka.common.serialization.StringSerializer",
+  "value.serializer",
+  "org.apache.kafka.common.serialization.ByteArraySerializer",
+  "key.deserializer",
+  "org.apache.kafka.common.serialization.StringDeserializer",
+  "value.deserializer",
+  "org.apache.kafka.common.serialization.ByteArrayDeserializer",
+  NULL,
+};
+
+static void
+_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+  const RelayComponent *component = rd_kafka_opaque(rk);
+  const char *prefix = component ? component->log_prefix : "kafka";
+  /* syslog levels: 0..3 errors, 4 warnings, 5..6 notices and info, 7 debug */
+  RelayLogLevel ours = level <= 4 ? RELAY_LOG_WARN : level <= 6 ? RELAY_LOG_INFO : RELAY_LOG_DEBUG;
+
+  relay_log(ours, prefix, "librdkafka %s: %s", fac, buf);
+}
+
+/* librdkafka reports each error twice (a log line, then this callback): only fatal errors are logged here. */
+static void
+_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+  const RelayComponent *component = opaque;
+
+  if (err == RD_KAFKA_RESP_ERR__FATAL)
+    relay_error(component ? component->log_prefix : "kafka", "librdkafka fatal error: %s", reason);
+}
+
+static gboolean
+_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errstr, gsize size)
+{
+  return rd_kafka_conf_set(conf, key, value, errstr, size) == RD_KAFKA_CONF_OK;
+}
+
+static const char *
+_lookup(const char *const *pairs, const char *key)
+{
+  for (guint i = 0; pairs && pairs[i]; i += 2)
+    if (strcmp(pairs[i], key) == 0)
+      return pairs[i + 1];
+  return NULL;
+}
+
+/* One configured key (without prefix); FALSE after reporting it. */
+static gboolean
+_apply_key(rd_kafka_conf_t *conf, const RelayComponentConfig *cc, const char *full_key, const char *key,
+           const char *const *forced, RelayConfigReport *report)
+{
+  const RelayProp *where = relay_component_config_get(cc, full_key);
+  const char *value = relay_component_config_value(cc, full_key);
+  const char *java = _lookup(_java_classes, key);
+  char errstr[512];
+
+  if (java)
+    {
+      if (strcmp(java, value) == 0)
+        return TRUE;
+      relay_config_report_add(
+          report, where, cc->label, full_key,
+          "'%s' is not supported: relayd reads and writes Kafka keys as UTF-8 strings and "
+          "values as bytes (%s); %s %s removed",
+          value, java, relay_kind_name(cc->kind), cc->name);
+      return FALSE;
+    }
+  if (_lookup(forced, key))
+    {
+      /* as Flume, which overrides these silently; relayd says so */
+      relay_warn(cc->label, "%s: ignored, %s needs %s=%s", full_key, relay_kind_name(cc->kind), key,
+                 _lookup(forced, key));
+      return TRUE;
+    }
+  if (strcmp(key, "ssl.disableTLSHostnameVerification") == 0)
+    {
+      if (g_ascii_strcasecmp(value, "true") != 0)
+        return TRUE;
+      key = "ssl.endpoint.identification.algorithm";
+      value = "none";
+    }
+  if (_set(conf, key, value, errstr, sizeof errstr))
+    return TRUE;
+  relay_config_report_add(report, where, cc->label, full_key, "refused by librdkafka: %s; %s %s removed",
+                          errstr, relay_kind_name(cc->kind), cc->name);
+  return FALSE;
+}
+
+rd_kafka_conf_t *
+relay_kafka_conf_new(const RelayComponentConfig *cc, const char *bootstrap, const char *prefix,
+                     const char *const *defaults, const char *const *forced, RelayConfigReport *report)
+{
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  GPtrArray *keys = relay_component_config_keys(cc, prefix);
+  gboolean ok = TRUE;
+  char errstr[512];
+
+  rd_kafka_conf_set_log_cb(conf, _log_cb);
+  rd_kafka_conf_set_error_cb(conf, _error_cb);
+  if (!_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr))
+    {
+      relay_config_report_add(report, relay_component_config_get(cc, "kafka.bootstrap.servers"), cc->label,
+                              "kafka.bootstrap.servers", "refused by librdkafka: %s; %s %s removed", errstr,
+                              relay_kind_name(cc->kind), cc->name);
+      ok = FALSE;
+    }
+  for (guint i = 0; defaults && defaults[i]; i += 2)
+    g_assert(_set(conf, defaults[i], defaults[i + 1], errstr, sizeof errstr));
+  for (guint i = 0; i < keys->len; i++)
+    {
+      const char *full_key = g_ptr_array_index(keys, i);
+      ok = _apply_key(conf, cc, full_key, full_key + strlen(prefix), forced, report) && ok;
+    }
+  for (guint i = 0; forced && forced[i]; i += 2)
+    g_assert(_set(conf, forced[i], forced[i + 1], errstr, sizeof errstr));
+  g_ptr_array_unref(keys);
+  if (!ok)
+    {
+      rd_kafka_conf_destroy(conf);
+      return NULL;
+    }
+  return conf;
+}
+
+gboolean
+relay_kafka_knows_key(const char *key)
+{
+  return g_str_has_prefix(key, "kafka.producer.") || g_str_has_prefix(key, "kafka.consumer.")
+         || g_str_has_prefix(key, "header.");
+}

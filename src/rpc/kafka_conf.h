@@ -1,0 +1,34 @@
+/* kafka_conf.h - librdkafka configurations built from a Flume Kafka component's keys (issue 18).
+ *
+ * Flume passes every `kafka.producer.*` / `kafka.consumer.*` key to Kafka's Java client. relayd passes them
+ * to librdkafka, which speaks the same protocol and knows most of the same property names. A key librdkafka
+ * refuses is a configuration problem naming the file, line, component and key, with librdkafka's reason.
+ * Java-only keys are translated where the meaning is the same: the serializer/deserializer classes Flume
+ * uses by default are accepted (they are what relayd does), `ssl.disableTLSHostnameVerification` (Flume's
+ * KafkaSSLUtil) becomes `ssl.endpoint.identification.algorithm=none`.
+ *
+ * Thread: main (configuration). librdkafka's log lines are forwarded to relayd's log from librdkafka's own
+ * threads (relay_log is thread-safe). */
+#ifndef RELAY_KAFKA_CONF_H_INCLUDED
+#define RELAY_KAFKA_CONF_H_INCLUDED
+
+#include "relay.h"
+#include "config.h"
+
+#include <librdkafka/rdkafka.h>
+
+/* A new configuration: bootstrap.servers, then defaults (key, value, ..., NULL: Flume's defaults that a
+ * configured key may change), then every cc key under prefix ("kafka.producer."), then forced (key, value,
+ * ..., NULL: what the component relies on; as in Flume a configured key naming one of them is overridden,
+ * with a warning). NULL (problems added to report) if any key is refused. librdkafka's
+ * log lines go to relayd's log under the prefix of the component set as the configuration's opaque
+ * (rd_kafka_conf_set_opaque: the RelayComponent, which every Kafka component sets). */
+rd_kafka_conf_t *relay_kafka_conf_new(const RelayComponentConfig *cc, const char *bootstrap,
+                                      const char *prefix, const char *const *defaults,
+                                      const char *const *forced, RelayConfigReport *report);
+
+/* TRUE for keys the Kafka components read outside their option tables (prefix "kafka.producer.",
+ * "kafka.consumer.", "header."). */
+gboolean relay_kafka_knows_key(const char *key);
+
+#endif

@@ -1,0 +1,468 @@
+/* sink_kafka.c - the Kafka sink (Flume's flume-ng-sinks/flume-ng-kafka-sink/.../sink/kafka/KafkaSink.java):
+ * takes up to flumeBatchSize events per transaction and produces one Kafka record per event with librdkafka.
+ *
+ * Order, as Flume's: channel transaction begin -> take the batch -> produce every record -> wait for every
+ * record's delivery report -> channel commit. A record that Kafka did not acknowledge (per acks) rolls the
+ * whole batch back and the sink reports FAILED, so the runner waits before the retry (records of the batch
+ * that had been acknowledged are sent again: duplicates are bounded by one batch). librdkafka retries
+ * transient errors itself (leader changes, a broker down) until message.timeout.ms.
+ *
+ * Record: topic = the topicHeader header when allowTopicOverride (else kafka.topic, with %{header}
+ * escapes); partition = partitionIdHeader's header, else defaultPartitionId, else librdkafka's partitioner;
+ * key = the `key` header; timestamp = timestampHeader's header (ms); Kafka headers copied from Flume headers
+ * as header.<flume>=<kafka> says; value = the body, or with useFlumeEventFormat the Avro datum of the whole
+ * event (AvroFlumeEvent, as Flume writes it). librdkafka copies each value into its queue
+ * (RD_KAFKA_MSG_F_COPY) so a batch can be rolled back at once when the runner aborts, whatever librdkafka
+ * still holds.
+ *
+ * Threads: process() runs on the sink's runner thread, which also serves the delivery reports
+ * (rd_kafka_poll); start/stop/free on the main thread. librdkafka's own threads only log. */
+#include "avro_proto.h"
+#include "channel.h"
+#include "component.h"
+#include "counters.h"
+#include "event.h"
+#include "kafka_conf.h"
+#include "log.h"
+#include "sink.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KAFKA_POLL_MS 100
+
+typedef struct
+{
+  char *flume; /* Flume header name */
+  char *kafka; /* Kafka record header name */
+} KafkaHeaderMap;
+
+typedef struct
+{
+  RelaySink super;
+  /* options */
+  char *bootstrap;
+  char *topic;
+  gint64 batch_size;
+  gboolean allow_topic_override;
+  char *topic_header;
+  gboolean flume_event_format;
+  char *partition_header;
+  char *default_partition_text;
+  char *timestamp_header;
+  char *acks;
+  /* from configure */
+  gint32 default_partition; /* RD_KAFKA_PARTITION_UA when unset */
+  gboolean topic_escaped;   /* kafka.topic holds %{header} escapes */
+  GArray *header_map;       /* KafkaHeaderMap */
+  rd_kafka_conf_t *conf;
+  /* running (runner thread) */
+  rd_kafka_t *rk;
+  rd_kafka_topic_t *rkt; /* kafka.topic, when it has no escapes */
+  RelayEvent **batch;
+  GByteArray *scratch; /* Avro datum of one event */
+  GString *topic_buf;
+  guint64 generation; /* of the batch in flight: delivery reports of older batches are ignored */
+  guint pending;      /* records of the batch without a delivery report yet */
+  guint failed;       /* records of the batch Kafka refused */
+  rd_kafka_resp_err_t first_error;
+  RelayRateLimit rl;
+} RelaySinkKafka;
+
+/* ---- delivery reports (runner thread, inside rd_kafka_poll) ---- */
+
+static void
+_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+  RelaySinkKafka *self = opaque;
+
+  if ((guint64)(guintptr)msg->_private != self->generation || self->pending == 0)
+    return;
+  self->pending--;
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR && self->failed++ == 0)
+    self->first_error = msg->err;
+}
+
+/* ---- one record ---- */
+
+/* kafka.topic with %{header} replaced by the event's header value (empty when absent). */
+static const char *
+_expand_topic(RelaySinkKafka *self, const RelayEvent *ev)
+{
+  GString *out = self->topic_buf;
+
+  g_string_truncate(out, 0);
+  for (const char *p = self->topic; *p; p++)
+    {
+      const char *end = p[0] == '%' && p[1] == '{' ? strchr(p + 2, '}') : NULL;
+      if (!end)
+        {
+          g_string_append_c(out, *p);
+          continue;
+        }
+      char *name = g_strndup(p + 2, (gsize)(end - p - 2));
+      const char *value = relay_event_get_header(ev, name);
+      g_free(name);
+      g_string_append(out, value ? value : "");
+      p = end;
+    }
+  return out->str;
+}
+
+/* The partition for ev; FALSE (why set) when the header is not an integer (Flume: "Non integer partition
+ * id specified"). */
+static gboolean
+_partition(RelaySinkKafka *self, const RelayEvent *ev, gint32 *out, const char **why)
+{
+  const char *text = self->partition_header ? relay_event_get_header(ev, self->partition_header) : NULL;
+  char *end = NULL;
+
+  *out = self->default_partition;
+  if (!text)
+    return TRUE;
+  errno = 0;
+  gint64 value = g_ascii_strtoll(text, &end, 10);
+  if (errno || end == text || *end || value < 0 || value > G_MAXINT32)
+    {
+      *why = "Non integer partition id specified";
+      return FALSE;
+    }
+  *out = (gint32)value;
+  return TRUE;
+}
+
+static gint64
+_timestamp(RelaySinkKafka *self, const RelayEvent *ev)
+{
+  const char *text = self->timestamp_header ? relay_event_get_header(ev, self->timestamp_header) : NULL;
+  char *end = NULL;
+
+  if (!text)
+    return 0;
+  gint64 value = g_ascii_strtoll(text, &end, 10);
+  return end != text && !*end && value > 0 ? value : 0;
+}
+
+static rd_kafka_headers_t *
+_headers(RelaySinkKafka *self, const RelayEvent *ev)
+{
+  rd_kafka_headers_t *hdrs = NULL;
+
+  for (guint i = 0; i < self->header_map->len; i++)
+    {
+      const KafkaHeaderMap *m = &g_array_index(self->header_map, KafkaHeaderMap, i);
+      const char *value = relay_event_get_header(ev, m->flume);
+      if (!value)
+        continue;
+      if (!hdrs)
+        hdrs = rd_kafka_headers_new(self->header_map->len);
+      rd_kafka_header_add(hdrs, m->kafka, -1, value, (ssize_t)strlen(value));
+    }
+  return hdrs;
+}
+
+/* Produces one record; waits (serving delivery reports) while librdkafka's queue is full. Takes hdrs. */
+static gboolean
+_produce_record(RelaySinkKafka *self, rd_kafka_topic_t *rkt, gint32 partition, const void *value,
+                gsize value_len, const char *key, gint64 timestamp, rd_kafka_headers_t *hdrs,
+                const char **why)
+{
+  for (;;)
+    {
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          self->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, value_len),
+          RD_KAFKA_V_KEY(key, key ? strlen(key) : 0), RD_KAFKA_V_TIMESTAMP(timestamp),
+          RD_KAFKA_V_OPAQUE((void *)(guintptr)self->generation), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        {
+          self->pending++;
+          return TRUE; /* hdrs now belong to the record */
+        }
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || relay_sink_abort_requested(&self->super))
+        {
+          if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+          *why = rd_kafka_err2str(err);
+          return FALSE;
+        }
+      rd_kafka_poll(self->rk, KAFKA_POLL_MS);
+    }
+}
+
+/* Produces ev. FALSE with why set when the record cannot be produced. */
+static gboolean
+_produce(RelaySinkKafka *self, const RelayEvent *ev, const char **why)
+{
+  const char *topic = NULL;
+  gint32 partition;
+  const void *value = ev->body;
+  gsize value_len = ev->body_len;
+
+  if (self->allow_topic_override)
+    topic = relay_event_get_header(ev, self->topic_header);
+  if (!topic && self->topic_escaped)
+    topic = _expand_topic(self, ev);
+  if (!_partition(self, ev, &partition, why))
+    return FALSE;
+  if (self->flume_event_format)
+    {
+      g_byte_array_set_size(self->scratch, (guint)relay_avro_event_datum_size(ev));
+      relay_avro_event_datum_put(self->scratch->data, ev);
+      value = self->scratch->data;
+      value_len = self->scratch->len;
+    }
+  const char *key = relay_event_get_header(ev, "key");
+  rd_kafka_headers_t *hdrs = self->header_map->len ? _headers(self, ev) : NULL;
+  /* a topic other than kafka.topic: a handle for this record (librdkafka shares one per topic name) */
+  rd_kafka_topic_t *rkt = topic ? rd_kafka_topic_new(self->rk, topic, NULL) : self->rkt;
+  if (!rkt)
+    {
+      if (hdrs)
+        rd_kafka_headers_destroy(hdrs);
+      *why = "invalid topic name";
+      return FALSE;
+    }
+  gboolean ok = _produce_record(self, rkt, partition, value, value_len, key, _timestamp(self, ev), hdrs, why);
+  if (topic)
+    rd_kafka_topic_destroy(rkt);
+  return ok;
+}
+
+/* ---- one batch (runner thread) ---- */
+
+static RelaySinkStatus
+_fail_batch(RelaySinkKafka *self, RelayTxn *txn, guint n, const char *why)
+{
+  RelaySink *sink = &self->super;
+
+  relay_txn_rollback(txn);
+  relay_txn_close(txn);
+  relay_counter_inc(&sink->counters.event_write_fail);
+  relay_counter_inc(&sink->counters.rollback_count);
+  relay_log_ratelimited(&self->rl, RELAY_LOG_WARN, sink->super.log_prefix,
+                        "batch of %u events not delivered to Kafka, rolled back: %s", n, why);
+  return RELAY_SINK_FAILED;
+}
+
+static RelaySinkStatus
+_kafka_process(RelaySink *sink)
+{
+  RelaySinkKafka *self = (RelaySinkKafka *)sink;
+  RelayTxn *txn = relay_channel_begin(sink->channel);
+  guint n = relay_txn_take(txn, self->batch, (guint)self->batch_size);
+  const char *why = NULL;
+  gint64 started = g_get_monotonic_time();
+
+  relay_counter_add(&sink->counters.event_drain_attempt, n);
+  self->generation++;
+  self->pending = self->failed = 0;
+  for (guint i = 0; i < n && !why; i++)
+    if (_produce(self, self->batch[i], &why))
+      relay_counter_add(&sink->counters.bytes_sent, self->batch[i]->body_len);
+  /* flush: send now without waiting for linger.ms, and serve the delivery reports (as Flume's flush()) */
+  while (self->pending && !relay_sink_abort_requested(sink))
+    rd_kafka_flush(self->rk, KAFKA_POLL_MS);
+  relay_counter_add(&sink->counters.kafka_event_send_time_ms, (g_get_monotonic_time() - started) / 1000);
+  if (!why && self->failed)
+    why = rd_kafka_err2str(self->first_error);
+  if (!why && self->pending)
+    why = "stopping before Kafka acknowledged every record";
+  if (why)
+    return _fail_batch(self, txn, n, why);
+  RelayChannelResult result = relay_txn_commit(txn);
+  if (result != RELAY_CHANNEL_OK)
+    {
+      relay_txn_rollback(txn);
+      relay_txn_close(txn);
+      relay_counter_inc(&sink->counters.channel_read_fail);
+      relay_warn(sink->super.log_prefix, "take commit failed, rolled back result=%s",
+                 relay_channel_result_name(result));
+      return RELAY_SINK_FAILED;
+    }
+  relay_txn_close(txn);
+  relay_counter_add(&sink->counters.event_drain_success, n);
+  if (n == 0)
+    relay_counter_inc(&sink->counters.batch_empty);
+  else if (n < self->batch_size)
+    relay_counter_inc(&sink->counters.batch_underflow);
+  else
+    relay_counter_inc(&sink->counters.batch_complete);
+  return n < self->batch_size ? RELAY_SINK_BACKOFF : RELAY_SINK_READY;
+}
+
+/* ---- configuration and lifecycle (main thread) ---- */
+
+static gboolean
+_configure_headers(RelaySinkKafka *self, const RelayComponentConfig *cc, RelayConfigReport *report)
+{
+  GPtrArray *keys = relay_component_config_keys(cc, "header.");
+  gboolean ok = TRUE;
+
+  for (guint i = 0; i < keys->len; i++)
+    {
+      const char *key = g_ptr_array_index(keys, i);
+      const char *value = relay_component_config_value(cc, key);
+      if (!key[strlen("header.")] || !*value)
+        {
+          relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
+                                  "needs a Flume header name after 'header.' and a Kafka header name as "
+                                  "value; sink %s removed",
+                                  cc->name);
+          ok = FALSE;
+          continue;
+        }
+      KafkaHeaderMap m = { g_strdup(key + strlen("header.")), g_strdup(value) };
+      g_array_append_val(self->header_map, m);
+    }
+  g_ptr_array_unref(keys);
+  return ok;
+}
+
+static gboolean
+_kafka_configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfigReport *report)
+{
+  RelaySinkKafka *self = (RelaySinkKafka *)component;
+  const char *const defaults[] = { "acks", self->acks, NULL };
+  const RelayProp *txn_id = relay_component_config_get(cc, "kafka.producer.transactional.id");
+  gboolean ok = TRUE;
+
+  self->default_partition = RD_KAFKA_PARTITION_UA;
+  if (self->default_partition_text)
+    {
+      gint64 value;
+      if (!relay_options_parse_int(self->default_partition_text, &value) || value < 0 || value > G_MAXINT32)
+        {
+          relay_config_report_add(report, relay_component_config_get(cc, "defaultPartitionId"), cc->label,
+                                  "defaultPartitionId", "'%s' is not a partition number; sink %s removed",
+                                  self->default_partition_text, cc->name);
+          ok = FALSE;
+        }
+      else
+        self->default_partition = (gint32)value;
+    }
+  if (txn_id)
+    {
+      relay_config_report_add(report, txn_id, cc->label, "kafka.producer.transactional.id",
+                              "Kafka transactions are not supported by relayd's Kafka sink; sink %s removed",
+                              cc->name);
+      ok = FALSE;
+    }
+  self->topic_escaped = strstr(self->topic, "%{") != NULL;
+  self->header_map = g_array_new(FALSE, FALSE, sizeof(KafkaHeaderMap));
+  ok = _configure_headers(self, cc, report) && ok;
+  self->conf = relay_kafka_conf_new(cc, self->bootstrap, "kafka.producer.", defaults, NULL, report);
+  return self->conf && ok;
+}
+
+static gboolean
+_kafka_start(RelayComponent *component, GError **error)
+{
+  RelaySinkKafka *self = (RelaySinkKafka *)component;
+  rd_kafka_conf_t *conf = rd_kafka_conf_dup(self->conf);
+  char errstr[512];
+
+  rd_kafka_conf_set_opaque(conf, self);
+  rd_kafka_conf_set_dr_msg_cb(conf, _dr_cb);
+  self->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (!self->rk)
+    {
+      rd_kafka_conf_destroy(conf);
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "librdkafka refused the producer: %s", errstr);
+      return FALSE;
+    }
+  if (!self->topic_escaped)
+    self->rkt = rd_kafka_topic_new(self->rk, self->topic, NULL);
+  self->batch = g_new0(RelayEvent *, self->batch_size);
+  self->scratch = g_byte_array_new();
+  self->topic_buf = g_string_new(NULL);
+  self->rl = (RelayRateLimit)RELAY_RATELIMIT_INIT;
+  relay_counter_inc(&self->super.counters.connection_created);
+  return TRUE;
+}
+
+/* After the runner ended: every batch was committed or rolled back, so what librdkafka still holds belongs
+ * to rolled-back batches and is purged. */
+static void
+_kafka_stop(RelayComponent *component)
+{
+  RelaySinkKafka *self = (RelaySinkKafka *)component;
+
+  if (!self->rk)
+    return;
+  rd_kafka_purge(self->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(self->rk, 0);
+  if (self->rkt)
+    rd_kafka_topic_destroy(self->rkt);
+  rd_kafka_destroy(self->rk);
+  self->rk = NULL;
+  self->rkt = NULL;
+  relay_counter_inc(&self->super.counters.connection_closed);
+}
+
+static void
+_kafka_free(RelayComponent *component)
+{
+  RelaySinkKafka *self = (RelaySinkKafka *)component;
+
+  _kafka_stop(component);
+  if (self->conf)
+    rd_kafka_conf_destroy(self->conf);
+  for (guint i = 0; self->header_map && i < self->header_map->len; i++)
+    {
+      KafkaHeaderMap *m = &g_array_index(self->header_map, KafkaHeaderMap, i);
+      g_free(m->flume);
+      g_free(m->kafka);
+    }
+  if (self->header_map)
+    g_array_free(self->header_map, TRUE);
+  g_free(self->batch);
+  if (self->scratch)
+    g_byte_array_free(self->scratch, TRUE);
+  if (self->topic_buf)
+    g_string_free(self->topic_buf, TRUE);
+}
+
+static const RelayOption _kafka_options[] = {
+  RELAY_OPT_STRING_ROW("kafka.bootstrap.servers", NULL, RelaySinkKafka, bootstrap, RELAY_OPTF_REQUIRED,
+                       "Kafka brokers to bootstrap from (host:port,host:port)"),
+  RELAY_OPT_STRING_ROW("kafka.topic", "default-flume-topic", RelaySinkKafka, topic, 0,
+                       "topic of the records; %{header} is replaced by the event's header"),
+  RELAY_OPT_INT_ROW("flumeBatchSize", "100", 1, 1000000, RelaySinkKafka, batch_size, RELAY_OPTF_BATCH_SIZE,
+                    "events taken and produced per transaction (committed once Kafka acknowledged all)"),
+  RELAY_OPT_BOOL_ROW("allowTopicOverride", "true", RelaySinkKafka, allow_topic_override, 0,
+                     "an event's topicHeader header names its topic"),
+  RELAY_OPT_STRING_ROW("topicHeader", "topic", RelaySinkKafka, topic_header, 0,
+                       "header naming the topic when allowTopicOverride"),
+  RELAY_OPT_BOOL_ROW("useFlumeEventFormat", "false", RelaySinkKafka, flume_event_format, 0,
+                     "record value is the Avro-serialized Flume event (headers and body), else the body"),
+  RELAY_OPT_STRING_ROW("partitionIdHeader", NULL, RelaySinkKafka, partition_header, 0,
+                       "header holding the partition number of the event's record"),
+  RELAY_OPT_STRING_ROW("defaultPartitionId", NULL, RelaySinkKafka, default_partition_text, 0,
+                       "partition for events without partitionIdHeader (unset: librdkafka's partitioner)"),
+  RELAY_OPT_STRING_ROW("timestampHeader", NULL, RelaySinkKafka, timestamp_header, 0,
+                       "header holding the record timestamp in ms since the epoch"),
+  RELAY_OPT_STRING_ROW("kafka.producer.acks", "1", RelaySinkKafka, acks, 0,
+                       "acknowledgements Kafka gives before a record counts as delivered (0, 1, all)"),
+  RELAY_OPTION_END,
+};
+
+static const RelaySinkOps _kafka_ops = {
+  .process = _kafka_process,
+};
+
+const RelayComponentClass relay_sink_kafka_class = {
+  .kind = RELAY_KIND_SINK,
+  .type = "kafka",
+  .flume_class = "org.apache.flume.sink.kafka.KafkaSink",
+  .description = "produces every event as a Kafka record (librdkafka); kafka.producer.* go to librdkafka",
+  .options = _kafka_options,
+  .instance_size = sizeof(RelaySinkKafka),
+  .configure = _kafka_configure,
+  .knows_key = relay_kafka_knows_key,
+  .start = _kafka_start,
+  .stop = _kafka_stop,
+  .free = _kafka_free,
+  .ops = &_kafka_ops,
+};

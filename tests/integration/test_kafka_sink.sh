@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# test_kafka_sink.sh - the Kafka sink against librdkafka's mock cluster (3 brokers), with kcat as the
+# independent consumer (issue 18).
+#
+# (1) relay-send -> avro source -> memory channel -> Kafka sink (flumeBatchSize 1000) -> topic t1 of 6
+#     partitions: N numbered events. While they flow, the mock cluster injects faults: broker 2 goes down
+#     and comes back, Produce requests fail with NOT_LEADER_OR_FOLLOWER and REQUEST_TIMED_OUT, a partition's
+#     leader moves, and one Produce fails with a non-retriable error (INVALID_RECORD), which rolls the
+#     batch back for a retry after the sink's failure wait. relay-send exits 0 (every event acknowledged by the source); kcat then finds every number
+#     in t1 at least once, duplicates bounded by a few batches in flight (nothing acknowledged is lost).
+# (2) useFlumeEventFormat: a second pipeline writes events with headers to topic fmt; each record is decoded
+#     by python3-avro with the AvroFlumeEvent schema of idl/flume.avpr, headers and body intact, and the
+#     `key` header became the record key.
+# (3) /metrics shows Flume's KafkaEventSendTimer and RollbackCount for the sink, /prometheus their families.
+# (4) a kafka.producer.* key librdkafka refuses fails --check naming the key.
+# Debian's interpreter for lib.sh's helpers too: a python3 shim first on PATH can take seconds to start.
+PYTHON=${PYTHON:-/usr/bin/python3}
+. "$(dirname "$0")/lib.sh"
+. "$IT_DIR/avro_lib.sh"
+
+MOCK="$TOP_BUILDDIR/tests/tools/kafka_mock_cluster"
+[ -x "$MOCK" ] || it_skip "relayd was built without librdkafka (no $MOCK)"
+command -v kcat >/dev/null || it_skip "kcat is not installed (scripts/setup installs it)"
+"$AVRO_PY" -c 'import avro.io' 2>/dev/null || it_skip "python3-avro is not installed"
+
+N=$(it_scaled 500000)
+
+mkfifo "$IT_TMP/mock.in"
+"$MOCK" t1:6 fmt:1 <"$IT_TMP/mock.in" >"$IT_TMP/mock.out" 2>"$IT_TMP/mock.err" &
+AVRO_BG_PIDS+=($!) # killed on exit with the other helpers
+exec 9>"$IT_TMP/mock.in"
+for _ in $(seq 100); do
+  [ -s "$IT_TMP/mock.out" ] && break
+  sleep 0.05
+done
+BS=$(head -n 1 "$IT_TMP/mock.out")
+[ -n "$BS" ] || it_fail "the mock cluster printed no bootstrap servers: $(cat "$IT_TMP/mock.err")"
+it_log "mock cluster: $BS"
+# mock_cmd COMMAND: one fault-injection command; waits for its answer.
+mock_cmd() {
+  local before
+  before=$(wc -l <"$IT_TMP/mock.out")
+  echo "$*" >&9
+  for _ in $(seq 100); do
+    [ "$(wc -l <"$IT_TMP/mock.out")" -gt "$before" ] && break
+    sleep 0.02
+  done
+  it_log "mock: $* -> $(tail -n 1 "$IT_TMP/mock.out")"
+}
+
+port1=$(it_free_port)
+port2=$(it_free_port)
+mport=$(it_free_port)
+cat >"$IT_TMP/a.conf" <<EOF
+a.sources = r1 r2
+a.channels = c1 c2
+a.sinks = k1 k2
+a.sources.r1.type = avro
+a.sources.r1.bind = 127.0.0.1
+a.sources.r1.port = $port1
+a.sources.r1.channels = c1
+a.channels.c1.type = memory
+a.channels.c1.capacity = 20000
+a.channels.c1.transactionCapacity = 1000
+a.sinks.k1.type = org.apache.flume.sink.kafka.KafkaSink
+a.sinks.k1.channel = c1
+a.sinks.k1.kafka.bootstrap.servers = $BS
+a.sinks.k1.kafka.topic = t1
+a.sinks.k1.flumeBatchSize = 1000
+a.sinks.k1.kafka.producer.acks = all
+a.sinks.k1.kafka.producer.linger.ms = 5
+a.sources.r2.type = avro
+a.sources.r2.bind = 127.0.0.1
+a.sources.r2.port = $port2
+a.sources.r2.channels = c2
+a.channels.c2.type = memory
+a.sinks.k2.type = kafka
+a.sinks.k2.channel = c2
+a.sinks.k2.kafka.bootstrap.servers = $BS
+a.sinks.k2.kafka.topic = fmt
+a.sinks.k2.useFlumeEventFormat = true
+a.monitoring.type = http
+a.monitoring.port = $mport
+a.monitoring.bind = 127.0.0.1
+EOF
+
+# (4) a key librdkafka refuses, named in the report
+sed 's/kafka.producer.linger.ms = 5/kafka.producer.no.such.property = 1/' "$IT_TMP/a.conf" >"$IT_TMP/bad.conf"
+it_run bad -n a -f "$IT_TMP/bad.conf" --check
+[ "$IT_STATUS" -ne 0 ] || it_fail "--check accepted kafka.producer.no.such.property"
+it_assert_grep "--check" "$IT_TMP/bad.out" 'sinks.k1: kafka.producer.no.such.property: refused by librdkafka'
+
+it_start a -n a -f "$IT_TMP/a.conf"
+it_wait_listening a 2
+
+# (1) volume with faults
+seq 0 $((N - 1)) >"$IT_TMP/numbers"
+t0=$(it_now_ms)
+"$AVRO_SEND" -H "127.0.0.1:$port1" -F "$IT_TMP/numbers" --batch-size 1000 --retry-timeout 60 \
+  2>"$IT_TMP/send.log" &
+send=$!
+AVRO_BG_PIDS+=("$send")
+sleep 0.5
+mock_cmd error 0 87 1
+mock_cmd down 2
+sleep 1
+mock_cmd up 2
+mock_cmd error 0 6 5
+mock_cmd error 0 7 3
+mock_cmd leader t1 0 3
+mock_cmd leader t1 1 1
+avro_bg_wait "$send" 60
+it_log "relay-send done after $(($(it_now_ms) - t0)) ms"
+if [ "$AVRO_BG_STATUS" -ne 0 ]; then
+  cat "$IT_TMP/send.log"
+  it_fail "relay-send exited $AVRO_BG_STATUS: not every event was acknowledged by the source"
+fi
+
+# every acknowledged number must reach Kafka: wait until the sink has committed them all, then consume
+drained() {
+  curl -sf "http://127.0.0.1:$mport/metrics" | "$AVRO_PY" -c '
+import json, sys
+sys.exit(0 if int(json.load(sys.stdin)["SINK.k1"]["EventDrainSuccessCount"]) >= int(sys.argv[1]) else 1)' "$N"
+}
+deadline=$(($(it_now_ms) + 40000))
+until drained; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "the Kafka sink did not drain the channel within 40 s"
+  sleep 0.2
+done
+kcat -C -b "$BS" -t t1 -e -q -f '%s\n' >"$IT_TMP/t1.out" 2>"$IT_TMP/kcat.err" || true
+# duplicates: at most the batches in flight around the faults (the rolled-back batch: flumeBatchSize)
+"$AVRO_PY" "$IT_TOOLS/fc_seqcheck.py" --count "$N" --max-duplicates 2000 "$IT_TMP/t1.out" || {
+  cat "$IT_TMP/kcat.err"
+  it_fail "an acknowledged event is missing from Kafka, or more duplicates than the batches in flight explain"
+}
+it_log "all in Kafka (checked) after $(($(it_now_ms) - t0)) ms"
+
+# (2) Flume's event format, read back with python3-avro
+printf 'host=h1\nkey=k-7\n' >"$IT_TMP/headers"
+printf 'hello\nw\xc3\xb6rld\n' | "$AVRO_SEND" -H "127.0.0.1:$port2" -R "$IT_TMP/headers" 2>"$IT_TMP/send2.log" ||
+  it_fail "relay-send to the second pipeline failed"
+deadline=$(($(it_now_ms) + 20000))
+while :; do
+  kcat -C -b "$BS" -t fmt -e -q -f '%k|%S:%s' >"$IT_TMP/fmt.out" 2>/dev/null || true
+  [ "$(grep -ao 'k-7|' "$IT_TMP/fmt.out" | wc -l)" -ge 2 ] && break
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "the Flume-format records did not arrive"
+  sleep 0.3
+done
+"$AVRO_PY" - "$TOP_SRCDIR/idl/flume.avpr" "$IT_TMP/fmt.out" <<'EOF' || it_fail "the records are not Flume's AvroFlumeEvent"
+import io, json, sys
+import avro.io, avro.schema
+proto = json.load(open(sys.argv[1]))
+event = [t for t in proto["types"] if t["name"] == "AvroFlumeEvent"][0]
+schema = avro.schema.parse(json.dumps(event))
+data = open(sys.argv[2], "rb").read()
+bodies = []
+while data:
+    key, rest = data.split(b"|", 1)
+    size, rest = rest.split(b":", 1)
+    value, data = rest[: int(size)], rest[int(size):]
+    rec = avro.io.DatumReader(schema).read(avro.io.BinaryDecoder(io.BytesIO(value)))
+    assert key == b"k-7", key
+    assert rec["headers"] == {"host": "h1", "key": "k-7"}, rec["headers"]
+    bodies.append(rec["body"])
+assert bodies == [b"hello", "w\u00f6rld".encode()], bodies
+print("avro: %d records decode as AvroFlumeEvent" % len(bodies))
+EOF
+
+# (3) Flume's Kafka sink counters
+curl -sf "http://127.0.0.1:$mport/metrics" >"$IT_TMP/metrics.json" || it_fail "GET /metrics failed"
+"$AVRO_PY" - "$IT_TMP/metrics.json" "$N" <<'EOF' || it_fail "/metrics lacks the Kafka sink counters"
+import json, sys
+m = json.load(open(sys.argv[1]))["SINK.k1"]
+assert int(m["RollbackCount"]) >= 1, m  # the non-retriable Produce error
+assert int(m["EventDrainSuccessCount"]) >= int(sys.argv[2]), m
+print("metrics: KafkaEventSendTimer=%s RollbackCount=%s" % (m["KafkaEventSendTimer"], m["RollbackCount"]))
+EOF
+curl -sf "http://127.0.0.1:$mport/prometheus" >"$IT_TMP/prom.txt" || it_fail "GET /prometheus failed"
+it_assert_grep /prometheus "$IT_TMP/prom.txt" '^relayd_sink_kafka_event_send_ms_total\{.*component="k1"'
+it_assert_grep /prometheus "$IT_TMP/prom.txt" '^relayd_sink_rollbacks_total\{'
+
+it_stop a
+exit 0
