@@ -89,19 +89,26 @@ sed 's/kafka.producer.linger.ms = 5/kafka.producer.no.such.property = 1/' "$IT_T
 it_run bad -n a -f "$IT_TMP/bad.conf" --check
 [ "$IT_STATUS" -ne 0 ] || it_fail "--check accepted kafka.producer.no.such.property"
 it_assert_grep "--check" "$IT_TMP/bad.out" 'sinks.k1: kafka.producer.no.such.property: refused by librdkafka'
+# ... and a header mapping without its Flume name (kafka_conf.c, shared with the source; an empty value is dropped by the parser already)
+{ cat "$IT_TMP/a.conf"; echo "a.sinks.k2.header. = host"; } >"$IT_TMP/bad2.conf"
+it_run bad2 -n a -f "$IT_TMP/bad2.conf" --check
+[ "$IT_STATUS" -ne 0 ] || it_fail "--check accepted header. without a Flume header name"
+it_assert_grep "--check header" "$IT_TMP/bad2.out" "sinks.k2: header\.: needs a Flume header name after 'header.' and a Kafka header name as value; sink k2 removed"
 
 it_start a -n a -f "$IT_TMP/a.conf"
 it_wait_listening a 2
 
 # (1) volume with faults
 seq 0 $((N - 1)) >"$IT_TMP/numbers"
+# The non-retriable Produce error is queued before the first event: it fails the sink's first batch however
+# fast the run is (injected after a sleep, a quiet machine had sent everything before it).
+mock_cmd error 0 87 1
 t0=$(it_now_ms)
 "$AVRO_SEND" -H "127.0.0.1:$port1" -F "$IT_TMP/numbers" --batch-size 1000 --retry-timeout 60 \
   2>"$IT_TMP/send.log" &
 send=$!
 AVRO_BG_PIDS+=("$send")
 sleep 0.5
-mock_cmd error 0 87 1
 mock_cmd down 2
 sleep 1
 mock_cmd up 2
