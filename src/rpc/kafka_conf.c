@@ -141,3 +141,46 @@ relay_kafka_knows_key(const char *key)
   return g_str_has_prefix(key, "kafka.producer.") || g_str_has_prefix(key, "kafka.consumer.")
          || g_str_has_prefix(key, "header.");
 }
+
+GArray *
+relay_kafka_header_map_new(const RelayComponentConfig *cc, const char *kind, RelayConfigReport *report)
+{
+  GArray *map = g_array_new(FALSE, FALSE, sizeof(KafkaHeaderMap));
+  GPtrArray *keys = relay_component_config_keys(cc, "header.");
+  gboolean ok = TRUE;
+
+  for (guint i = 0; i < keys->len; i++)
+    {
+      const char *key = g_ptr_array_index(keys, i);
+      const char *value = relay_component_config_value(cc, key);
+      if (!key[strlen("header.")] || !*value)
+        {
+          relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
+                                  "needs a Flume header name after 'header.' and a Kafka header name as "
+                                  "value; %s %s removed",
+                                  kind, cc->name);
+          ok = FALSE;
+          continue;
+        }
+      KafkaHeaderMap m = { g_strdup(key + strlen("header.")), g_strdup(value) };
+      g_array_append_val(map, m);
+    }
+  g_ptr_array_unref(keys);
+  if (ok)
+    return map;
+  relay_kafka_header_map_free(map);
+  return NULL;
+}
+
+void
+relay_kafka_header_map_free(GArray *map)
+{
+  for (guint i = 0; map && i < map->len; i++)
+    {
+      KafkaHeaderMap *m = &g_array_index(map, KafkaHeaderMap, i);
+      g_free(m->flume);
+      g_free(m->kafka);
+    }
+  if (map)
+    g_array_free(map, TRUE);
+}

@@ -31,4 +31,18 @@ rd_kafka_conf_t *relay_kafka_conf_new(const RelayComponentConfig *cc, const char
  * "kafka.consumer.", "header."). */
 gboolean relay_kafka_knows_key(const char *key);
 
+/* One `header.FLUME = KAFKA` key: the Flume event header FLUME travels as the Kafka record header KAFKA
+ * (sink) or comes from it (source). */
+typedef struct
+{
+  char *flume; /* Flume header name */
+  char *kafka; /* Kafka record header name */
+} KafkaHeaderMap;
+
+/* A new array of KafkaHeaderMap from cc's `header.*` keys; NULL (every problem added to report, naming the
+ * component as `kind NAME removed`) if one lacks either name. Free with relay_kafka_header_map_free. */
+GArray *relay_kafka_header_map_new(const RelayComponentConfig *cc, const char *kind,
+                                   RelayConfigReport *report);
+void relay_kafka_header_map_free(GArray *map);
+
 #endif

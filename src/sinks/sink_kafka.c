@@ -34,12 +34,6 @@
 
 typedef struct
 {
-  char *flume; /* Flume header name */
-  char *kafka; /* Kafka record header name */
-} KafkaHeaderMap;
-
-typedef struct
-{
   RelaySink super;
   /* options */
   char *bootstrap;
@@ -295,32 +289,6 @@ _kafka_process(RelaySink *sink)
 /* ---- configuration and lifecycle (main thread) ---- */
 
 static gboolean
-_configure_headers(RelaySinkKafka *self, const RelayComponentConfig *cc, RelayConfigReport *report)
-{
-  GPtrArray *keys = relay_component_config_keys(cc, "header.");
-  gboolean ok = TRUE;
-
-  for (guint i = 0; i < keys->len; i++)
-    {
-      const char *key = g_ptr_array_index(keys, i);
-      const char *value = relay_component_config_value(cc, key);
-      if (!key[strlen("header.")] || !*value)
-        {
-          relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
-                                  "needs a Flume header name after 'header.' and a Kafka header name as "
-                                  "value; sink %s removed",
-                                  cc->name);
-          ok = FALSE;
-          continue;
-        }
-      KafkaHeaderMap m = { g_strdup(key + strlen("header.")), g_strdup(value) };
-      g_array_append_val(self->header_map, m);
-    }
-  g_ptr_array_unref(keys);
-  return ok;
-}
-
-static gboolean
 _kafka_configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfigReport *report)
 {
   RelaySinkKafka *self = (RelaySinkKafka *)component;
@@ -350,8 +318,7 @@ _kafka_configure(RelayComponent *component, const RelayComponentConfig *cc, Rela
       ok = FALSE;
     }
   self->topic_escaped = strstr(self->topic, "%{") != NULL;
-  self->header_map = g_array_new(FALSE, FALSE, sizeof(KafkaHeaderMap));
-  ok = _configure_headers(self, cc, report) && ok;
+  ok = (self->header_map = relay_kafka_header_map_new(cc, "sink", report)) != NULL && ok;
   self->conf = relay_kafka_conf_new(cc, self->bootstrap, "kafka.producer.", defaults, NULL, report);
   return self->conf && ok;
 }
@@ -409,14 +376,7 @@ _kafka_free(RelayComponent *component)
   _kafka_stop(component);
   if (self->conf)
     rd_kafka_conf_destroy(self->conf);
-  for (guint i = 0; self->header_map && i < self->header_map->len; i++)
-    {
-      KafkaHeaderMap *m = &g_array_index(self->header_map, KafkaHeaderMap, i);
-      g_free(m->flume);
-      g_free(m->kafka);
-    }
-  if (self->header_map)
-    g_array_free(self->header_map, TRUE);
+  relay_kafka_header_map_free(self->header_map);
   g_free(self->batch);
   if (self->scratch)
     g_byte_array_free(self->scratch, TRUE);

@@ -44,12 +44,6 @@ typedef struct
 
 typedef struct
 {
-  char *flume;
-  char *kafka;
-} KafkaHeaderMap;
-
-typedef struct
-{
   RelaySource super;
   /* options */
   char *bootstrap;
@@ -439,32 +433,6 @@ _rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_
 /* ---- configuration and lifecycle (main thread) ---- */
 
 static gboolean
-_configure_headers(RelayKafkaSource *self, const RelayComponentConfig *cc, RelayConfigReport *report)
-{
-  GPtrArray *keys = relay_component_config_keys(cc, "header.");
-  gboolean ok = TRUE;
-
-  for (guint i = 0; i < keys->len; i++)
-    {
-      const char *key = g_ptr_array_index(keys, i);
-      const char *value = relay_component_config_value(cc, key);
-      if (!key[strlen("header.")] || !*value)
-        {
-          relay_config_report_add(report, relay_component_config_get(cc, key), cc->label, key,
-                                  "needs a Flume header name after 'header.' and a Kafka header name as "
-                                  "value; source %s removed",
-                                  cc->name);
-          ok = FALSE;
-          continue;
-        }
-      KafkaHeaderMap m = { g_strdup(key + strlen("header.")), g_strdup(value) };
-      g_array_append_val(self->header_map, m);
-    }
-  g_ptr_array_unref(keys);
-  return ok;
-}
-
-static gboolean
 _configure_subscription(RelayKafkaSource *self, const RelayComponentConfig *cc, RelayConfigReport *report)
 {
   self->subscription = rd_kafka_topic_partition_list_new(4);
@@ -496,9 +464,8 @@ _kafka_configure(RelayComponent *component, const RelayComponentConfig *cc, Rela
   const char *const forced[] = { "enable.auto.commit", "false", NULL };
   gboolean ok;
 
-  self->header_map = g_array_new(FALSE, FALSE, sizeof(KafkaHeaderMap));
   ok = _configure_subscription(self, cc, report);
-  ok = _configure_headers(self, cc, report) && ok;
+  ok = (self->header_map = relay_kafka_header_map_new(cc, "source", report)) != NULL && ok;
   self->conf = relay_kafka_conf_new(cc, self->bootstrap, "kafka.consumer.", defaults, forced, report);
   return self->conf && ok;
 }
@@ -593,14 +560,7 @@ _kafka_free(RelayComponent *component)
     rd_kafka_conf_destroy(self->conf);
   if (self->subscription)
     rd_kafka_topic_partition_list_destroy(self->subscription);
-  for (guint i = 0; self->header_map && i < self->header_map->len; i++)
-    {
-      KafkaHeaderMap *m = &g_array_index(self->header_map, KafkaHeaderMap, i);
-      g_free(m->flume);
-      g_free(m->kafka);
-    }
-  if (self->header_map)
-    g_array_free(self->header_map, TRUE);
+  relay_kafka_header_map_free(self->header_map);
   for (GArray **p = (GArray *[]){ self->batch_pos, self->in_flight_pos }, **end = p + 2; p < end; p++)
     if (*p)
       {
