@@ -5,6 +5,7 @@
 # the configuration, bad values (usage error, --check naming file:line), and stderr when nobody listens.
 # The test binds the datagram sockets itself (tests/tools/dgram_sink.py); no syslog daemon or journald needed.
 . "$(dirname "$0")/lib.sh"
+. "$IT_DIR/dgram_lib.sh"
 
 port=$(it_free_port)
 cat >"$IT_TMP/a.conf" <<EOF2
@@ -21,23 +22,6 @@ a.sinks.k.type = null
 a.sinks.k.channel = c
 EOF2
 
-it_listen() {
-  "$PYTHON" "$IT_TOOLS/dgram_sink.py" "$2" "$IT_TMP/$1.jsonl" 2>"$IT_TMP/$1.log" &
-  IT_PIDS[$1]=$!
-  local deadline=$(($(it_now_ms) + IT_TIMEOUT * 1000))
-  until [ -e "$IT_TMP/$1.jsonl.ready" ]; do
-    [ "$(it_now_ms)" -le "$deadline" ] || it_fail "listener $1 did not bind $2"
-    sleep 0.02
-  done
-}
-wait_msg() {
-  local deadline=$(($(it_now_ms) + IT_TIMEOUT * 1000))
-  while [ "$(it_count "$1" "$2")" -lt "${3:-1}" ]; do
-    [ "$(it_now_ms)" -le "$deadline" ] || { cat "$1"; it_fail "no datagram matching '$2' in $(basename "$1")"; }
-    sleep 0.02
-  done
-}
-
 # too_long: one line over max-line-length, which the source refuses with a warning.
 too_long() {
   (exec 8<>"/dev/tcp/127.0.0.1/$port" && printf 'this line is longer than sixteen bytes\n' >&8) 2>/dev/null ||
@@ -45,11 +29,11 @@ too_long() {
 }
 
 # ---- syslog, chosen on the command line: local3 = 19, so info is <158> and warn <156> ----
-it_listen syslog "$IT_TMP/syslog.sock"
+dgram_listen syslog "$IT_TMP/syslog.sock"
 it_start s -n a -f "$IT_TMP/a.conf" --log-target=syslog --log-facility=local3 --log-socket="$IT_TMP/syslog.sock"
-wait_msg "$IT_TMP/syslog.jsonl" 'agent a ready in'
+dgram_wait "$IT_TMP/syslog.jsonl" 'agent a ready in'
 too_long
-wait_msg "$IT_TMP/syslog.jsonl" 'line too long'
+dgram_wait "$IT_TMP/syslog.jsonl" 'line too long'
 pid=$(it_pid s)
 it_assert_grep "syslog info line" "$IT_TMP/syslog.jsonl" \
   "\"<158>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} relayd\\[$pid\\]: \\[source:netcat:n\\] listening bind=127.0.0.1 port=$port\""
@@ -58,7 +42,7 @@ it_stop s
 it_assert_no_grep "nothing on stderr once the target is syslog" "$IT_TMP/s.log" 'listening|ready in'
 
 # ---- journal, chosen by the configuration (log.* keys) ----
-it_listen journal "$IT_TMP/journal.sock"
+dgram_listen journal "$IT_TMP/journal.sock"
 cp "$IT_TMP/a.conf" "$IT_TMP/j.conf"
 cat >>"$IT_TMP/j.conf" <<EOF2
 a.log.target = journal
@@ -68,9 +52,9 @@ a.log.level = debug
 EOF2
 it_check_clean jcheck -n a -f "$IT_TMP/j.conf"
 it_start j -n a -f "$IT_TMP/j.conf"
-wait_msg "$IT_TMP/journal.jsonl" 'agent a ready in'
+dgram_wait "$IT_TMP/journal.jsonl" 'agent a ready in'
 too_long
-wait_msg "$IT_TMP/journal.jsonl" 'line too long'
+dgram_wait "$IT_TMP/journal.jsonl" 'line too long'
 it_stop j
 "$PYTHON" - "$IT_TMP/journal.jsonl" "$port" <<'PY' || it_fail "journal fields"
 import json, struct, sys

@@ -5,6 +5,7 @@
 # notification variables left for the commands the exec source runs. The test is the service manager: it
 # binds the datagram socket itself (tests/tools/dgram_sink.py).
 . "$(dirname "$0")/lib.sh"
+. "$IT_DIR/dgram_lib.sh"
 
 p1=$(it_free_port)
 p2=$(it_free_port)
@@ -29,29 +30,9 @@ a.sinks.k.type = logger
 a.sinks.k.channel = c
 EOF2
 
-# it_listen NAME ADDRESS: a datagram socket of ours in the background, datagrams in $IT_TMP/NAME.jsonl.
-it_listen() {
-  "$PYTHON" "$IT_TOOLS/dgram_sink.py" "$2" "$IT_TMP/$1.jsonl" 2>"$IT_TMP/$1.log" &
-  IT_PIDS[$1]=$!
-  local deadline=$(($(it_now_ms) + IT_TIMEOUT * 1000))
-  until [ -e "$IT_TMP/$1.jsonl.ready" ]; do
-    [ "$(it_now_ms)" -le "$deadline" ] || it_fail "listener $1 did not bind $2"
-    sleep 0.02
-  done
-}
-
-# wait_msg FILE REGEX [COUNT]: waits until COUNT datagrams in FILE match REGEX.
-wait_msg() {
-  local deadline=$(($(it_now_ms) + IT_TIMEOUT * 1000))
-  while [ "$(it_count "$1" "$2")" -lt "${3:-1}" ]; do
-    [ "$(it_now_ms)" -le "$deadline" ] || { cat "$1"; it_fail "no ${3:-1} datagram(s) matching '$2' in $(basename "$1")"; }
-    sleep 0.02
-  done
-}
-
-it_listen notify "$IT_TMP/notify.sock"
+dgram_listen notify "$IT_TMP/notify.sock"
 NOTIFY_SOCKET="$IT_TMP/notify.sock" WATCHDOG_USEC=1000000 it_start a -n a -f "$IT_TMP/a.conf"
-wait_msg "$IT_TMP/notify.jsonl" 'READY=1'
+dgram_wait "$IT_TMP/notify.jsonl" 'READY=1'
 # READY came after both sources listened: their lines are in the log already and the ports accept.
 [ "$(it_count "$IT_TMP/a.log" 'INFO +\[source:netcat:n[12]\] listening ')" -eq 2 ] ||
   it_fail "READY=1 sent before both sources were listening"
@@ -63,7 +44,7 @@ it_wait_log a 'env:none:none'
 
 # Watchdog pings: WATCHDOG_USEC=1 s, so every 0.5 s. Generous bounds on a loaded machine: no two pings
 # closer than 0.35 s, and never a gap the service manager would punish (1 s).
-wait_msg "$IT_TMP/notify.jsonl" 'WATCHDOG=1' 6
+dgram_wait "$IT_TMP/notify.jsonl" 'WATCHDOG=1' 6
 "$PYTHON" - "$IT_TMP/notify.jsonl" <<'PY' || it_fail "watchdog pings not at WATCHDOG_USEC/2"
 import json, sys
 t = [m["t"] for m in map(json.loads, open(sys.argv[1])) if m["data"] == "WATCHDOG=1"]
@@ -74,7 +55,7 @@ PY
 
 # SIGHUP: RELOADING=1 (with MONOTONIC_USEC), then READY=1 again.
 kill -HUP "$(it_pid a)"
-wait_msg "$IT_TMP/notify.jsonl" 'READY=1' 2
+dgram_wait "$IT_TMP/notify.jsonl" 'READY=1' 2
 "$PYTHON" - "$IT_TMP/notify.jsonl" <<'PY' || it_fail "SIGHUP: RELOADING=1 then READY=1 expected"
 import json, sys
 states = [m["data"] for m in map(json.loads, open(sys.argv[1])) if m["data"] != "WATCHDOG=1"]
@@ -85,12 +66,12 @@ sys.exit(0 if ok else 1)
 PY
 
 it_stop a
-wait_msg "$IT_TMP/notify.jsonl" 'STOPPING=1'
+dgram_wait "$IT_TMP/notify.jsonl" 'STOPPING=1'
 it_assert_grep "STOPPING with a status" "$IT_TMP/notify.jsonl" '"STOPPING=1\\nSTATUS=stopping"'
 
 # Abstract socket; WATCHDOG_PID of another process: READY, but no pings.
 abstract="@relayd-test-$$-$RANDOM"
-it_listen abs "$abstract"
+dgram_listen abs "$abstract"
 cat >"$IT_TMP/b.conf" <<EOF2
 b.sources = s
 b.channels = c
@@ -103,18 +84,18 @@ b.sinks.k.type = null
 b.sinks.k.channel = c
 EOF2
 NOTIFY_SOCKET="$abstract" WATCHDOG_USEC=200000 WATCHDOG_PID=1 it_start b -n b -f "$IT_TMP/b.conf"
-wait_msg "$IT_TMP/abs.jsonl" 'READY=1'
+dgram_wait "$IT_TMP/abs.jsonl" 'READY=1'
 sleep 0.6
 it_stop b
-wait_msg "$IT_TMP/abs.jsonl" 'STOPPING=1'
+dgram_wait "$IT_TMP/abs.jsonl" 'STOPPING=1'
 it_assert_no_grep "no watchdog for another WATCHDOG_PID" "$IT_TMP/abs.jsonl" 'WATCHDOG=1'
 
 # A start that fails says why in STATUS= (systemctl status shows it), and never READY=1.
 sed -e 's/^b.sinks.k.type = null/b.sinks.k.type = file_roll/' "$IT_TMP/b.conf" >"$IT_TMP/fail.conf"
 echo "b.sinks.k.sink.directory = $IT_TMP/no/such/dir" >>"$IT_TMP/fail.conf"
-it_listen failing "$IT_TMP/fail.sock"
+dgram_listen failing "$IT_TMP/fail.sock"
 NOTIFY_SOCKET="$IT_TMP/fail.sock" it_run_expect fail 1 -n b -f "$IT_TMP/fail.conf"
-wait_msg "$IT_TMP/failing.jsonl" '"STATUS=cannot start agent b: sink k'
+dgram_wait "$IT_TMP/failing.jsonl" '"STATUS=cannot start agent b: sink k'
 it_assert_no_grep "no READY after a failed start" "$IT_TMP/failing.jsonl" 'READY=1'
 
 # Without NOTIFY_SOCKET nothing is sent anywhere, and nothing is said about systemd.
