@@ -198,3 +198,30 @@ avro_require_node_avsc() {
     fi
   fi
 }
+
+# avro_edge_to_refusing_server LABEL SERVER_PORT COMPRESSION COUNT DIR [RELAY_SEND_ARGS...]: the client
+# tests' part (c). An edge agent (avro source with a static interceptor, memory channel, avro sink of batch
+# 500) forwards COUNT numbers from relay-send to the server on SERVER_PORT, which writes the bodies under DIR
+# and refuses one batch: every number arrives exactly once and the sink rolled back exactly one batch.
+avro_edge_to_refusing_server() {
+  local label=$1 sport=$2 comp=$3 n=$4 dir=$5 port
+  shift 5
+  port=$(it_free_port)
+  {
+    avro_conf_source edge "$port" "$comp"
+    echo "edge.sources.r1.interceptors = i1"
+    echo "edge.sources.r1.interceptors.i1.type = static"
+    echo "edge.sources.r1.interceptors.i1.key = origin"
+    echo "edge.sources.r1.interceptors.i1.value = edge"
+    avro_conf_memory edge
+    avro_conf_avro_sink edge "$sport" "$comp" 500
+  } >"$IT_TMP/$label.conf"
+  it_start "$label" -n edge -f "$IT_TMP/$label.conf"
+  it_wait_listening "$label" 1
+  avro_numbers 0 $((n - 1)) | avro_send "$port" --batch-size 1000 --retry-timeout 10 "$@"
+  avro_expect_numbers "$dir" "$n" 30 "$label"
+  it_stop "$label"
+  it_assert_grep "$label: server refused one batch" "$IT_TMP/$label-server.log" '^refused [0-9]+$'
+  it_assert_eq "$label: batches the sink rolled back" 1 \
+    "$(it_count "$IT_TMP/$label.log" 'delivery failed, batch rolled back status=FAILED')"
+}

@@ -114,24 +114,7 @@ PY
   avro_bg "$label-server.log" "$AVRO_PY" "$IT_TMP/$label-server.py" "$sport" "$dir/bodies" "$deflate"
   server=$AVRO_BG_PID
   avro_wait_file_line "$IT_TMP/$label-server.log" '^listening port=' 10 "$server"
-  port=$(it_free_port)
-  {
-    avro_conf_source edge "$port" "$comp"
-    echo "edge.sources.r1.interceptors = i1"
-    echo "edge.sources.r1.interceptors.i1.type = static"
-    echo "edge.sources.r1.interceptors.i1.key = origin"
-    echo "edge.sources.r1.interceptors.i1.value = edge"
-    avro_conf_memory edge
-    avro_conf_avro_sink edge "$sport" "$comp" 500
-  } >"$IT_TMP/$label.conf"
-  it_start "$label" -n edge -f "$IT_TMP/$label.conf"
-  it_wait_listening "$label" 1
-  avro_numbers 0 $((n - 1)) | avro_send "$port" --batch-size 1000 --retry-timeout 10 "${send_flag[@]}"
-  avro_expect_numbers "$dir" "$n" 30 "$label"
-  it_stop "$label"
-  it_assert_grep "$label: server refused one batch" "$IT_TMP/$label-server.log" '^refused [0-9]+$'
-  it_assert_eq "$label: batches the sink rolled back" 1 \
-    "$(it_count "$IT_TMP/$label.log" 'delivery failed, batch rolled back status=FAILED')"
+  avro_edge_to_refusing_server "$label" "$sport" "$comp" "$n" "$dir" "${send_flag[@]}"
 }
 
 # installed_layout: make install puts the module in share/relayd/clients/python and the IDL in
