@@ -21,6 +21,7 @@
 #include "relay.h"
 #include "channel_processor.h"
 #include "source.h"
+#include "options.h"
 #include "tls.h"
 
 typedef enum
@@ -77,6 +78,34 @@ typedef struct
   RelayTls *tls;               /* optional (tls.h): every connection is TLS (the server takes a reference) */
   gboolean deflate_inside_tls; /* with tls and deflate: TLS(zlib(..)) (Flume 1.9), else zlib(TLS(..)) */
 } RelayRpcServerConfig;
+
+/* The connection limits every source on this engine (avro, thrift, http) takes as keys, with the same
+ * defaults: a source embeds one and lists RELAY_RPC_CONN_LIMIT_OPTIONS(Type, field) in its option table. */
+typedef struct
+{
+  gint64 max_connections;
+  gint64 incomplete_request_timeout_ms;
+  gint64 idle_timeout_s;
+} RelayRpcConnLimits;
+
+#define RELAY_RPC_CONN_LIMIT_OPTIONS(type, field)                                                            \
+  RELAY_OPT_INT_ROW("max-connections", "512", 1, 1000000, type, field.max_connections, 0,                    \
+                    "concurrent client connections; more are closed at once (keep below ulimit -n)"),        \
+      RELAY_OPT_INT_ROW("incomplete-request-timeout", "30000", 100, 3600000, type,                           \
+                        field.incomplete_request_timeout_ms, 0,                                              \
+                        "ms from a request's first byte until it must be complete, else the connection is "  \
+                        "closed"),                                                                           \
+      RELAY_OPT_INT_ROW("idle-timeout", "300", 0, 86400, type, field.idle_timeout_s, 0,                      \
+                        "seconds a connection may stay without a request before it is closed (0: never)")
+
+/* Copies limits into cfg's max_connections, partial_timeout_ms and idle_timeout_ms. */
+static inline void
+relay_rpc_conn_limits_apply(RelayRpcServerConfig *cfg, const RelayRpcConnLimits *limits)
+{
+  cfg->max_connections = (guint)limits->max_connections;
+  cfg->partial_timeout_ms = (guint)limits->incomplete_request_timeout_ms;
+  cfg->idle_timeout_ms = (guint)limits->idle_timeout_s * 1000;
+}
 
 typedef struct _RelayRpcServer RelayRpcServer;
 

@@ -36,9 +36,8 @@ typedef struct
   RelayTlsOptions tls;
   RelayTls *tls_ctx;
   gint64 max_pack_bytes, max_buffers, max_batch_events, max_headers, max_header_bytes, max_body_bytes;
-  gint64 max_connections;
-  gint64 incomplete_request_timeout_ms;
-  gint64 idle_timeout_s, max_inflated_bytes;
+  RelayRpcConnLimits conn; /* max-connections, incomplete-request-timeout, idle-timeout */
+  gint64 max_inflated_bytes;
   RelayAvroLimits limits;
   RelayAvroHandshakeCache *cache;
   RelayRpcServer *server;
@@ -91,13 +90,7 @@ static const RelayOption _options[] = {
   LIMIT_ROW("max-headers", "1024", 65535, max_headers, "most headers per event"),
   LIMIT_ROW("max-header-bytes", "1048576", 268435456, max_header_bytes, "longest header key or value"),
   LIMIT_ROW("max-body-bytes", "67108864", 268435456, max_body_bytes, "longest event body"),
-  RELAY_OPT_INT_ROW("max-connections", "512", 1, 1000000, RelayAvroSource, max_connections, 0,
-                    "concurrent client connections; more are closed at once (keep below ulimit -n)"),
-  RELAY_OPT_INT_ROW(
-      "incomplete-request-timeout", "30000", 100, 3600000, RelayAvroSource, incomplete_request_timeout_ms, 0,
-      "ms from a request's first byte until it must be complete, else the connection is closed"),
-  RELAY_OPT_INT_ROW("idle-timeout", "300", 0, 86400, RelayAvroSource, idle_timeout_s, 0,
-                    "seconds a connection may stay without a request before it is closed (0: never)"),
+  RELAY_RPC_CONN_LIMIT_OPTIONS(RelayAvroSource, conn),
   RELAY_OPT_INT_ROW(
       "max-inflated-bytes", "134217728", 0, G_MAXINT64, RelayAvroSource, max_inflated_bytes, 0,
       "inflated bytes buffered by all deflate connections of the source together (0: unlimited)"),
@@ -416,9 +409,6 @@ _start(RelayComponent *component, GError **error)
     .max_request_bytes
     = (gsize)self->max_pack_bytes + (self->transport == 1 ? RELAY_AVRO_HTTP_MAX_HEADER_BYTES : 0),
     .max_output_bytes = 1 << 20,
-    .max_connections = (guint)self->max_connections,
-    .partial_timeout_ms = (guint)self->incomplete_request_timeout_ms,
-    .idle_timeout_ms = (guint)self->idle_timeout_s * 1000,
     .max_inflated_bytes = (gsize)self->max_inflated_bytes,
     .deflate = self->compression_type == 1,
     .compression_level = (int)self->compression_level,
@@ -429,6 +419,7 @@ _start(RelayComponent *component, GError **error)
   };
 
   self->cache = relay_avro_handshake_cache_new();
+  relay_rpc_conn_limits_apply(&cfg, &self->conn);
   self->server = relay_rpc_server_new(&self->super, &_server_protocol, &cfg);
   if (relay_rpc_server_start(self->server, error))
     return TRUE;

@@ -49,7 +49,8 @@ typedef struct
   gint64 max_blob_length;
   char *copy_headers, *mandatory;
   gint64 max_body_bytes, max_header_bytes, max_batch_events;
-  gint64 max_connections, incomplete_request_timeout_ms, idle_timeout_s, retry_after_s;
+  RelayRpcConnLimits conn; /* max-connections, incomplete-request-timeout, idle-timeout */
+  gint64 retry_after_s;
   RelayTlsOptions tls;
   RelayTls *tls_ctx;
   HandlerKind kind;
@@ -87,12 +88,7 @@ static const RelayOption _options[] = {
             "longest request line plus headers (431 beyond)"),
   LIMIT_ROW("max-batch-events", "100000", 1, 10000000, max_batch_events,
             "most events in one request (413 beyond)"),
-  LIMIT_ROW("max-connections", "512", 1, 1000000, max_connections,
-            "concurrent client connections; more are closed at once (keep below ulimit -n)"),
-  LIMIT_ROW("incomplete-request-timeout", "30000", 100, 3600000, incomplete_request_timeout_ms,
-            "ms from a request's first byte until it must be complete, else the connection is closed"),
-  LIMIT_ROW("idle-timeout", "300", 0, 86400, idle_timeout_s,
-            "seconds a keep-alive connection may stay without a request before it is closed (0: never)"),
+  RELAY_RPC_CONN_LIMIT_OPTIONS(RelayHttpSource, conn),
   LIMIT_ROW("retry-after", "1", 0, 3600, retry_after_s,
             "seconds in the Retry-After header of a 503 (channel full)"),
   RELAY_TLS_SERVER_OPTIONS(RelayHttpSource, tls),
@@ -356,13 +352,11 @@ _start(RelayComponent *component, GError **error)
     .port = (int)self->port,
     .max_request_bytes = max_request,
     .max_output_bytes = 1 << 20,
-    .max_connections = (guint)self->max_connections,
-    .partial_timeout_ms = (guint)self->incomplete_request_timeout_ms,
-    .idle_timeout_ms = (guint)self->idle_timeout_s * 1000,
     .protocol_config = self,
     .tls = self->tls_ctx,
   };
 
+  relay_rpc_conn_limits_apply(&cfg, &self->conn);
   self->server = relay_rpc_server_new(&self->super, &_server_protocol, &cfg);
   if (relay_rpc_server_start(self->server, error))
     return TRUE;

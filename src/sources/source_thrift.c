@@ -24,9 +24,7 @@ typedef struct
   gint64 max_frame;
   gint64 max_batch_events;
   gint64 max_headers;
-  gint64 max_connections;
-  gint64 incomplete_request_timeout_ms;
-  gint64 idle_timeout_s;
+  RelayRpcConnLimits conn; /* max-connections, incomplete-request-timeout, idle-timeout */
   gboolean kerberos;
   RelayTlsOptions tls;
   RelayTls *tls_ctx;
@@ -63,16 +61,10 @@ static const RelayOption _options[] = {
                     "most events in one appendBatch"),
   RELAY_OPT_INT_ROW("max-headers", "1024", 0, 65535, RelayThriftSource, max_headers, 0,
                     "most headers in one event"),
-  RELAY_OPT_INT_ROW("max-connections", "512", 1, 1000000, RelayThriftSource, max_connections, 0,
-                    "concurrent client connections; more are closed at once (keep below ulimit -n)"),
   RELAY_TLS_SERVER_OPTIONS(RelayThriftSource, tls),
   RELAY_OPT_BOOL_ROW("kerberos", "false", RelayThriftSource, kerberos, 0,
                      "Kerberos is not supported by relayd"),
-  RELAY_OPT_INT_ROW(
-      "incomplete-request-timeout", "30000", 100, 3600000, RelayThriftSource, incomplete_request_timeout_ms,
-      0, "ms from a request's first byte until it must be complete, else the connection is closed"),
-  RELAY_OPT_INT_ROW("idle-timeout", "300", 0, 86400, RelayThriftSource, idle_timeout_s, 0,
-                    "seconds a connection may stay without a request before it is closed (0: never)"),
+  RELAY_RPC_CONN_LIMIT_OPTIONS(RelayThriftSource, conn),
   RELAY_OPTION_END,
 };
 
@@ -221,13 +213,11 @@ _start(RelayComponent *component, GError **error)
     .port = (int)self->port,
     .max_request_bytes = (gsize)self->max_frame + RELAY_THRIFT_FRAME_HEADER,
     .max_output_bytes = 1 << 20,
-    .max_connections = (guint)self->max_connections,
-    .partial_timeout_ms = (guint)self->incomplete_request_timeout_ms,
-    .idle_timeout_ms = (guint)self->idle_timeout_s * 1000,
     .protocol_config = self,
     .tls = self->tls_ctx,
   };
 
+  relay_rpc_conn_limits_apply(&cfg, &self->conn);
   self->server = relay_rpc_server_new(&self->super, &_server_protocol, &cfg);
   if (relay_rpc_server_start(self->server, error))
     return TRUE;
