@@ -98,6 +98,35 @@ _report_store(RelayConfigReport *self, const char *fmt, char *line)
   kind->last_left_out = line;
 }
 
+/* Rewrites control characters of a report line as escapes (\n, \r, \t, \xNN): a key or value quoted in a
+ * message may hold any byte (a properties file can write "\n"), and one problem must stay one line. */
+static void
+_escape_controls(GString *line)
+{
+  gsize i = 0;
+  while (i < line->len && (guchar)line->str[i] >= 0x20 && line->str[i] != 0x7f)
+    i++;
+  if (i < line->len)
+    {
+      GString *out = g_string_sized_new(line->len + 16);
+      g_string_append_len(out, line->str, (gssize)i);
+      for (; i < line->len; i++)
+        {
+          guchar c = (guchar)line->str[i];
+          if (c >= 0x20 && c != 0x7f)
+            g_string_append_c(out, (char)c);
+          else if (c == '\n' || c == '\r' || c == '\t')
+            g_string_append_printf(out, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+          else
+            g_string_append_printf(out, "\\x%02x", c);
+        }
+      g_string_assign(line, out->str);
+      g_string_free(out, TRUE);
+    }
+  if (line->len == 0)
+    g_string_append(line, "(empty message)");
+}
+
 void
 relay_config_report_add(RelayConfigReport *self, const RelayProp *where, const char *component,
                         const char *key, const char *fmt, ...)
@@ -114,6 +143,7 @@ relay_config_report_add(RelayConfigReport *self, const RelayProp *where, const c
   va_start(ap, fmt);
   g_string_append_vprintf(line, fmt, ap);
   va_end(ap);
+  _escape_controls(line);
   if (component && !g_hash_table_contains(self->by_label, component))
     g_hash_table_insert(self->by_label, g_strdup(component), g_strdup(line->str));
   _report_store(self, fmt, g_string_free(line, FALSE));

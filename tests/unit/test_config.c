@@ -133,6 +133,20 @@ test_report_format(void **state)
                  "m5", NULL);
 }
 
+/* A key or value quoted in a message may hold control bytes (a properties file can write "\n"): the report
+ * line escapes them, so one problem stays one line (found by fuzz_config). */
+static void
+test_report_escapes_controls(void **state)
+{
+  Fixture *fx = *state;
+
+  relay_config_report_add(fx->report, NULL, "sources.r1", "port\nx", "'%s' is not an integer",
+                          "1\n2\r\t\x01\x7f");
+  relay_config_report_add(fx->report, NULL, NULL, NULL, "%s", "");
+  _assert_report(fx, "sources.r1: port\\nx: '1\\n2\\r\\t\\x01\\x7f' is not an integer", "(empty message)",
+                 NULL);
+}
+
 static void
 test_split_list(void **state)
 {
@@ -386,6 +400,7 @@ main(void)
     cmocka_unit_test(test_kind_names),
     cmocka_unit_test(test_error_quark),
     cmocka_unit_test_setup_teardown(test_report_format, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_report_escapes_controls, _setup, _teardown),
     cmocka_unit_test(test_split_list),
     cmocka_unit_test_setup_teardown(test_valid_agent, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_other_agents_ignored, _setup, _teardown),
