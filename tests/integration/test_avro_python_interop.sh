@@ -28,8 +28,8 @@ python_to_relayd() {
   it_start "$label" -n col -f "$IT_TMP/$label.conf"
   it_wait_listening "$label" 1
 
-  local runs=("--first 0 --count 20000 --mode batch --batch 500" "--first 20000 --count 1000 --mode single"
-    "--first 21000 --count 2000 --mode mixed --batch 100 --chunk 7")
+  local runs=("--first 0 --count 6000 --mode batch --batch 500" "--first 6000 --count 500 --mode single"
+    "--first 6500 --count 1000 --mode mixed --batch 100 --chunk 7")
   for run in "${runs[@]}"; do
     rc=0
     # shellcheck disable=SC2086
@@ -38,9 +38,9 @@ python_to_relayd() {
     [ $rc -eq 0 ] || it_fail "$label: python client ($run) exited $rc"
     it_assert_grep "$label: handshake established" "$IT_TMP/$label.client" 'handshakes=(NONE,)?(BOTH|CLIENT)$'
   done
-  avro_expect_numbers "$out" 23000 20 "$label"
+  avro_expect_numbers "$out" 7500 20 "$label"
   it_stop "$label"
-  it_assert_grep "$label: source counters" "$IT_TMP/$label.log" 'EventAcceptedCount=23000 '
+  it_assert_grep "$label: source counters" "$IT_TMP/$label.log" 'EventAcceptedCount=7500 '
 }
 
 # relayd_to_python LABEL COMPRESSION N [FAILED ERRORS LATE]: part (b); the Python server answers FAILED to
@@ -105,9 +105,9 @@ send_to_python() {
 
 python_to_relayd a-plain none
 python_to_relayd a-deflate deflate
-send_to_python c-plain none 20000 1
-send_to_python c-deflate deflate 20000 1
-relayd_to_python b-plain none 20000
-relayd_to_python b-deflate deflate 20000
+send_to_python c-plain none 6000 1
+send_to_python c-deflate deflate 6000 1
+relayd_to_python b-plain none 6000
+relayd_to_python b-deflate deflate 6000
 relayd_to_python b-failing none 5000 2 1 1
 echo "PASS: $IT_NAME"

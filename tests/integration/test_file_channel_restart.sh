@@ -15,7 +15,7 @@
 . "$IT_DIR/avro_lib.sh"
 . "$IT_DIR/fc_lib.sh"
 
-N=${FC_RESTART_N:-1000000}
+N=${FC_RESTART_N:-$(it_scaled 1000000)} # 200,000 under sanitizers
 seq 0 $((N - 1)) >"$IT_TMP/numbers"
 
 # run_case LABEL SIGNAL

@@ -45,19 +45,23 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
 # in a normal build (the behaviour below is checked in both).
 
 # ---- held memory after a deflate bomb
+# Under sanitizers one bomb is enough to check the behaviour (the RSS bound is not checked there), and
+# inflating 4 x 60 MiB under ThreadSanitizer alone takes half a minute.
+bombs=4
+! $IT_SANITIZED || bombs=1
 mkfifo "$IT_TMP/hold"
-"$PY" "$PEER" bomb "$p1" 4 60 <"$IT_TMP/hold" >"$IT_TMP/bomb.out" 2>&1 &
+"$PY" "$PEER" bomb "$p1" "$bombs" 60 <"$IT_TMP/hold" >"$IT_TMP/bomb.out" 2>&1 &
 bomber=$!
 exec 9>"$IT_TMP/hold"
 deadline=$(($(it_now_ms) + 120000))
-until grep -q '^held=4' "$IT_TMP/bomb.out"; do
+until grep -q "^held=$bombs" "$IT_TMP/bomb.out"; do
   kill -0 "$bomber" 2>/dev/null || it_fail "bomb client died: $(cat "$IT_TMP/bomb.out")"
   [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "bomb client not done in 120 s"
   sleep 0.1
 done
 sleep 1 # the null sink takes the events
 rss=$(rss_kb)
-it_log "RSS with 4 idle connections after 60 MiB inflated requests: ${rss} kB"
+it_log "RSS with $bombs idle connection(s) after 60 MiB inflated requests: ${rss} kB"
 $IT_SANITIZED || [ "$rss" -lt 102400 ] || it_fail "relayd holds ${rss} kB after the requests were done (limit 100 MB)"
 exec 9>&-
 wait "$bomber" || it_fail "bomb client failed: $(cat "$IT_TMP/bomb.out")"
