@@ -27,7 +27,7 @@ mkdir -p "$CLASSES"
 t0=$(it_now_ms)
 mapfile -t sources < <(find "$GEN" -name '*.java')
 [ ${#sources[@]} -eq 3 ] || it_fail "thrift --gen java made ${#sources[@]} files, expected 3"
-if ! timeout 40 javac -nowarn -d "$CLASSES" -cp "$cp" "${sources[@]}" "$IT_TOOLS/ThriftJavaClient.java" \
+if ! timeout 180 javac -nowarn -d "$CLASSES" -cp "$cp" "${sources[@]}" "$IT_TOOLS/ThriftJavaClient.java" \
   >"$IT_TMP/javac.log" 2>&1; then
   cat "$IT_TMP/javac.log"
   it_fail "javac failed"
