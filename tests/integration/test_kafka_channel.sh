@@ -2,11 +2,12 @@
 # test_kafka_channel.sh - the Kafka channel against librdkafka's mock cluster (3 brokers), kcat and
 # python3-avro as Flume's side of the topics (issue 18).
 #
-# (1) relay-send -> avro source -> Kafka channel (topic ch, 6 partitions) -> file_roll sink: N numbered
-#     events; relayd is SIGKILLed midway and restarted (relay-send retries what was not acknowledged). Every
-#     number reaches the sink at least once: a put is acknowledged only after Kafka acknowledged it, and the
-#     restarted channel resumes from the offsets its takes committed; duplicates are bounded by the batches
-#     in flight at the kill.
+# (1) relay-send -> avro source -> Kafka channel (topic ch, 6 partitions) -> two file_roll sinks (two threads
+#     taking from the one consumer and committing in any order): N numbered events; relayd is SIGKILLed while
+#     the second half is being put, and restarted (relay-send retries what was not acknowledged). Every number
+#     reaches the sinks at least once: a put is acknowledged only after Kafka acknowledged it, and the
+#     restarted channel resumes from the offsets its takes committed, never past a record still held by the
+#     other sink's transaction; duplicates are bounded by the batches in flight at the kill.
 # (2) parseAsFlumeEvent = true (the default), both ways: records the channel wrote are decoded by python3-avro
 #     as Flume's AvroFlumeEvent (headers and body byte for byte, record key = the `key` header), and a record
 #     python3-avro encoded as Flume would, produced by kcat, comes out of the channel with its headers.
@@ -24,9 +25,10 @@ N=$(it_scaled 100000)
 T_START=$(it_now_ms)
 
 out="$IT_TMP/out"
+out2="$IT_TMP/out2"
 fmt="$IT_TMP/fmt"
 raw="$IT_TMP/raw"
-mkdir -p "$out" "$fmt" "$raw"
+mkdir -p "$out" "$out2" "$fmt" "$raw"
 port1=$(it_free_port)
 port2=$(it_free_port)
 port3=$(it_free_port)
@@ -47,7 +49,7 @@ EOF
   cat <<EOF
 a.sources = r1 r2 r3
 a.channels = c1 c2 c3
-a.sinks = k1 k2 k3
+a.sinks = k1 k1b k2 k3
 a.sources.r1.type = avro
 a.sources.r1.bind = 127.0.0.1
 a.sources.r1.port = $port1
@@ -57,6 +59,11 @@ a.sinks.k1.channel = c1
 a.sinks.k1.sink.directory = $out
 a.sinks.k1.sink.rollInterval = 0
 a.sinks.k1.sink.batchSize = 1000
+a.sinks.k1b.type = file_roll
+a.sinks.k1b.channel = c1
+a.sinks.k1b.sink.directory = $out2
+a.sinks.k1b.sink.rollInterval = 0
+a.sinks.k1b.sink.batchSize = 1000
 a.sources.r2.type = avro
 a.sources.r2.bind = 127.0.0.1
 a.sources.r2.port = $port2
@@ -100,7 +107,11 @@ it_wait_listening a 3
 seq 0 $((N / 2 - 1)) >"$IT_TMP/numbers1"
 seq $((N / 2)) $((N - 1)) >"$IT_TMP/numbers2"
 avro_send "$port1" -F "$IT_TMP/numbers1" --batch-size 1000
-it_wait_lines "$out" $((N / 4)) 30 a
+deadline=$(($(it_now_ms) + 30000))
+until [ $(($(it_lines "$out") + $(it_lines "$out2"))) -ge $((N / 4)) ]; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "the sinks did not take $((N / 4)) events in 30 s"
+  sleep 0.2
+done
 # (batches of 100 for the second half: more put commits, so the kill lands among them)
 "$AVRO_SEND" -H "127.0.0.1:$port1" -F "$IT_TMP/numbers2" --batch-size 100 --retry-timeout 60 \
   2>"$IT_TMP/send.log" &
@@ -117,7 +128,7 @@ until accepted $((N / 2 + N / 8)); do
 done
 kill -KILL "$(it_pid a)"
 it_wait_exit a 10
-it_log "SIGKILL after $(it_lines "$out") lines taken, $(($(it_now_ms) - T_START)) ms"
+it_log "SIGKILL after $(($(it_lines "$out") + $(it_lines "$out2"))) lines taken, $(($(it_now_ms) - T_START)) ms"
 it_start a -n a -f "$IT_TMP/a.conf"
 avro_bg_wait "$send" 60
 [ "$AVRO_BG_STATUS" -eq 0 ] || {
@@ -125,7 +136,7 @@ avro_bg_wait "$send" 60
   it_fail "relay-send exited $AVRO_BG_STATUS: not every event was acknowledged by the source"
 }
 check() {
-  "$PYTHON" "$IT_TOOLS/fc_seqcheck.py" --count "$N" --allow-partial "$@" "$out"
+  "$PYTHON" "$IT_TOOLS/fc_seqcheck.py" --count "$N" --allow-partial "$@" "$out" "$out2"
 }
 deadline=$(($(it_now_ms) + 40000))
 until check --poll >"$IT_TMP/check.out"; do
@@ -136,8 +147,8 @@ until check --poll >"$IT_TMP/check.out"; do
   }
   sleep 0.5
 done
-# re-read after the kill: at most the take not yet committed (a file_roll batch of 1000) and relay-send's
-# retried batch; fewer than the N/4 taken before the kill, so a restart from the first offset would fail here
+# re-read after the kill: at most the takes not yet committed (a file_roll batch of 1000 per sink) and
+# relay-send's retried batch; fewer than the N/4 taken before the kill, so a restart from the first offset would fail here
 check --max-duplicates 5000 || it_fail "more duplicates than the batches in flight at the kill explain"
 it_log "every event through the channel after $(($(it_now_ms) - T_START)) ms"
 
