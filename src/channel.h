@@ -85,6 +85,11 @@ typedef struct
    * write failed). */
   gint64 put_errors, take_errors, checkpoint_write_errors, checkpoint_backup_write_errors;
   gint64 unhealthy;
+  /* ---- Kafka channel (issue 18): Flume's KafkaChannelCounter ---- */
+  gint64 kafka_event_get_time_ms;  /* channel.kafka.event.get.time: ms reading records */
+  gint64 kafka_event_send_time_ms; /* channel.kafka.event.send.time: ms producing puts, awaiting their acks */
+  gint64 kafka_commit_time_ms;     /* channel.kafka.commit.time: ms committing offsets of takes */
+  gint64 rollback_count;           /* channel.rollback.count: events of rolled-back take transactions */
 } RelayChannelCounters;
 
 struct _RelayChannel

@@ -33,6 +33,7 @@ extern const RelayComponentClass relay_source_multiport_syslogtcp_class;
 #ifdef HAVE_RDKAFKA
 extern const RelayComponentClass relay_sink_kafka_class;
 extern const RelayComponentClass relay_source_kafka_class;
+extern const RelayComponentClass relay_channel_kafka_class;
 #endif
 
 /* Entries are appended in one block per issue (not reflowed), which keeps merges simple. */
@@ -54,6 +55,7 @@ static const RelayComponentClass *const _classes[] = {
 #ifdef HAVE_RDKAFKA
   &relay_sink_kafka_class,
   &relay_source_kafka_class,
+  &relay_channel_kafka_class,
 #endif
   NULL,
 };
@@ -161,9 +163,6 @@ static const RelayAbsentClass _absent[] = {
     "relayd was built without librdkafka" },
   { RELAY_KIND_CHANNEL, "kafka", "org.apache.flume.channel.kafka.KafkaChannel",
     "relayd was built without librdkafka" },
-#else
-  { RELAY_KIND_CHANNEL, "kafka", "org.apache.flume.channel.kafka.KafkaChannel",
-    "relayd has no Kafka channel yet (use a file channel with the Kafka sink or source)" },
 #endif
   { RELAY_KIND_N, NULL, NULL, NULL },
 };

@@ -37,7 +37,7 @@
 
 typedef struct
 {
-  char *topic; /* borrowed from librdkafka's topic name (valid while the record lives): copied here */
+  const char *topic; /* interned (g_intern_string): one copy per topic name, none per record */
   gint32 partition;
   gint64 offset;
 } KafkaPos;
@@ -75,6 +75,7 @@ typedef struct
   gint64 backoff_ms;
   GQueue commit_started; /* monotonic µs of each commit not answered yet */
   RelayAvroDecoder *decoder;
+  GArray *scratch_headers; /* RelayHeader of the record being converted */
   RelayRateLimit rl_record, rl_commit;
 } RelayKafkaSource;
 
@@ -85,8 +86,6 @@ static void _pump(RelayKafkaSource *self);
 static void
 _pos_clear(GArray *positions)
 {
-  for (guint i = 0; i < positions->len; i++)
-    g_free(g_array_index(positions, KafkaPos, i).topic);
   g_array_set_size(positions, 0);
 }
 
@@ -246,13 +245,14 @@ _add_kafka_headers(RelayKafkaSource *self, const rd_kafka_message_t *rkm, GArray
 static RelayEvent *
 _record_event(RelayKafkaSource *self, const rd_kafka_message_t *rkm)
 {
-  g_autoptr(GArray) headers = g_array_new(FALSE, FALSE, sizeof(RelayHeader));
+  GArray *headers = self->scratch_headers; /* reused: no allocation per record */
   RelayEvent *decoded = NULL;
   const void *body = rkm->payload;
   gsize body_len = rkm->payload ? rkm->len : 0;
   char ts[24], part[16], off[24];
   g_autofree char *key = NULL;
 
+  g_array_set_size(headers, 0);
   if (self->flume_event_format)
     {
       RelayAvroError err;
@@ -318,7 +318,7 @@ _add_record(RelayKafkaSource *self, const rd_kafka_message_t *rkm)
   RelayEvent *ev = _record_event(self, rkm);
   if (!ev)
     return; /* skipped; its offset is committed with a later record of its partition */
-  KafkaPos pos = { g_strdup(rd_kafka_topic_name(rkm->rkt)), rkm->partition, rkm->offset };
+  KafkaPos pos = { g_intern_string(rd_kafka_topic_name(rkm->rkt)), rkm->partition, rkm->offset };
   g_array_append_val(self->batch_pos, pos);
   g_ptr_array_add(self->batch, ev);
   relay_counter_inc(&self->super.counters.event_received);
@@ -391,7 +391,6 @@ _drop_revoked(RelayKafkaSource *self, const rd_kafka_topic_partition_list_t *rev
       RelayEvent *ev = g_ptr_array_index(self->batch, i);
       if (_in_list(revoked, pos))
         {
-          g_free(pos->topic);
           relay_event_unref(ev);
           continue;
         }
@@ -502,6 +501,7 @@ _kafka_start(RelayComponent *component, GError **error)
   RelayAvroLimits limits;
   relay_avro_limits_init(&limits);
   self->decoder = relay_avro_decoder_new(&limits);
+  self->scratch_headers = g_array_new(FALSE, FALSE, sizeof(RelayHeader));
   self->rl_record = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   self->rl_commit = (RelayRateLimit)RELAY_RATELIMIT_INIT;
   self->ev_wake = event_new(self->super.base, self->pipe_fds[0], EV_READ | EV_PERSIST, _on_wake, self);
@@ -573,6 +573,8 @@ _kafka_free(RelayComponent *component)
     g_ptr_array_unref(self->in_flight);
   if (self->decoder)
     relay_avro_decoder_free(self->decoder);
+  if (self->scratch_headers)
+    g_array_free(self->scratch_headers, TRUE);
   g_queue_clear(&self->commit_started);
 }
 

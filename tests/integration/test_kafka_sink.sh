@@ -17,36 +17,11 @@
 PYTHON=${PYTHON:-/usr/bin/python3}
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
+. "$IT_DIR/kafka_lib.sh"
 
-MOCK="$TOP_BUILDDIR/tests/tools/kafka_mock_cluster"
-[ -x "$MOCK" ] || it_skip "relayd was built without librdkafka (no $MOCK)"
-command -v kcat >/dev/null || it_skip "kcat is not installed (scripts/setup installs it)"
 "$AVRO_PY" -c 'import avro.io' 2>/dev/null || it_skip "python3-avro is not installed"
-
+kafka_mock_start t1:6 fmt:1
 N=$(it_scaled 500000)
-
-mkfifo "$IT_TMP/mock.in"
-"$MOCK" t1:6 fmt:1 <"$IT_TMP/mock.in" >"$IT_TMP/mock.out" 2>"$IT_TMP/mock.err" &
-AVRO_BG_PIDS+=($!) # killed on exit with the other helpers
-exec 9>"$IT_TMP/mock.in"
-for _ in $(seq 100); do
-  [ -s "$IT_TMP/mock.out" ] && break
-  sleep 0.05
-done
-BS=$(head -n 1 "$IT_TMP/mock.out")
-[ -n "$BS" ] || it_fail "the mock cluster printed no bootstrap servers: $(cat "$IT_TMP/mock.err")"
-it_log "mock cluster: $BS"
-# mock_cmd COMMAND: one fault-injection command; waits for its answer.
-mock_cmd() {
-  local before
-  before=$(wc -l <"$IT_TMP/mock.out")
-  echo "$*" >&9
-  for _ in $(seq 100); do
-    [ "$(wc -l <"$IT_TMP/mock.out")" -gt "$before" ] && break
-    sleep 0.02
-  done
-  it_log "mock: $* -> $(tail -n 1 "$IT_TMP/mock.out")"
-}
 
 port1=$(it_free_port)
 port2=$(it_free_port)
@@ -64,7 +39,7 @@ a.channels.c1.capacity = 20000
 a.channels.c1.transactionCapacity = 1000
 a.sinks.k1.type = org.apache.flume.sink.kafka.KafkaSink
 a.sinks.k1.channel = c1
-a.sinks.k1.kafka.bootstrap.servers = $BS
+a.sinks.k1.kafka.bootstrap.servers = $KAFKA_BS
 a.sinks.k1.kafka.topic = t1
 a.sinks.k1.flumeBatchSize = 1000
 a.sinks.k1.kafka.producer.acks = all
@@ -76,7 +51,7 @@ a.sources.r2.channels = c2
 a.channels.c2.type = memory
 a.sinks.k2.type = kafka
 a.sinks.k2.channel = c2
-a.sinks.k2.kafka.bootstrap.servers = $BS
+a.sinks.k2.kafka.bootstrap.servers = $KAFKA_BS
 a.sinks.k2.kafka.topic = fmt
 a.sinks.k2.useFlumeEventFormat = true
 a.monitoring.type = http
@@ -102,20 +77,20 @@ it_wait_listening a 2
 seq 0 $((N - 1)) >"$IT_TMP/numbers"
 # The non-retriable Produce error is queued before the first event: it fails the sink's first batch however
 # fast the run is (injected after a sleep, a quiet machine had sent everything before it).
-mock_cmd error 0 87 1
+kafka_mock_cmd error 0 87 1
 t0=$(it_now_ms)
 "$AVRO_SEND" -H "127.0.0.1:$port1" -F "$IT_TMP/numbers" --batch-size 1000 --retry-timeout 60 \
   2>"$IT_TMP/send.log" &
 send=$!
 AVRO_BG_PIDS+=("$send")
 sleep 0.5
-mock_cmd down 2
+kafka_mock_cmd down 2
 sleep 1
-mock_cmd up 2
-mock_cmd error 0 6 5
-mock_cmd error 0 7 3
-mock_cmd leader t1 0 3
-mock_cmd leader t1 1 1
+kafka_mock_cmd up 2
+kafka_mock_cmd error 0 6 5
+kafka_mock_cmd error 0 7 3
+kafka_mock_cmd leader t1 0 3
+kafka_mock_cmd leader t1 1 1
 avro_bg_wait "$send" 60
 it_log "relay-send done after $(($(it_now_ms) - t0)) ms"
 if [ "$AVRO_BG_STATUS" -ne 0 ]; then
@@ -134,7 +109,7 @@ until drained; do
   [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "the Kafka sink did not drain the channel within 40 s"
   sleep 0.2
 done
-kcat -C -b "$BS" -t t1 -e -q -f '%s\n' >"$IT_TMP/t1.out" 2>"$IT_TMP/kcat.err" || true
+kcat -C -b "$KAFKA_BS" -t t1 -e -q -f '%s\n' >"$IT_TMP/t1.out" 2>"$IT_TMP/kcat.err" || true
 # duplicates: at most the batches in flight around the faults (the rolled-back batch: flumeBatchSize)
 "$AVRO_PY" "$IT_TOOLS/fc_seqcheck.py" --count "$N" --max-duplicates 2000 "$IT_TMP/t1.out" || {
   cat "$IT_TMP/kcat.err"
@@ -148,7 +123,7 @@ printf 'hello\nw\xc3\xb6rld\n' | "$AVRO_SEND" -H "127.0.0.1:$port2" -R "$IT_TMP/
   it_fail "relay-send to the second pipeline failed"
 deadline=$(($(it_now_ms) + 20000))
 while :; do
-  kcat -C -b "$BS" -t fmt -e -q -f '%k|%S:%s' >"$IT_TMP/fmt.out" 2>/dev/null || true
+  kcat -C -b "$KAFKA_BS" -t fmt -e -q -f '%k|%S:%s' >"$IT_TMP/fmt.out" 2>/dev/null || true
   [ "$(grep -ao 'k-7|' "$IT_TMP/fmt.out" | wc -l)" -ge 2 ] && break
   [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "the Flume-format records did not arrive"
   sleep 0.3
