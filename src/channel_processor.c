@@ -964,13 +964,13 @@ relay_channel_processor_free(RelayChannelProcessor *self)
       _target_clear(target);
     }
   g_free(self->targets);
+  if (self->added_instance) /* before the channels: the plugin's destroy may still ask for them */
+    self->added->free(self->added_instance);
   g_ptr_array_unref(self->channels);
   if (self->interceptors)
     relay_interceptor_chain_free(self->interceptors);
   if (self->routes)
     g_hash_table_unref(self->routes);
-  if (self->added_instance)
-    self->added->free(self->added_instance);
   g_free(self->header);
   g_free(self);
 }
