@@ -43,6 +43,7 @@ typedef enum
   _SELECTOR_REPLICATING,
   _SELECTOR_MULTIPLEXING,
   _SELECTOR_LOAD_BALANCING,
+  _SELECTOR_ADDED, /* a plugin's (RelaySelectorType) */
 } _SelectorKind;
 
 typedef struct
@@ -75,6 +76,8 @@ struct _RelayChannelProcessor
   GHashTable *routes; /* multiplexing: header value -> _Route* (both owned) */
   gboolean lb_random; /* load_balancing: random instead of round_robin */
   guint lb_next;
+  const RelaySelectorType *added; /* _SELECTOR_ADDED: the type and its instance */
+  gpointer added_instance;
   RelayRateLimit rl_required, rl_optional;
 };
 
@@ -360,12 +363,23 @@ static const struct
   { "load_balancing", "org.apache.flume.channel.LoadBalancingChannelSelector", _SELECTOR_LOAD_BALANCING },
 };
 
-static gboolean
-_selector_kind(const char *type, _SelectorKind *kind)
+static GPtrArray *_added; /* const RelaySelectorType*, added by plugins at start (main thread) */
+
+static const RelaySelectorType *
+_find_added(const char *type)
 {
-  *kind = _SELECTOR_REPLICATING;
-  if (!type)
-    return TRUE;
+  for (guint i = 0; _added && i < _added->len; i++)
+    {
+      const RelaySelectorType *t = g_ptr_array_index(_added, i);
+      if (g_ascii_strcasecmp(type, t->alias) == 0 || (t->flume_class && strcmp(type, t->flume_class) == 0))
+        return t;
+    }
+  return NULL;
+}
+
+static gboolean
+_builtin_kind(const char *type, _SelectorKind *kind)
+{
   for (gsize i = 0; i < G_N_ELEMENTS(_selectors); i++)
     if (g_ascii_strcasecmp(type, _selectors[i].alias) == 0 || strcmp(type, _selectors[i].flume_class) == 0)
       {
@@ -375,12 +389,49 @@ _selector_kind(const char *type, _SelectorKind *kind)
   return FALSE;
 }
 
+gboolean
+relay_selector_type_exists(const char *type)
+{
+  _SelectorKind kind;
+
+  return _builtin_kind(type, &kind) || _find_added(type);
+}
+
+gboolean
+relay_selector_add_type(const RelaySelectorType *type)
+{
+  if (relay_selector_type_exists(type->alias)
+      || (type->flume_class && relay_selector_type_exists(type->flume_class)))
+    return FALSE;
+  if (!_added)
+    _added = g_ptr_array_new();
+  g_ptr_array_add(_added, (gpointer)type);
+  return TRUE;
+}
+
 static gboolean
-_selector_uses_key(_SelectorKind kind, const char *key)
+_selector_kind(RelayChannelProcessor *self, const char *type)
+{
+  self->kind = _SELECTOR_REPLICATING;
+  if (!type || _builtin_kind(type, &self->kind))
+    return TRUE;
+  self->added = _find_added(type);
+  self->kind = _SELECTOR_ADDED;
+  return self->added != NULL;
+}
+
+static const char *
+_selector_alias(RelayChannelProcessor *self)
+{
+  return self->kind == _SELECTOR_ADDED ? self->added->alias : _selectors[self->kind].alias;
+}
+
+static gboolean
+_selector_uses_key(RelayChannelProcessor *self, const char *key)
 {
   if (strcmp(key, "selector.type") == 0)
     return TRUE;
-  switch (kind)
+  switch (self->kind)
     {
     case _SELECTOR_REPLICATING:
       return strcmp(key, "selector.optional") == 0;
@@ -389,6 +440,9 @@ _selector_uses_key(_SelectorKind kind, const char *key)
              || g_str_has_prefix(key, "selector.mapping.") || g_str_has_prefix(key, "selector.optional.");
     case _SELECTOR_LOAD_BALANCING:
       return strcmp(key, "selector.policy") == 0;
+    case _SELECTOR_ADDED:
+      return g_str_has_prefix(key, "selector.")
+             && self->added->knows_key(self->added->data, key + strlen("selector."));
     }
   return FALSE;
 }
@@ -403,9 +457,9 @@ _report_foreign_selector_keys(RelayChannelProcessor *self, const RelayComponentC
   for (guint i = 0; i < keys->len; i++)
     {
       const char *key = g_ptr_array_index(keys, i);
-      if (relay_channel_processor_knows_key(key) && !_selector_uses_key(self->kind, key))
+      if (relay_channel_processor_knows_key(key) && !_selector_uses_key(self, key))
         relay_config_report_add(report, _where(cc, key), cc->label, key,
-                                "not used by selector type %s, ignored", _selectors[self->kind].alias);
+                                "not used by selector type %s, ignored", _selector_alias(self));
     }
   g_ptr_array_unref(keys);
 }
@@ -415,12 +469,16 @@ _configure_selector(RelayChannelProcessor *self, const RelayComponentConfig *cc,
 {
   const char *type = relay_component_config_value(cc, "selector.type");
 
-  if (!_selector_kind(type, &self->kind))
+  if (!_selector_kind(self, type))
     {
+      GString *known = g_string_new("replicating, multiplexing, load_balancing");
+      for (guint i = 0; _added && i < _added->len; i++)
+        g_string_append_printf(known, ", %s",
+                               ((const RelaySelectorType *)g_ptr_array_index(_added, i))->alias);
       relay_config_report_add(report, _where(cc, "selector.type"), cc->label, "selector.type",
-                              "unknown selector type %s (known: replicating, multiplexing, load_balancing); "
-                              "source %s removed",
-                              type, cc->name);
+                              "unknown selector type %s (known: %s); source %s removed", type, known->str,
+                              cc->name);
+      g_string_free(known, TRUE);
       return FALSE;
     }
   _report_foreign_selector_keys(self, cc, report);
@@ -432,6 +490,9 @@ _configure_selector(RelayChannelProcessor *self, const RelayComponentConfig *cc,
       return _configure_multiplexing(self, cc, report);
     case _SELECTOR_LOAD_BALANCING:
       return _configure_load_balancing(self, cc, report);
+    case _SELECTOR_ADDED:
+      self->added_instance = self->added->create(self->added->data, cc, self->channels, report);
+      return self->added_instance != NULL;
     }
   return FALSE;
 }
@@ -475,6 +536,12 @@ relay_channel_processor_knows_key(const char *key)
   for (gsize i = 0; i < G_N_ELEMENTS(keys); i++)
     if (strcmp(key, keys[i]) == 0)
       return TRUE;
+  for (guint i = 0; _added && i < _added->len && g_str_has_prefix(key, "selector."); i++)
+    {
+      const RelaySelectorType *t = g_ptr_array_index(_added, i);
+      if (t->knows_key(t->data, key + strlen("selector.")))
+        return TRUE;
+    }
   return g_str_has_prefix(key, "selector.mapping.") || g_str_has_prefix(key, "selector.optional.")
          || relay_interceptor_knows_key(key);
 }
@@ -496,11 +563,26 @@ _is_blank(const char *text)
   return TRUE;
 }
 
+/* An added selector's masks, limited to the source's channels (required wins over optional). */
+static _Route
+_added_route(RelayChannelProcessor *self, const RelayEvent *ev)
+{
+  guint n = self->channels->len;
+  guint64 all = n == RELAY_CP_MAX_CHANNELS ? G_MAXUINT64 : _bit(n) - 1;
+  guint64 required = 0, optional = 0;
+
+  self->added->select(self->added_instance, ev, &required, &optional);
+  required &= all;
+  return (_Route){ required, optional & all & ~required };
+}
+
 static _Route
 _route_of(RelayChannelProcessor *self, const RelayEvent *ev)
 {
   if (self->kind == _SELECTOR_REPLICATING)
     return self->fixed;
+  if (self->kind == _SELECTOR_ADDED)
+    return _added_route(self, ev);
   if (self->kind == _SELECTOR_LOAD_BALANCING)
     {
       guint n = self->channels->len;
@@ -882,6 +964,8 @@ relay_channel_processor_free(RelayChannelProcessor *self)
       _target_clear(target);
     }
   g_free(self->targets);
+  if (self->added_instance) /* before the channels: the plugin's destroy may still ask for them */
+    self->added->free(self->added_instance);
   g_ptr_array_unref(self->channels);
   if (self->interceptors)
     relay_interceptor_chain_free(self->interceptors);

@@ -55,4 +55,29 @@ RelayPutRequest *relay_channel_processor_submit(RelayChannelProcessor *self, GPt
  * that had already committed keep their events. */
 void relay_put_request_cancel(RelayPutRequest *request);
 
+/* ---- selector types added at run time: the plugins' (issue 17) ---- */
+typedef struct
+{
+  const char *alias;       /* matched case-insensitively */
+  const char *flume_class; /* matched exactly; may be NULL */
+  /* Builds the selector of the source described by cc from its "selector.*" keys; channels (RelayChannel*,
+   * borrowed) is the source's channel list: bit i of a route is channels[i]. NULL after adding to report
+   * (the source is then removed). Main thread. */
+  gpointer (*create)(gconstpointer data, const RelayComponentConfig *cc, GPtrArray *channels,
+                     RelayConfigReport *report);
+  /* The route of ev (both masks start at 0). Runs on the thread that owns the source. */
+  void (*select)(gpointer instance, const RelayEvent *ev, guint64 *required, guint64 *optional);
+  void (*free)(gpointer instance);
+  /* TRUE for a sub-key ("header" of "selector.header") the type reads. */
+  gboolean (*knows_key)(gconstpointer data, const char *key);
+  gconstpointer data;
+} RelaySelectorType;
+
+/* Adds a type, kept for the life of the process (main thread, before any source is configured). FALSE when
+ * its alias or class name already names a selector type. */
+gboolean relay_selector_add_type(const RelaySelectorType *type);
+/* TRUE when type names a selector type, built in or added. */
+gboolean relay_selector_type_exists(const char *type);
+/* ---- end of added types ---- */
+
 #endif

@@ -212,6 +212,31 @@ _component_free(gpointer data)
   g_free(self);
 }
 
+/* ---- sub-configurations (issue 17) ---- */
+RelayComponentConfig *
+relay_component_config_sub(const RelayComponentConfig *self, const char *prefix, const char *label)
+{
+  RelayComponentConfig *sub = _component_new(self->kind, self->name);
+  GHashTableIter iter;
+  gpointer key, prop;
+
+  g_free(sub->label);
+  sub->label = g_strdup(label);
+  sub->decl = self->decl;
+  g_hash_table_iter_init(&iter, self->props);
+  while (g_hash_table_iter_next(&iter, &key, &prop))
+    if (g_str_has_prefix(key, prefix) && ((const char *)key)[strlen(prefix)])
+      g_hash_table_insert(sub->props, g_strdup((const char *)key + strlen(prefix)), prop);
+  return sub;
+}
+
+void
+relay_component_config_free(RelayComponentConfig *self)
+{
+  _component_free(self);
+}
+/* ---- end of sub-configurations ---- */
+
 const RelayProp *
 relay_component_config_get(const RelayComponentConfig *self, const char *key)
 {

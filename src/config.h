@@ -96,6 +96,13 @@ void relay_agent_config_free(RelayAgentConfig *self);
 /* Lookup by kind and name, or NULL. Constant time. */
 RelayComponentConfig *relay_agent_config_find(const RelayAgentConfig *self, RelayKind kind, const char *name);
 
+/* ---- the keys under prefix seen as a component of their own, named label ("sources.r1.interceptors.i1"):
+ * a plugin interceptor's or selector's option table applies to it (issue 17). Free with
+ * relay_component_config_free. ---- */
+RelayComponentConfig *relay_component_config_sub(const RelayComponentConfig *self, const char *prefix,
+                                                 const char *label);
+void relay_component_config_free(RelayComponentConfig *self);
+
 /* Splits a whitespace-separated list value ("c1 c2  c3") into a NULL-terminated strv. */
 char **relay_config_split_list(const char *value);
 

@@ -49,6 +49,9 @@ struct _Interceptor
   GRegex *regex;     /* regex_filter regex; remove_header matching (anchored at both ends) */
   char *with_name;   /* remove_header withName */
   GHashTable *names; /* remove_header fromList (set) */
+  /* an added type's interceptor (type is then NULL) */
+  const RelayInterceptorType *added;
+  gpointer instance;
 };
 
 struct _RelayInterceptorChain
@@ -380,6 +383,52 @@ _find_type(const char *type)
   return NULL;
 }
 
+static GPtrArray *_added; /* const RelayInterceptorType*, added by plugins at start (main thread) */
+
+static const RelayInterceptorType *
+_find_added(const char *type)
+{
+  for (guint i = 0; _added && i < _added->len; i++)
+    {
+      const RelayInterceptorType *t = g_ptr_array_index(_added, i);
+      if (g_ascii_strcasecmp(type, t->alias) == 0 || (t->flume_class && strcmp(type, t->flume_class) == 0))
+        return t;
+    }
+  return NULL;
+}
+
+gboolean
+relay_interceptor_type_exists(const char *type)
+{
+  return _find_type(type) || _find_added(type);
+}
+
+gboolean
+relay_interceptor_add_type(const RelayInterceptorType *type)
+{
+  if (relay_interceptor_type_exists(type->alias)
+      || (type->flume_class && relay_interceptor_type_exists(type->flume_class)))
+    return FALSE;
+  if (!_added)
+    _added = g_ptr_array_new();
+  g_ptr_array_add(_added, (gpointer)type);
+  return TRUE;
+}
+
+/* "timestamp, host, ..." with the added types. */
+static char *
+_known_types(void)
+{
+  GString *known = g_string_new(NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS(_types); i++)
+    g_string_append_printf(known, "%s%s", i ? ", " : "", _types[i].alias);
+  for (guint i = 0; _added && i < _added->len; i++)
+    g_string_append_printf(known, ", %s",
+                           ((const RelayInterceptorType *)g_ptr_array_index(_added, i))->alias);
+  return g_string_free(known, FALSE);
+}
+
 static gboolean
 _is_unsupported(const char *type)
 {
@@ -394,6 +443,8 @@ _interceptor_free(gpointer data)
 {
   Interceptor *self = data;
 
+  if (self->added)
+    self->added->free(self->instance);
   g_free(self->header);
   g_free(self->value);
   g_free(self->with_name);
@@ -405,24 +456,37 @@ _interceptor_free(gpointer data)
 }
 
 static Interceptor *
+_added_new(const RelayInterceptorType *added, _Ctx *ctx)
+{
+  gpointer instance = added->create(added->data, ctx->cc, ctx->name, ctx->report);
+
+  if (!instance)
+    return NULL;
+  Interceptor *self = g_new0(Interceptor, 1);
+  self->added = added;
+  self->instance = instance;
+  return self;
+}
+
+static Interceptor *
 _interceptor_new(_Ctx *ctx)
 {
   const char *type_name = _value(ctx, "type", NULL);
   const _Type *type = type_name ? _find_type(type_name) : NULL;
+  const RelayInterceptorType *added = type_name && !type ? _find_added(type_name) : NULL;
 
+  if (added)
+    return _added_new(added, ctx);
   if (!type)
     {
       if (!type_name)
         _report(ctx, "type", "interceptor %s has no type; source %s removed", ctx->name, ctx->cc->name);
       else
         {
-          GString *known = g_string_new(NULL);
-          for (guint i = 0; i < G_N_ELEMENTS(_types); i++)
-            g_string_append_printf(known, "%s%s", i ? ", " : "", _types[i].alias);
+          char *known = _known_types();
           _report(ctx, "type", "%s interceptor type %s (known: %s); source %s removed",
-                  _is_unsupported(type_name) ? "unsupported" : "unknown", type_name, known->str,
-                  ctx->cc->name);
-          g_string_free(known, TRUE);
+                  _is_unsupported(type_name) ? "unsupported" : "unknown", type_name, known, ctx->cc->name);
+          g_free(known);
         }
       return NULL;
     }
@@ -472,10 +536,13 @@ _report_stray_keys(const RelayComponentConfig *cc, char **names, RelayConfigRepo
       char *type_key = g_strdup_printf("interceptors.%s.type", owner);
       const char *type_name = relay_component_config_value(cc, type_key);
       const _Type *type = type_name ? _find_type(type_name) : NULL;
+      const RelayInterceptorType *added = type_name && !type ? _find_added(type_name) : NULL;
       g_free(type_key);
-      if (type && strcmp(sub, "type") != 0 && !g_strv_contains(type->keys, sub))
+      gboolean known = strcmp(sub, "type") == 0 || (type && g_strv_contains(type->keys, sub))
+                       || (added && added->knows_key(added->data, sub)) || (!type && !added);
+      if (!known)
         relay_config_report_add(report, where, cc->label, key, "unknown key for interceptor type %s, ignored",
-                                type->alias);
+                                type ? type->alias : added->alias);
     }
   g_ptr_array_unref(keys);
 }
@@ -536,7 +603,10 @@ relay_interceptor_chain_apply(RelayInterceptorChain *self, GPtrArray *events)
   for (guint i = 0; i < self->interceptors->len && events->len > 0; i++)
     {
       Interceptor *interceptor = g_ptr_array_index(self->interceptors, i);
-      interceptor->type->apply(interceptor, events);
+      if (interceptor->added)
+        interceptor->added->apply(interceptor->instance, events);
+      else
+        interceptor->type->apply(interceptor, events);
     }
 }
 

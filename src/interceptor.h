@@ -36,4 +36,28 @@ void relay_interceptor_chain_apply(RelayInterceptorChain *self, GPtrArray *event
 /* TRUE for "interceptors" and every "interceptors.<...>" sub-key (checked in detail by the chain). */
 gboolean relay_interceptor_knows_key(const char *key);
 
+/* ---- interceptor types added at run time: the plugins' (issue 17) ---- */
+typedef struct
+{
+  const char *alias;       /* matched case-insensitively */
+  const char *flume_class; /* matched exactly; may be NULL */
+  /* Builds the interceptor <name> of the source described by cc from its "interceptors.<name>.*" keys;
+   * NULL after adding to report (the source is then removed). Main thread. */
+  gpointer (*create)(gconstpointer data, const RelayComponentConfig *cc, const char *name,
+                     RelayConfigReport *report);
+  /* As a built-in apply: may replace or remove elements of events, keeping the order of the others. */
+  void (*apply)(gpointer instance, GPtrArray *events);
+  void (*free)(gpointer instance);
+  /* TRUE for a sub-key ("modulus" of "interceptors.<name>.modulus") the type reads. */
+  gboolean (*knows_key)(gconstpointer data, const char *key);
+  gconstpointer data;
+} RelayInterceptorType;
+
+/* Adds a type, kept for the life of the process (main thread, before any chain is built). FALSE when its
+ * alias or class name already names an interceptor type. */
+gboolean relay_interceptor_add_type(const RelayInterceptorType *type);
+/* TRUE when type names an interceptor type, built in or added. */
+gboolean relay_interceptor_type_exists(const char *type);
+/* ---- end of added types ---- */
+
 #endif

@@ -106,23 +106,50 @@ _kind(RelayPluginKind plugin_kind)
   return plugin_kind == RELAY_PLUGIN_SINK ? RELAY_KIND_SINK : RELAY_KIND_SOURCE;
 }
 
-/* FALSE (and a problem noted) when the type or class name is taken, by relayd or a plugin. */
-static gboolean
-_name_free(RelaydRegistrar *registrar, RelayKind kind, const char *type, const char *flume_class)
+/* Types are unique per namespace: sources (both kinds), sinks, interceptors, selectors. */
+static RelayPluginKind
+_namespace(RelayPluginKind plugin_kind)
 {
-  const char *taken = relay_registry_find(kind, type)                           ? type
-                      : (flume_class && relay_registry_find(kind, flume_class)) ? flume_class
-                                                                                : NULL;
+  return plugin_kind == RELAY_PLUGIN_POLLABLE_SOURCE ? RELAY_PLUGIN_SOURCE : plugin_kind;
+}
+
+const char *
+relay_plugin_kind_name(RelayPluginKind kind)
+{
+  static const char *const names[] = { "source", "source", "sink", "interceptor", "selector" };
+
+  return (guint)kind < G_N_ELEMENTS(names) ? names[kind] : "?";
+}
+
+/* TRUE when name (a type or class name) already names a class of pc's namespace, built in or a plugin's. */
+static gboolean
+_taken(RelaydRegistrar *registrar, RelayPluginKind kind, const char *name)
+{
+  gboolean taken = kind == RELAY_PLUGIN_INTERCEPTOR ? relay_interceptor_type_exists(name)
+                   : kind == RELAY_PLUGIN_SELECTOR  ? relay_selector_type_exists(name)
+                                                    : relay_registry_find(_kind(kind), name) != NULL;
 
   for (guint i = 0; !taken && i < registrar->classes->len; i++)
     {
       const RelayPluginClass *other = g_ptr_array_index(registrar->classes, i);
-      if (other->klass.kind == kind && g_ascii_strcasecmp(other->klass.type, type) == 0)
-        taken = type;
+      taken = _namespace(other->plugin_kind) == _namespace(kind)
+              && (g_ascii_strcasecmp(other->klass.type, name) == 0
+                  || (other->klass.flume_class && strcmp(other->klass.flume_class, name) == 0));
     }
+  return taken;
+}
+
+/* FALSE (and a problem noted) when the type or class name is taken, by relayd or a plugin. */
+static gboolean
+_name_free(RelaydRegistrar *registrar, RelayPluginKind kind, const char *type, const char *flume_class)
+{
+  const char *taken = _taken(registrar, kind, type)                           ? type
+                      : (flume_class && _taken(registrar, kind, flume_class)) ? flume_class
+                                                                              : NULL;
+
   if (taken)
     g_string_append_printf(registrar->problems, "%s%s type '%s' is already provided",
-                           registrar->problems->len ? "; " : "", relay_kind_name(kind), taken);
+                           registrar->problems->len ? "; " : "", relay_plugin_kind_name(kind), taken);
   return taken == NULL;
 }
 
@@ -142,7 +169,7 @@ _register(RelaydRegistrar *registrar, RelayPluginClass *pc, const char *type, co
   pc->options = relay_plugin_options_translate(options, config_size, pc->config_offset, extra, &why);
   pc->klass.options = pc->options;
   pc->klass.configure = relay_plugin_configure;
-  if (!type || !*type || !pc->options || !_name_free(registrar, pc->klass.kind, type, flume_class))
+  if (!type || !*type || !pc->options || !_name_free(registrar, pc->plugin_kind, type, flume_class))
     {
       if (!type || !*type || why)
         g_string_append_printf(registrar->problems, "%sclass '%s': %s", registrar->problems->len ? "; " : "",
@@ -182,6 +209,47 @@ relayd_register_sink(RelaydRegistrar *registrar, const RelaydSinkClass *klass)
   pc->sink = *klass;
   pc->life = &pc->sink.lifecycle;
   relay_plugin_sink_class_init(pc);
+  return _register(registrar, pc, klass->type, klass->flume_class, klass->description, klass->options,
+                   klass->config_size, NULL);
+}
+
+/* Interceptors and selectors have no batch size: their tables may not use RELAYD_OPTF_BATCH_SIZE. */
+static gboolean
+_part_options_ok(RelaydRegistrar *registrar, const char *type, const RelaydOption *options, gboolean has_fn)
+{
+  const char *why = !has_fn ? "has no intercept or select function" : NULL;
+
+  for (guint i = 0; !why && options && options[i].key; i++)
+    if (options[i].flags & RELAYD_OPTF_BATCH_SIZE)
+      why = "uses RELAYD_OPTF_BATCH_SIZE, which only sources and sinks may";
+  if (why)
+    g_string_append_printf(registrar->problems, "%sclass '%s' %s", registrar->problems->len ? "; " : "",
+                           type ? type : "(null)", why);
+  return why == NULL;
+}
+
+int
+relayd_register_interceptor(RelaydRegistrar *registrar, const RelaydInterceptorClass *klass)
+{
+  if (!_part_options_ok(registrar, klass->type, klass->options, klass->intercept != NULL))
+    return -1;
+  RelayPluginClass *pc = g_new0(RelayPluginClass, 1);
+  pc->interceptor = *klass;
+  pc->part_life = (RelaydLifecycle){ klass->configure, NULL, NULL, klass->destroy };
+  relay_plugin_part_class_init(pc, RELAY_PLUGIN_INTERCEPTOR);
+  return _register(registrar, pc, klass->type, klass->flume_class, klass->description, klass->options,
+                   klass->config_size, NULL);
+}
+
+int
+relayd_register_selector(RelaydRegistrar *registrar, const RelaydSelectorClass *klass)
+{
+  if (!_part_options_ok(registrar, klass->type, klass->options, klass->select != NULL))
+    return -1;
+  RelayPluginClass *pc = g_new0(RelayPluginClass, 1);
+  pc->selector = *klass;
+  pc->part_life = (RelaydLifecycle){ klass->configure, NULL, NULL, klass->destroy };
+  relay_plugin_part_class_init(pc, RELAY_PLUGIN_SELECTOR);
   return _register(registrar, pc, klass->type, klass->flume_class, klass->description, klass->options,
                    klass->config_size, NULL);
 }
@@ -297,8 +365,11 @@ relayd_log(const RelaydComponent *self, RelaydLogLevel level, const char *fmt, .
 static gint64 *
 _counter(RelayComponent *self, RelaydCounter counter)
 {
-  RelaySourceCounters *sc = self->klass->kind == RELAY_KIND_SOURCE ? &((RelaySource *)self)->counters : NULL;
-  RelaySinkCounters *kc = self->klass->kind == RELAY_KIND_SINK ? &((RelaySink *)self)->counters : NULL;
+  RelayPluginKind pk = relay_plugin_class(self)->plugin_kind;
+  RelaySourceCounters *sc = pk == RELAY_PLUGIN_SOURCE || pk == RELAY_PLUGIN_POLLABLE_SOURCE
+                                ? &((RelaySource *)self)->counters
+                                : NULL;
+  RelaySinkCounters *kc = pk == RELAY_PLUGIN_SINK ? &((RelaySink *)self)->counters : NULL;
 
   switch (counter)
     {

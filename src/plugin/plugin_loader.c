@@ -101,8 +101,11 @@ _accept_classes(RelaydRegistrar *registrar)
   for (guint i = 0; i < registrar->classes->len; i++)
     {
       RelayPluginClass *pc = g_ptr_array_index(registrar->classes, i);
-      relay_registry_add_plugin(&pc->klass);
-      g_string_append_printf(types, "%s%s %s", i ? ", " : "", relay_kind_name(pc->klass.kind),
+      if (pc->plugin_kind == RELAY_PLUGIN_INTERCEPTOR || pc->plugin_kind == RELAY_PLUGIN_SELECTOR)
+        relay_plugin_part_add(pc);
+      else
+        relay_registry_add_plugin(&pc->klass);
+      g_string_append_printf(types, "%s%s %s", i ? ", " : "", relay_plugin_kind_name(pc->plugin_kind),
                              pc->klass.type);
     }
   relay_info("plugins", "loaded %s: %s", registrar->file, types->len ? types->str : "no classes");

@@ -10,9 +10,12 @@
 
 #include "relay.h"
 #include "component.h"
+#include "log.h"
 #include "relay_mutex.h"
 #include "sink.h"
 #include "source.h"
+#include "channel_processor.h"
+#include "interceptor.h"
 #include "relayd/plugin.h"
 
 typedef enum
@@ -20,6 +23,8 @@ typedef enum
   RELAY_PLUGIN_SOURCE = 0,
   RELAY_PLUGIN_POLLABLE_SOURCE,
   RELAY_PLUGIN_SINK,
+  RELAY_PLUGIN_INTERCEPTOR, /* parts of a source (plugin_parts.c): not in the component registry */
+  RELAY_PLUGIN_SELECTOR,
 } RelayPluginKind;
 
 typedef struct
@@ -33,6 +38,13 @@ typedef struct
   const RelaydLifecycle *life;
   RelaydSourceClass source; /* copies of the plugin's class struct */
   RelaydSinkClass sink;
+  RelaydInterceptorClass interceptor;
+  RelaydSelectorClass selector;
+  /* interceptors and selectors: their lifecycle (configure, destroy) and how the channel processor sees
+   * them */
+  RelaydLifecycle part_life;
+  RelayInterceptorType added_interceptor;
+  RelaySelectorType added_selector;
 } RelayPluginClass;
 
 /* What every plugin component has, whatever its kind. */
@@ -59,6 +71,15 @@ typedef struct
   RelayPluginCommon common;
 } RelayPluginSink;
 
+/* An interceptor or selector instance: a RelayComponent only for names, options and the plugin's data. */
+typedef struct
+{
+  RelayComponent super;
+  RelayPluginCommon common;
+  GPtrArray *channels; /* selectors: the source's channels (RelayChannel*, borrowed) */
+  RelayRateLimit rl;   /* a plugin's broken answers */
+} RelayPluginPart;
+
 static inline const RelayPluginClass *
 relay_plugin_class(const RelayComponent *self)
 {
@@ -78,9 +99,15 @@ gboolean relay_plugin_call_start(RelayComponent *self, GError **error);
 void relay_plugin_call_stop(RelayComponent *self);
 void relay_plugin_free(RelayComponent *self);
 
-/* Fills the kind-specific parts of a class being registered (plugin_source.c, plugin_sink.c). */
+/* Fills the kind-specific parts of a class being registered (plugin_source.c, plugin_sink.c,
+ * plugin_parts.c). */
 void relay_plugin_source_class_init(RelayPluginClass *pc, gboolean pollable);
 void relay_plugin_sink_class_init(RelayPluginClass *pc);
+void relay_plugin_part_class_init(RelayPluginClass *pc, RelayPluginKind kind);
+/* Makes an accepted interceptor or selector class usable in configurations (plugin_parts.c). */
+void relay_plugin_part_add(RelayPluginClass *pc);
+/* "source", "sink", "interceptor", "selector": for messages. */
+const char *relay_plugin_kind_name(RelayPluginKind kind);
 
 /* Translates a plugin option table, shifting offsets by config_offset and appending extra (may be NULL);
  * NULL and *why set when a row is invalid. */

@@ -53,17 +53,30 @@ it_assert_grep "symbols are versioned" <(objdump -T "$so") 'RELAY_EMBEDDED_0 +re
 
 export LD_LIBRARY_PATH="$libdir"
 
-# collector NAME PORT DIR [TYPE]: TYPE (avro) source -> memory channel -> file_roll into DIR.
+# collector NAME PORT DIR [TYPE [APP]]: TYPE (avro) source -> memory channel -> file_roll into DIR. With APP,
+# only events whose header app is APP (set by the embedded agent's static interceptor) go there: the others
+# go to DIR.stray.
 collector() {
-  mkdir -p "$3"
+  local default=ch
+  [ -z "${5:-}" ] || default=stray
+  mkdir -p "$3" "$3.stray"
   cat >"$IT_TMP/$1.conf" <<EOF
 $1.sources = r1
-$1.channels = ch
-$1.sinks = out
+$1.channels = ch stray
+$1.sinks = out stray
 $1.sources.r1.type = ${4:-avro}
 $1.sources.r1.bind = 127.0.0.1
 $1.sources.r1.port = $2
-$1.sources.r1.channels = ch
+$1.sources.r1.channels = ch stray
+$1.sources.r1.selector.type = multiplexing
+$1.sources.r1.selector.header = app
+$1.sources.r1.selector.mapping.${5:-none} = ch
+$1.sources.r1.selector.default = $default
+$1.channels.stray.type = memory
+$1.sinks.stray.type = file_roll
+$1.sinks.stray.channel = stray
+$1.sinks.stray.sink.directory = $3.stray
+$1.sinks.stray.sink.serializer = header_and_text
 $1.channels.ch.type = memory
 $1.channels.ch.capacity = 100000
 $1.channels.ch.transactionCapacity = 1000
@@ -113,14 +126,15 @@ app_finish() {
   fi
 }
 
-# failover_run NAME COMMAND...: part 1 (and 4) with fresh collectors a-NAME and b-NAME.
+# failover_run NAME APP COMMAND...: part 1 (and 4) with fresh collectors a-NAME and b-NAME; APP is the value
+# of header app the application's interceptor sets.
 failover_run() {
-  local name=$1 pa pb
-  shift
+  local name=$1 app=$2 pa pb
+  shift 2
   pa=$(it_free_port)
   pb=$(it_free_port)
-  collector "a-$name" "$pa" "$IT_TMP/a-$name"
-  collector "b-$name" "$pb" "$IT_TMP/b-$name"
+  collector "a-$name" "$pa" "$IT_TMP/a-$name" avro "$app"
+  collector "b-$name" "$pb" "$IT_TMP/b-$name" avro "$app"
   local t0
   t0=$(it_now_ms)
   app "$name" "$@" "$pa" "$pb" "$N"
@@ -134,12 +148,14 @@ failover_run() {
   it_stop "b-$name"
   [ "$(it_lines "$IT_TMP/b-$name")" -gt 0 ] || it_fail "$name: nothing failed over to collector B"
   "$PYTHON" "$IT_TOOLS/fc_seqcheck.py" --count "$N" "$IT_TMP/a-$name" "$IT_TMP/b-$name" || it_fail "$name: events missing"
+  it_assert_eq "$name: events without header app=$app (the interceptor's)" 0 \
+    "$(($(it_lines "$IT_TMP/a-$name.stray") + $(it_lines "$IT_TMP/b-$name.stray")))"
   it_log "$name: $N events in $(($(it_now_ms) - t0)) ms; A got $(it_lines "$IT_TMP/a-$name"), B got $(it_lines "$IT_TMP/b-$name")"
 }
 
 # ---- 4. Python ----
 if [ "$EMBEDDED_PART" = python ]; then
-  failover_run py env PYTHONPATH="$(dirname "$pymod")" RELAYD_EMBEDDED_LIBRARY="$so" "$PYTHON" \
+  failover_run py embedded-py env PYTHONPATH="$(dirname "$pymod")" RELAYD_EMBEDDED_LIBRARY="$so" "$PYTHON" \
     "$TOP_SRCDIR/tests/integration/embedded_put.py"
   it_assert_grep "python: log callback" "$IT_TMP/py.out" '^LOG lines=[1-9]'
   exit 0
@@ -155,7 +171,7 @@ $CC -std=c11 -Wall -Wextra -Werror $san -o "$prog" "$TOP_SRCDIR/tests/tools/embe
 }
 
 # ---- 1. C, failover ----
-failover_run c "$prog" failover
+failover_run c embedded-c "$prog" failover
 it_assert_grep "the log callback got the agent's lines" "$IT_TMP/c.log" '^\[cb failover\] 2 .*agent failover-test started'
 
 # ---- 2. C, full channel, errors, two agents ----

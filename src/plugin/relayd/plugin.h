@@ -269,6 +269,67 @@ void relayd_txn_rollback(RelaydTxn *txn);
 void relayd_txn_close(RelaydTxn *txn);
 int relayd_sink_abort_requested(const RelaydComponent *self);
 
+/* ---- interceptors and channel selectors ----
+ *
+ * Added to interface version 1 (a pure addition: plugins built before it load unchanged). A plugin that
+ * registers an interceptor or a selector needs a relayd that has this part; an older relayd refuses such a
+ * library at load with a line naming the file and the missing relayd_register_interceptor symbol.
+ *
+ * Both are parts of a source, as in Flume: an interceptor is configured under the source's
+ * "interceptors.NAME." keys (type = the class's type or Flume-style class name; the option table's keys
+ * follow), a selector under its "selector." keys (selector.type, then the table's keys). Their handle is a
+ * RelaydComponent, so relayd_component_name (the interceptor's NAME; the source's name for a selector),
+ * relayd_component_config, relayd_component_set_data / relayd_component_data and relayd_log work on it;
+ * relayd_counter_add does nothing (Flume has no counters for them). A bad value, a failed configure or an
+ * unknown type removes the source, reported with file:line as for built-in interceptors and selectors.
+ *
+ * Threads: configure and destroy run on the main thread (configure also for relayd --check, so it should
+ * not open connections). intercept and select run on the thread that owns the source (the main loop for an
+ * event-driven source, which they must not block; a pollable source's own thread), one batch at a time. */
+
+typedef struct
+{
+  const char *type, *flume_class, *description;
+  const RelaydOption *options; /* keys under interceptors.NAME. (RELAYD_OPTF_BATCH_SIZE is refused) */
+  size_t config_size;
+  /* Optional: checks after relayd filled the configuration struct; may attach data. 0, or non-zero after
+   * relayd_error_set. */
+  int (*configure)(RelaydComponent *self, RelaydError *error);
+  /* Optional: frees what configure attached (called once, also after a failed configure). */
+  void (*destroy)(RelaydComponent *self);
+  /* Required: Flume's intercept(List<Event>) on a batch before channel selection. The interceptor may
+   * replace events[i] (the reference it replaces is its to release: relayd_event_with_header does both)
+   * and drop events (releasing them), moving the kept ones to the front in their order; returns how many
+   * it kept (at most n). */
+  size_t (*intercept)(RelaydComponent *self, RelaydEvent **events, size_t n);
+} RelaydInterceptorClass;
+
+typedef struct
+{
+  const char *type, *flume_class, *description;
+  const RelaydOption *options; /* keys under selector. (RELAYD_OPTF_BATCH_SIZE is refused) */
+  size_t config_size;
+  /* Optional, as for interceptors; the source's channels are known here (relayd_selector_channel_*). */
+  int (*configure)(RelaydComponent *self, RelaydError *error);
+  void (*destroy)(RelaydComponent *self);
+  /* Required: Flume's getRequiredChannels/getOptionalChannels for one event. Bit i of *required and
+   * *optional (both 0 on entry) is the source's channel i; required channels get the event in one
+   * transaction per batch and channel, optional ones after them, their failures only logged; a channel in
+   * both is required. An event with no channel is dropped. */
+  void (*select)(RelaydComponent *self, const RelaydEvent *ev, uint64_t *required, uint64_t *optional);
+} RelaydSelectorClass;
+
+/* As relayd_register_source: 0, or -1 when the type is taken or the class is incomplete. */
+int relayd_register_interceptor(RelaydRegistrar *registrar, const RelaydInterceptorClass *klass);
+int relayd_register_selector(RelaydRegistrar *registrar, const RelaydSelectorClass *klass);
+
+/* A selector's channels, in the order of the source's "channels" list (at most 64). */
+size_t relayd_selector_channel_count(const RelaydComponent *self);
+/* Channel i's name (borrowed), or NULL when i is out of range. */
+const char *relayd_selector_channel_name(const RelaydComponent *self, size_t i);
+/* The index of the channel named name, or -1. */
+int relayd_selector_channel_index(const RelaydComponent *self, const char *name);
+
 RELAYD_PLUGIN_END_DECLS
 
 #endif
