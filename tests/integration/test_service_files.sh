@@ -31,6 +31,18 @@ while read -r type; do
 done <<<"$types"
 it_run_expect man-type 2 --help-components memory --man
 
+# debian/control's Build-Depends name the package of every pkg-config module configure.ac checks (cmocka is for
+# make check only), so that a clean build, as a buildd does it, has every component (libyajl-dev was missing).
+build_deps=$(sed -n '/^Build-Depends:/,/^[A-Z][A-Za-z-]*: /p' "$TOP_SRCDIR/debian/control")
+modules=$(sed -nE 's/^ *PKG_CHECK_MODULES\(\[[A-Z_]+\], \[([^]]*)\].*/\1/p' "$TOP_SRCDIR/configure.ac" |
+  tr ' ' '\n' | grep -E '^[a-z]' | grep -vx cmocka)
+[ "$(wc -l <<<"$modules")" -ge 10 ] || it_fail "too few pkg-config modules found in configure.ac: $modules"
+for module in $modules; do
+  pc=$(pkg-config --path "$module") || it_fail "pkg-config does not know $module (scripts/setup installs it)"
+  package=$(dpkg-query -S "$pc" | sed -n '1s/[:,].*//p')
+  grep -qE "[ ,]$package( |,|$)" <<<"$build_deps" || it_fail "debian/control: Build-Depends lacks $package ($module)"
+done
+
 # The unit, with ExecStart pointing at this build and the pages where man(1) finds them (its Documentation=).
 command -v systemd-analyze >/dev/null || it_skip "systemd-analyze is not installed (scripts/setup installs systemd)"
 unit="$TOP_BUILDDIR/dist/systemd/relayd@.service"
