@@ -73,8 +73,9 @@ it_wait_log a 'source:TAILDIR:r4\] tailing groups=1 files=2 .*notify=inotify'
 # 4. maxBatchCount: turns of one batch of 10 lines
 wait_range 6000 6399 400
 first=$(in_range 6000 6399 | head -n 40)
-[ "$(awk '$1 < 6200' <<<"$first" | wc -l)" -ge 10 ] && [ "$(awk '$1 >= 6200' <<<"$first" | wc -l)" -ge 10 ] \
-  || it_fail "maxBatchCount = 1: the first 40 lines are not from both files: $(tr '\n' ' ' <<<"$first")"
+if [ "$(awk '$1 < 6200' <<<"$first" | wc -l)" -lt 10 ] || [ "$(awk '$1 >= 6200' <<<"$first" | wc -l)" -lt 10 ]; then
+  it_fail "maxBatchCount = 1: the first 40 lines are not from both files: $(tr '\n' ' ' <<<"$first")"
+fi
 
 # 3. skipToEnd
 seq 5010 5019 >>"$d/skip/old.log"
