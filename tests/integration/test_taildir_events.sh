@@ -108,7 +108,7 @@ EOF
   avro_conf_memory col
   avro_conf_file_roll col "$IT_TMP/out-f" 100
 } >"$IT_TMP/col.conf"
-tool write --file "$IT_TMP/full/x.log" --count 20000 --pad 50
+tool write --file "$IT_TMP/full/x.log" --count 5000 --pad 50
 it_start f -n f -f "$IT_TMP/f.conf" --metrics-port "$p_mon"
 it_wait_port f "$p_mon"
 deadline=$(($(it_now_ms) + 20000))
@@ -121,9 +121,9 @@ it_assert_grep "channel full" "$IT_TMP/f-metrics.json" '"ChannelSize":"300"'
 it_assert_grep "accepted only what fits" "$IT_TMP/f-metrics.json" '"EventAcceptedCount":"300"'
 it_assert_grep "the rest is behind" "$IT_TMP/f-metrics.json" '"BytesBehind.g":"[1-9][0-9]{5,}"'
 it_start col -n col -f "$IT_TMP/col.conf"
-it_wait_lines "$IT_TMP/out-f" 20000 60 f
+it_wait_lines "$IT_TMP/out-f" 5000 60 f
 sleep 0.5
-check --count 20000 "$IT_TMP/out-f"
+check --count 5000 "$IT_TMP/out-f"
 it_stop f
 it_stop col
 echo "PASS: $IT_NAME"
