@@ -38,6 +38,7 @@
 #include "exec_child.h"
 #include "log.h"
 #include "source.h"
+#include "source_retry.h"
 
 #include <errno.h>
 #include <string.h>
@@ -73,7 +74,8 @@ typedef struct
   struct event *ev_reap;    /* persistent: polls waitpid while the child runs */
   struct event *ev_flush;   /* persistent, every batchTimeout: puts a partial batch */
   struct event *ev_restart; /* one-shot: the next run after restartThrottle */
-  struct event *ev_resume;  /* one-shot: continue after a put completed, or retry it after a backoff */
+  struct event *ev_resume;  /* one-shot: continue after a put completed */
+  RelayRetry retry;         /* put in_flight again after a failed put */
 
   guint8 *buf; /* stdout bytes read and not yet split into lines: buf[pos..len) */
   gsize pos, len;
@@ -86,8 +88,6 @@ typedef struct
   RelayPutRequest *pending;
   gboolean blocked;    /* a put is pending or waits for its retry: the pipe is not read */
   gboolean submitting; /* inside relay_channel_processor_submit (done may run synchronously) */
-  gboolean retry;      /* ev_resume is armed for a retry of in_flight */
-  guint backoff_ms;
 
   char err_line[RELAY_EXEC_STDERR_LINE];
   gsize err_len;
@@ -118,13 +118,6 @@ static const RelayOption _exec_options[] = {
 static void _start_run(RelayExecSource *src);
 static void _pump(RelayExecSource *src);
 
-static struct timeval
-_tv_ms(gint64 ms)
-{
-  struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
-  return tv;
-}
-
 /* ---- batches ---- */
 
 static void
@@ -148,8 +141,7 @@ _on_put_done(RelayPutResult result, gpointer user_data)
       relay_counter_add(&counters->event_accepted, src->in_flight->len);
       relay_counter_inc(&counters->append_batch_accepted);
       g_ptr_array_set_size(src->in_flight, 0);
-      src->backoff_ms = 0;
-      src->retry = FALSE;
+      relay_retry_reset(&src->retry);
       if (src->submitting)
         src->blocked = FALSE; /* the caller goes on splitting */
       else
@@ -157,27 +149,18 @@ _on_put_done(RelayPutResult result, gpointer user_data)
       return;
     }
   /* The channel processor counted ChannelWriteFail and logged (rate-limited); the same lines go again. */
-  src->backoff_ms
-      = src->backoff_ms ? MIN(src->backoff_ms * 2, RELAY_EXEC_BACKOFF_MAX_MS) : RELAY_EXEC_BACKOFF_FIRST_MS;
+  guint wait_ms = relay_retry_arm(&src->retry);
   relay_debug(src->super.super.log_prefix, "put failed, retrying result=%s events=%u backoff_ms=%u",
-              relay_put_result_name(result), src->in_flight->len, src->backoff_ms);
-  src->retry = TRUE;
-  struct timeval wait = _tv_ms(src->backoff_ms);
-  evtimer_add(src->ev_resume, &wait);
+              relay_put_result_name(result), src->in_flight->len, wait_ms);
 }
 
 /* Puts in_flight (again). done may run before submit returns. */
 static void
 _submit_in_flight(RelayExecSource *src)
 {
-  GPtrArray *copy = g_ptr_array_new_full(src->in_flight->len, relay_event_unref_notify);
-
-  for (guint i = 0; i < src->in_flight->len; i++)
-    g_ptr_array_add(copy, relay_event_ref(g_ptr_array_index(src->in_flight, i)));
-  relay_counter_inc(&src->super.counters.append_batch_received);
   src->blocked = TRUE;
   src->submitting = TRUE;
-  src->pending = relay_channel_processor_submit(src->super.cp, copy, _on_put_done, src);
+  src->pending = relay_source_submit_copy(&src->super, src->in_flight, _on_put_done, src);
   src->submitting = FALSE;
 }
 
@@ -309,20 +292,24 @@ _on_out_readable(evutil_socket_t fd, short what, void *arg)
     event_del(src->ev_out); /* the command blocks in write() until the put completes */
 }
 
-/* After a put completed (or to retry it after a backoff). */
+/* After a put completed. */
 static void
 _on_resume(evutil_socket_t fd, short what, void *arg)
 {
   RelayExecSource *src = arg;
 
-  if (src->retry)
-    {
-      src->retry = FALSE;
-      _submit_in_flight(src);
-      if (src->blocked)
-        return;
-    }
-  src->blocked = src->pending != NULL || src->retry;
+  src->blocked = src->pending != NULL || relay_retry_pending(&src->retry);
+  if (!src->blocked)
+    _on_out_readable(-1, 0, src);
+}
+
+/* The backoff after a failed put is over: put the same lines again. */
+static void
+_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+  RelayExecSource *src = arg;
+
+  _submit_in_flight(src);
   if (!src->blocked)
     _on_out_readable(-1, 0, src);
 }
@@ -403,8 +390,7 @@ _maybe_end_run(RelayExecSource *src)
       relay_info(src->super.super.log_prefix, "command ended, not restarting (restart = false)");
       return;
     }
-  struct timeval wait = _tv_ms(src->restart_throttle_ms);
-  evtimer_add(src->ev_restart, &wait);
+  relay_evtimer_add_ms(src->ev_restart, src->restart_throttle_ms);
 }
 
 static void
@@ -441,8 +427,7 @@ _start_run(RelayExecSource *src)
       g_error_free(error);
       if (src->restart)
         {
-          struct timeval wait = _tv_ms(src->restart_throttle_ms);
-          evtimer_add(src->ev_restart, &wait);
+          relay_evtimer_add_ms(src->ev_restart, src->restart_throttle_ms);
         }
       return;
     }
@@ -454,8 +439,7 @@ _start_run(RelayExecSource *src)
   src->ev_err = event_new(src->super.base, src->child.err_fd, EV_READ | EV_PERSIST, _on_err_readable, src);
   event_add(src->ev_out, NULL);
   event_add(src->ev_err, NULL);
-  struct timeval poll = _tv_ms(RELAY_EXEC_REAP_POLL_MS);
-  evtimer_add(src->ev_reap, &poll);
+  relay_evtimer_add_ms(src->ev_reap, RELAY_EXEC_REAP_POLL_MS);
   relay_log_ratelimited(&src->rl_run, RELAY_LOG_INFO, src->super.super.log_prefix,
                         "command started pid=%d command=%s", (int)src->child.pid, src->command);
 }
@@ -527,8 +511,8 @@ _exec_start(RelayComponent *self, GError **error)
   src->ev_flush = event_new(base, -1, EV_PERSIST, _on_flush_timer, src);
   src->ev_restart = evtimer_new(base, _on_restart, src);
   src->ev_resume = evtimer_new(base, _on_resume, src);
-  struct timeval flush = _tv_ms(src->batch_timeout_ms);
-  evtimer_add(src->ev_flush, &flush);
+  relay_retry_init(&src->retry, base, _on_retry, src, RELAY_EXEC_BACKOFF_FIRST_MS, RELAY_EXEC_BACKOFF_MAX_MS);
+  relay_evtimer_add_ms(src->ev_flush, src->batch_timeout_ms);
   _start_run(src);
   return TRUE;
 }
@@ -568,6 +552,7 @@ _exec_stop(RelayComponent *self)
   g_clear_pointer(&src->ev_flush, event_free);
   g_clear_pointer(&src->ev_restart, event_free);
   g_clear_pointer(&src->ev_resume, event_free);
+  relay_retry_clear(&src->retry);
   if (src->batch && src->in_flight)
     relay_counter_add(&src->super.counters.event_failed, src->batch->len + src->in_flight->len);
   g_clear_pointer(&src->batch, g_ptr_array_unref);

@@ -34,13 +34,14 @@
  * Threads: everything runs on the main loop; file reads are bounded by one batch per loop iteration. */
 #include "relay.h"
 
-#include "agent.h"
 #include "channel_processor.h"
 #include "counters.h"
 #include "event.h"
 #include "log.h"
 #include "props.h"
 #include "source.h"
+#include "source_claims.h"
+#include "source_retry.h"
 #include "spooldir_reader.h"
 #include "spooldir_scan.h"
 #include "spooldir_tracker.h"
@@ -104,9 +105,8 @@ typedef struct
   GPtrArray *in_flight; /* the batch being put (own references) */
   gint64 in_flight_end; /* file offset just after it */
   RelayPutRequest *pending;
-  guint backoff_ms;
-  struct event *tick;  /* one-shot: read and put the next batch, or scan */
-  struct event *retry; /* one-shot: put in_flight again */
+  struct event *tick; /* one-shot: read and put the next batch, or scan */
+  RelayRetry retry;   /* put in_flight again */
   RelayRateLimit rl_io;
 } RelaySpoolSource;
 
@@ -160,13 +160,6 @@ static const RelayOption _spool_options[] = {
 };
 
 #define BLOB_BUILDER "org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder"
-
-static struct timeval
-_tv_ms(gint64 ms)
-{
-  struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
-  return tv;
-}
 
 static const char *
 _prefix(RelaySpoolSource *src)
@@ -432,15 +425,12 @@ _on_put_done(RelayPutResult result, gpointer user_data)
   if (result != RELAY_PUT_OK)
     {
       /* The channel processor counted ChannelWriteFail and logged (rate-limited). */
-      src->backoff_ms = src->backoff_ms ? (guint)MIN((gint64)src->backoff_ms * 2, src->max_backoff_ms)
-                                        : (guint)MIN(RELAY_SPOOL_BACKOFF_FIRST_MS, src->max_backoff_ms);
+      guint wait_ms = relay_retry_arm(&src->retry);
       relay_debug(_prefix(src), "put failed, retrying result=%s events=%u backoff_ms=%u",
-                  relay_put_result_name(result), src->in_flight->len, src->backoff_ms);
-      struct timeval wait = _tv_ms(src->backoff_ms);
-      evtimer_add(src->retry, &wait);
+                  relay_put_result_name(result), src->in_flight->len, wait_ms);
       return;
     }
-  src->backoff_ms = 0;
+  relay_retry_reset(&src->retry);
   relay_counter_add(&counters->event_accepted, src->in_flight->len);
   relay_counter_inc(&counters->append_batch_accepted);
   relay_counter_add(&counters->bytes_received, src->in_flight_end - src->cur.offset);
@@ -466,12 +456,7 @@ _on_put_done(RelayPutResult result, gpointer user_data)
 static void
 _submit(RelaySpoolSource *src)
 {
-  GPtrArray *copy = g_ptr_array_new_full(src->in_flight->len, relay_event_unref_notify);
-
-  for (guint i = 0; i < src->in_flight->len; i++)
-    g_ptr_array_add(copy, relay_event_ref(g_ptr_array_index(src->in_flight, i)));
-  relay_counter_inc(&src->super.counters.append_batch_received);
-  src->pending = relay_channel_processor_submit(src->super.cp, copy, _on_put_done, src);
+  src->pending = relay_source_submit_copy(&src->super, src->in_flight, _on_put_done, src);
 }
 
 static void
@@ -491,8 +476,7 @@ _on_tick(evutil_socket_t fd, short what, void *arg)
   _PickResult pick = src->reader ? _PICK_OPENED : _pick_file(src);
   if (pick != _PICK_OPENED)
     {
-      struct timeval wait = _tv_ms(pick == _PICK_AGAIN ? 0 : src->poll_delay_ms);
-      evtimer_add(src->tick, &wait);
+      relay_evtimer_add_ms(src->tick, pick == _PICK_AGAIN ? 0 : src->poll_delay_ms);
       return;
     }
   RelaySpoolReadResult result = relay_spool_reader_read(src->reader, (guint)src->batch_size, src->headers,
@@ -607,36 +591,32 @@ _check_deserializer(RelaySpoolSource *src, const RelayComponentConfig *cc, Relay
   return ok;
 }
 
-extern const RelayComponentClass relay_source_spooldir_class; /* defined at the end of this file */
+static const char *
+_dir_claim(const RelayComponent *source)
+{
+  return ((const RelaySpoolSource *)source)->dir_abs;
+}
 
-/* Two spooldir sources of one agent must not share a spool directory or a tracker. The sources configured
- * before this one are in the agent already; the <agent>.sources list that declared this one names them. */
+static const char *
+_tracker_claim(const RelayComponent *source)
+{
+  return ((const RelaySpoolSource *)source)->tracker_path;
+}
+
+/* Two spooldir sources of one agent must not share a spool directory or a tracker. */
 static gboolean
 _check_not_shared(RelaySpoolSource *src, const RelayComponentConfig *cc, RelayConfigReport *report)
 {
-  RelayAgent *agent = src->super.super.agent;
-  gboolean ok = TRUE;
+  const char *owner = relay_source_claimed_by(RELAY_COMPONENT(src), cc, _dir_claim);
 
-  if (!agent || !cc->decl)
-    return TRUE;
-  char **names = relay_config_split_list(cc->decl->value);
-  for (guint i = 0; names && names[i]; i++)
-    {
-      RelayComponent *other
-          = strcmp(names[i], cc->name) ? relay_agent_find(agent, RELAY_KIND_SOURCE, names[i]) : NULL;
-      if (!other || other->klass != &relay_source_spooldir_class)
-        continue;
-      RelaySpoolSource *o = (RelaySpoolSource *)other;
-      if (strcmp(o->dir_abs, src->dir_abs) == 0)
-        ok = _report(cc, report, "spoolDir",
-                     g_strdup_printf("%s is also the spool directory of source %s", src->dir_abs, names[i]));
-      else if (strcmp(o->tracker_path, src->tracker_path) == 0)
-        ok = _report(
-            cc, report, "trackerDir",
-            g_strdup_printf("%s is also the tracker directory of source %s", src->tracker_abs, names[i]));
-    }
-  g_strfreev(names);
-  return ok;
+  if (owner)
+    return _report(cc, report, "spoolDir",
+                   g_strdup_printf("%s is also the spool directory of source %s", src->dir_abs, owner));
+  owner = relay_source_claimed_by(RELAY_COMPONENT(src), cc, _tracker_claim);
+  if (owner)
+    return _report(cc, report, "trackerDir",
+                   g_strdup_printf("%s is also the tracker directory of source %s", src->tracker_abs, owner));
+  return TRUE;
 }
 
 static gboolean
@@ -685,7 +665,8 @@ _spool_start(RelayComponent *self, GError **error)
     }
   src->in_flight = g_ptr_array_new_with_free_func(relay_event_unref_notify);
   src->tick = evtimer_new(src->super.base, _on_tick, src);
-  src->retry = evtimer_new(src->super.base, _on_retry, src);
+  relay_retry_init(&src->retry, src->super.base, _on_retry, src, RELAY_SPOOL_BACKOFF_FIRST_MS,
+                   (guint)src->max_backoff_ms);
   _resume_from_tracker(src);
   event_active(src->tick, EV_TIMEOUT, 0);
   relay_info(self->log_prefix, "watching spoolDir=%s trackerDir=%s", src->dir_abs, src->tracker_abs);
@@ -701,7 +682,7 @@ _spool_stop(RelayComponent *self)
     relay_put_request_cancel(src->pending); /* not recorded: read again after a restart */
   src->pending = NULL;
   g_clear_pointer(&src->tick, event_free);
-  g_clear_pointer(&src->retry, event_free);
+  relay_retry_clear(&src->retry);
   g_clear_pointer(&src->in_flight, g_ptr_array_unref);
   relay_spool_reader_free(src->reader);
   src->reader = NULL;

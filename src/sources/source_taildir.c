@@ -39,6 +39,8 @@
 #include "event.h"
 #include "log.h"
 #include "source.h"
+#include "source_claims.h"
+#include "source_retry.h"
 #include "taildir.h"
 
 #include <dirent.h>
@@ -97,7 +99,8 @@ typedef struct
   int inotify_fd;
   gboolean polling; /* inotify unusable: poll with backoff */
   gint64 poll_delay_ms;
-  struct event *inotify_ev, *work, *retry, *poll, *pos_timer, *idle_timer;
+  struct event *inotify_ev, *work, *poll, *pos_timer, *idle_timer;
+  RelayRetry retry; /* the same lines read again after a failed put */
 
   RelayPutRequest *pending; /* the batch in flight */
   RelayTailFile *pending_file;
@@ -105,7 +108,6 @@ typedef struct
   guint pending_events;
   gboolean pending_eof;
   gboolean submitting;
-  gint64 retry_ms;
   RelayRateLimit rl_read, rl_pos, rl_gone;
 } RelayTaildirSource;
 
@@ -141,9 +143,6 @@ static const RelayOption _taildir_options[] = {
   RELAY_OPTION_END,
 };
 
-/* Position files claimed by configured sources (canonical path -> source), for the sharing check. */
-static GHashTable *_position_owners;
-
 static const char *
 _prefix(RelayTaildirSource *src)
 {
@@ -154,13 +153,6 @@ static gint64
 _now_ms(void)
 {
   return g_get_monotonic_time() / 1000;
-}
-
-static void
-_arm_ms(struct event *ev, gint64 ms)
-{
-  struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
-  evtimer_add(ev, &tv);
 }
 
 /* path := the group's directory / name */
@@ -301,7 +293,7 @@ _found(RelayTaildirSource *src, RelayTailGroup *g, const char *path, const struc
     }
   if (match)
     {
-      f->matched = TRUE;
+      relay_tail_file_set_matched(f, TRUE);
       f->seen_gen = src->gen;
       _set_path(src, f, path);
     }
@@ -312,8 +304,12 @@ _found(RelayTaildirSource *src, RelayTailGroup *g, const char *path, const struc
 static void
 _unmatched(RelayTaildirSource *src, RelayTailFile *f)
 {
-  f->matched = FALSE;
+  struct stat st;
+
+  relay_tail_file_set_matched(f, FALSE);
   _unpath(src, f);
+  if (f->fd >= 0 && fstat(f->fd, &st) == 0)
+    _check_size(src, f, (gint64)st.st_size); /* written to since the last look (before the rename) */
   if (f->fd >= 0 || f == src->pending_file)
     return; /* read to its end through the open descriptor, closed when idle */
   if (f->pos < f->size)
@@ -324,13 +320,17 @@ _unmatched(RelayTaildirSource *src, RelayTailFile *f)
   _forget(src, f);
 }
 
+static void _check_watch(RelayTaildirSource *src, RelayTailGroup *g, const struct stat *st);
+
 static gboolean
 _listing_cached(RelayTaildirSource *src, RelayTailGroup *g)
 {
   struct stat st;
   gint64 now_s = g_get_real_time() / G_USEC_PER_SEC;
+  gboolean present = stat(g->dir, &st) == 0;
 
-  if (stat(g->dir, &st) < 0)
+  _check_watch(src, g, present ? &st : NULL);
+  if (!present)
     return FALSE;
   gint64 mtime_ns = (gint64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
   /* As TaildirMatcher: re-list when the mtime changed or is not older than the last listing's second. */
@@ -612,7 +612,7 @@ _on_put_done(RelayPutResult result, gpointer user_data)
       f->pos = src->pending_end;
       f->active_ms = _now_ms();
       src->positions_dirty = TRUE;
-      src->retry_ms = 0;
+      relay_retry_reset(&src->retry);
       if (f->gone)
         _forget(src, f);
       else if (src->pending_eof)
@@ -633,10 +633,9 @@ _on_put_done(RelayPutResult result, gpointer user_data)
   relay_counter_add(&counters->event_failed, src->pending_events);
   if (f->gone)
     _forget(src, f);
-  src->retry_ms = CLAMP(src->retry_ms * 2, RELAY_TAILDIR_RETRY_MIN_MS, RELAY_TAILDIR_RETRY_MAX_MS);
-  relay_debug(_prefix(src), "put failed, reading the same lines again result=%s retry_ms=%" G_GINT64_FORMAT,
-              relay_put_result_name(result), src->retry_ms);
-  _arm_ms(src->retry, src->retry_ms);
+  guint wait_ms = relay_retry_arm(&src->retry);
+  relay_debug(_prefix(src), "put failed, reading the same lines again result=%s retry_ms=%u",
+              relay_put_result_name(result), wait_ms);
 }
 
 static void
@@ -646,7 +645,7 @@ _on_work(evutil_socket_t fd, short what, void *arg)
   guint batches = 0;
   gint64 bytes = 0;
 
-  if (src->pending || evtimer_pending(src->retry, NULL))
+  if (src->pending || relay_retry_pending(&src->retry))
     return;
   for (guint i = 0; i < src->groups->len; i++)
     {
@@ -654,7 +653,7 @@ _on_work(evutil_socket_t fd, short what, void *arg)
       if (g->rescan)
         _scan_group(src, g, FALSE);
     }
-  while (!src->pending && !evtimer_pending(src->retry, NULL) && batches < RELAY_TAILDIR_WORK_BATCHES
+  while (!src->pending && !relay_retry_pending(&src->retry) && batches < RELAY_TAILDIR_WORK_BATCHES
          && bytes < RELAY_TAILDIR_WORK_BYTES)
     {
       RelayTailFile *f = g_queue_peek_head(&src->ready);
@@ -667,7 +666,7 @@ _on_work(evutil_socket_t fd, short what, void *arg)
           bytes += n;
         }
     }
-  if (!src->pending && src->ready.length > 0 && !evtimer_pending(src->retry, NULL))
+  if (!src->pending && src->ready.length > 0 && !relay_retry_pending(&src->retry))
     event_active(src->work, EV_TIMEOUT, 0);
 }
 
@@ -709,7 +708,20 @@ _fall_back_to_polling(RelayTaildirSource *src, const char *why)
   src->polling = TRUE;
   src->poll_delay_ms = 0;
   event_del(src->poll);
-  _arm_ms(src->poll, 0);
+  relay_evtimer_add_ms(src->poll, 0);
+}
+
+/* A file of group g renamed out of the pattern (rotated) and still written to, now at path; or NULL. */
+static RelayTailFile *
+_renamed_out(RelayTaildirSource *src, RelayTailGroup *g, const char *path)
+{
+  struct stat st;
+
+  if (stat(path, &st) < 0)
+    return NULL;
+  RelayTailKey key = { st.st_dev, st.st_ino };
+  RelayTailFile *f = g_hash_table_lookup(src->files, &key);
+  return f && f->group == g && !f->matched ? f : NULL;
 }
 
 static void
@@ -726,6 +738,8 @@ _on_inotify_event(RelayTaildirSource *src, const struct inotify_event *ev, GStri
     return;
   if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT))
     {
+      if (ev->mask & IN_MOVE_SELF)
+        inotify_rm_watch(src->inotify_fd, ev->wd); /* it would follow the directory to its new name */
       g->wd = -1;
       _fall_back_to_polling(src, "a watched directory went away");
       return;
@@ -736,6 +750,8 @@ _on_inotify_event(RelayTaildirSource *src, const struct inotify_event *ev, GStri
     {
       _join(path, g, ev->name);
       RelayTailFile *f = g_hash_table_lookup(src->by_path, path->str);
+      if (!f && g->n_unmatched > 0)
+        f = _renamed_out(src, g, path->str);
       if (f)
         {
           f->active_ms = _now_ms();
@@ -768,6 +784,56 @@ _on_inotify(evutil_socket_t fd, short what, void *arg)
   g_string_free(path, TRUE);
 }
 
+static gboolean
+_add_watch(RelayTaildirSource *src, RelayTailGroup *g)
+{
+  struct stat st;
+
+  g->wd = inotify_add_watch(src->inotify_fd, g->dir,
+                            IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF
+                                | IN_MOVE_SELF | IN_ONLYDIR);
+  if (g->wd >= 0 && stat(g->dir, &st) == 0)
+    {
+      g->dir_dev = st.st_dev;
+      g->dir_ino = st.st_ino;
+    }
+  return g->wd >= 0;
+}
+
+/* st: g's directory now (NULL: missing). A watch follows the directory it was added on, and the kernel
+ * reports that directory's removal only once nothing holds it (a file of it still open keeps it): so when
+ * g->dir is gone or names another directory (removed and created again, renamed away), the watch is stale.
+ * It is dropped, and the new directory watched, or the source polls until there is one. */
+static void
+_check_watch(RelayTaildirSource *src, RelayTailGroup *g, const struct stat *st)
+{
+  if (g->wd < 0 || (st && st->st_dev == g->dir_dev && st->st_ino == g->dir_ino))
+    return;
+  inotify_rm_watch(src->inotify_fd, g->wd);
+  g->wd = -1;
+  if (st && _add_watch(src, g))
+    relay_info(_prefix(src), "directory replaced, watching the new one dir=%s", g->dir);
+  else
+    _fall_back_to_polling(src, "a watched directory went away");
+}
+
+/* Polling because a directory went away or could not be watched: watch the directories that are back, and
+ * let inotify take over again once every group has its watch. */
+static void
+_rewatch(RelayTaildirSource *src)
+{
+  if (src->inotify_fd < 0)
+    return; /* inotify itself is unavailable */
+  for (guint i = 0; i < src->groups->len; i++)
+    {
+      RelayTailGroup *g = g_ptr_array_index(src->groups, i);
+      if (g->wd < 0 && !_add_watch(src, g))
+        return;
+    }
+  src->polling = FALSE;
+  relay_info(_prefix(src), "inotify watches every directory again, polling stopped");
+}
+
 static void
 _start_inotify(RelayTaildirSource *src)
 {
@@ -778,28 +844,26 @@ _start_inotify(RelayTaildirSource *src)
       return;
     }
   for (guint i = 0; i < src->groups->len; i++)
-    {
-      RelayTailGroup *g = g_ptr_array_index(src->groups, i);
-      g->wd = inotify_add_watch(src->inotify_fd, g->dir,
-                                IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO
-                                    | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
-      if (g->wd < 0)
-        {
-          char *why = g_strdup_printf("watch %s: %s", g->dir, g_strerror(errno));
-          _fall_back_to_polling(src, why);
-          g_free(why);
-        }
-    }
+    if (!_add_watch(src, g_ptr_array_index(src->groups, i)))
+      {
+        char *why = g_strdup_printf(
+            "watch %s: %s", ((RelayTailGroup *)g_ptr_array_index(src->groups, i))->dir, g_strerror(errno));
+        _fall_back_to_polling(src, why);
+        g_free(why);
+      }
   src->inotify_ev = event_new(src->super.base, src->inotify_fd, EV_READ | EV_PERSIST, _on_inotify, src);
   event_add(src->inotify_ev, NULL);
 }
 
-/* The safety net (inotify works: every maxBackoffSleep) or the polling fallback (with backoff). */
+/* The safety net (inotify works: every maxBackoffSleep) or the polling fallback (with backoff), which
+ * returns to inotify when it can. */
 static void
 _on_poll(evutil_socket_t fd, short what, void *arg)
 {
   RelayTaildirSource *src = arg;
 
+  if (src->polling)
+    _rewatch(src); /* before the listing: files created meanwhile are seen by one or the other */
   for (guint i = 0; i < src->groups->len; i++)
     _scan_group(src, g_ptr_array_index(src->groups, i), FALSE);
   gboolean found = _check_files(src);
@@ -809,7 +873,7 @@ _on_poll(evutil_socket_t fd, short what, void *arg)
     src->poll_delay_ms = MIN(RELAY_TAILDIR_POLL_AFTER_DATA_MS, src->backoff_increment);
   else
     src->poll_delay_ms = MIN(src->poll_delay_ms + src->backoff_increment, src->backoff_max);
-  _arm_ms(src->poll, src->poll_delay_ms);
+  relay_evtimer_add_ms(src->poll, src->poll_delay_ms);
 }
 
 /* Files idle for idleTimeout: emit an unterminated last line, then close; forget those no longer matching. */
@@ -1109,24 +1173,23 @@ _check_position_dir(RelayTaildirSource *src, const RelayComponentConfig *cc, Rel
   return ok;
 }
 
-static gboolean
-_claim_position_file(RelayTaildirSource *src, const RelayComponentConfig *cc, RelayConfigReport *report)
+static const char *
+_position_claim(const RelayComponent *source)
 {
-  if (!_position_owners)
-    _position_owners = g_hash_table_new(g_str_hash, g_str_equal);
-  RelayComponent *owner = g_hash_table_lookup(_position_owners, src->position_canon);
-  if (owner && owner != RELAY_COMPONENT(src))
-    {
-      relay_config_report_add(
-          report,
-          relay_component_config_get(cc, "positionFile") ? relay_component_config_get(cc, "positionFile")
-                                                         : relay_component_config_where(cc),
-          cc->label, "positionFile", "%s is already the position file of source %s; source %s removed",
-          src->position_canon, owner->name, cc->name);
-      return FALSE;
-    }
-  g_hash_table_insert(_position_owners, src->position_canon, src);
-  return TRUE;
+  return ((const RelayTaildirSource *)source)->position_canon;
+}
+
+/* Two TAILDIR sources of one agent writing one position file would overwrite each other's offsets. */
+static gboolean
+_check_not_shared(RelayTaildirSource *src, const RelayComponentConfig *cc, RelayConfigReport *report)
+{
+  const char *owner = relay_source_claimed_by(RELAY_COMPONENT(src), cc, _position_claim);
+
+  if (owner)
+    relay_config_report_add(report, _position_where(cc), cc->label, "positionFile",
+                            "%s is already the position file of source %s; source %s removed",
+                            src->position_canon, owner, cc->name);
+  return owner == NULL;
 }
 
 static gboolean
@@ -1145,7 +1208,7 @@ _taildir_configure(RelayComponent *self, const RelayComponentConfig *cc, RelayCo
   if (!_configure_groups(src, cc, report))
     return FALSE;
   _configure_headers(src, cc, report);
-  return _check_position_dir(src, cc, report) && _claim_position_file(src, cc, report);
+  return _check_position_dir(src, cc, report) && _check_not_shared(src, cc, report);
 }
 
 /* ---- lifecycle ---- */
@@ -1197,7 +1260,7 @@ _taildir_start(RelayComponent *self, GError **error)
   src->by_path = g_hash_table_new(g_str_hash, g_str_equal);
   g_queue_init(&src->ready);
   src->work = event_new(base, -1, 0, _on_work, src);
-  src->retry = evtimer_new(base, _on_retry, src);
+  relay_retry_init(&src->retry, base, _on_retry, src, RELAY_TAILDIR_RETRY_MIN_MS, RELAY_TAILDIR_RETRY_MAX_MS);
   src->poll = evtimer_new(base, _on_poll, src);
   src->pos_timer = event_new(base, -1, EV_PERSIST, _on_pos_timer, src);
   src->idle_timer = event_new(base, -1, EV_PERSIST, _on_idle, src);
@@ -1208,10 +1271,10 @@ _taildir_start(RelayComponent *self, GError **error)
     _scan_group(src, g_ptr_array_index(src->groups, i), TRUE);
   _drop_positions(src);
 
-  _arm_ms(src->pos_timer, src->write_pos_interval);
-  _arm_ms(src->idle_timer, CLAMP(src->idle_timeout / 2, 10, RELAY_TAILDIR_IDLE_CHECK_MAX_MS));
+  relay_evtimer_add_ms(src->pos_timer, src->write_pos_interval);
+  relay_evtimer_add_ms(src->idle_timer, CLAMP(src->idle_timeout / 2, 10, RELAY_TAILDIR_IDLE_CHECK_MAX_MS));
   if (!src->polling)
-    _arm_ms(src->poll, src->backoff_max);
+    relay_evtimer_add_ms(src->poll, src->backoff_max);
   event_active(src->work, EV_TIMEOUT, 0);
   relay_info(self->log_prefix, "tailing groups=%u files=%u positionFile=%s notify=%s", src->groups->len,
              g_hash_table_size(src->files), src->position_file, src->polling ? "polling" : "inotify");
@@ -1239,7 +1302,7 @@ _taildir_stop(RelayComponent *self)
     }
   src->pending_file = NULL;
   _free_event(&src->work);
-  _free_event(&src->retry);
+  relay_retry_clear(&src->retry);
   _free_event(&src->poll);
   _free_event(&src->pos_timer);
   _free_event(&src->idle_timer);
@@ -1265,9 +1328,6 @@ _taildir_free(RelayComponent *self)
 {
   RelayTaildirSource *src = (RelayTaildirSource *)self;
 
-  if (_position_owners && src->position_canon
-      && g_hash_table_lookup(_position_owners, src->position_canon) == (gpointer)src)
-    g_hash_table_remove(_position_owners, src->position_canon);
   g_free(src->position_canon);
   if (src->groups)
     g_ptr_array_unref(src->groups);

@@ -54,11 +54,14 @@ struct _RelayTailGroup
   GRegex *regex;        /* anchored at both ends: the whole name must match (Java's Matcher.matches) */
   RelayHeader *headers; /* headers.<g>.<key>; strings owned by the group */
   guint n_headers;
-  int wd;                /* inotify watch, -1 when none */
+  int wd;        /* inotify watch, -1 when none */
+  dev_t dir_dev; /* the directory the watch was added on */
+  ino_t dir_ino;
   gboolean rescan;       /* the listing must be read again */
   gint64 dir_mtime_ns;   /* cachePatternMatching: directory mtime at the last listing */
   gint64 last_listing_s; /* wall-clock seconds of the last listing */
   guint n_files;         /* files of this group being tracked */
+  guint n_unmatched;     /* of them, those no longer under a matching name (renamed out, read to the end) */
   gint64 bytes_behind;   /* scratch for the BytesBehind gauge (main thread) */
 };
 
@@ -99,6 +102,8 @@ gboolean relay_tail_key_equal(gconstpointer a, gconstpointer b);
 RelayTailFile *relay_tail_file_new(RelayTailGroup *group, const char *path, const struct stat *st,
                                    gint64 pos);
 void relay_tail_file_close(RelayTailFile *file);
+/* Sets file->matched and keeps its group's n_unmatched in step. */
+void relay_tail_file_set_matched(RelayTailFile *file, gboolean matched);
 void relay_tail_file_free(RelayTailFile *file);
 /* Opens the file if closed and checks it is still the same inode; FALSE (errno set) otherwise. */
 gboolean relay_tail_file_open(RelayTailFile *file);

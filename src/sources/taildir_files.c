@@ -98,6 +98,7 @@ relay_tail_file_new(RelayTailGroup *group, const char *path, const struct stat *
   file->active_ms = g_get_monotonic_time() / 1000;
   file->link.data = file;
   group->n_files++;
+  group->n_unmatched++; /* until a listing finds it under a matching name */
   return file;
 }
 
@@ -110,12 +111,23 @@ relay_tail_file_close(RelayTailFile *file)
 }
 
 void
+relay_tail_file_set_matched(RelayTailFile *file, gboolean matched)
+{
+  if (file->matched && !matched)
+    file->group->n_unmatched++;
+  else if (!file->matched && matched)
+    file->group->n_unmatched--;
+  file->matched = matched;
+}
+
+void
 relay_tail_file_free(RelayTailFile *file)
 {
   if (!file)
     return;
   relay_tail_file_close(file);
   file->group->n_files--;
+  relay_tail_file_set_matched(file, TRUE);
   g_free(file->path);
   g_free(file);
 }

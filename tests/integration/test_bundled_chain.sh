@@ -4,8 +4,9 @@
 #
 # Lines sent to edge's netcat source must each be acknowledged and show up, in order and with the headers
 # edge's interceptors add (origin=edge, timestamp), in the terminal's logger output; then the three agents
-# stop on SIGTERM, upstream first, each with status 0. Skipped when this build cannot run the chain
-# (`relayd --check -n edge` fails, e.g. without Avro RPC).
+# stop on SIGTERM, upstream first, each with status 0. A line appended to the log file edge's TAILDIR source
+# tails (moved from /tmp into the test's directory) arrives at the terminal too, with origin=edge-log.
+# Skipped when this build cannot run the chain (`relayd --check -n edge` fails, e.g. without Avro RPC).
 . "$(dirname "$0")/lib.sh"
 
 conf="$IT_TMP/relayd.conf"
@@ -15,6 +16,7 @@ terminal_port=$(it_free_port)
 sed -e "s/^\(edge\.sources\.lines\.port *= *\)44444 *\$/\1$edge_port/" \
   -e "s/^\(\(edge\.sinks\.to_collector\|collector\.sources\.from_edges\)\.port *= *\)41414 *\$/\1$collector_port/" \
   -e "s/^\(\(collector\.sinks\.to_terminal\|terminal\.sources\.from_collectors\)\.port *= *\)41415 *\$/\1$terminal_port/" \
+  -e "s|/tmp/relayd-edge|$IT_TMP/relayd-edge|" \
   "$TOP_SRCDIR/conf/relayd.conf" >"$conf"
 if [ "$(grep -cE "= *($edge_port|$collector_port|$terminal_port)\$" "$conf")" -ne 5 ]; then
   grep -n 'port' "$conf"
@@ -48,6 +50,10 @@ it_assert_eq "events with a timestamp header" "$count" "$(grep -cE 'headers:\{.*
 # Bodies in order: chain-0 .. chain-49 (the text column of the first row holds "chain-N").
 order=$(grep -oE 'chain-[0-9]+' "$IT_TMP/events" | tr '\n' ' ')
 it_assert_eq "order of the events" "$(for ((i = 0; i < count; i++)); do printf 'chain-%d ' "$i"; done)" "$order"
+[ "$(grep -c "^edge\.sources\.applog\..* = $IT_TMP/relayd-edge" "$conf")" -eq 2 ] \
+  || it_fail "test bug: edge's applog source changed; update the sed above"
+echo "tailed-line" >>"$IT_TMP/relayd-edge.log"
+it_wait_log terminal 'Event: \{ headers:\{.*origin=edge-log.*tailed-line' 1
 
 it_stop edge
 it_stop collector

@@ -3,7 +3,8 @@
 # file-group directory, a positionFile whose directory cannot be written, two sources sharing one position
 # file, a bad regex, a group without a path, headers for an unknown group; each names file, line, source and
 # key. A valid TAILDIR configuration checks clean, and the counters (Flume's names plus BytesBehind per file
-# group) show on /metrics and /prometheus.
+# group) show on /metrics and /prometheus. A live reload that changes a TAILDIR source restarts it with the
+# same position file (the new source is not taken for a second one sharing it) and nothing is read twice.
 . "$(dirname "$0")/lib.sh"
 
 d="$IT_TMP/d"
@@ -118,5 +119,14 @@ it_assert_grep "AppendBatchAcceptedCount" "$IT_TMP/metrics.json" '"AppendBatchAc
 it_assert_grep "BytesBehind per group (json)" "$IT_TMP/metrics.json" '"BytesBehind.g1":"7"'
 it_assert_grep "BytesBehind per group (prometheus)" "$IT_TMP/prom.txt" \
   '^relayd_source_bytes_behind\{agent="a",component="r1",type="TAILDIR",filegroup="g1"\} 7$'
+echo "a.sources.r1.batchSize = 50" >>"$IT_TMP/good.conf"
+kill -HUP "$(it_pid a)"
+it_wait_log a 'reload of agent a done in .*restarted: source r1;'
+echo "done" >>"$d/logs/a.log"
+deadline=$(($(it_now_ms) + 20000))
+until curl -sf "http://127.0.0.1:$port/metrics" | grep -q '"EventAcceptedCount":"1"'; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "the line appended after the reload was not read once"
+  sleep 0.1
+done
 it_stop a
 echo "PASS: $IT_NAME"

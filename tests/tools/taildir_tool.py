@@ -17,9 +17,9 @@ Usage:
       Reads every line of the regular files in DIR...; the first space-separated token of every line must be
       a number in K..K+N-1. Checks that every number is present; more than D duplicates fail (default 0:
       exactly once). Prints "check: seen=S distinct=D missing=M duplicates=U bad=B".
-  taildir_tool.py posfile --file PATH
+  taildir_tool.py posfile --file PATH [--at-end]
       Checks PATH parses as JSON (a list of {"inode","pos","file"} objects) and prints it as
-      "inode pos file" lines.
+      "inode pos file" lines. With --at-end, every entry's file must have that inode and pos as its size.
 """
 import argparse
 import json
@@ -131,6 +131,11 @@ def cmd_posfile(args):
             print("posfile: bad entry %r" % (e,))
             return 1
         print("%d %d %s" % (e["inode"], e["pos"], e["file"]))
+        if args.at_end:
+            st = os.stat(e["file"])
+            if (st.st_ino, st.st_size) != (e["inode"], e["pos"]):
+                print("posfile: %s is inode %d of %d bytes" % (e["file"], st.st_ino, st.st_size))
+                return 1
     return 0
 
 
@@ -159,6 +164,7 @@ def main():
     c.add_argument("dirs", nargs="+")
     q = sub.add_parser("posfile")
     q.add_argument("--file", required=True)
+    q.add_argument("--at-end", action="store_true")
     args = p.parse_args()
     return {"write": cmd_write, "many": cmd_many, "check": cmd_check, "posfile": cmd_posfile}[args.cmd](args)
 
