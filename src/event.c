@@ -43,7 +43,7 @@ _copy_short(char *dst, const char *src, guint32 len)
       dst[i] = src[i];
 }
 
-static char *
+static inline __attribute__((always_inline)) char *
 _copy_string(char *dst, const char *src, guint32 len)
 {
   if (len <= 16)
