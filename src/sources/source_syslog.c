@@ -24,6 +24,9 @@
  *    default 512) refuses more connections with a counter and a rate-limited warning (net.c).
  *  - A port of multiport_syslogtcp that cannot be bound fails the start (Flume logs it and runs without).
  *  - Bodies are the bytes received; a charset must encode ASCII as ASCII (see relay_syslog_charset_ok).
+ *  - clientHostnameHeader never blocks the loop (Flume's getHostName blocks its thread): the name comes from
+ *    /etc/hosts, the cache or an evdns query (rdns.h); a new connection is not read until its name is known,
+ *    at most clientHostnameTimeout ms, after which it is named by its IP (as when the lookup fails).
  *
  * Threads: everything runs on the main loop. */
 #include "relay.h"
@@ -73,8 +76,10 @@ struct _SyslogTcpSource
   char *charset_default;
   gint64 num_processors;
   gint64 max_connections;
+  RelaySyslogRdnsKeys rdns_keys;
 
   guint keep;
+  RelayRdns *rdns;      /* when clientHostnameHeader is set */
   GPtrArray *listeners; /* SyslogPort* */
   guint batch_max;
   RelayRateLimit rl_status, rl_eof_lost;
@@ -92,6 +97,7 @@ typedef struct
   gboolean submitting;
   RelayHeader extra[3];
   guint n_extra;
+  RelayRdnsWaiter waiter; /* reading waits for the peer's name */
   char ip[RELAY_SYSLOG_HOST_MAX], hostname[RELAY_SYSLOG_HOST_MAX];
 } SyslogConn;
 
@@ -107,7 +113,9 @@ typedef struct
   RELAY_OPT_STRING_ROW("clientIPHeader", NULL, SyslogTcpSource, ip_header, 0,                                 \
                        "header that receives the client's IP address"),                                      \
   RELAY_OPT_STRING_ROW("clientHostnameHeader", NULL, SyslogTcpSource, host_header, 0,                         \
-                       "header that receives the client's host name (a reverse DNS lookup per connection)"),  \
+                       "header that receives the client's host name (/etc/hosts or a reverse DNS lookup, "    \
+                       "cached; the connection is read once it is known)"),                                   \
+  RELAY_SYSLOG_RDNS_ROWS(SyslogTcpSource, rdns_keys),                                                         \
   RELAY_OPT_INT_ROW("max-connections", "512", 1, 1000000, SyslogTcpSource, max_connections, 0,                \
                     "relayd: concurrent connections; more are closed at once with a warning")
 /* clang-format on */
@@ -145,40 +153,51 @@ static const RelayOption _multiport_options[] = {
 /* ---- shared helpers (also used by the UDP source) ---- */
 
 void
-relay_syslog_peer_names(const struct sockaddr *sa, socklen_t sa_len, gboolean want_host,
-                        char ip[RELAY_SYSLOG_HOST_MAX], char host[RELAY_SYSLOG_HOST_MAX])
+relay_syslog_peer_ip(const struct sockaddr *sa, socklen_t sa_len, char ip[RELAY_SYSLOG_HOST_MAX])
 {
   if (getnameinfo(sa, sa_len, ip, RELAY_SYSLOG_HOST_MAX, NULL, 0, NI_NUMERICHOST) != 0)
-    g_strlcpy(ip, "", RELAY_SYSLOG_HOST_MAX);
-  host[0] = '\0';
-  if (want_host && getnameinfo(sa, sa_len, host, RELAY_SYSLOG_HOST_MAX, NULL, 0, 0) != 0)
-    g_strlcpy(host, ip, RELAY_SYSLOG_HOST_MAX);
+    ip[0] = '\0';
 }
 
 void
-relay_syslog_peer_names_text(const char *peer, gboolean want_host, char ip[RELAY_SYSLOG_HOST_MAX],
-                             char host[RELAY_SYSLOG_HOST_MAX])
+relay_syslog_peer_text_ip(const char *peer, char ip[RELAY_SYSLOG_HOST_MAX])
 {
   const char *colon = strrchr(peer, ':');
   gsize len = colon ? (gsize)(colon - peer) : strlen(peer);
-  char text[RELAY_SYSLOG_HOST_MAX];
 
   if (len >= 2 && peer[0] == '[' && peer[len - 1] == ']')
     {
       peer++;
       len -= 2;
     }
-  g_strlcpy(text, peer, MIN(len + 1, sizeof text));
-  struct addrinfo hints = { .ai_flags = AI_NUMERICHOST }, *ai = NULL;
-  if (getaddrinfo(text, NULL, &hints, &ai) == 0 && ai)
-    relay_syslog_peer_names(ai->ai_addr, ai->ai_addrlen, want_host, ip, host);
-  else
-    {
-      g_strlcpy(ip, text, RELAY_SYSLOG_HOST_MAX);
-      g_strlcpy(host, text, RELAY_SYSLOG_HOST_MAX);
-    }
-  if (ai)
-    freeaddrinfo(ai);
+  g_strlcpy(ip, peer, MIN(len + 1, RELAY_SYSLOG_HOST_MAX));
+}
+
+gboolean
+relay_syslog_rdns_configure(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigReport *report,
+                            const RelaySyslogRdnsKeys *keys)
+{
+  char *why = NULL;
+
+  if (relay_rdns_nameservers_ok(keys->nameservers, &why))
+    return TRUE;
+  relay_config_report_add(report, relay_component_config_get(cc, "clientHostnameNameservers"), cc->label,
+                          "clientHostnameNameservers", "%s; source %s removed", why, self->name);
+  g_free(why);
+  return FALSE;
+}
+
+RelayRdns *
+relay_syslog_rdns_new(RelaySource *source, const RelaySyslogRdnsKeys *keys, GError **error)
+{
+  RelayRdnsConfig config = {
+    .nameservers = keys->nameservers,
+    .timeout_ms = keys->timeout_ms,
+    .cache_size = (guint)keys->cache_size,
+    .ttl_s = keys->cache_ttl,
+  };
+
+  return relay_rdns_new(source->base, source->super.log_prefix, &config, error);
 }
 
 gboolean
@@ -297,13 +316,19 @@ _on_put_done(RelayPutResult result, gpointer user_data)
     relay_net_conn_resume(sc->conn, RELAY_NET_PAUSE_PUT);
 }
 
+static gpointer
+_ref_copy(gconstpointer ev, gpointer unused)
+{
+  (void)unused;
+  return relay_event_ref((RelayEvent *)ev);
+}
+
 static void
 _submit(SyslogConn *sc)
 {
   GPtrArray *batch = g_ptr_array_new_full(sc->retained->len, relay_event_unref_notify);
 
-  for (guint i = 0; i < sc->retained->len; i++)
-    g_ptr_array_add(batch, relay_event_ref(g_ptr_array_index(sc->retained, i)));
+  g_ptr_array_extend(batch, sc->retained, _ref_copy, NULL);
   relay_net_conn_pause(sc->conn, RELAY_NET_PAUSE_PUT);
   sc->submitting = TRUE;
   sc->pending = relay_channel_processor_submit(sc->source->super.cp, batch, _on_put_done, sc);
@@ -344,6 +369,36 @@ _on_readable(RelayNetConn *conn, gpointer conn_data)
 
 /* ---- connections ---- */
 
+/* The headers every message of the connection gets (once the host name is known). */
+static void
+_set_extra(SyslogConn *sc)
+{
+  SyslogTcpSource *src = sc->source;
+
+  sc->n_extra = 0;
+  if (src->ip_header && *src->ip_header)
+    sc->extra[sc->n_extra++]
+        = (RelayHeader){ src->ip_header, sc->ip, (guint32)strlen(src->ip_header), (guint32)strlen(sc->ip) };
+  if (src->rdns)
+    sc->extra[sc->n_extra++]
+        = (RelayHeader){ src->host_header, sc->hostname, (guint32)strlen(src->host_header),
+                         (guint32)strlen(sc->hostname) };
+  if (src->port_header && *src->port_header)
+    sc->extra[sc->n_extra++]
+        = (RelayHeader){ src->port_header, sc->port->port_text, (guint32)strlen(src->port_header),
+                         (guint32)strlen(sc->port->port_text) };
+}
+
+static void
+_on_name(const char *name, gpointer user_data)
+{
+  SyslogConn *sc = user_data;
+
+  g_strlcpy(sc->hostname, name, sizeof sc->hostname);
+  _set_extra(sc);
+  relay_net_conn_resume(sc->conn, RELAY_NET_PAUSE_OWNER);
+}
+
 static gboolean
 _on_accepted(RelayNetConn *conn, gpointer server_data)
 {
@@ -354,22 +409,16 @@ _on_accepted(RelayNetConn *conn, gpointer server_data)
   sc->source = src;
   sc->port = port;
   sc->conn = conn;
-  sc->retained = g_ptr_array_new_with_free_func(relay_event_unref_notify);
+  sc->retained = g_ptr_array_new_full(src->batch_max, relay_event_unref_notify);
   sc->retry = evtimer_new(src->super.base, _on_retry, sc);
-  gboolean want_ip = src->ip_header && *src->ip_header, want_host = src->host_header && *src->host_header;
-  if (want_ip || want_host)
-    relay_syslog_peer_names_text(relay_net_conn_peer(conn), want_host, sc->ip, sc->hostname);
-  if (want_ip)
-    sc->extra[sc->n_extra++]
-        = (RelayHeader){ src->ip_header, sc->ip, (guint32)strlen(src->ip_header), (guint32)strlen(sc->ip) };
-  if (want_host)
-    sc->extra[sc->n_extra++]
-        = (RelayHeader){ src->host_header, sc->hostname, (guint32)strlen(src->host_header),
-                         (guint32)strlen(sc->hostname) };
-  if (src->port_header && *src->port_header)
-    sc->extra[sc->n_extra++]
-        = (RelayHeader){ src->port_header, port->port_text, (guint32)strlen(src->port_header),
-                         (guint32)strlen(port->port_text) };
+  relay_syslog_peer_text_ip(relay_net_conn_peer(conn), sc->ip);
+  sc->waiter = (RelayRdnsWaiter){ .done = _on_name, .user_data = sc };
+  const char *name = src->rdns ? relay_rdns_lookup(src->rdns, sc->ip, &sc->waiter) : "";
+  if (name)
+    g_strlcpy(sc->hostname, name, sizeof sc->hostname);
+  else
+    relay_net_conn_pause(conn, RELAY_NET_PAUSE_OWNER);
+  _set_extra(sc);
   relay_net_conn_set_data(conn, sc);
   relay_counter_inc(&src->super.counters.open_connections);
   return TRUE;
@@ -424,6 +473,8 @@ _on_closed(RelayNetConn *conn, gpointer conn_data)
   SyslogTcpSource *src = sc->source;
 
   (void)conn;
+  if (src->rdns)
+    relay_rdns_cancel(src->rdns, &sc->waiter);
   if (sc->pending)
     relay_put_request_cancel(sc->pending);
   if (sc->pending || evtimer_pending(sc->retry, NULL))
@@ -531,6 +582,8 @@ _configure(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigRepo
   src->keep = relay_syslog_keep_fields(src->keep_fields);
   src->event_size = MAX(src->event_size, RELAY_SYSLOG_MIN_SIZE); /* Flume's MIN_SIZE, silently */
   src->listeners = g_ptr_array_new_with_free_func(_port_free);
+  if (!relay_syslog_rdns_configure(self, cc, report, &src->rdns_keys))
+    return FALSE;
   if (!src->ports)
     {
       g_ptr_array_add(src->listeners, _port_new(src, src->port, "UTF-8"));
@@ -580,6 +633,9 @@ _start(RelayComponent *self, GError **error)
       return FALSE;
     }
   src->batch_max = _batch_max(src);
+  if (src->host_header && *src->host_header
+      && !(src->rdns = relay_syslog_rdns_new(&src->super, &src->rdns_keys, error)))
+    return FALSE;
   for (guint i = 0; i < src->listeners->len; i++)
     {
       SyslogPort *p = g_ptr_array_index(src->listeners, i);
@@ -601,9 +657,10 @@ _stop(RelayComponent *self)
   for (guint i = 0; src->listeners && i < src->listeners->len; i++)
     {
       SyslogPort *p = g_ptr_array_index(src->listeners, i);
-      relay_net_server_free(p->server); /* cancels every pending put */
+      relay_net_server_free(p->server); /* cancels every pending put and name lookup */
       p->server = NULL;
     }
+  g_clear_pointer(&src->rdns, relay_rdns_free);
 }
 
 static void
@@ -611,6 +668,7 @@ _free(RelayComponent *self)
 {
   SyslogTcpSource *src = (SyslogTcpSource *)self;
 
+  g_clear_pointer(&src->rdns, relay_rdns_free);
   if (src->listeners)
     g_ptr_array_unref(src->listeners);
 }

@@ -8,8 +8,12 @@
  * UDP cannot push back: the datagrams found readable at once (at most 100, or the channels' smallest
  * transactionCapacity) are put as one batch in one attempt; when the channel is full they are dropped and
  * counted (ChannelWriteFail per batch, relayd's EventFailed per event, a rate-limited warning). Datagrams
- * the kernel drops while relayd is busy are not seen. clientHostnameHeader does a reverse DNS lookup per
- * new sender address (the last one is cached).
+ * the kernel drops while relayd is busy are not seen.
+ *
+ * clientHostnameHeader never blocks the loop: the name comes from /etc/hosts, the cache or an evdns query
+ * (rdns.h). The messages of a sender whose name is being looked up wait (at most clientHostnameTimeout ms,
+ * then they carry the IP, as when the lookup fails) and are put as one batch when it is known; at most
+ * RELAY_SYSLOG_UDP_WAIT_MAX messages wait in all, more go at once with the IP as the name.
  *
  * Threads: everything runs on the main loop. */
 #include "relay.h"
@@ -31,6 +35,7 @@
 
 #define RELAY_SYSLOG_UDP_MAX 65536
 #define RELAY_SYSLOG_UDP_BATCH 100
+#define RELAY_SYSLOG_UDP_WAIT_MAX 10000
 
 typedef struct
 {
@@ -40,13 +45,17 @@ typedef struct
   char *keep_fields;
   char *ip_header, *host_header;
   gint64 event_size_ignored;
+  RelaySyslogRdnsKeys rdns_keys;
 
   guint keep;
+  RelayRdns *rdns;     /* when clientHostnameHeader is set */
+  GHashTable *waiting; /* ip -> _Waiting: messages of senders whose name is looked up */
+  guint n_waiting;     /* messages in them */
   evutil_socket_t fd;
   struct event *ev;
   guint8 *buf; /* RELAY_SYSLOG_UDP_MAX + 1 bytes */
   guint batch_max;
-  struct sockaddr_storage last_peer; /* cache for the peer names */
+  struct sockaddr_storage last_peer; /* cache for the IP text */
   socklen_t last_peer_len;
   char ip[RELAY_SYSLOG_HOST_MAX], hostname[RELAY_SYSLOG_HOST_MAX];
   RelayRateLimit rl_status, rl_dropped, rl_error;
@@ -63,7 +72,9 @@ static const RelayOption _udp_options[] = {
   RELAY_OPT_STRING_ROW("clientIPHeader", NULL, SyslogUdpSource, ip_header, 0,
                        "header that receives the sender's IP address"),
   RELAY_OPT_STRING_ROW("clientHostnameHeader", NULL, SyslogUdpSource, host_header, 0,
-                       "header that receives the sender's host name (reverse DNS lookup)"),
+                       "header that receives the sender's host name (/etc/hosts or a reverse DNS lookup, "
+                       "cached; messages wait for it)"),
+  RELAY_SYSLOG_RDNS_ROWS(SyslogUdpSource, rdns_keys),
   RELAY_OPT_INT_ROW("eventSize", NULL, 1, 1000000000, SyslogUdpSource, event_size_ignored, RELAY_OPTF_IGNORED,
                     "Flume's syslogudp does not read it either: a datagram (up to 64 KiB) is one message"),
   RELAY_OPTION_END,
@@ -84,30 +95,6 @@ _message(const guint8 *buf, gsize len, gsize *msg_len)
   return buf + start;
 }
 
-static guint
-_peer_headers(SyslogUdpSource *src, const struct sockaddr_storage *peer, socklen_t peer_len,
-              RelayHeader *extra)
-{
-  gboolean want_ip = src->ip_header && *src->ip_header, want_host = src->host_header && *src->host_header;
-  guint n = 0;
-
-  if (!want_ip && !want_host)
-    return 0;
-  if (peer_len != src->last_peer_len || memcmp(peer, &src->last_peer, peer_len) != 0)
-    {
-      relay_syslog_peer_names((const struct sockaddr *)peer, peer_len, want_host, src->ip, src->hostname);
-      memcpy(&src->last_peer, peer, peer_len);
-      src->last_peer_len = peer_len;
-    }
-  if (want_ip)
-    extra[n++]
-        = (RelayHeader){ src->ip_header, src->ip, (guint32)strlen(src->ip_header), (guint32)strlen(src->ip) };
-  if (want_host)
-    extra[n++] = (RelayHeader){ src->host_header, src->hostname, (guint32)strlen(src->host_header),
-                                (guint32)strlen(src->hostname) };
-  return n;
-}
-
 static void
 _put(SyslogUdpSource *src, GPtrArray *batch)
 {
@@ -125,6 +112,99 @@ _put(SyslogUdpSource *src, GPtrArray *batch)
                             "datagrams dropped (UDP cannot wait) events=%u result=%s", n,
                             relay_put_result_name(result));
     }
+}
+
+/* The messages of one sender waiting for its name. */
+typedef struct
+{
+  SyslogUdpSource *src;
+  RelayRdnsWaiter waiter;
+  char *ip;
+  GPtrArray *events; /* built without the host name header */
+} _Waiting;
+
+static void
+_waiting_free(gpointer data)
+{
+  _Waiting *w = data;
+
+  relay_rdns_cancel(w->src->rdns, &w->waiter);
+  w->src->n_waiting -= w->events->len;
+  g_ptr_array_unref(w->events);
+  g_free(w->ip);
+  g_free(w);
+}
+
+static void
+_on_name(const char *name, gpointer user_data)
+{
+  _Waiting *w = user_data;
+  SyslogUdpSource *src = w->src;
+  GPtrArray *events = w->events;
+
+  for (guint i = 0; i < events->len; i++)
+    events->pdata[i] = relay_event_with_header(events->pdata[i], src->host_header, name);
+  w->events = g_ptr_array_new();
+  src->n_waiting -= events->len;
+  g_hash_table_remove(src->waiting, w->ip);
+  _put(src, events);
+  g_ptr_array_unref(events);
+}
+
+/* The messages of ip wait for its name: a new or existing group, or NULL when the name is known now (in
+ * src->hostname) or nothing more may wait. */
+static _Waiting *
+_waiting_for(SyslogUdpSource *src, const char *ip)
+{
+  _Waiting *w = g_hash_table_lookup(src->waiting, ip);
+
+  if (w || src->n_waiting >= RELAY_SYSLOG_UDP_WAIT_MAX)
+    {
+      if (!w)
+        g_strlcpy(src->hostname, ip, sizeof src->hostname);
+      return w;
+    }
+  w = g_new0(_Waiting, 1);
+  w->src = src;
+  w->waiter = (RelayRdnsWaiter){ .done = _on_name, .user_data = w };
+  const char *name = relay_rdns_lookup(src->rdns, ip, &w->waiter);
+  if (name)
+    {
+      g_strlcpy(src->hostname, name, sizeof src->hostname);
+      g_free(w);
+      return NULL;
+    }
+  w->ip = g_strdup(ip);
+  w->events = g_ptr_array_new_with_free_func(relay_event_unref_notify);
+  g_hash_table_insert(src->waiting, w->ip, w);
+  return w;
+}
+
+/* Fills extra with the sender's headers; *wait receives the group the message must join (its host name
+ * header is added when the name is known), else NULL. */
+static guint
+_peer_headers(SyslogUdpSource *src, const struct sockaddr_storage *peer, socklen_t peer_len,
+              RelayHeader *extra, _Waiting **wait)
+{
+  gboolean want_ip = src->ip_header && *src->ip_header;
+  guint n = 0;
+
+  *wait = NULL;
+  if (!want_ip && !src->rdns)
+    return 0;
+  if (peer_len != src->last_peer_len || memcmp(peer, &src->last_peer, peer_len) != 0)
+    {
+      relay_syslog_peer_ip((const struct sockaddr *)peer, peer_len, src->ip);
+      memcpy(&src->last_peer, peer, peer_len);
+      src->last_peer_len = peer_len;
+    }
+  if (want_ip)
+    extra[n++]
+        = (RelayHeader){ src->ip_header, src->ip, (guint32)strlen(src->ip_header), (guint32)strlen(src->ip) };
+  if (src->rdns && !(*wait = _waiting_for(src, src->ip)))
+    extra[n++] = (RelayHeader){ src->host_header, src->hostname, (guint32)strlen(src->host_header),
+                                (guint32)strlen(src->hostname) };
+  return n;
 }
 
 /* Reads what is readable now, up to batch_max datagrams, and puts them as one batch. */
@@ -151,7 +231,8 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
         }
       relay_counter_add(&src->super.counters.bytes_received, n);
       RelayHeader extra[2];
-      guint n_extra = _peer_headers(src, &peer, peer_len, extra);
+      _Waiting *wait = NULL;
+      guint n_extra = _peer_headers(src, &peer, peer_len, extra, &wait);
       gsize msg_len = 0;
       const guint8 *msg = _message(src->buf, (gsize)n, &msg_len);
       const char *status = NULL;
@@ -167,7 +248,9 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
           relay_net_format_peer((const struct sockaddr *)&peer, peer_len, peer_text, sizeof peer_text);
           relay_syslog_note_status(&src->super, &src->rl_status, status, ev, peer_text);
         }
-      g_ptr_array_add(batch, ev);
+      if (wait)
+        src->n_waiting++;
+      g_ptr_array_add(wait ? wait->events : batch, ev);
     }
   if (batch->len > 0)
     _put(src, batch);
@@ -180,14 +263,12 @@ _configure(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigRepo
   SyslogUdpSource *src = (SyslogUdpSource *)self;
   RelayRateLimit limit = RELAY_RATELIMIT_INIT;
 
-  (void)cc;
-  (void)report;
   src->rl_status = limit;
   src->rl_dropped = limit;
   src->rl_error = limit;
   src->keep = relay_syslog_keep_fields(src->keep_fields);
   src->fd = -1;
-  return TRUE;
+  return relay_syslog_rdns_configure(self, cc, report, &src->rdns_keys);
 }
 
 static guint
@@ -239,6 +320,12 @@ _start(RelayComponent *self, GError **error)
                   "%s: started without channel processor or event loop", self->log_prefix);
       return FALSE;
     }
+  if (src->host_header && *src->host_header)
+    {
+      if (!(src->rdns = relay_syslog_rdns_new(&src->super, &src->rdns_keys, error)))
+        return FALSE;
+      src->waiting = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, _waiting_free);
+    }
   if (!_bind(src, error))
     return FALSE;
   src->batch_max = _batch_max(src);
@@ -260,6 +347,16 @@ _stop(RelayComponent *self)
     close(src->fd);
   src->fd = -1;
   g_clear_pointer(&src->buf, g_free);
+  if (src->waiting)
+    {
+      /* Messages still waiting for their sender's name go with the IP. */
+      GList *groups = g_hash_table_get_values(src->waiting);
+      for (GList *i = groups; i; i = i->next)
+        _on_name(((_Waiting *)i->data)->ip, i->data);
+      g_list_free(groups);
+    }
+  g_clear_pointer(&src->waiting, g_hash_table_destroy);
+  g_clear_pointer(&src->rdns, relay_rdns_free);
 }
 
 /* For --check: the port must be free now. */

@@ -26,30 +26,67 @@
 
 #define _MAX_HEADERS 16
 
-/* ---- character classes of Java's regular expressions ---- */
+/* ---- character classes of Java's regular expressions (one table lookup each) ---- */
+
+enum
+{
+  _SPACE = 1, /* \s: [ \t\n\x0B\f\r] */
+  _DIGIT = 2,
+  _WORD = 4, /* \w: [A-Za-z0-9_] */
+  _HOST = 8, /* [\w.@-] */
+};
+
+#define _WORD_HOST (_WORD | _HOST)
+#define _R4(x) x, x, x, x
+#define _R8(x) _R4(x), _R4(x)
+#define _R16(x) _R8(x), _R8(x)
+
+static const guint8 _class[256] = {
+  ['\t'] = _SPACE,
+  ['\n'] = _SPACE,
+  [0x0b] = _SPACE,
+  ['\f'] = _SPACE,
+  ['\r'] = _SPACE,
+  [' '] = _SPACE,
+  ['0'] = _R8(_DIGIT | _WORD_HOST),
+  _DIGIT | _WORD_HOST,
+  _DIGIT | _WORD_HOST,
+  ['A'] = _R16(_WORD_HOST),
+  _R8(_WORD_HOST),
+  _WORD_HOST,
+  _WORD_HOST,
+  ['a'] = _R16(_WORD_HOST),
+  _R8(_WORD_HOST),
+  _WORD_HOST,
+  _WORD_HOST,
+  ['_'] = _WORD_HOST,
+  ['.'] = _HOST,
+  ['@'] = _HOST,
+  ['-'] = _HOST,
+};
 
 static inline gboolean
 _is_space(guint8 c)
 {
-  return c == ' ' || c == '\t' || c == '\n' || c == 0x0b || c == '\f' || c == '\r';
+  return _class[c] & _SPACE;
 }
 
 static inline gboolean
 _is_digit(guint8 c)
 {
-  return c >= '0' && c <= '9';
+  return _class[c] & _DIGIT;
 }
 
 static inline gboolean
 _is_word(guint8 c)
 {
-  return _is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  return _class[c] & _WORD;
 }
 
 static inline gboolean
 _is_host_char(guint8 c)
 {
-  return _is_word(c) || c == '.' || c == '@' || c == '-';
+  return _class[c] & _HOST;
 }
 
 /* TRUE if [p, end) holds a Java line terminator ('.' does not match it): \n, \r, U+0085, U+2028, U+2029. */
@@ -200,6 +237,62 @@ _add_months(gint64 seconds, int months)
                         tm.tm_sec);
 }
 
+/* The "YYYY-MM-DDTHH:MM:SS" of a stamp as local and as UTC seconds, each computed once per distinct text and
+ * thread (the messages of one second share it). */
+typedef struct
+{
+  char text[19];
+  gint64 local, utc;
+  gboolean valid, have_local, have_utc;
+} _StampCache;
+
+static _StampCache *
+_stamp_cache(const guint8 *p)
+{
+  static __thread _StampCache cache;
+
+  if (!cache.valid || memcmp(cache.text, p, sizeof cache.text) != 0)
+    {
+      memcpy(cache.text, p, sizeof cache.text);
+      cache.valid = TRUE;
+      cache.have_local = cache.have_utc = FALSE;
+    }
+  return &cache;
+}
+
+static gint64
+_stamp_local(_StampCache *c)
+{
+  const guint8 *p = (const guint8 *)c->text;
+
+  if (!c->have_local)
+    {
+      c->local = _local_seconds(_num(p, 4), _num(p + 5, 2) - 1, _num(p + 8, 2), _num(p + 11, 2),
+                                _num(p + 14, 2), _num(p + 17, 2));
+      c->have_local = TRUE;
+    }
+  return c->local;
+}
+
+static gint64
+_stamp_utc(_StampCache *c)
+{
+  const guint8 *p = (const guint8 *)c->text;
+
+  if (!c->have_utc)
+    {
+      struct tm tm = { .tm_year = _num(p, 4) - 1900,
+                       .tm_mon = _num(p + 5, 2) - 1,
+                       .tm_mday = _num(p + 8, 2),
+                       .tm_hour = _num(p + 11, 2),
+                       .tm_min = _num(p + 14, 2),
+                       .tm_sec = _num(p + 17, 2) };
+      c->utc = (gint64)timegm(&tm);
+      c->have_utc = TRUE;
+    }
+  return c->utc;
+}
+
 gint64
 relay_syslog_parse_5424_time(const char *stamp, gsize len)
 {
@@ -207,8 +300,7 @@ relay_syslog_parse_5424_time(const char *stamp, gsize len)
 
   if (len < 19)
     return -1;
-  int year = _num(p, 4), mon = _num(p + 5, 2), mday = _num(p + 8, 2);
-  int hour = _num(p + 11, 2), min = _num(p + 14, 2), sec = _num(p + 17, 2);
+  _StampCache *cache = _stamp_cache(p);
   p += 19;
   if (p < end && *p == '.')
     {
@@ -216,21 +308,36 @@ relay_syslog_parse_5424_time(const char *stamp, gsize len)
       int n = 0;
       while (p + 1 + n < end && _is_digit(p[1 + n]) && n < 3)
         n++;
-      return _local_seconds(year, mon - 1, mday, hour, min, sec) * 1000 + _num(p + 1, n);
+      return _stamp_local(cache) * 1000 + _num(p + 1, n);
     }
   if (p == end)
-    return _local_seconds(year, mon - 1, mday, hour, min, sec) * 1000;
+    return _stamp_local(cache) * 1000;
   /* A zone: Z or +hh:mm (the matcher checked the shape). */
-  struct tm tm = {
-    .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = mday, .tm_hour = hour, .tm_min = min, .tm_sec = sec
-  };
-  gint64 utc = (gint64)timegm(&tm);
+  gint64 utc = _stamp_utc(cache);
   if (*p != 'Z')
     {
       gint64 offset = (_num(p + 1, 2) * 60 + _num(p + 4, 2)) * 60;
       utc -= *p == '-' ? -offset : offset;
     }
   return utc * 1000;
+}
+
+/* The UTC year of now_ms, computed once per second and thread. */
+static int
+_utc_year(gint64 now_ms)
+{
+  static __thread gint64 second = G_MININT64;
+  static __thread int year;
+
+  if (now_ms / 1000 != second)
+    {
+      time_t now = (time_t)(now_ms / 1000);
+      struct tm tm;
+      gmtime_r(&now, &tm);
+      second = now_ms / 1000;
+      year = tm.tm_year + 1900;
+    }
+  return year;
 }
 
 gint64
@@ -253,15 +360,14 @@ relay_syslog_parse_3164_time(const char *stamp, gsize len, gint64 now_ms)
     mday = mday * 10 + (*p++ - '0');
   if (end - p != 9)
     return -1;
-  time_t now = (time_t)(now_ms / 1000);
-  struct tm now_tm;
-  gmtime_r(&now, &now_tm);
   gint64 parsed
-      = _local_seconds(now_tm.tm_year + 1900, mon, mday, _num(p + 1, 2), _num(p + 4, 2), _num(p + 7, 2));
-  /* FLUME-3201: a window of eleven months in the past and one month in the future. */
-  if (parsed * 1000 > now_ms && _add_months(parsed, -1) * 1000 > now_ms)
+      = _local_seconds(_utc_year(now_ms), mon, mday, _num(p + 1, 2), _num(p + 4, 2), _num(p + 7, 2));
+  /* FLUME-3201: a window of eleven months in the past and one month in the future. A month is at least 28
+   * days and eleven at least 334 (less an hour of DST), so most stamps need no calendar arithmetic. */
+  gint64 ahead_s = parsed - now_ms / 1000;
+  if (ahead_s > 27 * 86400 && parsed * 1000 > now_ms && _add_months(parsed, -1) * 1000 > now_ms)
     parsed = _add_months(parsed, -12);
-  else if (parsed * 1000 < now_ms && _add_months(parsed, 11) * 1000 < now_ms)
+  else if (ahead_s < -333 * 86400 && parsed * 1000 < now_ms && _add_months(parsed, 11) * 1000 < now_ms)
     parsed = _add_months(parsed, 12);
   return parsed * 1000;
 }
@@ -405,15 +511,18 @@ typedef struct
   guint n;
 } _Headers;
 
-static void
-_add(_Headers *h, const char *key, const void *value, gsize value_len)
+static inline void
+_add_len(_Headers *h, const char *key, gsize key_len, const void *value, gsize value_len)
 {
   if (h->n >= _MAX_HEADERS)
     return;
   h->headers[h->n++] = (RelayHeader){
-    .key = key, .value = value, .key_len = (guint32)strlen(key), .value_len = (guint32)value_len
+    .key = key, .value = value, .key_len = (guint32)key_len, .value_len = (guint32)value_len
   };
 }
+
+/* key: a string literal */
+#define _add(h, key, value, value_len) _add_len(h, key, sizeof key - 1, value, value_len)
 
 /* keepFields: "<pri>" version SP stamp SP host SP body (Flume's addFieldsToBody). */
 static GString *
@@ -472,6 +581,21 @@ _format_int(char *out, gint64 v)
   *out = '\0';
 }
 
+/* Decimal text of 0 <= v < 1000 into out (4 bytes); returns its length. */
+static gsize
+_format_small(char *out, int v)
+{
+  gsize n = 0;
+
+  if (v >= 100)
+    out[n++] = (char)('0' + v / 100);
+  if (v >= 10)
+    out[n++] = (char)('0' + v / 10 % 10);
+  out[n++] = (char)('0' + v % 10);
+  out[n] = '\0';
+  return n;
+}
+
 /* _format_int for timestamps, remembering the last one per thread (many messages share a millisecond). */
 static void
 _format_stamp(char *out, gint64 ms)
@@ -507,9 +631,10 @@ RelayEvent *
 relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete, gint64 now_ms,
                    const RelayHeader *extra, guint n_extra, const char **status)
 {
-  _Headers h = { .n = 0 };
+  _Headers h; /* not zeroed: only the first h.n are read */
   _Match m = { 0 };
-  char facility[24] = "0", severity[24] = "0", stamp_ms[24];
+  char facility[4] = "0", severity[4] = "0", stamp_ms[24];
+  gsize facility_len = 1, severity_len = 1;
   const void *body = msg;
   gsize body_len = len;
   GString *kept = NULL;
@@ -529,11 +654,12 @@ relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete
   if (!invalid)
     {
       int pri = _num(msg + 1, digits);
-      _format_int(facility, pri / 8);
-      _format_int(severity, pri % 8);
+      facility_len = _format_small(facility, pri / 8);
+      severity_len = _format_small(severity, pri % 8);
     }
-  _add(&h, "Facility", facility, strlen(facility));
-  _add(&h, "Severity", severity, strlen(severity));
+  h.n = 0;
+  _add(&h, "Facility", facility, facility_len);
+  _add(&h, "Severity", severity, severity_len);
   const guint8 *after = msg + digits + 2, *end = msg + len;
   if (!invalid && after <= end
       && (_match_with_version(after, end, _match_5424_rest, &m)
