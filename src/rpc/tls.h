@@ -147,6 +147,11 @@ RelayTls *relay_tls_new(const RelayTlsOptions *options, gboolean server, const c
 /* The same for a component's configure(): on failure adds one report line and returns NULL (tls_config.c). */
 RelayTls *relay_tls_new_for_component(const RelayTlsOptions *options, gboolean server, const char *label,
                                       const RelayComponentConfig *cc, RelayConfigReport *report);
+/* A component's configure() in one call: without ssl TRUE and *ctx NULL; with ssl the context is built into
+ * *ctx, or a report line is added and FALSE returned. Every TLS source and sink uses this. */
+gboolean relay_tls_component_configure(const RelayTlsOptions *options, gboolean server, const char *label,
+                                       const RelayComponentConfig *cc, RelayConfigReport *report,
+                                       RelayTls **ctx);
 RelayTls *relay_tls_ref(RelayTls *self);
 void relay_tls_unref(RelayTls *self);
 const RelayTlsOptions *relay_tls_options(RelayTls *self);
