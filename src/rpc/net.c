@@ -355,7 +355,10 @@ _tls_fail(RelayNetConn *conn, RelayTlsFailure failure, const char *detail)
                         relay_tls_failure_name(failure), detail);
   conn->tls_failed = TRUE;
   if (conn->tconn)
-    _tls_send(conn);
+    {
+      event_del(conn->hs_ev); /* counted once, even while the alert is flushed */
+      _tls_send(conn);
+    }
   evbuffer_drain(_raw(conn), evbuffer_get_length(_raw(conn)));
   relay_net_conn_close(conn, TRUE);
 }
