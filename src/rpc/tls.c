@@ -915,6 +915,30 @@ relay_tls_conn_take_output_into(RelayTlsConn *self, guint8 *dst, gsize cap)
 }
 
 gsize
+relay_tls_conn_peek_output(RelayTlsConn *self, const guint8 **data)
+{
+  char *ptr = NULL;
+  long len = BIO_get_mem_data(self->wbio, &ptr);
+
+  *data = (const guint8 *)ptr;
+  return len > 0 ? (gsize)len : 0;
+}
+
+void
+relay_tls_conn_consume_output(RelayTlsConn *self, gsize n)
+{
+  guint8 scratch[4096];
+
+  if (n >= BIO_ctrl_pending(self->wbio))
+    {
+      (void)BIO_reset(self->wbio); /* a read-write memory BIO: emptied */
+      return;
+    }
+  while (n > 0)
+    n -= relay_tls_conn_take_output_into(self, scratch, MIN(n, sizeof scratch));
+}
+
+gsize
 relay_tls_conn_input_pending(RelayTlsConn *self)
 {
   return BIO_ctrl_pending(self->rbio);

@@ -197,6 +197,10 @@ void relay_tls_conn_take_output(RelayTlsConn *self, GByteArray *out);
  * move the records straight into its own output buffer. */
 gsize relay_tls_conn_output_pending(RelayTlsConn *self);
 gsize relay_tls_conn_take_output_into(RelayTlsConn *self, guint8 *dst, gsize cap);
+/* The same without a copy: *data points at the waiting records (valid until the next call on self), and
+ * relay_tls_conn_consume_output() drops the first n bytes once they were sent. */
+gsize relay_tls_conn_peek_output(RelayTlsConn *self, const guint8 **data);
+void relay_tls_conn_consume_output(RelayTlsConn *self, gsize n);
 gboolean relay_tls_conn_established(RelayTlsConn *self);
 /* After the handshake: checks ssl-allowed-subjects. FALSE with the failure set when refused. */
 gboolean relay_tls_conn_check_peer(RelayTlsConn *self);
