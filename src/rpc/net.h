@@ -11,7 +11,8 @@
  * whose output buffer grew above write_high_watermark (a peer that does not read its replies), lets the
  * owner pause reading while a channel put is pending, and closes connections deferred, so any callback may
  * close its own connection. Buffered bytes (input and output) are charged to the memory budget
- * (membudget.h); while it is exhausted connections are not read and new ones are refused. The protocol
+ * (membudget.h); while it is exhausted connections are not read and new ones are refused. With a RelayTls
+ * in the config every connection is TLS (tls.c's memory-BIO sessions; see RelayNetServerConfig). The protocol
  * (netcat, Avro, Thrift) lives in the owner's callbacks.
  *
  * Threads: everything runs on the thread of the event_base (the main loop). */
