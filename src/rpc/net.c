@@ -49,6 +49,7 @@ struct _RelayNetServer
   struct event *budget_retry; /* resumes connections paused for the memory budget */
   GQueue conns;               /* RelayNetConn, through their link */
   RelayRateLimit rl_refused, rl_memory;
+  RelayRateLimit rl_tls[RELAY_TLS_FAIL_N]; /* one per reason */
 };
 
 struct _RelayNetAcceptGuard
@@ -73,6 +74,11 @@ struct _RelayNetConn
   gboolean readable_kick; /* defer will re-run readable() */
   gboolean dead;          /* closed() is running or ran */
   gint64 charged;         /* buffered bytes charged to the memory budget */
+  gboolean checked_first; /* the first bytes were checked (TLS or plaintext) */
+  gboolean tls_failed;    /* closed for a TLS reason: nothing more is decrypted */
+  RelayTlsConn *tconn;    /* TLS only, like: */
+  struct evbuffer *plain; /* decrypted input (the bufferevent's input holds the records) */
+  struct event *hs_ev;    /* handshake deadline, until established */
   GList link;
   char peer[RELAY_NET_PEER_MAX];
 };
@@ -306,6 +312,211 @@ _on_buffer_change(struct evbuffer *buf, const struct evbuffer_cb_info *info, voi
   relay_membudget_add(delta);
 }
 
+/* ---- TLS: the bufferevent carries the records; conn->plain the decrypted bytes ---- */
+
+static struct evbuffer *
+_raw(RelayNetConn *conn)
+{
+  return bufferevent_get_input(conn->bev);
+}
+
+void
+relay_net_tls_take_output(RelayTlsConn *tconn, struct evbuffer *out)
+{
+  gsize pending;
+
+  while ((pending = relay_tls_conn_output_pending(tconn)) > 0)
+    {
+      struct evbuffer_iovec v;
+      if (evbuffer_reserve_space(out, (ev_ssize_t)pending, &v, 1) < 1)
+        return;
+      v.iov_len = relay_tls_conn_take_output_into(tconn, v.iov_base, MIN(v.iov_len, pending));
+      evbuffer_commit_space(out, &v, 1);
+    }
+}
+
+static void
+_tls_send(RelayNetConn *conn)
+{
+  relay_net_tls_take_output(conn->tconn, bufferevent_get_output(conn->bev));
+}
+
+/* Closes conn for a TLS reason: one rate-limited line per reason, a counter, the alert (if any) flushed;
+ * the undecrypted input is dropped (what was decrypted before stays for closed()). */
+static void
+_tls_fail(RelayNetConn *conn, RelayTlsFailure failure, const char *detail)
+{
+  RelayNetServer *server = conn->server;
+
+  if (server->config.tls_errors)
+    relay_counter_inc(&server->config.tls_errors[failure]);
+  relay_log_ratelimited(&server->rl_tls[failure], RELAY_LOG_WARN, server->log_prefix,
+                        "closing connection peer=%s tls=%s detail=%s", conn->peer,
+                        relay_tls_failure_name(failure), detail);
+  conn->tls_failed = TRUE;
+  if (conn->tconn)
+    {
+      event_del(conn->hs_ev); /* counted once, even while the alert is flushed */
+      _tls_send(conn);
+    }
+  evbuffer_drain(_raw(conn), evbuffer_get_length(_raw(conn)));
+  relay_net_conn_close(conn, TRUE);
+}
+
+static void
+_tls_fail_conn(RelayNetConn *conn)
+{
+  _tls_fail(conn, relay_tls_conn_failure(conn->tconn), relay_tls_conn_failure_detail(conn->tconn));
+}
+
+static void
+_on_handshake_timeout(evutil_socket_t fd, short what, void *arg)
+{
+  RelayNetConn *conn = arg;
+  char detail[64];
+
+  g_snprintf(detail, sizeof detail, "no complete handshake within %" G_GINT64_FORMAT " ms",
+             relay_tls_options(conn->server->config.tls)->handshake_timeout_ms);
+  _tls_fail(conn, RELAY_TLS_FAIL_TIMEOUT, detail);
+}
+
+/* The handshake just completed: stop its deadline, check ssl-allowed-subjects. FALSE if refused. */
+static gboolean
+_tls_established(RelayNetConn *conn)
+{
+  event_del(conn->hs_ev);
+  if (!relay_tls_conn_check_peer(conn->tconn))
+    {
+      _tls_fail_conn(conn);
+      return FALSE;
+    }
+  const char *subject = relay_tls_conn_peer_subject(conn->tconn);
+  relay_debug(conn->server->log_prefix, "TLS established peer=%s subject=%s", conn->peer,
+              subject ? subject : "-");
+  return TRUE;
+}
+
+/* Feeds the records received to the TLS connection (the memory BIO holds at most about read_high_watermark
+ * bytes; the rest waits in the bufferevent, whose watermark then stops reading). TRUE if it fed any. */
+static gboolean
+_tls_feed(RelayNetConn *conn)
+{
+  struct evbuffer *raw = _raw(conn);
+  gsize high = conn->server->config.read_high_watermark, before = evbuffer_get_length(raw);
+
+  while (evbuffer_get_length(raw) > 0 && relay_tls_conn_input_pending(conn->tconn) < high)
+    {
+      struct evbuffer_iovec v;
+      evbuffer_peek(raw, -1, NULL, &v, 1);
+      relay_tls_conn_feed(conn->tconn, v.iov_base, v.iov_len);
+      evbuffer_drain(raw, v.iov_len);
+    }
+  return evbuffer_get_length(raw) < before;
+}
+
+/* Decrypts what was received into conn->plain, which stays under read_high_watermark; sends handshake
+ * records. FALSE if the connection failed or the peer ended the TLS session. */
+static gboolean
+_tls_pump(RelayNetConn *conn)
+{
+  gsize high = conn->server->config.read_high_watermark;
+
+  for (;;)
+    {
+      gboolean fed = _tls_feed(conn);
+      gsize have = evbuffer_get_length(conn->plain), room = have < high ? high - have : 0;
+      gsize chunk = MIN(room, 16384), n = 0;
+      gboolean was_established = relay_tls_conn_established(conn->tconn);
+      struct evbuffer_iovec v = { NULL, 0 };
+      guint8 none;
+      if (chunk > 0 && evbuffer_reserve_space(conn->plain, (ev_ssize_t)chunk, &v, 1) < 1)
+        return FALSE;
+      RelayTlsIo io = relay_tls_conn_read_into(conn->tconn, chunk ? v.iov_base : &none,
+                                               chunk ? MIN(v.iov_len, chunk) : 0, &n);
+      if (chunk > 0)
+        {
+          v.iov_len = n;
+          evbuffer_commit_space(conn->plain, &v, 1);
+        }
+      _tls_send(conn);
+      if (io == RELAY_TLS_IO_FAILED)
+        {
+          _tls_fail_conn(conn);
+          return FALSE;
+        }
+      if (!was_established && relay_tls_conn_established(conn->tconn) && !_tls_established(conn))
+        return FALSE;
+      if (io == RELAY_TLS_IO_CLOSED)
+        {
+          relay_net_conn_close(conn, TRUE); /* close_notify: as an EOF */
+          return FALSE;
+        }
+      if (n == 0 && !fed)
+        return TRUE;
+    }
+}
+
+/* Before the owner sees input: the first bytes must match the port (TLS or not), then TLS records are
+ * decrypted. FALSE when there is nothing for the owner (too few bytes yet, closed). */
+static gboolean
+_tls_input(RelayNetConn *conn)
+{
+  const RelayNetServerConfig *config = &conn->server->config;
+
+  if (!conn->checked_first && (config->tls || config->refuse_tls_hello))
+    {
+      if (evbuffer_get_length(_raw(conn)) < 2)
+        return config->tls == NULL;
+      gboolean hello = relay_tls_looks_like_client_hello(evbuffer_pullup(_raw(conn), 2), 2);
+      conn->checked_first = TRUE;
+      if (config->tls && !hello)
+        _tls_fail(conn, RELAY_TLS_FAIL_PLAINTEXT, "the client does not speak TLS");
+      else if (!config->tls && hello)
+        _tls_fail(conn, RELAY_TLS_FAIL_TLS_ON_PLAIN, "a TLS ClientHello on a port without ssl");
+      if (conn->closing)
+        return FALSE;
+    }
+  return !conn->tconn || conn->tls_failed || _tls_pump(conn);
+}
+
+static void
+_tls_conn_init(RelayNetConn *conn, RelayTls *tls)
+{
+  gint64 ms = relay_tls_options(tls)->handshake_timeout_ms;
+  struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+  conn->tconn = relay_tls_conn_new(tls, NULL);
+  conn->plain = evbuffer_new();
+  conn->hs_ev = evtimer_new(conn->server->base, _on_handshake_timeout, conn);
+  evtimer_add(conn->hs_ev, &tv);
+}
+
+static void
+_tls_conn_free(RelayNetConn *conn)
+{
+  if (!conn->tconn)
+    return;
+  event_free(conn->hs_ev);
+  relay_tls_conn_free(conn->tconn);
+  evbuffer_free(conn->plain);
+}
+
+/* Encrypts and queues a reply (the handshake is complete: replies follow input). */
+static void
+_tls_write(RelayNetConn *conn, const void *data, gsize len)
+{
+  if (conn->tls_failed)
+    return;
+  if (relay_tls_conn_write(conn->tconn, data, len) == RELAY_TLS_IO_FAILED)
+    {
+      _tls_fail_conn(conn);
+      return;
+    }
+  _tls_send(conn);
+}
+
+/* ---- connections ---- */
+
 static void
 _conn_destroy(RelayNetConn *conn, gboolean notify)
 {
@@ -313,12 +524,17 @@ _conn_destroy(RelayNetConn *conn, gboolean notify)
 
   conn->dead = TRUE;
   conn->closing = TRUE;
+  if (notify && conn->tconn && !conn->tls_failed)
+    _tls_pump(conn); /* records still waiting (the peer closed while reading was paused) */
   if (notify && server->handler->closed)
     server->handler->closed(conn, conn->data);
   g_queue_unlink(&server->conns, &conn->link);
   evbuffer_remove_cb(bufferevent_get_input(conn->bev), _on_buffer_change, conn);
   evbuffer_remove_cb(bufferevent_get_output(conn->bev), _on_buffer_change, conn);
+  if (conn->plain)
+    evbuffer_remove_cb(conn->plain, _on_buffer_change, conn);
   relay_membudget_add(-conn->charged);
+  _tls_conn_free(conn);
   bufferevent_free(conn->bev);
   event_free(conn->defer);
   g_free(conn);
@@ -363,7 +579,8 @@ _check_output(RelayNetConn *conn)
 static void
 _run_readable(RelayNetConn *conn)
 {
-  if (conn->closing || conn->paused || evbuffer_get_length(bufferevent_get_input(conn->bev)) == 0)
+  if (conn->closing || conn->paused || !_tls_input(conn) || conn->closing
+      || evbuffer_get_length(relay_net_conn_input(conn)) == 0)
     return;
   conn->server->handler->readable(conn, conn->data);
   _check_output(conn);
@@ -479,6 +696,11 @@ _conn_new(RelayNetServer *server, evutil_socket_t fd, const char *peer)
   evbuffer_add_cb(bufferevent_get_input(bev), _on_buffer_change, conn);
   evbuffer_add_cb(bufferevent_get_output(bev), _on_buffer_change, conn);
   bufferevent_setwatermark(bev, EV_READ, 0, server->config.read_high_watermark);
+  if (server->config.tls)
+    {
+      _tls_conn_init(conn, server->config.tls);
+      evbuffer_add_cb(conn->plain, _on_buffer_change, conn);
+    }
   return conn;
 }
 
@@ -506,10 +728,16 @@ relay_net_conn_server(RelayNetConn *conn)
   return conn->server;
 }
 
+const char *
+relay_net_conn_tls_subject(RelayNetConn *conn)
+{
+  return conn->tconn ? relay_tls_conn_peer_subject(conn->tconn) : NULL;
+}
+
 struct evbuffer *
 relay_net_conn_input(RelayNetConn *conn)
 {
-  return bufferevent_get_input(conn->bev);
+  return conn->plain ? conn->plain : _raw(conn);
 }
 
 void
@@ -517,7 +745,10 @@ relay_net_conn_write(RelayNetConn *conn, const void *data, gsize len)
 {
   if (conn->dead)
     return;
-  bufferevent_write(conn->bev, data, len);
+  if (conn->tconn)
+    _tls_write(conn, data, len);
+  else
+    bufferevent_write(conn->bev, data, len);
   _check_output(conn);
 }
 
@@ -526,7 +757,15 @@ relay_net_conn_write_buffer(RelayNetConn *conn, struct evbuffer *buf)
 {
   if (conn->dead)
     return;
-  bufferevent_write_buffer(conn->bev, buf);
+  if (!conn->tconn)
+    bufferevent_write_buffer(conn->bev, buf);
+  while (conn->tconn && evbuffer_get_length(buf) > 0)
+    {
+      struct evbuffer_iovec v;
+      evbuffer_peek(buf, -1, NULL, &v, 1);
+      _tls_write(conn, v.iov_base, v.iov_len);
+      evbuffer_drain(buf, v.iov_len);
+    }
   _check_output(conn);
 }
 
@@ -550,7 +789,7 @@ relay_net_conn_resume(RelayNetConn *conn, RelayNetPause reason)
   if (conn->closing || conn->paused)
     return;
   _apply_read_state(conn);
-  if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+  if (evbuffer_get_length(_raw(conn)) > 0 || evbuffer_get_length(relay_net_conn_input(conn)) > 0)
     {
       conn->readable_kick = TRUE;
       _schedule(conn);
@@ -650,6 +889,10 @@ relay_net_server_new(struct event_base *base, const char *log_prefix, const Rela
   self->server_data = server_data;
   self->rl_refused = limit;
   self->rl_memory = limit;
+  for (guint i = 0; i < RELAY_TLS_FAIL_N; i++)
+    self->rl_tls[i] = limit;
+  if (config->tls)
+    relay_tls_ref(config->tls);
   g_queue_init(&self->conns);
   self->budget_retry = evtimer_new(base, _on_budget_retry, self);
   self->listener = relay_net_listen(base, log_prefix, config->bind, config->port, _on_accept, self, error);
@@ -674,6 +917,7 @@ relay_net_server_free(RelayNetServer *self)
   while (self->conns.head)
     _conn_destroy(self->conns.head->data, TRUE);
   event_free(self->budget_retry);
+  relay_tls_unref(self->config.tls);
   g_free(self->bind);
   g_free(self->log_prefix);
   g_free(self);

@@ -11,7 +11,8 @@
  * whose output buffer grew above write_high_watermark (a peer that does not read its replies), lets the
  * owner pause reading while a channel put is pending, and closes connections deferred, so any callback may
  * close its own connection. Buffered bytes (input and output) are charged to the memory budget
- * (membudget.h); while it is exhausted connections are not read and new ones are refused. The protocol
+ * (membudget.h); while it is exhausted connections are not read and new ones are refused. With a RelayTls
+ * in the config every connection is TLS (tls.c's memory-BIO sessions; see RelayNetServerConfig). The protocol
  * (netcat, Avro, Thrift) lives in the owner's callbacks.
  *
  * Threads: everything runs on the thread of the event_base (the main loop). */
@@ -19,6 +20,7 @@
 #define RELAY_NET_H_INCLUDED
 
 #include "relay.h"
+#include "tls.h"
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <sys/socket.h>
@@ -50,6 +52,10 @@ void relay_net_tune_socket(evutil_socket_t fd);
 
 /* Formats sa as "ip:port" ("[ip]:port" for IPv6) into buf (RELAY_NET_PEER_MAX bytes); "?" if unknown. */
 void relay_net_format_peer(const struct sockaddr *sa, socklen_t sa_len, char *buf, gsize buf_size);
+
+/* Moves the TLS records waiting in tconn straight into out (one copy, no intermediate buffer). */
+struct evbuffer;
+void relay_net_tls_take_output(RelayTlsConn *tconn, struct evbuffer *out);
 
 /* ---- listener back-off (every listener of the process uses it) ----
  *
@@ -104,6 +110,15 @@ typedef struct
   gint64 *refused_counter;     /* may be NULL: counts connections closed at once (max-connections, memory) */
   gint64 *accept_fail_counter; /* may be NULL: counts failed accept() calls (see the listener back-off) */
   gint64 *memory_counter;      /* may be NULL: counts connections refused because memory.limit was reached */
+  /* TLS (tls.h). With tls every connection is TLS: relay_net_conn_input() holds the decrypted bytes and
+   * replies are encrypted (only after the handshake, which is the only time readable() can have run). With
+   * refuse_tls_hello a plaintext server closes a connection that starts with a TLS ClientHello. A failure
+   * (the first bytes are not TLS, handshake, certificate, subject, ssl-handshake-timeout) closes the
+   * connection with one rate-limited line per reason and tls_errors[reason] (RELAY_TLS_FAIL_N counters,
+   * may be NULL) incremented. */
+  RelayTls *tls; /* may be NULL; the server takes a reference */
+  gboolean refuse_tls_hello;
+  gint64 *tls_errors;
 } RelayNetServerConfig;
 
 /* Why reading is paused; reading resumes when no bit is left. */
@@ -129,7 +144,10 @@ gpointer relay_net_conn_get_data(RelayNetConn *conn);
 void relay_net_conn_set_data(RelayNetConn *conn, gpointer conn_data);
 RelayNetServer *relay_net_conn_server(RelayNetConn *conn);
 
-/* The input buffer (borrowed): the owner drains what it consumed. */
+/* The client certificate's subject once the TLS handshake is done (NULL without TLS or certificate). */
+const char *relay_net_conn_tls_subject(RelayNetConn *conn);
+
+/* The input buffer (borrowed; the decrypted bytes with TLS): the owner drains what it consumed. */
 struct evbuffer *relay_net_conn_input(RelayNetConn *conn);
 /* Queues a reply (copied). Ignored once the connection is being freed. */
 void relay_net_conn_write(RelayNetConn *conn, const void *data, gsize len);

@@ -405,12 +405,19 @@ _receive_some(RelayRpcClient *self, char **detail)
 static RelayClientStatus
 _tls_send_pending(RelayRpcClient *self, gint64 deadline, char **detail)
 {
+  if (!_deflate_outside(self))
+    {
+      /* Sent straight from the memory BIO (no copy): _send_all sends everything or fails the connection. */
+      const guint8 *data;
+      gsize len = relay_tls_conn_peek_output(self->tconn, &data);
+      RelayClientStatus status = len ? _send_all(self, data, len, deadline, detail) : RELAY_CLIENT_OK;
+      relay_tls_conn_consume_output(self->tconn, len);
+      return status;
+    }
   g_byte_array_set_size(self->tls_io, 0);
   relay_tls_conn_take_output(self->tconn, self->tls_io);
   if (self->tls_io->len == 0)
     return RELAY_CLIENT_OK;
-  if (!_deflate_outside(self))
-    return _send_all(self, self->tls_io->data, self->tls_io->len, deadline, detail);
   g_byte_array_set_size(self->wire, 0);
   if (!relay_zstream_deflate(&self->zout, self->tls_io->data, self->tls_io->len, self->wire))
     {

@@ -229,15 +229,15 @@ _deflate_inside(RelayRpcConn *conn)
 static void
 _conn_queue_tls_output(RelayRpcConn *conn)
 {
+  if (!_deflate_outside(conn))
+    {
+      relay_net_tls_take_output(conn->tconn, conn->out);
+      return;
+    }
   g_byte_array_set_size(conn->tls_buf, 0);
   relay_tls_conn_take_output(conn->tconn, conn->tls_buf);
   if (conn->tls_buf->len == 0)
     return;
-  if (!_deflate_outside(conn))
-    {
-      evbuffer_add(conn->out, conn->tls_buf->data, conn->tls_buf->len);
-      return;
-    }
   g_byte_array_set_size(conn->zbuf, 0);
   relay_zstream_deflate(&conn->zout, conn->tls_buf->data, conn->tls_buf->len, conn->zbuf);
   evbuffer_add(conn->out, conn->zbuf->data, conn->zbuf->len);

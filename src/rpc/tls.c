@@ -823,20 +823,22 @@ _note_established(RelayTlsConn *self)
 }
 
 RelayTlsIo
-relay_tls_conn_read(RelayTlsConn *self, GByteArray *out, gsize max_out)
+relay_tls_conn_read_into(RelayTlsConn *self, guint8 *buf, gsize cap, gsize *n_read)
 {
+  *n_read = 0;
   ERR_clear_error();
   for (;;)
     {
-      guint8 buf[16384];
-      if (self->established && out->len >= max_out)
+      gboolean full = *n_read >= cap;
+      if (full && self->established)
         return RELAY_TLS_IO_OK;
-      int want = (int)MIN(sizeof buf, max_out > out->len ? max_out - out->len : 1);
-      int n = SSL_read(self->ssl, buf, want);
+      /* Without room only the handshake is advanced. */
+      int n = full ? SSL_do_handshake(self->ssl)
+                   : SSL_read(self->ssl, buf + *n_read, (int)MIN(cap - *n_read, G_MAXINT));
       _note_established(self);
       if (n > 0)
         {
-          g_byte_array_append(out, buf, (guint)n);
+          *n_read += full ? 0 : (gsize)n;
           continue;
         }
       int err = SSL_get_error(self->ssl, n);
@@ -846,6 +848,26 @@ relay_tls_conn_read(RelayTlsConn *self, GByteArray *out, gsize max_out)
         return RELAY_TLS_IO_CLOSED;
       _classify(self, err);
       return RELAY_TLS_IO_FAILED;
+    }
+}
+
+/* Decrypts straight into out's spare room (no intermediate buffer). */
+RelayTlsIo
+relay_tls_conn_read(RelayTlsConn *self, GByteArray *out, gsize max_out)
+{
+  for (;;)
+    {
+      guint old = out->len;
+      gsize room = max_out > old ? max_out - old : 0;
+      gsize chunk = MIN(MAX(room, 1), 16384);
+      gsize n = 0;
+      if (self->established && room == 0)
+        return RELAY_TLS_IO_OK;
+      g_byte_array_set_size(out, old + (guint)chunk);
+      RelayTlsIo io = relay_tls_conn_read_into(self, out->data + old, room ? chunk : 0, &n);
+      g_byte_array_set_size(out, old + (guint)n);
+      if (io != RELAY_TLS_IO_OK || n < chunk)
+        return io;
     }
 }
 
@@ -876,8 +898,50 @@ relay_tls_conn_take_output(RelayTlsConn *self, GByteArray *out)
     return;
   guint old = out->len;
   g_byte_array_set_size(out, old + (guint)pending);
-  int n = BIO_read(self->wbio, out->data + old, (int)pending);
-  g_byte_array_set_size(out, old + (guint)MAX(n, 0));
+  g_byte_array_set_size(out, old + (guint)relay_tls_conn_take_output_into(self, out->data + old, pending));
+}
+
+gsize
+relay_tls_conn_output_pending(RelayTlsConn *self)
+{
+  return BIO_ctrl_pending(self->wbio);
+}
+
+gsize
+relay_tls_conn_take_output_into(RelayTlsConn *self, guint8 *dst, gsize cap)
+{
+  int n = cap ? BIO_read(self->wbio, dst, (int)MIN(cap, G_MAXINT)) : 0;
+  return (gsize)MAX(n, 0);
+}
+
+gsize
+relay_tls_conn_peek_output(RelayTlsConn *self, const guint8 **data)
+{
+  char *ptr = NULL;
+  long len = BIO_get_mem_data(self->wbio, &ptr);
+
+  *data = (const guint8 *)ptr;
+  return len > 0 ? (gsize)len : 0;
+}
+
+void
+relay_tls_conn_consume_output(RelayTlsConn *self, gsize n)
+{
+  guint8 scratch[4096];
+
+  if (n >= BIO_ctrl_pending(self->wbio))
+    {
+      (void)BIO_reset(self->wbio); /* a read-write memory BIO: emptied */
+      return;
+    }
+  while (n > 0)
+    n -= relay_tls_conn_take_output_into(self, scratch, MIN(n, sizeof scratch));
+}
+
+gsize
+relay_tls_conn_input_pending(RelayTlsConn *self)
+{
+  return BIO_ctrl_pending(self->rbio);
 }
 
 gboolean

@@ -147,6 +147,11 @@ RelayTls *relay_tls_new(const RelayTlsOptions *options, gboolean server, const c
 /* The same for a component's configure(): on failure adds one report line and returns NULL (tls_config.c). */
 RelayTls *relay_tls_new_for_component(const RelayTlsOptions *options, gboolean server, const char *label,
                                       const RelayComponentConfig *cc, RelayConfigReport *report);
+/* A component's configure() in one call: without ssl TRUE and *ctx NULL; with ssl the context is built into
+ * *ctx, or a report line is added and FALSE returned. Every TLS source and sink uses this. */
+gboolean relay_tls_component_configure(const RelayTlsOptions *options, gboolean server, const char *label,
+                                       const RelayComponentConfig *cc, RelayConfigReport *report,
+                                       RelayTls **ctx);
 RelayTls *relay_tls_ref(RelayTls *self);
 void relay_tls_unref(RelayTls *self);
 const RelayTlsOptions *relay_tls_options(RelayTls *self);
@@ -179,10 +184,23 @@ void relay_tls_conn_free(RelayTlsConn *self);
 void relay_tls_conn_feed(RelayTlsConn *self, const guint8 *data, gsize len);
 /* Advances the handshake and appends decrypted bytes to out (at most max_out bytes in total in out). */
 RelayTlsIo relay_tls_conn_read(RelayTlsConn *self, GByteArray *out, gsize max_out);
+/* The same into a caller's buffer: decrypts at most cap bytes straight into buf, *n_read says how many
+ * (cap 0 only advances the handshake). */
+RelayTlsIo relay_tls_conn_read_into(RelayTlsConn *self, guint8 *buf, gsize cap, gsize *n_read);
+/* Bytes fed and not yet decrypted (to bound what an owner feeds). */
+gsize relay_tls_conn_input_pending(RelayTlsConn *self);
 /* Encrypts len plaintext bytes (the handshake must be complete). */
 RelayTlsIo relay_tls_conn_write(RelayTlsConn *self, const guint8 *data, gsize len);
 /* Moves the bytes waiting to be sent to the network into out (appended). */
 void relay_tls_conn_take_output(RelayTlsConn *self, GByteArray *out);
+/* Bytes waiting to be sent, and taking at most cap of them into dst (returns how many): lets an owner
+ * move the records straight into its own output buffer. */
+gsize relay_tls_conn_output_pending(RelayTlsConn *self);
+gsize relay_tls_conn_take_output_into(RelayTlsConn *self, guint8 *dst, gsize cap);
+/* The same without a copy: *data points at the waiting records (valid until the next call on self), and
+ * relay_tls_conn_consume_output() drops the first n bytes once they were sent. */
+gsize relay_tls_conn_peek_output(RelayTlsConn *self, const guint8 **data);
+void relay_tls_conn_consume_output(RelayTlsConn *self, gsize n);
 gboolean relay_tls_conn_established(RelayTlsConn *self);
 /* After the handshake: checks ssl-allowed-subjects. FALSE with the failure set when refused. */
 gboolean relay_tls_conn_check_peer(RelayTlsConn *self);

@@ -19,3 +19,11 @@ relay_tls_new_for_component(const RelayTlsOptions *options, gboolean server, con
   g_error_free(error);
   return NULL;
 }
+
+gboolean
+relay_tls_component_configure(const RelayTlsOptions *options, gboolean server, const char *label,
+                              const RelayComponentConfig *cc, RelayConfigReport *report, RelayTls **ctx)
+{
+  *ctx = options->ssl ? relay_tls_new_for_component(options, server, label, cc, report) : NULL;
+  return !options->ssl || *ctx;
+}

@@ -11,10 +11,8 @@
 gboolean
 relay_rpc_sink_check_common(RelayRpcSink *self, const RelayComponentConfig *cc, RelayConfigReport *report)
 {
-  if (!self->tls.ssl)
-    return TRUE;
-  self->tls_ctx = relay_tls_new_for_component(&self->tls, FALSE, self->super.super.log_prefix, cc, report);
-  return self->tls_ctx != NULL;
+  return relay_tls_component_configure(&self->tls, FALSE, self->super.super.log_prefix, cc, report,
+                                       &self->tls_ctx);
 }
 
 void

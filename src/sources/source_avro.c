@@ -368,8 +368,7 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
                               "TLS is not available with transport = http yet; source %s removed", cc->name);
       return FALSE;
     }
-  if (self->tls.ssl
-      && !(self->tls_ctx = relay_tls_new_for_component(&self->tls, TRUE, component->log_prefix, cc, report)))
+  if (!relay_tls_component_configure(&self->tls, TRUE, component->log_prefix, cc, report, &self->tls_ctx))
     return FALSE;
   if (self->transport == 1 && self->compression_type == 1)
     {

@@ -329,8 +329,7 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   if (!_configure_handler(self, cc, report))
     return FALSE;
   _note_jetty_keys(self, cc);
-  if (self->tls.ssl
-      && !(self->tls_ctx = relay_tls_new_for_component(&self->tls, TRUE, component->log_prefix, cc, report)))
+  if (!relay_tls_component_configure(&self->tls, TRUE, component->log_prefix, cc, report, &self->tls_ctx))
     return FALSE;
   self->limits.max_body_bytes = (gsize)self->max_body_bytes;
   self->limits.max_header_bytes = (gsize)self->max_header_bytes;

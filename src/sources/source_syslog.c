@@ -27,6 +27,10 @@
  *  - clientHostnameHeader never blocks the loop (Flume's getHostName blocks its thread): the name comes from
  *    /etc/hosts, the cache or an evdns query (rdns.h); a new connection is not read until its name is known,
  *    at most clientHostnameTimeout ms, after which it is named by its IP (as when the lookup fails).
+ *  - TLS (relayd's own, the keys of every TLS source, tls.h): RFC 5425 syslog over TLS, octet-counted or
+ *    '\n'-framed, as rsyslog's gtls/ossl drivers and syslog-ng send it; with ssl-client-auth, ssl-allowed-
+ *    subjects and ssl-peer-header. Every port of multiport_syslogtcp is TLS then. A plaintext port closes a
+ *    client that starts a TLS handshake (counted as tls-on-plaintext-port) instead of storing it as garbage.
  *
  * Threads: everything runs on the main loop. */
 #include "relay.h"
@@ -77,7 +81,9 @@ struct _SyslogTcpSource
   gint64 num_processors;
   gint64 max_connections;
   RelaySyslogRdnsKeys rdns_keys;
+  RelayTlsOptions tls;
 
+  RelayTls *tls_ctx;
   guint keep;
   RelayRdns *rdns;      /* when clientHostnameHeader is set */
   GPtrArray *listeners; /* SyslogPort* */
@@ -95,7 +101,8 @@ typedef struct
   struct event *retry;
   gsize skip; /* bytes of an oversized octet-counted frame still to discard */
   gboolean submitting;
-  RelayHeader extra[3];
+  gboolean peer_header_set; /* ssl-peer-header was looked at (after the handshake) */
+  RelayHeader extra[4];
   guint n_extra;
   RelayRdnsWaiter waiter; /* reading waits for the peer's name */
   char ip[RELAY_SYSLOG_HOST_MAX], hostname[RELAY_SYSLOG_HOST_MAX];
@@ -117,7 +124,8 @@ typedef struct
                        "cached; the connection is read once it is known)"),                                   \
   RELAY_SYSLOG_RDNS_ROWS(SyslogTcpSource, rdns_keys),                                                         \
   RELAY_OPT_INT_ROW("max-connections", "512", 1, 1000000, SyslogTcpSource, max_connections, 0,                \
-                    "relayd: concurrent connections; more are closed at once with a warning")
+                    "relayd: concurrent connections; more are closed at once with a warning"),        \
+  RELAY_TLS_SERVER_OPTIONS(SyslogTcpSource, tls)
 /* clang-format on */
 
 static const RelayOption _tcp_options[] = {
@@ -345,12 +353,26 @@ _on_retry(evutil_socket_t fd, short what, void *arg)
   _submit(arg);
 }
 
+/* ssl-peer-header: the client certificate's subject, known once the handshake is done (before any input). */
+static void
+_add_peer_header(SyslogConn *sc)
+{
+  const char *header = sc->source->tls.peer_header, *subject = relay_net_conn_tls_subject(sc->conn);
+
+  sc->peer_header_set = TRUE;
+  if (header && *header && subject)
+    sc->extra[sc->n_extra++]
+        = (RelayHeader){ header, subject, (guint32)strlen(header), (guint32)strlen(subject) };
+}
+
 static void
 _on_readable(RelayNetConn *conn, gpointer conn_data)
 {
   SyslogConn *sc = conn_data;
   struct evbuffer *input = relay_net_conn_input(conn);
 
+  if (!sc->peer_header_set)
+    _add_peer_header(sc);
   while (!relay_net_conn_is_paused(conn) && !relay_net_conn_is_closing(conn))
     {
       if (sc->skip && !_skip(sc, input))
@@ -582,7 +604,8 @@ _configure(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigRepo
   src->keep = relay_syslog_keep_fields(src->keep_fields);
   src->event_size = MAX(src->event_size, RELAY_SYSLOG_MIN_SIZE); /* Flume's MIN_SIZE, silently */
   src->listeners = g_ptr_array_new_with_free_func(_port_free);
-  if (!relay_syslog_rdns_configure(self, cc, report, &src->rdns_keys))
+  if (!relay_syslog_rdns_configure(self, cc, report, &src->rdns_keys)
+      || !relay_tls_component_configure(&src->tls, TRUE, self->log_prefix, cc, report, &src->tls_ctx))
     return FALSE;
   if (!src->ports)
     {
@@ -624,6 +647,9 @@ _start(RelayComponent *self, GError **error)
     .read_high_watermark
     = MAX(MAX((gsize)src->read_buffer, 2 * (gsize)src->event_size + 16), RELAY_SYSLOG_READ_BUFFER),
     .write_high_watermark = RELAY_SYSLOG_READ_BUFFER,
+    .tls = src->tls_ctx,
+    .refuse_tls_hello = TRUE,
+    .tls_errors = src->super.counters.tls_errors,
   };
 
   if (!src->super.cp || !src->super.base)
@@ -671,6 +697,7 @@ _free(RelayComponent *self)
   g_clear_pointer(&src->rdns, relay_rdns_free);
   if (src->listeners)
     g_ptr_array_unref(src->listeners);
+  relay_tls_unref(src->tls_ctx);
 }
 
 static gboolean

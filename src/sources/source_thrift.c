@@ -191,8 +191,7 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
                               "Kerberos is not supported by relayd yet; source %s removed", cc->name);
       return FALSE;
     }
-  if (self->tls.ssl
-      && !(self->tls_ctx = relay_tls_new_for_component(&self->tls, TRUE, component->log_prefix, cc, report)))
+  if (!relay_tls_component_configure(&self->tls, TRUE, component->log_prefix, cc, report, &self->tls_ctx))
     return FALSE;
   relay_thrift_limits_init(&self->limits);
   self->limits.max_frame = (guint32)self->max_frame;

@@ -5,12 +5,21 @@
   syslog_events.py pylog udp|tcp HOST PORT MSG...   logging.handlers.SysLogHandler (LOG_LOCAL1, warning)
   syslog_events.py flood HOST PORT N           N lines "<13>1 - h app - - - seq I" over one TCP connection
   syslog_events.py dump LOGFILE                the logger sink's events as JSON lines {"h": {...}, "b": latin-1}
+  syslog_events.py tls HOST PORT CA CERT KEY FIRST COUNT octet|lf [GATE]
+                                               Python's ssl module: RFC 5424 lines "<13>1 - h app - - - tls I"
+                                               for I in FIRST..FIRST+COUNT-1 over one TLS connection (CA checks
+                                               the server as "localhost"; CERT and KEY "-": no client
+                                               certificate); with GATE, after the first half it creates
+                                               GATE.half and waits (<= 60 s) for GATE to exist
 
 The logger sink prints "Event: { headers:{k=v, ...} body: <rows> }"; a row is an 8-digit hex offset (not on
 the first row), 16 slots of " XX" or three blanks, a blank, then the row's text column.
 """
 import json
 import logging
+import os
+import ssl
+import time
 import logging.handlers
 import re
 import socket
@@ -66,6 +75,31 @@ def main():
         s.close()
     elif cmd == "dump":
         dump(sys.argv[2])
+    elif cmd == "tls":
+        tls(*sys.argv[2:])
+
+
+def tls(host, port, ca, cert, key, first, count, framing, gate=None):
+    ctx = ssl.create_default_context(cafile=ca)
+    if cert != "-":
+        ctx.load_cert_chain(cert, key)
+    s = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=30), server_hostname="localhost")
+    first, count = int(first), int(count)
+
+    def frames(lo, hi):
+        for i in range(lo, hi):
+            msg = b"<13>1 - h app - - - tls %d" % i
+            yield b"%d %s" % (len(msg), msg) if framing == "octet" else msg + b"\n"
+
+    half = first + (count // 2 if gate else count)
+    s.sendall(b"".join(frames(first, half)))
+    if gate:
+        open(gate + ".half", "w").close()
+        deadline = time.time() + 60
+        while not os.path.exists(gate) and time.time() < deadline:
+            time.sleep(0.05)
+        s.sendall(b"".join(frames(half, first + count)))
+    s.close()
 
 
 main()
