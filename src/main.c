@@ -384,7 +384,37 @@ _reload_load(RelayReloader *rl, RelayProps *props, RelayConfigReport *report, GE
 }
 
 static void _monitor_config(const RelayArgs *args, const RelayAgentConfig *cfg, RelayConfigReport *report,
-                            RelayMonitorConfig *mc);
+                            RelayConfigReport *cli_report, RelayMonitorConfig *mc);
+
+/* The log.* keys that a reload changes (added, removed or with another value), as "log.level, log.target",
+ * or NULL: the log is set up at start only (issue 15's targets open their sockets then). */
+static char *
+_changed_log_keys(const RelayAgentConfig *was, const RelayAgentConfig *now)
+{
+  GHashTable *before = g_hash_table_new(g_str_hash, g_str_equal);
+  GString *keys = g_string_new(NULL);
+
+  for (guint i = 0; was && i < was->log->len; i++)
+    {
+      const RelayProp *prop = g_ptr_array_index(was->log, i);
+      g_hash_table_insert(before, prop->key, prop->value);
+    }
+  for (guint i = 0; i < now->log->len; i++)
+    {
+      const RelayProp *prop = g_ptr_array_index(now->log, i);
+      const char *value = g_hash_table_lookup(before, prop->key);
+      if (!value || strcmp(value, prop->value) != 0)
+        g_string_append_printf(keys, "%s%s", keys->len ? ", " : "", strchr(prop->key, '.') + 1);
+      g_hash_table_remove(before, prop->key);
+    }
+  GHashTableIter iter;
+  gpointer key;
+  g_hash_table_iter_init(&iter, before);
+  while (g_hash_table_iter_next(&iter, &key, NULL))
+    g_string_append_printf(keys, "%s%s", keys->len ? ", " : "", strchr(key, '.') + 1);
+  g_hash_table_destroy(before);
+  return g_string_free(keys, keys->len == 0);
+}
 
 /* Reloads the agent and the settings around it: the monitoring endpoint and summary line (monitoring.*, then
  * -D, then options, as at start) and memory.limit; the endpoint moves first and comes back when the agent's
@@ -393,10 +423,14 @@ static gboolean
 _reload_all(RelayReloader *rl, RelayAgentConfig *cfg, RelayConfigReport *report, GError **error)
 {
   RelayMonitorConfig mc;
+  RelayConfigReport *cli_report = relay_config_report_new();
 
   relay_monitor_config_init(&mc);
-  _monitor_config(rl->args, cfg, report, &mc);
+  _monitor_config(rl->args, cfg, report, cli_report, &mc);
+  relay_config_report_free(cli_report);
   gint64 limit = relay_membudget_read_props(cfg->memory, report);
+  RelayLogCli cli = _log_cli(rl->args);
+  relay_log_config_apply(cfg->log, &cli, FALSE, report); /* checked; applied at start only */
   gboolean ok = relay_config_report_count(report) == 0;
   if (!ok)
     g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "the new configuration has %u problem(s)",
@@ -404,6 +438,10 @@ _reload_all(RelayReloader *rl, RelayAgentConfig *cfg, RelayConfigReport *report,
   ok = ok && relay_monitor_running_switch(rl->monitoring, &mc, error);
   ok = ok && relay_agent_reload(rl->agent, *rl->cfg, cfg, report, error);
   relay_monitor_running_finish(rl->monitoring, &mc, ok);
+  char *log_keys = ok ? _changed_log_keys(*rl->cfg, cfg) : NULL;
+  if (log_keys)
+    relay_warn(NULL, "reload: %s changed, which applies at start only: restart relayd to use it", log_keys);
+  g_free(log_keys);
   if (ok && limit != relay_membudget_limit())
     {
       relay_info(NULL, "reload: memory.limit %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " bytes (0: none)",
@@ -540,10 +578,12 @@ _apply_root_logger(const RelayArgs *args, const char *value, RelayConfigReport *
   g_free(level_text);
 }
 
-/* Monitoring settings: the agent's monitoring.* keys, then -D system properties, then relayd's options. */
+/* Monitoring settings: the agent's monitoring.* keys, then -D system properties, then relayd's options.
+ * Problems of the keys go to report, those of the command line to cli_report (a reload passes a scratch
+ * one: the command line was reported at start and must not refuse every reload). */
 static void
 _monitor_config(const RelayArgs *args, const RelayAgentConfig *cfg, RelayConfigReport *report,
-                RelayMonitorConfig *mc)
+                RelayConfigReport *cli_report, RelayMonitorConfig *mc)
 {
   if (cfg)
     relay_monitor_config_apply_props(mc, cfg->monitoring, report);
@@ -553,13 +593,13 @@ _monitor_config(const RelayArgs *args, const RelayAgentConfig *cfg, RelayConfigR
       const char *value = kv[1] ? kv[1] : "";
       char *why = NULL;
       if (strcmp(kv[0], "flume.root.logger") == 0)
-        _apply_root_logger(args, value, report);
+        _apply_root_logger(args, value, cli_report);
       else if (relay_tls_set_system_property(kv[0], value)) /* TLS (issue 13) */
         ;
       else if (strcmp(kv[0], RELAY_CALLED_FROM_SERVICE) == 0) /* issue 14: _configure */
         ;
       else if (!relay_monitor_config_apply_system_property(mc, kv[0], value, &why))
-        relay_config_report_add(report, NULL, "command line", kv[0], "%s; ignored",
+        relay_config_report_add(cli_report, NULL, "command line", kv[0], "%s; ignored",
                                 why ? why : "not a system property relayd uses");
       g_free(why);
       g_strfreev(kv);
@@ -735,7 +775,7 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   gboolean ok = *cfg && relay_agent_configure(agent, *cfg, report);
   if (ok && args->check)
     relay_agent_check_start(agent, *cfg, report);
-  _monitor_config(args, *cfg, report, mc);
+  _monitor_config(args, *cfg, report, report, mc);
   if (*cfg) /* ---- memory budget (issue 16) ---- */
     relay_membudget_apply_props((*cfg)->memory, report);
   if (*cfg) /* ---- log targets (issue 15) ---- */

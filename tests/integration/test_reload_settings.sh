@@ -2,10 +2,12 @@
 # test_reload_settings.sh - what a live reload changes besides components (issue 14), and Flume's
 # -Dflume.called.from.service.
 # 1. monitoring.port, monitoring.summary-interval and memory.limit follow a reload; the endpoint moves to the
-#    new port (the old one closes) while r1 (unchanged) keeps its client's connection.
+#    new port (the old one closes) while r1 (unchanged) keeps its client's connection. A log.* change (start
+#    only) says a restart is needed.
 # 2. A reload whose endpoint cannot listen (its port is taken) is refused: the endpoint stays where it was
 #    and the sink change of the same reload is not applied.
-# 3. -Dflume.monitoring.port still wins over the file after a reload, as at start.
+# 3. -Dflume.monitoring.port still wins over the file after a reload, as at start; a -D relayd does not use
+#    (a warning at start) does not refuse reloads.
 # 4. -Dflume.called.from.service: a missing configuration file does not stop the start; relayd waits and
 #    runs the agent once the file appears (the file poll). Without it a missing file exits 1.
 . "$(dirname "$0")/lib.sh"
@@ -52,8 +54,9 @@ seq 0 99 >&7
 deadline=$(($(it_now_ms) + 10000))
 until [ -n "$(conns)" ]; do [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "relay-send did not connect"; sleep 0.05; done
 conn=$(conns)
-a_conf "$M2" 1 100 "a.memory.limit = 64m"
+a_conf "$M2" 1 100 "$(printf 'a.memory.limit = 64m\na.log.level = info')"
 hup a 'reload of agent a done in'
+it_assert_grep "log.* not silently ignored" "$log" 'WARN .*reload: log.level changed, which applies at start only: restart relayd'
 it_assert_grep "r1 kept" "$log" 'kept: source r1, channel c1, sink k1; restarted: none'
 serves "$M2" || it_fail "the endpoint did not move to $M2"
 ! serves "$M1" || it_fail "the endpoint still answers on $M1"
@@ -75,7 +78,7 @@ it_stop a
 
 # ---- 3. -D wins over the file after a reload, as at start ----
 a_conf "$M1" 0 100
-it_start a -n a -f "$CONF" -i 0 -Dflume.monitoring.type=http -Dflume.monitoring.port="$MD"
+it_start a -n a -f "$CONF" -i 0 -Dflume.monitoring.type=http -Dflume.monitoring.port="$MD" -Duser.timezone=UTC
 it_wait_listening a 1
 serves "$MD" || it_fail "no endpoint on the -D port $MD"
 a_conf "$M2" 0 100
