@@ -118,7 +118,7 @@ relay_agent_reuse_take_runner(RelayAgent *self, gboolean group, const char *name
 static char *
 _settings(const RelayAgentConfig *cfg, RelayKind kind, const char *name)
 {
-  const RelayComponentConfig *cc = relay_agent_config_find(cfg, kind, name);
+  const RelayComponentConfig *cc = cfg ? relay_agent_config_find(cfg, kind, name) : NULL;
 
   if (!cc)
     return NULL;
@@ -374,28 +374,74 @@ _swap_sets(RelayAgent *running, RelayAgent *next)
       ((RelayComponent *)g_ptr_array_index(_list_of(running, kind), i))->agent = running;
 }
 
-/* Builds the new graph around the kept objects, stops the rest, starts the new, swaps. */
-static void
-_switch(RelayReload *r, const RelayAgentConfig *cfg)
+/* Builds an agent from cfg around the kept objects (taken out of r->reuse.running). */
+static RelayAgent *
+_build_around_kept(RelayReload *r, const RelayAgentConfig *cfg)
 {
-  RelayAgent *next = relay_agent_new(r->running->name, r->running->base);
-  RelayConfigReport *again = relay_config_report_new(); /* the probe reported everything already */
+  RelayAgent *built = relay_agent_new(r->running->name, r->running->base);
+  RelayConfigReport *again = relay_config_report_new(); /* the probe (or the start) reported it already */
+
+  built->reuse = &r->reuse;
+  if (cfg)
+    relay_agent_configure(built, cfg, again);
+  built->reuse = NULL;
+  relay_config_report_free(again);
+  return built;
+}
+
+/* A new component could not start: the kept objects move back into an agent built from the previous
+ * configuration, the new components stop, and the previous ones start again (fresh objects with the
+ * previous settings; kept ones never stopped). What cannot start again is logged and listed as down. */
+static RelayAgent *
+_roll_back(RelayReload *r, RelayAgent *next)
+{
+  r->reuse.running = next;
+  RelayAgent *back = _build_around_kept(r, r->old_cfg);
   GError *error = NULL;
 
-  next->reuse = &r->reuse;
-  next->keep_running = TRUE; /* a new component that cannot start is listed as down, the rest runs */
-  relay_agent_configure(next, cfg, again);
-  next->reuse = NULL;
-  relay_config_report_free(again);
-  _apply_resizes(r);
-  _stop_leftovers(r->running);
-  if (!relay_agent_start(next, &error))
+  _stop_leftovers(next);
+  for (guint i = 0; i < next->channels->len; i++) /* only a source on its own thread could have put */
+    if (relay_channel_size(g_ptr_array_index(next->channels, i)))
+      relay_warn(((RelayComponent *)g_ptr_array_index(next->channels, i))->log_prefix,
+                 "reload rolled back: the new channel goes away with events=%" G_GUINT64_FORMAT,
+                 relay_channel_size(g_ptr_array_index(next->channels, i)));
+  relay_agent_free(next);
+  back->keep_running = TRUE;
+  if (r->old_cfg && !relay_agent_start(back, &error)) /* no old_cfg: it ran without components */
     {
-      relay_error(NULL, "reload of agent %s: %s", r->running->name, error->message);
+      relay_error(NULL, "reload of agent %s: rolling back: %s", r->running->name, error->message);
       g_error_free(error);
     }
+  return back;
+}
+
+/* Builds the new graph around the kept objects, stops the rest, starts the new, swaps; FALSE (error set) if
+ * a new component could not start, after the previous configuration was restored (_roll_back). */
+static gboolean
+_switch(RelayReload *r, const RelayAgentConfig *cfg, GError **error)
+{
+  RelayAgent *next = _build_around_kept(r, cfg);
+  GError *local = NULL;
+
+  _stop_leftovers(r->running);
+  if (!relay_agent_start(next, &local))
+    {
+      RelayAgent *leftovers = relay_agent_new(r->running->name, r->running->base);
+      _swap_sets(r->running, leftovers); /* the stopped previous objects, freed below */
+      RelayAgent *back = _roll_back(r, next);
+      _swap_sets(r->running, back);
+      relay_agent_free(back);
+      relay_agent_free(leftovers);
+      g_set_error(error, local->domain, local->code,
+                  "the new configuration cannot start: %s; the previous configuration was restored",
+                  local->message);
+      g_error_free(local);
+      return FALSE;
+    }
+  _apply_resizes(r); /* after the start: a rollback has nothing to undo */
   _swap_sets(r->running, next);
   relay_agent_free(next); /* the stopped leftovers */
+  return TRUE;
 }
 
 static void
@@ -442,7 +488,16 @@ relay_agent_reload(RelayAgent *agent, const RelayAgentConfig *old_cfg, const Rel
       _plan_sources(&r);
       _plan_runners(&r);
       _describe(&r);
-      _switch(&r, new_cfg);
+      ok = _switch(&r, new_cfg, error);
+      if (!ok)
+        relay_error(NULL,
+                    "reload of agent %s rolled back in %.1f ms: would have restarted: %s; added: %s; "
+                    "removed: %s",
+                    agent->name, (g_get_monotonic_time() - t0) / 1000.0, _or_none(r.what[RESTARTED]),
+                    _or_none(r.what[ADDED]), _or_none(r.what[REMOVED]));
+    }
+  if (ok)
+    {
       relay_info(NULL,
                  "reload of agent %s done in %.1f ms: kept: %s; restarted: %s; added: %s; removed: %s; "
                  "resized: %s",

@@ -14,6 +14,10 @@
  * What is not kept stops in the usual order (sources, then sink runners, which finish the batch in flight
  * and roll back the rest, then sinks, then channels) and the new components start (channels, sinks and
  * runners, sources). Kept components are the same objects: connections, threads and counters go on.
+ * The switch is transactional: when a new or changed component cannot start (a port in use, a directory
+ * that is missing), the new components stop, the previous ones are built again from the previous
+ * configuration and started (kept ones never stopped), and the reload fails; memory channels are resized
+ * only once everything started.
  * Runs on the main thread, which owns sources, so no source puts while the reload runs. */
 #ifndef RELAY_AGENT_RELOAD_H_INCLUDED
 #define RELAY_AGENT_RELOAD_H_INCLUDED
@@ -21,10 +25,11 @@
 #include "relay.h"
 #include "config.h"
 
-/* Reloads `agent` (running with old_cfg) to new_cfg. report receives the problems of new_cfg (the caller
- * logs them). FALSE when the reload was refused (error says why; the agent runs on unchanged). TRUE when
- * the new set runs; components that could not start are logged and listed as down. The log says what was
- * kept, restarted, added, removed and resized, and how long it took. */
+/* Reloads `agent` (running with old_cfg, or with no component when old_cfg is NULL) to new_cfg. report
+ * receives the problems of new_cfg (the caller logs them). FALSE when the reload was refused or rolled back
+ * (error says why; the agent runs its previous configuration; a previous component that cannot start again
+ * is logged and listed as down). TRUE when the new set runs. The log says what was kept, restarted, added,
+ * removed and resized, and how long it took. */
 gboolean relay_agent_reload(RelayAgent *agent, const RelayAgentConfig *old_cfg,
                             const RelayAgentConfig *new_cfg, RelayConfigReport *report, GError **error);
 

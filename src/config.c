@@ -483,7 +483,7 @@ static void
 _builder_run(ConfigBuilder *b, const RelayProps *props, const char *prefix)
 {
   guint n_entries;
-  const RelayProp *const *entries = relay_props_entries(props, &n_entries);
+  const RelayProp *const *entries = relay_props_agent_entries(props, b->cfg->agent, &n_entries);
 
   for (guint i = 0; i < n_entries; i++)
     if (g_str_has_prefix(entries[i]->key, prefix))
@@ -497,10 +497,10 @@ _builder_run(ConfigBuilder *b, const RelayProps *props, const char *prefix)
 }
 
 static gboolean
-_has_prefix_key(const RelayProps *props, const char *prefix)
+_has_prefix_key(const RelayProps *props, const char *agent, const char *prefix)
 {
   guint n_entries;
-  const RelayProp *const *entries = relay_props_entries(props, &n_entries);
+  const RelayProp *const *entries = relay_props_agent_entries(props, agent, &n_entries);
 
   for (guint i = 0; i < n_entries; i++)
     if (g_str_has_prefix(entries[i]->key, prefix))
@@ -548,7 +548,7 @@ relay_agent_config_new(const RelayProps *props, const char *agent, RelayConfigRe
   char *prefix = g_strconcat(agent, ".", NULL);
   ConfigBuilder b = { NULL, report, NULL, { NULL }, NULL };
 
-  if (!_has_prefix_key(props, prefix))
+  if (!_has_prefix_key(props, agent, prefix))
     {
       char *agents = _defined_agents(props);
       if (agents)

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #define RELAY_SHUTDOWN_GRACE_MS 5000
+#define RELAY_CALLED_FROM_SERVICE "flume.called.from.service" /* issue 14: see _called_from_service */
 
 typedef struct
 {
@@ -328,6 +329,7 @@ typedef struct
   char **paths;           /* the configuration files */
   GArray *stamps;         /* RelayFileStamp per path, as last loaded */
   struct event *poll;
+  RelayMonitorRunning *monitoring; /* the endpoint and summary line, switched by a reload */
 } RelayReloader;
 
 typedef struct
@@ -381,10 +383,79 @@ _reload_load(RelayReloader *rl, RelayProps *props, RelayConfigReport *report, GE
   return TRUE;
 }
 
+static void _monitor_config(const RelayArgs *args, const RelayAgentConfig *cfg, RelayConfigReport *report,
+                            RelayConfigReport *cli_report, RelayMonitorConfig *mc);
+
+/* The log.* keys that a reload changes (added, removed or with another value), as "log.level, log.target",
+ * or NULL: the log is set up at start only (issue 15's targets open their sockets then). */
+static char *
+_changed_log_keys(const RelayAgentConfig *was, const RelayAgentConfig *now)
+{
+  GHashTable *before = g_hash_table_new(g_str_hash, g_str_equal);
+  GString *keys = g_string_new(NULL);
+
+  for (guint i = 0; was && i < was->log->len; i++)
+    {
+      const RelayProp *prop = g_ptr_array_index(was->log, i);
+      g_hash_table_insert(before, prop->key, prop->value);
+    }
+  for (guint i = 0; i < now->log->len; i++)
+    {
+      const RelayProp *prop = g_ptr_array_index(now->log, i);
+      const char *value = g_hash_table_lookup(before, prop->key);
+      if (!value || strcmp(value, prop->value) != 0)
+        g_string_append_printf(keys, "%s%s", keys->len ? ", " : "", strchr(prop->key, '.') + 1);
+      g_hash_table_remove(before, prop->key);
+    }
+  GHashTableIter iter;
+  gpointer key;
+  g_hash_table_iter_init(&iter, before);
+  while (g_hash_table_iter_next(&iter, &key, NULL))
+    g_string_append_printf(keys, "%s%s", keys->len ? ", " : "", strchr(key, '.') + 1);
+  g_hash_table_destroy(before);
+  return g_string_free(keys, keys->len == 0);
+}
+
+/* Reloads the agent and the settings around it: the monitoring endpoint and summary line (monitoring.*, then
+ * -D, then options, as at start) and memory.limit; the endpoint moves first and comes back when the agent's
+ * reload fails. FALSE (error set) when refused or rolled back. */
+static gboolean
+_reload_all(RelayReloader *rl, RelayAgentConfig *cfg, RelayConfigReport *report, GError **error)
+{
+  RelayMonitorConfig mc;
+  RelayConfigReport *cli_report = relay_config_report_new();
+
+  relay_monitor_config_init(&mc);
+  _monitor_config(rl->args, cfg, report, cli_report, &mc);
+  relay_config_report_free(cli_report);
+  gint64 limit = relay_membudget_read_props(cfg->memory, report);
+  RelayLogCli cli = _log_cli(rl->args);
+  relay_log_config_apply(cfg->log, &cli, FALSE, report); /* checked; applied at start only */
+  gboolean ok = relay_config_report_count(report) == 0;
+  if (!ok)
+    g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "the new configuration has %u problem(s)",
+                relay_config_report_count(report));
+  ok = ok && relay_monitor_running_switch(rl->monitoring, &mc, error);
+  ok = ok && relay_agent_reload(rl->agent, *rl->cfg, cfg, report, error);
+  relay_monitor_running_finish(rl->monitoring, &mc, ok);
+  char *log_keys = ok ? _changed_log_keys(*rl->cfg, cfg) : NULL;
+  if (log_keys)
+    relay_warn(NULL, "reload: %s changed, which applies at start only: restart relayd to use it", log_keys);
+  g_free(log_keys);
+  if (ok && limit != relay_membudget_limit())
+    {
+      relay_info(NULL, "reload: memory.limit %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " bytes (0: none)",
+                 relay_membudget_limit(), limit);
+      relay_membudget_set_limit(limit);
+    }
+  relay_monitor_config_clear(&mc);
+  return ok;
+}
+
 /* The one place where a reload begins and ends, between systemd's RELOADING=1 and READY=1. Loads the files,
- * validates the whole configuration and reloads the agent (agent_reload.h); on any problem logs every problem
- * with file:line and keeps the running configuration. Then reloads the TLS certificates of what runs. Main
- * thread. */
+ * validates the whole configuration and reloads the agent (agent_reload.h) and the monitoring; on any problem
+ * logs every problem with file:line and keeps the running configuration (a new component that cannot start
+ * rolls the reload back). Then reloads the TLS certificates of what runs. Main thread. */
 static void
 _reload_configuration(RelayReloader *rl, const char *why)
 {
@@ -400,7 +471,7 @@ _reload_configuration(RelayReloader *rl, const char *why)
   if (ok && !(cfg = relay_agent_config_new(props, rl->args->name, report)))
     g_set_error(&error, RELAY_ERROR, RELAY_ERROR_CONFIG, "the new configuration has no agent %s",
                 rl->args->name);
-  ok = cfg && relay_agent_reload(rl->agent, *rl->cfg, cfg, report, &error);
+  ok = cfg && _reload_all(rl, cfg, report, &error);
   relay_config_report_finish(report);
   for (guint i = 0; i < report->lines->len; i++)
     relay_error("config", "%s", (const char *)g_ptr_array_index(report->lines, i));
@@ -507,10 +578,12 @@ _apply_root_logger(const RelayArgs *args, const char *value, RelayConfigReport *
   g_free(level_text);
 }
 
-/* Monitoring settings: the agent's monitoring.* keys, then -D system properties, then relayd's options. */
+/* Monitoring settings: the agent's monitoring.* keys, then -D system properties, then relayd's options.
+ * Problems of the keys go to report, those of the command line to cli_report (a reload passes a scratch
+ * one: the command line was reported at start and must not refuse every reload). */
 static void
 _monitor_config(const RelayArgs *args, const RelayAgentConfig *cfg, RelayConfigReport *report,
-                RelayMonitorConfig *mc)
+                RelayConfigReport *cli_report, RelayMonitorConfig *mc)
 {
   if (cfg)
     relay_monitor_config_apply_props(mc, cfg->monitoring, report);
@@ -520,11 +593,13 @@ _monitor_config(const RelayArgs *args, const RelayAgentConfig *cfg, RelayConfigR
       const char *value = kv[1] ? kv[1] : "";
       char *why = NULL;
       if (strcmp(kv[0], "flume.root.logger") == 0)
-        _apply_root_logger(args, value, report);
+        _apply_root_logger(args, value, cli_report);
       else if (relay_tls_set_system_property(kv[0], value)) /* TLS (issue 13) */
         ;
+      else if (strcmp(kv[0], RELAY_CALLED_FROM_SERVICE) == 0) /* issue 14: _configure */
+        ;
       else if (!relay_monitor_config_apply_system_property(mc, kv[0], value, &why))
-        relay_config_report_add(report, NULL, "command line", kv[0], "%s; ignored",
+        relay_config_report_add(cli_report, NULL, "command line", kv[0], "%s; ignored",
                                 why ? why : "not a system property relayd uses");
       g_free(why);
       g_strfreev(kv);
@@ -545,33 +620,21 @@ _monitor_config(const RelayArgs *args, const RelayAgentConfig *cfg, RelayConfigR
 
 /* Starts the monitoring endpoint and the summary line; FALSE (logged) if the endpoint cannot listen. */
 static gboolean
-_start_monitoring(const RelayMonitorConfig *mc, RelayAgent *agent, struct event_base *base, gint64 start_ms,
-                  RelayMonitorHttp **http, RelayMonitorSummary **summary)
+_start_monitoring(RelayMonitorRunning *monitoring)
 {
   GError *error = NULL;
 
-  if (mc->http && !(*http = relay_monitor_http_start(agent, base, mc->bind, mc->port, start_ms, &error)))
-    {
-      relay_error(NULL, "cannot start the monitoring endpoint: %s", error->message);
-      g_error_free(error);
-      return FALSE;
-    }
-  if (*http && mc->tls.ssl && !relay_monitor_http_use_tls(*http, &mc->tls, &error)) /* HTTPS (issue 13) */
-    {
-      relay_error(NULL, "cannot start the monitoring endpoint: %s", error->message);
-      g_error_free(error);
-      return FALSE;
-    }
-  if (mc->summary_interval_s > 0)
-    *summary = relay_monitor_summary_start(agent, base, mc->summary_interval_s);
-  return TRUE;
+  if (relay_monitor_running_start(monitoring, &error))
+    return TRUE;
+  relay_error(NULL, "cannot start the monitoring endpoint: %s", error->message);
+  g_error_free(error);
+  return FALSE;
 }
 
 static int
-_run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorConfig *mc, gint64 start_ms)
+_run(RelayAgent *agent, struct event_base *base, gint64 t0, RelayMonitorConfig *mc, gint64 start_ms)
 {
-  RelayMonitorHttp *http = NULL;
-  RelayMonitorSummary *summary = NULL;
+  RelayMonitorRunning monitoring = { mc, agent, base, start_ms, NULL, NULL };
   GError *error = NULL;
   int rc = 1;
   struct event *ev_term = evsignal_new(base, SIGTERM, _on_stop_signal, base);
@@ -584,10 +647,14 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorCo
   struct event *ev_hup = evsignal_new(base, SIGHUP, _on_hup, &_reloader); /* issues 13 and 14 */
   evsignal_add(ev_hup, NULL);
   _reloader_start(&_reloader, base); /* issue 14 */
+  _reloader.monitoring = &monitoring;
   /* The endpoint first: a taken metrics port stops relayd before any source accepts events. */
-  if (!_start_monitoring(mc, agent, base, start_ms, &http, &summary))
+  if (!_start_monitoring(&monitoring))
     goto out;
-  if (!relay_agent_start(agent, &error))
+  if (!*_reloader.cfg) /* -Dflume.called.from.service without a configuration yet (issue 14) */
+    relay_warn(NULL, "agent %s runs without components until its configuration appears",
+               relay_agent_name(agent));
+  else if (!relay_agent_start(agent, &error))
     {
       relay_error(NULL, "cannot start agent %s: %s; exiting (see --keep-running-on-start-failure)",
                   relay_agent_name(agent), error->message);
@@ -609,8 +676,8 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, const RelayMonitorCo
   relay_agent_log_counters(agent);
   rc = 0;
 out:
-  relay_monitor_summary_free(summary);
-  relay_monitor_http_free(http);
+  relay_monitor_running_stop(&monitoring);
+  _reloader.monitoring = NULL;
   event_free(ev_term);
   event_free(ev_int);
   event_free(ev_usr1);
@@ -636,6 +703,42 @@ _load(char **paths, RelayProps *props, RelayConfigReport *report)
   return TRUE;
 }
 
+/* ---- -Dflume.called.from.service (issue 14): as Flume's Application
+ * (flume-ng-node/src/main/java/org/apache/ flume/node/Application.java,
+ * Constants.SYSPROP_CALLED_FROM_SERVICE), a missing configuration file does not stop the start: the agent
+ * runs without components until a reload (the file poll or SIGHUP) finds it. Here the same holds for a file
+ * without the agent. ---- */
+static gboolean
+_called_from_service(const RelayArgs *args)
+{
+  for (guint i = 0; i < args->system_properties->len; i++)
+    {
+      const char *property = g_ptr_array_index(args->system_properties, i);
+      char after = g_str_has_prefix(property, RELAY_CALLED_FROM_SERVICE)
+                       ? property[strlen(RELAY_CALLED_FROM_SERVICE)]
+                       : '.';
+      if (after == '\0' || after == '=') /* Flume needs no value: -Dflume.called.from.service is enough */
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* TRUE when relayd is to run without a configuration (logged), FALSE when that means exit 1. */
+static gboolean
+_wait_for_configuration(const RelayArgs *args, const char *path)
+{
+  if (args->check || !_called_from_service(args))
+    return FALSE;
+  int interval = args->no_reload ? 0 : args->poll_interval >= 0 ? args->poll_interval : 30;
+  char *how = interval ? g_strdup_printf("checked every %d s, or SIGHUP", interval) : g_strdup("SIGHUP");
+  relay_warn(NULL,
+             "-D" RELAY_CALLED_FROM_SERVICE ": no configuration for agent %s in %s yet; waiting for it (%s)",
+             args->name, path, how);
+  g_free(how);
+  return TRUE;
+}
+/* ---- end of -Dflume.called.from.service ---- */
+
 /* Loads, checks and builds; returns the exit code, or -1 to go on running. */
 static int
 _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, RelayAgent *agent,
@@ -652,7 +755,8 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   g_array_set_size(_reloader.stamps, g_strv_length(paths));
   _stamp_files(&_reloader);
 
-  if (!_load(paths, props, report))
+  gboolean loaded = _load(paths, props, report);
+  if (!loaded && !_wait_for_configuration(args, path)) /* issue 14: -Dflume.called.from.service */
     {
       g_strfreev(paths);
       g_free(path);
@@ -666,11 +770,12 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
   _explain_flume_options(args);
   relay_props_resolve(props, report);
   _tls_system_properties(args); /* TLS (issue 13): before components load their stores */
-  *cfg = relay_agent_config_new(props, args->name, report);
+  *cfg = loaded ? relay_agent_config_new(props, args->name, report) : NULL;
+  gboolean waiting = !loaded || (!*cfg && _wait_for_configuration(args, path)); /* issue 14 */
   gboolean ok = *cfg && relay_agent_configure(agent, *cfg, report);
   if (ok && args->check)
     relay_agent_check_start(agent, *cfg, report);
-  _monitor_config(args, *cfg, report, mc);
+  _monitor_config(args, *cfg, report, report, mc);
   if (*cfg) /* ---- memory budget (issue 16) ---- */
     relay_membudget_apply_props((*cfg)->memory, report);
   if (*cfg) /* ---- log targets (issue 15) ---- */
@@ -686,7 +791,8 @@ _configure(const RelayArgs *args, RelayProps *props, RelayConfigReport *report, 
       printf("%s: agent %s: %u problem(s)%s\n", path, args->name, n, ok ? "" : ", nothing runnable");
       rc = (n || !ok) ? 1 : 0;
     }
-  else if (!ok || relay_tls_startup_failed()) /* TLS (issue 13): a store that cannot load is fatal */
+  else if ((!ok && !waiting)
+           || relay_tls_startup_failed()) /* TLS (issue 13): a store that cannot load is fatal */
     {
       relay_error(NULL, "agent %s in %s: %s, exiting", args->name, path,
                   ok ? "a TLS keystore or truststore cannot be loaded" : "nothing runnable");

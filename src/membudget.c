@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-static gint64 _limit; /* set before start; read by every thread afterwards */
+static gint64 _limit; /* set at start and by a reload (main thread); read by every thread */
 static gint64 _used;
 
 void
@@ -90,21 +90,29 @@ relay_membudget_parse_size(const char *text, gint64 *out)
   return ok;
 }
 
-void
-relay_membudget_apply_props(const GPtrArray *entries, RelayConfigReport *report)
+gint64
+relay_membudget_read_props(const GPtrArray *entries, RelayConfigReport *report)
 {
+  gint64 limit = 0, parsed;
+
   for (guint i = 0; entries && i < entries->len; i++)
     {
       const RelayProp *prop = g_ptr_array_index(entries, i);
       const char *key = strstr(prop->key, ".memory.") + strlen(".memory.");
-      gint64 limit;
       if (strcmp(key, "limit") != 0)
         relay_config_report_add(report, prop, "memory", key, "unknown key (limit is); ignored");
-      else if (!relay_membudget_parse_size(prop->value, &limit))
+      else if (!relay_membudget_parse_size(prop->value, &parsed))
         relay_config_report_add(report, prop, "memory", key,
                                 "'%s' is not a size in bytes (a number, optionally with k, m or g); ignored",
                                 prop->value);
       else
-        relay_membudget_set_limit(limit);
+        limit = parsed;
     }
+  return limit;
+}
+
+void
+relay_membudget_apply_props(const GPtrArray *entries, RelayConfigReport *report)
+{
+  relay_membudget_set_limit(relay_membudget_read_props(entries, report));
 }

@@ -7,14 +7,15 @@
  * instead of growing. Limit 0 (the default) means unlimited: bytes are still counted, nothing is refused.
  *
  * Threads: counts are relaxed atomics, so any thread may charge and release (memory channels are charged by
- * sources on the main loop and released by sink threads). The limit is set once, before the agent starts. */
+ * sources on the main loop and released by sink threads). The limit is set at start and may change on a
+ * reload (a lower limit refuses new charges until enough is released). */
 #ifndef RELAY_MEMBUDGET_H_INCLUDED
 #define RELAY_MEMBUDGET_H_INCLUDED
 
 #include "relay.h"
 #include "config.h"
 
-/* Sets the limit in bytes (0: unlimited). Main thread, before anything is charged. */
+/* Sets the limit in bytes (0: unlimited). Main thread. */
 void relay_membudget_set_limit(gint64 limit);
 gint64 relay_membudget_limit(void);
 /* Bytes charged now. */
@@ -31,5 +32,8 @@ gboolean relay_membudget_parse_size(const char *text, gint64 *out);
 /* Applies the "<agent>.memory.*" entries (const RelayProp*): limit. Problems are report lines naming
  * file:line and key; a bad entry is then ignored. */
 void relay_membudget_apply_props(const GPtrArray *entries, RelayConfigReport *report);
+/* The limit the entries ask for (0 when no valid memory.limit), without applying it (live reload, issue 14).
+ */
+gint64 relay_membudget_read_props(const GPtrArray *entries, RelayConfigReport *report);
 
 #endif

@@ -31,6 +31,8 @@ struct _RelayProps
   GHashTable *by_key; /* key (owned by the entry) -> RelayProp* */
   GPtrArray *files;   /* char*, file names the entries point to */
   GPtrArray *dropped; /* RelayProp* still in entries but dropped by a later empty value (until compacted) */
+  GHashTable
+      *by_agent; /* lazily built: "NAME" -> GPtrArray of the entries "NAME.*" in order; NULL if stale */
 };
 
 /* A cursor over the text being parsed. */
@@ -72,6 +74,8 @@ relay_props_free(RelayProps *self)
   g_ptr_array_unref(self->entries);
   g_ptr_array_unref(self->files);
   g_ptr_array_unref(self->dropped);
+  if (self->by_agent)
+    g_hash_table_destroy(self->by_agent);
   g_free(self);
 }
 
@@ -86,6 +90,50 @@ relay_props_entries(const RelayProps *self, guint *n_entries)
 {
   *n_entries = self->entries->len;
   return (const RelayProp *const *)self->entries->pdata;
+}
+
+/* Forgets the per-agent index after entries were added or removed. */
+static void
+_index_stale(RelayProps *self)
+{
+  if (self->by_agent)
+    g_hash_table_destroy(self->by_agent);
+  self->by_agent = NULL;
+}
+
+/* One pass over the entries, grouping them by the text before their first dot (--check-topology reads
+ * thousands of agents from one file: one scan each would be quadratic). */
+static GHashTable *
+_index_by_agent(RelayProps *self)
+{
+  if (self->by_agent)
+    return self->by_agent;
+  self->by_agent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      RelayProp *prop = g_ptr_array_index(self->entries, i);
+      const char *dot = strchr(prop->key, '.');
+      if (!dot)
+        continue;
+      char *agent = g_strndup(prop->key, dot - prop->key);
+      GPtrArray *list = g_hash_table_lookup(self->by_agent, agent);
+      if (!list)
+        g_hash_table_insert(self->by_agent, g_strdup(agent), list = g_ptr_array_new());
+      g_ptr_array_add(list, prop);
+      g_free(agent);
+    }
+  return self->by_agent;
+}
+
+const RelayProp *const *
+relay_props_agent_entries(const RelayProps *self, const char *agent, guint *n_entries)
+{
+  if (strchr(agent, '.'))
+    return relay_props_entries(self, n_entries); /* the caller filters by its prefix */
+  /* the index is a cache: building it does not change what the props hold */
+  GPtrArray *list = g_hash_table_lookup(_index_by_agent((RelayProps *)self), agent);
+  *n_entries = list ? list->len : 0;
+  return list ? (const RelayProp *const *)list->pdata : NULL;
 }
 
 /* ---- logical lines ---- */
@@ -341,6 +389,7 @@ _store(RelayProps *self, char *key, char *value, const char *file, guint line)
       prop = g_new0(RelayProp, 1);
       prop->key = key;
       g_ptr_array_add(self->entries, prop);
+      _index_stale(self);
       g_hash_table_insert(self->by_key, prop->key, prop);
     }
   prop->value = value;
@@ -375,6 +424,7 @@ _compact(RelayProps *self)
 {
   if (self->dropped->len == 0)
     return;
+  _index_stale(self);
   GHashTable *gone = g_hash_table_new(g_direct_hash, g_direct_equal);
   guint kept = 0;
 

@@ -35,6 +35,11 @@ void relay_props_resolve(RelayProps *self, RelayConfigReport *report);
 const RelayProp *relay_props_get(const RelayProps *self, const char *key);
 /* All entries (one per distinct key, the winning one), in order of first appearance. Borrowed. */
 const RelayProp *const *relay_props_entries(const RelayProps *self, guint *n_entries);
+/* The entries whose key starts with "AGENT.", in the same order (indexed once for all agents; for an agent
+ * name holding a dot, all entries: the caller filters by its prefix). Borrowed; valid until the next change.
+ */
+const RelayProp *const *relay_props_agent_entries(const RelayProps *self, const char *agent,
+                                                  guint *n_entries);
 
 /* ---- issue 17: entries built by a program (the embedded agent translates its properties) ----
  * Adds or overwrites key = value (copied; no escapes, empty values allowed) as if read at file:line. */

@@ -65,4 +65,28 @@ RelayMonitorSummary *relay_monitor_summary_start(RelayAgent *agent, struct event
                                                  gint64 interval_s);
 void relay_monitor_summary_free(RelayMonitorSummary *self);
 
+/* ---- monitor_running.c (main thread): what runs, and its live reload (issue 14) ---- */
+
+typedef struct
+{
+  RelayMonitorConfig *cfg; /* the settings that run (borrowed; a committed reload swaps its contents) */
+  RelayAgent *agent;
+  struct event_base *base;
+  gint64 start_ms;
+  RelayMonitorHttp *http;
+  RelayMonitorSummary *summary;
+} RelayMonitorRunning;
+
+/* Starts the endpoint (if cfg->http) and the summary line; FALSE with error if the endpoint cannot listen. */
+gboolean relay_monitor_running_start(RelayMonitorRunning *self, GError **error);
+/* Reload, step 1: moves the endpoint to next's settings when they differ (bind, port, type, HTTPS). FALSE
+ * with error when it cannot listen there; the endpoint then runs on the previous settings again. */
+gboolean relay_monitor_running_switch(RelayMonitorRunning *self, const RelayMonitorConfig *next,
+                                      GError **error);
+/* Reload, step 2, after the agent's reload: commit (the summary line follows next's interval and next's
+ * settings become the running ones; next receives the previous ones, for the caller to clear) or undo
+ * (the endpoint comes back on the previous settings). */
+void relay_monitor_running_finish(RelayMonitorRunning *self, RelayMonitorConfig *next, gboolean commit);
+void relay_monitor_running_stop(RelayMonitorRunning *self);
+
 #endif

@@ -294,6 +294,33 @@ test_several_sources(void **state)
   assert_string_equal(relay_props_get(fx->props, "b")->file, "two.conf");
 }
 
+/* relay_props_agent_entries: the entries of one agent, in file order; the index follows later loads and
+ * entries dropped by an empty value (issue 14: --check-topology reads thousands of agents). */
+static void
+test_agent_entries(void **state)
+{
+  Fixture *fx = *state;
+  guint n;
+
+  _load(fx, "a.sources = r1\nb.sinks = k1\nab.x = 1\na.channels = c1\nnodot = 2\n");
+  const RelayProp *const *entries = relay_props_agent_entries(fx->props, "a", &n);
+  assert_int_equal(n, 2);
+  assert_string_equal(entries[0]->key, "a.sources");
+  assert_string_equal(entries[1]->key, "a.channels");
+  assert_null(relay_props_agent_entries(fx->props, "c", &n));
+  assert_int_equal(n, 0);
+  _load(fx, "a.sinks = k2\na.sources =\n");
+  entries = relay_props_agent_entries(fx->props, "a", &n);
+  assert_int_equal(n, 2);
+  assert_string_equal(entries[0]->key, "a.channels");
+  assert_string_equal(entries[1]->key, "a.sinks");
+  relay_props_set(fx->props, "set", 1, "c.sources", "r9");
+  relay_props_agent_entries(fx->props, "c", &n);
+  assert_int_equal(n, 1);
+  relay_props_agent_entries(fx->props, "a.b", &n); /* a name with a dot: every entry, the caller filters */
+  assert_int_equal(n, 6);
+}
+
 static void
 test_load_file(void **state)
 {
@@ -490,6 +517,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_empty_value_drops_many, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_several_sources, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_load_file, _setup, _teardown),
+    cmocka_unit_test_setup_teardown(test_agent_entries, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_invalid_utf8_replaced, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_resolve_env, _setup, _teardown),
     cmocka_unit_test_setup_teardown(test_resolve_keys, _setup, _teardown),
