@@ -25,6 +25,10 @@ typedef struct
   gint64 offset;   /* every event before this byte offset is committed */
 } RelaySpoolPosition;
 
+/* The record's text (newly allocated) for pos, and back: parse is FALSE (pos cleared) for text that is not a
+ * whole record; pos->path is newly allocated. format -> parse gives pos back for any path without a NUL. */
+char *relay_spool_tracker_format(const RelaySpoolPosition *pos);
+gboolean relay_spool_tracker_parse(const char *text, gsize len, RelaySpoolPosition *pos);
 /* Writes pos to tracker_path atomically (temporary file in the same directory, then rename). */
 gboolean relay_spool_tracker_write(const char *tracker_path, const RelaySpoolPosition *pos, GError **error);
 /* Reads tracker_path. FALSE with *error NULL when there is no tracker; FALSE with an error when it cannot be

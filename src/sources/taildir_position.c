@@ -114,7 +114,9 @@ _string(_Json *j, GString *out)
   return TRUE;
 }
 
-/* A JSON number; *integer is set when it is a plain (optionally negative) integer that fits. */
+/* A JSON number; *integer is set when it is a plain integer that fits in 64 bits: a negative one as a
+ * gint64, a positive one as a guint64 cast to gint64 (an inode >= 2^63, which relayd writes unsigned and
+ * Flume's Java long writes negative, reads the same both ways). */
 static gboolean
 _number(_Json *j, gint64 *value, gboolean *integer)
 {
@@ -136,7 +138,7 @@ _number(_Json *j, gint64 *value, gboolean *integer)
       buf[j->p - start] = '\0';
       errno = 0;
       char *endp;
-      *value = g_ascii_strtoll(buf, &endp, 10);
+      *value = buf[0] == '-' ? g_ascii_strtoll(buf, &endp, 10) : (gint64)g_ascii_strtoull(buf, &endp, 10);
       *integer = errno == 0 && *endp == '\0';
     }
   return TRUE;

@@ -20,6 +20,9 @@ noted) and exits 0 unless something unexpected happened (then non-zero with a re
   http-trickle PORT GAP MAX  "GET /health HTTP/1.1" sent one byte every GAP s; prints "closed_after=S" (no
                          answer), "answered_after=S", or "open_after=MAX"
   http-get PORT PATH     one GET; prints "status=CODE"
+  maxconn PORT N         opens N idle connections, then one more, which relayd must close at once (within
+                         10 s) while the N stay open; closes them all, then opens N again, which must stay
+                         open for 1 s; prints "kept=N refused_after=S reopened=N"
 """
 import os
 import socket
@@ -209,6 +212,36 @@ def case_pingflood(port, n, count):
     wait_stdin()
 
 
+def still_open(sock):
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except ConnectionResetError:
+        return False
+
+
+def case_maxconn(port, n):
+    socks = [connect(port) for _ in range(n)]
+    time.sleep(0.5)  # relayd has counted them
+    extra = connect(port)
+    t0 = time.monotonic()
+    outcome = None
+    while outcome is None and time.monotonic() - t0 < 10:
+        outcome = watch_close(extra, t0, 10)
+    if not outcome or not outcome.startswith("closed_after="):
+        sys.exit("connection %d over max-connections: %s" % (n + 1, outcome or "still open after 10 s"))
+    kept = sum(still_open(s) for s in socks)
+    for s in socks:
+        s.close()
+    time.sleep(1)  # relayd saw them close
+    socks = [connect(port) for _ in range(n)]
+    time.sleep(1)
+    reopened = sum(still_open(s) for s in socks)
+    print("kept=%d refused_after=%s reopened=%d" % (kept, outcome.split("=")[1], reopened), flush=True)
+
+
 def case_http_trickle(port, gap, limit):
     data = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
     print(trickle(port, data, gap, limit), flush=True)
@@ -242,6 +275,8 @@ def main():
         case_pingflood(port, int(args[0]), int(args[1]))
     elif case == "http-trickle":
         case_http_trickle(port, float(args[0]), float(args[1]))
+    elif case == "maxconn":
+        case_maxconn(port, int(args[0]))
     elif case == "http-get":
         case_http_get(port, args[0])
     else:

@@ -195,6 +195,12 @@ test_tracker(void **state)
 
   assert_false(relay_spool_tracker_read(tracker, &got, &error));
   assert_null(error); /* none yet */
+  /* a longer temporary record left by a crash between write and rename: GLib wrote over it without
+   * truncating, and its tail made the new record unreadable */
+  char *stale = g_strconcat(tracker, ".tmp", NULL);
+  assert_true(g_file_set_contents(
+      stale, "relayd-spooldir 1 1 2 3 4 5 /a/much/longer/path/than/this/one.log\n", -1, NULL));
+  g_free(stale);
   assert_true(relay_spool_tracker_write(tracker, &pos, NULL));
   assert_true(relay_spool_tracker_read(tracker, &got, NULL));
   assert_string_equal(got.path, pos.path);
@@ -212,6 +218,41 @@ test_tracker(void **state)
   assert_true(relay_spool_tracker_remove(tracker, NULL)); /* gone already: fine */
   g_free(tracker);
   _rm_rf(dir);
+}
+
+/* The record's text round-trips paths with newlines and times before 1970, and refuses numbers that are
+ * not plain decimal (strtoull took " 5", "+5" and "-1" as 2^64 - 1) or that do not fit. */
+static void
+test_tracker_text(void **state)
+{
+  char spool_path[] = "/spool/two\nlines\n.log";
+  RelaySpoolPosition pos = { spool_path, G_MAXUINT64, 7, 10, -1500000000, 3 }, got;
+  char *text = relay_spool_tracker_format(&pos);
+
+  assert_true(relay_spool_tracker_parse(text, strlen(text), &got));
+  assert_string_equal(got.path, spool_path);
+  assert_true(got.dev == G_MAXUINT64);
+  assert_int_equal(got.mtime_ns, -1500000000);
+  assert_int_equal(got.offset, 3);
+  relay_spool_position_clear(&got);
+  assert_false(relay_spool_tracker_parse(text, strlen(text) - 1, &got)); /* cut before its newline */
+  assert_null(got.path);
+  g_free(text);
+  const char *bad[] = {
+    "relayd-spooldir 1  1 2 3 4 5 /a\n",
+    "relayd-spooldir 1 +1 2 3 4 5 /a\n",
+    "relayd-spooldir 1 1 2 -3 4 5 /a\n",
+    "relayd-spooldir 1 1 2 3 4 -5 /a\n",
+    "relayd-spooldir 1 18446744073709551616 2 3 4 5 /a\n",
+    "relayd-spooldir 1 1 2 9223372036854775808 4 5 /a\n",
+    "relayd-spooldir 1 1 2 3 4 5 \n",
+    "relayd-spooldir 2 1 2 3 4 5 /a\n",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
+    {
+      assert_false(relay_spool_tracker_parse(bad[i], strlen(bad[i]), &got));
+      assert_null(got.path);
+    }
 }
 
 static void
@@ -279,9 +320,13 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_line_reader),     cmocka_unit_test(test_line_reader_offsets_per_batch),
-    cmocka_unit_test(test_decode_policies), cmocka_unit_test(test_blob_and_empty),
-    cmocka_unit_test(test_tracker),         cmocka_unit_test(test_scan),
+    cmocka_unit_test(test_line_reader),
+    cmocka_unit_test(test_line_reader_offsets_per_batch),
+    cmocka_unit_test(test_decode_policies),
+    cmocka_unit_test(test_blob_and_empty),
+    cmocka_unit_test(test_tracker),
+    cmocka_unit_test(test_tracker_text),
+    cmocka_unit_test(test_scan),
     cmocka_unit_test(test_exec_argv),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

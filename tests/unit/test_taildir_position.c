@@ -49,6 +49,29 @@ test_parse_gson(void **state)
   relay_taildir_pos_array_free(a);
 }
 
+/* An inode >= 2^63: relayd writes it unsigned, Flume (a Java long) negative; both read back the same. A
+ * position that does not fit a signed 64-bit number is skipped. */
+static void
+test_parse_large_inodes(void **state)
+{
+  guint skipped = 0;
+  GString *json = g_string_new("[");
+  relay_taildir_pos_format_entry(json, G_MAXUINT64, 1, "/u");
+  g_string_append(json, ",{\"inode\":-1,\"pos\":2,\"file\":\"/s\"},"
+                        "{\"inode\":3,\"pos\":9223372036854775808,\"file\":\"/p\"},"
+                        "{\"inode\":18446744073709551616,\"pos\":4,\"file\":\"/o\"}]");
+  GArray *a = _parse(json->str, &skipped);
+  (void)state;
+  assert_non_null(a);
+  assert_int_equal(a->len, 2);
+  assert_int_equal(skipped, 2);
+  assert_true(_at(a, 0)->inode == G_MAXUINT64);
+  assert_true(_at(a, 1)->inode == G_MAXUINT64);
+  assert_int_equal(_at(a, 1)->pos, 2);
+  relay_taildir_pos_array_free(a);
+  g_string_free(json, TRUE);
+}
+
 static void
 test_parse_pretty_unknown_escapes(void **state)
 {
@@ -182,6 +205,7 @@ main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_parse_gson),
+    cmocka_unit_test(test_parse_large_inodes),
     cmocka_unit_test(test_parse_pretty_unknown_escapes),
     cmocka_unit_test(test_parse_missing_members),
     cmocka_unit_test(test_parse_empty_and_malformed),
