@@ -1,8 +1,8 @@
 /* avro_proto.c - Flume's Avro RPC codec: pack framing, handshake, append/appendBatch, protocol JSON check.
  *
  * The design is described in avro_proto.h. This file holds, in order: limits and errors; pack framing;
- * the cursor over a message's slices and its spill area; message decoding; message encoding; the protocol
- * text read with yajl into a bounded DOM and the compatibility check; the handshake cache. The hot paths are
+ * the cursor over a message's slices and its spill area; message decoding; message encoding; a small
+ * bounded JSON reader and the protocol compatibility check; the handshake cache. The hot paths are
  * _read_long, _read_blob, _decode_event, _event_size and _put_event: they look at each byte once and
  * allocate only through relay_event_new() (decoding) or not at all (encoding).
  *
@@ -11,7 +11,6 @@
 
 #include <string.h>
 #include <event2/buffer.h>
-#include <yajl/yajl_parse.h>
 
 #define RELAY_AVRO_PACK_HEADER_BYTES 8
 #define RELAY_AVRO_SINGLE_PACK_OVERHEAD 12 /* serial, count 1, one length */
@@ -1139,12 +1138,7 @@ relay_avro_encode_request_evbuffer(struct evbuffer *out, gint32 serial,
   return evbuffer_commit_space(out, &vec, 1) == 0;
 }
 
-/* ---- the protocol text as a DOM of indices, built from yajl's events (bounded depth) ----
- *
- * yajl tokenizes and validates (strings must be UTF-8, escapes are decoded); its callbacks append nodes to
- * one array, so the check below walks indices and nothing is allocated per value. On Flume's protocol text
- * (509 bytes) parse and check take about 44,000 instructions, against 33,000 with the hand-written reader
- * this replaced (callgrind); the check runs once per new client protocol hash, so that does not matter. */
+/* ---- a small JSON reader (a DOM of indices, bounded depth; only what the protocol check needs) ---- */
 
 typedef enum
 {
@@ -1172,12 +1166,12 @@ typedef struct
 {
   GArray *nodes;    /* RelayJsonNode; index 0 is the absent node */
   GString *strings; /* decoded strings, each followed by a NUL */
-  guint32 root;
-  guint32 key;                              /* the member name read last */
-  guint depth;                              /* open containers */
-  guint32 open[RELAY_JSON_MAX_DEPTH];       /* their nodes */
-  guint32 last_child[RELAY_JSON_MAX_DEPTH]; /* and their last child so far */
+  const char *p;
+  const char *end;
+  guint depth;
 } RelayJson;
+
+static guint32 _json_value(RelayJson *j);
 
 static inline RelayJsonNode *
 _jn(RelayJson *j, guint32 i)
@@ -1186,140 +1180,209 @@ _jn(RelayJson *j, guint32 i)
 }
 
 static guint32
-_json_string_add(RelayJson *j, const unsigned char *text, size_t len)
-{
-  guint32 off = (guint32)j->strings->len;
-
-  g_string_append_len(j->strings, (const char *)text, (gssize)len);
-  g_string_append_c(j->strings, '\0');
-  return off;
-}
-
-/* A new node, linked as the next child of the open container (or as the root). */
-static guint32
 _json_node(RelayJson *j, RelayJsonType type)
 {
-  guint32 self = j->nodes->len;
+  g_array_set_size(j->nodes, j->nodes->len + 1);
+  _jn(j, j->nodes->len - 1)->type = type;
+  return j->nodes->len - 1;
+}
 
-  g_array_set_size(j->nodes, self + 1);
-  _jn(j, self)->type = type;
-  if (j->depth == 0)
-    j->root = self;
-  else
+static void
+_json_ws(RelayJson *j)
+{
+  while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+    j->p++;
+}
+
+static gboolean
+_json_hex4(RelayJson *j, gunichar *out)
+{
+  *out = 0;
+  if (j->end - j->p < 4)
+    return FALSE;
+  for (int i = 0; i < 4; i++)
     {
-      guint top = j->depth - 1;
-      if (_jn(j, j->open[top])->type == RELAY_JSON_OBJECT)
-        _jn(j, self)->key = j->key;
-      if (j->last_child[top])
-        _jn(j, j->last_child[top])->next = self;
-      else
-        _jn(j, j->open[top])->child = self;
-      j->last_child[top] = self;
+      int digit = g_ascii_xdigit_value(*j->p++);
+      if (digit < 0)
+        return FALSE;
+      *out = (*out << 4) | (gunichar)digit;
     }
+  return TRUE;
+}
+
+/* After "\u": one code point, or a surrogate pair, appended as UTF-8. */
+static gboolean
+_json_unicode(RelayJson *j)
+{
+  gunichar cp, low;
+
+  if (!_json_hex4(j, &cp) || (cp >= 0xdc00 && cp <= 0xdfff))
+    return FALSE;
+  if (cp >= 0xd800 && cp <= 0xdbff)
+    {
+      if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u')
+        return FALSE;
+      j->p += 2;
+      if (!_json_hex4(j, &low) || low < 0xdc00 || low > 0xdfff)
+        return FALSE;
+      cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+    }
+  g_string_append_unichar(j->strings, cp);
+  return TRUE;
+}
+
+static gboolean
+_json_escape(RelayJson *j)
+{
+  static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+
+  if (j->p >= j->end)
+    return FALSE;
+  char c = *j->p++;
+  if (c == 'u')
+    return _json_unicode(j);
+  const char *hit = c ? strchr(from, c) : NULL;
+  if (!hit)
+    return FALSE;
+  g_string_append_c(j->strings, to[hit - from]);
+  return TRUE;
+}
+
+/* At the opening quote: decodes the string into j->strings. */
+static gboolean
+_json_string(RelayJson *j, guint32 *off, guint32 *len)
+{
+  *off = (guint32)j->strings->len;
+  for (j->p++; j->p < j->end && *j->p != '"';)
+    {
+      guchar c = (guchar)*j->p++;
+      if (c < 0x20)
+        return FALSE;
+      if (c != '\\')
+        g_string_append_c(j->strings, (char)c);
+      else if (!_json_escape(j))
+        return FALSE;
+    }
+  if (j->p >= j->end)
+    return FALSE;
+  j->p++;
+  *len = (guint32)j->strings->len - *off;
+  g_string_append_c(j->strings, '\0');
+  return TRUE;
+}
+
+static gboolean
+_json_member_key(RelayJson *j, guint32 *key)
+{
+  guint32 len;
+
+  _json_ws(j);
+  if (j->p >= j->end || *j->p != '"' || !_json_string(j, key, &len))
+    return FALSE;
+  _json_ws(j);
+  if (j->p >= j->end || *j->p != ':')
+    return FALSE;
+  j->p++;
+  return TRUE;
+}
+
+static guint32
+_json_container(RelayJson *j, RelayJsonType type)
+{
+  const char close = type == RELAY_JSON_OBJECT ? '}' : ']';
+  guint32 self, last = 0, key = 0;
+
+  if (++j->depth > RELAY_JSON_MAX_DEPTH)
+    return 0;
+  self = _json_node(j, type);
+  j->p++;
+  _json_ws(j);
+  if (j->p < j->end && *j->p == close)
+    j->p++;
+  else
+    for (;;)
+      {
+        if (type == RELAY_JSON_OBJECT && !_json_member_key(j, &key))
+          return 0;
+        guint32 child = _json_value(j);
+        if (!child)
+          return 0;
+        _jn(j, child)->key = key;
+        if (last)
+          _jn(j, last)->next = child;
+        else
+          _jn(j, self)->child = child;
+        last = child;
+        _json_ws(j);
+        char c = j->p < j->end ? *j->p++ : '\0';
+        if (c == close)
+          break;
+        if (c != ',')
+          return 0;
+      }
+  j->depth--;
   return self;
 }
 
-static int
-_json_on_null(void *ctx)
+static guint32
+_json_scalar(RelayJson *j)
 {
-  _json_node(ctx, RELAY_JSON_NULL);
-  return 1;
+  static const struct
+  {
+    const char *text;
+    RelayJsonType type;
+  } literals[] = { { "null", RELAY_JSON_NULL }, { "false", RELAY_JSON_FALSE }, { "true", RELAY_JSON_TRUE } };
+  const char *start = j->p;
+
+  for (guint i = 0; i < G_N_ELEMENTS(literals); i++)
+    {
+      gsize len = strlen(literals[i].text);
+      if ((gsize)(j->end - j->p) >= len && memcmp(j->p, literals[i].text, len) == 0)
+        {
+          j->p += len;
+          return _json_node(j, literals[i].type);
+        }
+    }
+  while (j->p < j->end && *j->p && strchr("0123456789+-.eE", *j->p))
+    j->p++;
+  return j->p > start ? _json_node(j, RELAY_JSON_NUMBER) : 0;
 }
 
-static int
-_json_on_boolean(void *ctx, int value)
+static guint32
+_json_value(RelayJson *j)
 {
-  _json_node(ctx, value ? RELAY_JSON_TRUE : RELAY_JSON_FALSE);
-  return 1;
-}
+  guint32 node, off, len;
 
-static int
-_json_on_number(void *ctx, const char *text, size_t len)
-{
-  (void)text;
-  (void)len;
-  _json_node(ctx, RELAY_JSON_NUMBER);
-  return 1;
-}
-
-static int
-_json_on_string(void *ctx, const unsigned char *text, size_t len)
-{
-  RelayJson *j = ctx;
-  guint32 off = _json_string_add(j, text, len);
-  guint32 node = _json_node(j, RELAY_JSON_STRING);
-
+  _json_ws(j);
+  if (j->p >= j->end)
+    return 0;
+  if (*j->p == '{')
+    return _json_container(j, RELAY_JSON_OBJECT);
+  if (*j->p == '[')
+    return _json_container(j, RELAY_JSON_ARRAY);
+  if (*j->p != '"')
+    return _json_scalar(j);
+  if (!_json_string(j, &off, &len))
+    return 0;
+  node = _json_node(j, RELAY_JSON_STRING);
   _jn(j, node)->str = off;
-  _jn(j, node)->str_len = (guint32)len;
-  return 1;
+  _jn(j, node)->str_len = len;
+  return node;
 }
 
-static int
-_json_open(RelayJson *j, RelayJsonType type)
-{
-  if (j->depth >= RELAY_JSON_MAX_DEPTH)
-    return 0; /* cancels the parse */
-  guint32 node = _json_node(j, type);
-  j->open[j->depth] = node;
-  j->last_child[j->depth] = 0;
-  j->depth++;
-  return 1;
-}
-
-static int
-_json_on_start_map(void *ctx)
-{
-  return _json_open(ctx, RELAY_JSON_OBJECT);
-}
-
-static int
-_json_on_start_array(void *ctx)
-{
-  return _json_open(ctx, RELAY_JSON_ARRAY);
-}
-
-static int
-_json_on_key(void *ctx, const unsigned char *text, size_t len)
-{
-  RelayJson *j = ctx;
-
-  j->key = _json_string_add(j, text, len);
-  return 1;
-}
-
-static int
-_json_on_end(void *ctx)
-{
-  ((RelayJson *)ctx)->depth--;
-  return 1;
-}
-
-static const yajl_callbacks _json_callbacks = {
-  .yajl_null = _json_on_null,
-  .yajl_boolean = _json_on_boolean,
-  .yajl_number = _json_on_number,
-  .yajl_string = _json_on_string,
-  .yajl_start_map = _json_on_start_map,
-  .yajl_map_key = _json_on_key,
-  .yajl_end_map = _json_on_end,
-  .yajl_start_array = _json_on_start_array,
-  .yajl_end_array = _json_on_end,
-};
-
-/* Returns the root node, or 0 if text is not one well-formed JSON value (or nests deeper than
- * RELAY_JSON_MAX_DEPTH). */
+/* Returns the root node, or 0 if text is not one well-formed JSON value. */
 static guint32
 _json_parse(RelayJson *j, const char *text, gsize len)
 {
-  memset(j, 0, sizeof *j);
   j->nodes = g_array_new(FALSE, TRUE, sizeof(RelayJsonNode));
   g_array_set_size(j->nodes, 1);
   j->strings = g_string_sized_new(len + 1);
-  yajl_handle y = yajl_alloc(&_json_callbacks, NULL, j);
-  gboolean ok = yajl_parse(y, (const unsigned char *)text, len) == yajl_status_ok
-                && yajl_complete_parse(y) == yajl_status_ok;
-  yajl_free(y);
-  return ok ? j->root : 0;
+  j->p = text;
+  j->end = text + len;
+  j->depth = 0;
+  guint32 root = _json_value(j);
+  _json_ws(j);
+  return root && j->p == j->end ? root : 0;
 }
 
 static void

@@ -909,11 +909,7 @@ test_protocol_check_variants(void **state)
                    "protocol is not org.apache.flume.source.avro.AvroSourceProtocol");
   _assert_protocol(P_HEAD "\"messages\":{}}", "protocol has neither append nor appendBatch");
   _assert_protocol(P_HEAD "\"messages\":{}} x", "protocol text is not valid JSON");
-  /* yajl reads a lone surrogate escape as '?' (as Java's parsers keep it), but bytes that are not UTF-8 make
-   * the text invalid. */
-  _assert_protocol(P_HEAD "\"messages\":{\"a\":\"\\ud800\"}}", "protocol has neither append nor appendBatch");
-  _assert_protocol(P_HEAD "\"messages\":{\"a\":\"\xff\"}}", "protocol text is not valid JSON");
-  _assert_protocol(P_HEAD "\"messages\":{\"a\":\"\xc3\"}}", "protocol text is not valid JSON");
+  _assert_protocol(P_HEAD "\"messages\":{\"a\":\"\\ud800\"}}", "protocol text is not valid JSON");
   _assert_protocol(P_HEAD "\"messages\":{\"a\":\"\\q\"}}", "protocol text is not valid JSON");
   _assert_protocol("[1, 2, ", "protocol text is not valid JSON");
   _assert_protocol("", "protocol text is not valid JSON");
