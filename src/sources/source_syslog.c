@@ -455,6 +455,9 @@ _flush_at_close(SyslogConn *sc)
 {
   struct evbuffer *input = relay_net_conn_input(sc->conn);
 
+  if (!sc->peer_header_set) /* the first records came with the peer's close: no readable call before */
+    _add_peer_header(sc);
+
   while (TRUE)
     {
       if (sc->skip && !_skip(sc, input))
