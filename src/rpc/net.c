@@ -387,6 +387,9 @@ _tls_established(RelayNetConn *conn)
   event_del(conn->hs_ev);
   if (!relay_tls_conn_check_peer(conn->tconn))
     {
+      /* TLS 1.3 lets a client send data with its Finished: what a refused peer sent was decrypted in the same
+       * read, and must not reach the owner's closed() */
+      evbuffer_drain(conn->plain, evbuffer_get_length(conn->plain));
       _tls_fail_conn(conn);
       return FALSE;
     }
