@@ -142,9 +142,12 @@ global(workDirectory="$IT_TMP/rs" DefaultNetstreamDriverCAFile="$D/ca.pem"
        DefaultNetstreamDriverCertFile="$D/client1.pem" DefaultNetstreamDriverKeyFile="$D/client1.key")
 module(load="imudp")
 input(type="imudp" address="127.0.0.1" port="$PR")
-*.* action(type="omfwd" target="127.0.0.1" port="$PT" protocol="tcp" TCP_Framing="octet-counted"
-           StreamDriver="ossl" StreamDriverMode="1" StreamDriverAuthMode="x509/name"
-           StreamDriverPermittedPeers="localhost" template="RSYSLOG_SyslogProtocol23Format")
+# only the test's message: rsyslogd's own start and status messages would be forwarded too
+if \$programname == "rs" then {
+  action(type="omfwd" target="127.0.0.1" port="$PT" protocol="tcp" TCP_Framing="octet-counted"
+         StreamDriver="ossl" StreamDriverMode="1" StreamDriverAuthMode="x509/name"
+         StreamDriverPermittedPeers="localhost" template="RSYSLOG_SyslogProtocol23Format")
+}
 CONF
   "$RSYSLOGD" -n -f "$IT_TMP/rsyslog.conf" -i "$IT_TMP/rsyslog.pid" >"$IT_TMP/rsyslog.log" 2>&1 &
   rs_pid=$!
