@@ -309,17 +309,11 @@ static gboolean
 _start_producer(RelayKafkaChannel *self, GError **error)
 {
   rd_kafka_conf_t *conf = rd_kafka_conf_dup(self->producer_conf);
-  char errstr[512];
-
   rd_kafka_conf_set_opaque(conf, self);
   rd_kafka_conf_set_dr_msg_cb(conf, _dr_cb);
-  self->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  self->producer = relay_kafka_client_new(RD_KAFKA_PRODUCER, conf, error);
   if (!self->producer)
-    {
-      rd_kafka_conf_destroy(conf);
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "librdkafka refused the producer: %s", errstr);
-      return FALSE;
-    }
+    return FALSE;
   self->producer_topic = rd_kafka_topic_new(self->producer, self->topic, NULL);
   self->scratch = g_byte_array_new();
   return TRUE;

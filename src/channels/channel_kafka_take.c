@@ -29,6 +29,7 @@
 
 #include "counters.h"
 #include "event.h"
+#include "kafka_conf.h"
 
 #include <string.h>
 
@@ -380,17 +381,11 @@ gboolean
 relay_kafka_channel_consumer_start(RelayKafkaChannel *self, GError **error)
 {
   rd_kafka_conf_t *conf = rd_kafka_conf_dup(self->consumer_conf);
-  char errstr[512];
-
   rd_kafka_conf_set_opaque(conf, self);
   rd_kafka_conf_set_rebalance_cb(conf, _rebalance_cb);
-  self->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  self->consumer = relay_kafka_client_new(RD_KAFKA_CONSUMER, conf, error);
   if (!self->consumer)
-    {
-      rd_kafka_conf_destroy(conf);
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "librdkafka refused the consumer: %s", errstr);
-      return FALSE;
-    }
+    return FALSE;
   self->parts = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)_part_free);
   self->retry = g_array_new(FALSE, FALSE, sizeof(KafkaTaken));
   RelayAvroLimits limits;

@@ -184,3 +184,18 @@ relay_kafka_header_map_free(GArray *map)
   if (map)
     g_array_free(map, TRUE);
 }
+
+rd_kafka_t *
+relay_kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, GError **error)
+{
+  char errstr[512];
+  rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
+
+  if (!rk)
+    {
+      rd_kafka_conf_destroy(conf); /* rd_kafka_new() took it only on success */
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "librdkafka refused the %s: %s",
+                  type == RD_KAFKA_PRODUCER ? "producer" : "consumer", errstr);
+    }
+  return rk;
+}

@@ -27,6 +27,10 @@ rd_kafka_conf_t *relay_kafka_conf_new(const RelayComponentConfig *cc, const char
                                       const char *prefix, const char *const *defaults,
                                       const char *const *forced, RelayConfigReport *report);
 
+/* rd_kafka_new() of a producer or consumer from conf (a copy the caller set its opaque and callbacks on;
+ * taken in every case). NULL with error set when librdkafka refuses it. */
+rd_kafka_t *relay_kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, GError **error);
+
 /* TRUE for keys the Kafka components read outside their option tables (prefix "kafka.producer.",
  * "kafka.consumer.", "header."). */
 gboolean relay_kafka_knows_key(const char *key);

@@ -328,17 +328,11 @@ _kafka_start(RelayComponent *component, GError **error)
 {
   RelaySinkKafka *self = (RelaySinkKafka *)component;
   rd_kafka_conf_t *conf = rd_kafka_conf_dup(self->conf);
-  char errstr[512];
-
   rd_kafka_conf_set_opaque(conf, self);
   rd_kafka_conf_set_dr_msg_cb(conf, _dr_cb);
-  self->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  self->rk = relay_kafka_client_new(RD_KAFKA_PRODUCER, conf, error);
   if (!self->rk)
-    {
-      rd_kafka_conf_destroy(conf);
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "librdkafka refused the producer: %s", errstr);
-      return FALSE;
-    }
+    return FALSE;
   if (!self->topic_escaped)
     self->rkt = rd_kafka_topic_new(self->rk, self->topic, NULL);
   self->batch = g_new0(RelayEvent *, self->batch_size);

@@ -474,18 +474,12 @@ _kafka_start(RelayComponent *component, GError **error)
 {
   RelayKafkaSource *self = (RelayKafkaSource *)component;
   rd_kafka_conf_t *conf = rd_kafka_conf_dup(self->conf);
-  char errstr[512];
-
   rd_kafka_conf_set_opaque(conf, self);
   rd_kafka_conf_set_rebalance_cb(conf, _rebalance_cb);
   rd_kafka_conf_set_offset_commit_cb(conf, _offset_commit_cb);
-  self->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  self->rk = relay_kafka_client_new(RD_KAFKA_CONSUMER, conf, error);
   if (!self->rk)
-    {
-      rd_kafka_conf_destroy(conf);
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "librdkafka refused the consumer: %s", errstr);
-      return FALSE;
-    }
+    return FALSE;
   if (pipe2(self->pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0)
     {
       g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "pipe: %s", g_strerror(errno));
