@@ -10,6 +10,7 @@
 # kept, restarted, added, removed and resized. Refused and rolled-back reloads: test_reload_refused.sh.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
+. "$IT_DIR/reload_lib.sh"
 
 N=$(it_scaled 300000)
 PA=$(it_free_port)
@@ -43,11 +44,6 @@ EOF
   mv "$CONF.new" "$CONF"
 }
 
-metric() { # metric KEY FIELD: a counter of the collector's /metrics
-  "$PYTHON" -c 'import json, sys, urllib.request
-m = json.load(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5))
-print(m.get(sys.argv[2], {}).get(sys.argv[3], "absent"))' "$M" "$1" "$2"
-}
 
 send_conn() { # the local ports of established connections to r1
   ss -Htn state established "( dport = :$P )" | awk '{print $3}' | sort | tr '\n' ' '
@@ -133,9 +129,9 @@ for i in "${!steps[@]}"; do
   [ "$(send_conn)" = "$conn" ] || it_fail "r1's connection changed at step $((i + 1)): '$conn' -> '$(send_conn)'"
   if [ "$r2" = yes ]; then
     it_wait_port col "$P2"
-    [ "$(metric SOURCE.r2 Type)" = SOURCE ] || it_fail "/metrics has no SOURCE.r2 after it was added"
+    [ "$(reload_metric "$M" SOURCE.r2 Type)" = SOURCE ] || it_fail "/metrics has no SOURCE.r2 after it was added"
   else
-    [ "$(metric SOURCE.r2 Type)" = absent ] || it_fail "/metrics still has SOURCE.r2 after it was removed"
+    [ "$(reload_metric "$M" SOURCE.r2 Type)" = absent ] || it_fail "/metrics still has SOURCE.r2 after it was removed"
   fi
   if [ $((i + 1)) -eq ${#steps[@]} ]; then feed $((N - sent)); else feed "$chunk"; fi
 done
@@ -145,8 +141,8 @@ wait $SEND_PID || it_fail "relay-send exited $? (see send.log: $(tail -n 3 "$IT_
 wait_arrived "$N" 120
 it_seqcheck --count "$N" "$IT_TMP/outA" "$IT_TMP/outB"
 [ "$(it_lines "$IT_TMP/outB")" -gt 0 ] || it_fail "nothing went to terminal B"
-it_assert_eq "r1's EventAcceptedCount went on over 10 reloads" "$N" "$(metric SOURCE.r1 EventAcceptedCount)"
-it_assert_eq "c1's EventPutSuccessCount went on over 10 reloads" "$N" "$(metric CHANNEL.c1 EventPutSuccessCount)"
+it_assert_eq "r1's EventAcceptedCount went on over 10 reloads" "$N" "$(reload_metric "$M" SOURCE.r1 EventAcceptedCount)"
+it_assert_eq "c1's EventPutSuccessCount went on over 10 reloads" "$N" "$(reload_metric "$M" CHANNEL.c1 EventPutSuccessCount)"
 [ "$(it_count "$log" 'reload of agent col done in .*kept: source r1, (source r2, )?channel c1')" -ge 10 ] \
   || it_fail "r1 and c1 were not kept by every reload"
 it_assert_grep "sink restart logged" "$log" 'kept: source r1, channel c1; restarted: sink k1; added: none'

@@ -11,6 +11,7 @@
 # Every event sent arrives exactly once.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
+. "$IT_DIR/reload_lib.sh"
 . "$IT_DIR/dgram_lib.sh"
 
 PT=$(it_free_port)
@@ -33,18 +34,7 @@ col_conf() {
   mv "$CONF.new" "$CONF"
 }
 
-metric() { # metric KEY FIELD: a counter of the collector's /metrics
-  "$PYTHON" -c 'import json, sys, urllib.request
-m = json.load(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5))
-print(m.get(sys.argv[2], {}).get(sys.argv[3], "absent"))' "$M" "$1" "$2"
-}
 
-hup() { # hup REGEX: SIGHUP, then waits for one more log line matching REGEX
-  local before
-  before=$(it_count "$log" "$1")
-  kill -HUP "$(it_pid col)"
-  it_wait_log col "$1" $((before + 1))
-}
 
 it_start t -n t -f "$IT_TMP/t.conf"
 col_conf "$P" 20000 "$PT" 100
@@ -57,14 +47,14 @@ avro_numbers 0 999 | avro_send "$P" -b 100 --retry-timeout 20
 
 # ---- 1. a broken file is refused with file:line; everything goes on ----
 col_conf "$P" 20000 "$PT" 100 "col.sinks.k1.batch-size = lots"
-hup 'configuration reload refused, the running configuration stays'
+reload_hup col 'configuration reload refused, the running configuration stays'
 it_assert_grep "problem with file:line" "$log" "ERROR .*$CONF:[0-9]+: sinks.k1: batch-size"
 avro_numbers 1000 1999 | avro_send "$P" -b 100 --retry-timeout 20
 it_wait_lines "$IT_TMP/out" 2000 30
 
 # ---- 2. r1 cannot start on its new port: rolled back ----
 col_conf "$PT" 20000 "$PT" 200
-hup 'configuration reload refused'
+reload_hup col 'configuration reload refused'
 it_assert_grep "why, with the component" "$log" \
   "configuration reload refused, the running configuration stays: the new configuration cannot start: source r1 cannot start: .*the previous configuration was restored"
 it_assert_grep "rollback logged" "$log" 'reload of agent col rolled back in [0-9.]+ ms: would have restarted: source r1, sink k1'
@@ -72,8 +62,8 @@ it_assert_no_grep "no reload done" "$log" 'reload of agent col done'
 dgram_wait "$IT_TMP/notify.jsonl" 'READY=1' 2
 it_assert_grep "RELOADING before the second READY" "$IT_TMP/notify.jsonl" 'RELOADING=1'
 it_wait_port col "$P"
-[ "$(metric SOURCE.r1 Type)" = SOURCE ] || it_fail "/metrics has no SOURCE.r1 after the rollback"
-[ "$(metric SINK.k1 Type)" = SINK ] || it_fail "/metrics has no SINK.k1 after the rollback"
+[ "$(reload_metric "$M" SOURCE.r1 Type)" = SOURCE ] || it_fail "/metrics has no SOURCE.r1 after the rollback"
+[ "$(reload_metric "$M" SINK.k1 Type)" = SINK ] || it_fail "/metrics has no SINK.k1 after the rollback"
 "$PYTHON" -c 'import json, sys, urllib.request
 h = json.load(urllib.request.urlopen("http://127.0.0.1:%s/health" % sys.argv[1], timeout=5))
 sys.exit(0 if h.get("status") == "UP" else 1)' "$M" || it_fail "/health is not UP after the rollback"
@@ -81,18 +71,18 @@ avro_numbers 2000 2999 | avro_send "$P" -b 100 --retry-timeout 20
 it_wait_lines "$IT_TMP/out" 3000 30
 # the running configuration is still the previous one: a reload to it keeps everything
 col_conf "$P" 20000 "$PT" 100
-hup 'reload of agent col done in'
+reload_hup col 'reload of agent col done in'
 it_assert_grep "nothing to restart after the rollback" "$log" 'kept: source r1, channel c1, sink k1; restarted: none; added: none; removed: none'
 
 # ---- 3. a shrink below the content is refused; the events arrive later ----
 col_conf "$P" 20000 "$DEAD" 200
-hup 'reload of agent col done in'
+reload_hup col 'reload of agent col done in'
 avro_numbers 3000 7999 | avro_send "$P" -b 500 --retry-timeout 20
-[ "$(metric CHANNEL.c1 ChannelSize)" -ge 4000 ] || it_fail "c1 should hold the events (size $(metric CHANNEL.c1 ChannelSize))"
+[ "$(reload_metric "$M" CHANNEL.c1 ChannelSize)" -ge 4000 ] || it_fail "c1 should hold the events (size $(reload_metric "$M" CHANNEL.c1 ChannelSize))"
 col_conf "$P" 1000 "$DEAD" 200
-hup 'configuration reload refused, .*channel c1 holds [0-9]+ events .*more than the new capacity 1000'
+reload_hup col 'configuration reload refused, .*channel c1 holds [0-9]+ events .*more than the new capacity 1000'
 col_conf "$P" 20000 "$PT" 200
-hup 'reload of agent col done in'
+reload_hup col 'reload of agent col done in'
 avro_expect_numbers "$IT_TMP/out" 8000 60
 it_assert_no_grep "no event lost" "$log" 'still in the channel'
 

@@ -12,6 +12,7 @@
 #    runs the agent once the file appears (the file poll). Without it a missing file exits 1.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
+. "$IT_DIR/reload_lib.sh"
 
 P=$(it_free_port)
 M1=$(it_free_port)
@@ -33,12 +34,6 @@ a_conf() {
 }
 serves() { "$PYTHON" -c 'import sys, urllib.request; urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5)' "$1" 2>/dev/null; }
 conns() { ss -Htn state established "( dport = :$P )" | awk '{print $3}' | sort | tr '\n' ' '; }
-hup() { # hup NAME REGEX: SIGHUP, then waits for one more log line matching REGEX
-  local before
-  before=$(it_count "$IT_TMP/$1.log" "$2")
-  kill -HUP "$(it_pid "$1")"
-  it_wait_log "$1" "$2" $((before + 1))
-}
 
 # ---- 1. monitoring and memory.limit follow a reload ----
 a_conf "$M1" 0 100
@@ -55,7 +50,7 @@ deadline=$(($(it_now_ms) + 10000))
 until [ -n "$(conns)" ]; do [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "relay-send did not connect"; sleep 0.05; done
 conn=$(conns)
 a_conf "$M2" 1 100 "$(printf 'a.memory.limit = 64m\na.log.level = info')"
-hup a 'reload of agent a done in'
+reload_hup a 'reload of agent a done in'
 it_assert_grep "log.* not silently ignored" "$log" 'WARN .*reload: log.level changed, which applies at start only: restart relayd'
 it_assert_grep "r1 kept" "$log" 'kept: source r1, channel c1, sink k1; restarted: none'
 serves "$M2" || it_fail "the endpoint did not move to $M2"
@@ -67,7 +62,7 @@ it_wait_log a 'summary interval_s=1 ' 1
 
 # ---- 2. an endpoint that cannot listen refuses the whole reload ----
 a_conf "$P" 1 200 "a.memory.limit = 64m"
-hup a 'configuration reload refused'
+reload_hup a 'configuration reload refused'
 it_assert_grep "endpoint refusal" "$log" "refused, the running configuration stays: the monitoring endpoint cannot start on 127.0.0.1:$P"
 serves "$M2" || it_fail "the endpoint left $M2 after a refused reload"
 it_assert_eq "k1 was not restarted" 1 "$(it_count "$log" 'reload of agent a done in')"
@@ -82,7 +77,7 @@ it_start a -n a -f "$CONF" -i 0 -Dflume.monitoring.type=http -Dflume.monitoring.
 it_wait_listening a 1
 serves "$MD" || it_fail "no endpoint on the -D port $MD"
 a_conf "$M2" 0 100
-hup a 'reload of agent a done in'
+reload_hup a 'reload of agent a done in'
 serves "$MD" || it_fail "the endpoint left the -D port after a reload"
 ! serves "$M2" || it_fail "the file's port won over -Dflume.monitoring.port"
 it_stop a
