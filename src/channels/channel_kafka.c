@@ -73,29 +73,7 @@ _kafka_put(RelayTxn *txn, RelayEvent *ev)
 static void
 _dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
-  RelayKafkaChannel *self = opaque;
-
-  if ((guint64)(guintptr)msg->_private != self->put_generation || self->put_pending == 0)
-    return;
-  self->put_pending--;
-  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR && self->put_failed++ == 0)
-    self->put_error = msg->err;
-}
-
-/* The partition of ev's record; FALSE when partitionIdHeader's value is not a partition number. */
-static gboolean
-_partition(RelayKafkaChannel *self, const RelayEvent *ev, gint32 *out)
-{
-  const char *text = self->partition_header ? relay_event_get_header(ev, self->partition_header) : NULL;
-  gint64 value;
-
-  *out = self->default_partition;
-  if (!text)
-    return TRUE;
-  if (!relay_options_parse_int(text, &value) || value < 0 || value > G_MAXINT32)
-    return FALSE;
-  *out = (gint32)value;
-  return TRUE;
+  relay_kafka_delivery_report(&((RelayKafkaChannel *)opaque)->put_delivery, msg);
 }
 
 /* Produces ev's record (put_lock held); waits, serving delivery reports, while librdkafka's queue is full.
@@ -107,7 +85,7 @@ _produce(RelayKafkaChannel *self, const RelayEvent *ev)
   gsize value_len = ev->body_len;
   gint32 partition;
 
-  if (!_partition(self, ev, &partition))
+  if (!relay_kafka_event_partition(ev, self->partition_header, self->default_partition, &partition))
     return "Non integer partition id specified";
   if (self->parse_as_flume_event)
     {
@@ -123,10 +101,10 @@ _produce(RelayKafkaChannel *self, const RelayEvent *ev)
           self->producer, RD_KAFKA_V_RKT(self->producer_topic), RD_KAFKA_V_PARTITION(partition),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, value_len),
           RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-          RD_KAFKA_V_OPAQUE((void *)(guintptr)self->put_generation), RD_KAFKA_V_END);
+          RD_KAFKA_V_OPAQUE(relay_kafka_delivery_opaque(&self->put_delivery)), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
         {
-          self->put_pending++;
+          self->put_delivery.pending++;
           return NULL;
         }
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -141,16 +119,15 @@ _send_puts(RelayKafkaChannel *self, GPtrArray *puts)
 {
   const char *why = NULL;
 
-  self->put_generation++;
-  self->put_pending = self->put_failed = 0;
+  relay_kafka_delivery_begin(&self->put_delivery);
   for (guint i = 0; i < puts->len && !why; i++)
     why = _produce(self, g_ptr_array_index(puts, i));
   /* flush: send at once, without linger.ms, as Flume's producer.flush(); every record ends in a delivery
    * report, an error one after message.timeout.ms at the latest */
-  while (self->put_pending)
+  while (self->put_delivery.pending)
     rd_kafka_flush(self->producer, KAFKA_CHANNEL_POLL_MS);
-  if (!why && self->put_failed)
-    why = rd_kafka_err2str(self->put_error);
+  if (!why && self->put_delivery.failed)
+    why = rd_kafka_err2str(self->put_delivery.first_error);
   return why;
 }
 
@@ -218,25 +195,6 @@ _kafka_size(RelayChannel *channel)
 
 /* ---- configuration ---- */
 
-static gboolean
-_configure_partition(RelayKafkaChannel *self, const RelayComponentConfig *cc, RelayConfigReport *report)
-{
-  gint64 value;
-
-  self->default_partition = RD_KAFKA_PARTITION_UA;
-  if (!self->default_partition_text)
-    return TRUE;
-  if (relay_options_parse_int(self->default_partition_text, &value) && value >= 0 && value <= G_MAXINT32)
-    {
-      self->default_partition = (gint32)value;
-      return TRUE;
-    }
-  relay_config_report_add(report, relay_component_config_get(cc, "defaultPartitionId"), cc->label,
-                          "defaultPartitionId", "'%s' is not a partition number; channel %s removed",
-                          self->default_partition_text, cc->name);
-  return FALSE;
-}
-
 /* Flume's user guide spells kafka.pollTimeout as pollTimeout: either works, kafka.pollTimeout wins. */
 static gboolean
 _configure_poll_timeout(RelayKafkaChannel *self, const RelayComponentConfig *cc, RelayConfigReport *report)
@@ -293,7 +251,9 @@ _kafka_configure(RelayComponent *component, const RelayComponentConfig *cc, Rela
   const char *const consumer_forced[] = { "enable.auto.commit", "false", NULL };
   gboolean ok = _refuse_keys(cc, report);
 
-  ok = _configure_partition(self, cc, report) && ok;
+  ok = relay_kafka_default_partition(self->default_partition_text, cc, "channel", report,
+                                     &self->default_partition)
+       && ok;
   ok = _configure_poll_timeout(self, cc, report) && ok;
   self->super.capacity = G_MAXINT32;
   self->producer_conf

@@ -8,6 +8,7 @@
 #include "avro_proto.h"
 #include "log.h"
 #include "relay_mutex.h"
+#include "kafka_conf.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -63,10 +64,8 @@ typedef struct
   RelayMutex put_lock;
   rd_kafka_t *producer;
   rd_kafka_topic_t *producer_topic;
-  GByteArray *scratch; /* Avro datum of one event */
-  guint64 put_generation;
-  guint put_pending, put_failed; /* of the commit in flight (delivery reports) */
-  rd_kafka_resp_err_t put_error;
+  GByteArray *scratch;             /* Avro datum of one event */
+  RelayKafkaDelivery put_delivery; /* of the commit in flight */
   RelayRateLimit rl_put;
 
   /* ---- consumer (channel_kafka_take.c) ---- */

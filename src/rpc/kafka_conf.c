@@ -4,6 +4,7 @@
 
 #include "component.h"
 #include "log.h"
+#include "options.h"
 
 #include <string.h>
 
@@ -198,4 +199,62 @@ relay_kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, GError **err
                   type == RD_KAFKA_PRODUCER ? "producer" : "consumer", errstr);
     }
   return rk;
+}
+
+gboolean
+relay_kafka_default_partition(const char *text, const RelayComponentConfig *cc, const char *kind,
+                              RelayConfigReport *report, gint32 *out)
+{
+  gint64 value;
+
+  *out = RD_KAFKA_PARTITION_UA;
+  if (!text)
+    return TRUE;
+  if (relay_options_parse_int(text, &value) && value >= 0 && value <= G_MAXINT32)
+    {
+      *out = (gint32)value;
+      return TRUE;
+    }
+  relay_config_report_add(report, relay_component_config_get(cc, "defaultPartitionId"), cc->label,
+                          "defaultPartitionId", "'%s' is not a partition number; %s %s removed", text, kind,
+                          cc->name);
+  return FALSE;
+}
+
+gboolean
+relay_kafka_event_partition(const RelayEvent *ev, const char *header, gint32 default_partition, gint32 *out)
+{
+  const char *text = header ? relay_event_get_header(ev, header) : NULL;
+  gint64 value;
+
+  *out = default_partition;
+  if (!text)
+    return TRUE;
+  if (!relay_options_parse_int(text, &value) || value < 0 || value > G_MAXINT32)
+    return FALSE;
+  *out = (gint32)value;
+  return TRUE;
+}
+
+void
+relay_kafka_delivery_begin(RelayKafkaDelivery *d)
+{
+  d->generation++;
+  d->pending = d->failed = 0;
+}
+
+void *
+relay_kafka_delivery_opaque(const RelayKafkaDelivery *d)
+{
+  return (void *)(guintptr)d->generation;
+}
+
+void
+relay_kafka_delivery_report(RelayKafkaDelivery *d, const rd_kafka_message_t *msg)
+{
+  if ((guint64)(guintptr)msg->_private != d->generation || d->pending == 0)
+    return;
+  d->pending--;
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR && d->failed++ == 0)
+    d->first_error = msg->err;
 }

@@ -14,6 +14,7 @@
 
 #include "relay.h"
 #include "config.h"
+#include "event.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -30,6 +31,31 @@ rd_kafka_conf_t *relay_kafka_conf_new(const RelayComponentConfig *cc, const char
 /* rd_kafka_new() of a producer or consumer from conf (a copy the caller set its opaque and callbacks on;
  * taken in every case). NULL with error set when librdkafka refuses it. */
 rd_kafka_t *relay_kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, GError **error);
+
+/* defaultPartitionId of a producing component (sink or channel, named by kind): RD_KAFKA_PARTITION_UA when
+ * text is NULL; FALSE (reported) when it is not a partition number. */
+gboolean relay_kafka_default_partition(const char *text, const RelayComponentConfig *cc, const char *kind,
+                                       RelayConfigReport *report, gint32 *out);
+
+/* The partition of ev's record: the number in its header `header` (when header is set and ev has it), else
+ * default_partition. FALSE when that header's value is not a partition number. */
+gboolean relay_kafka_event_partition(const RelayEvent *ev, const char *header, gint32 default_partition,
+                                     gint32 *out);
+
+/* The delivery reports of the batch a producing component has in flight (one batch at a time). */
+typedef struct
+{
+  guint64 generation; /* of the batch in flight: reports of older batches are ignored */
+  guint pending;      /* records produced without a report yet */
+  guint failed;       /* records Kafka refused */
+  rd_kafka_resp_err_t first_error;
+} RelayKafkaDelivery;
+
+/* A new batch; its records are produced with relay_kafka_delivery_opaque() and counted in pending. */
+void relay_kafka_delivery_begin(RelayKafkaDelivery *d);
+void *relay_kafka_delivery_opaque(const RelayKafkaDelivery *d);
+/* From the delivery report callback. */
+void relay_kafka_delivery_report(RelayKafkaDelivery *d, const rd_kafka_message_t *msg);
 
 /* TRUE for keys the Kafka components read outside their option tables (prefix "kafka.producer.",
  * "kafka.consumer.", "header."). */

@@ -57,10 +57,7 @@ typedef struct
   RelayEvent **batch;
   GByteArray *scratch; /* Avro datum of one event */
   GString *topic_buf;
-  guint64 generation; /* of the batch in flight: delivery reports of older batches are ignored */
-  guint pending;      /* records of the batch without a delivery report yet */
-  guint failed;       /* records of the batch Kafka refused */
-  rd_kafka_resp_err_t first_error;
+  RelayKafkaDelivery delivery; /* of the batch in flight */
   RelayRateLimit rl;
 } RelaySinkKafka;
 
@@ -69,13 +66,7 @@ typedef struct
 static void
 _dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
-  RelaySinkKafka *self = opaque;
-
-  if ((guint64)(guintptr)msg->_private != self->generation || self->pending == 0)
-    return;
-  self->pending--;
-  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR && self->failed++ == 0)
-    self->first_error = msg->err;
+  relay_kafka_delivery_report(&((RelaySinkKafka *)opaque)->delivery, msg);
 }
 
 /* ---- one record ---- */
@@ -102,28 +93,6 @@ _expand_topic(RelaySinkKafka *self, const RelayEvent *ev)
       p = end;
     }
   return out->str;
-}
-
-/* The partition for ev; FALSE (why set) when the header is not an integer (Flume: "Non integer partition
- * id specified"). */
-static gboolean
-_partition(RelaySinkKafka *self, const RelayEvent *ev, gint32 *out, const char **why)
-{
-  const char *text = self->partition_header ? relay_event_get_header(ev, self->partition_header) : NULL;
-  char *end = NULL;
-
-  *out = self->default_partition;
-  if (!text)
-    return TRUE;
-  errno = 0;
-  gint64 value = g_ascii_strtoll(text, &end, 10);
-  if (errno || end == text || *end || value < 0 || value > G_MAXINT32)
-    {
-      *why = "Non integer partition id specified";
-      return FALSE;
-    }
-  *out = (gint32)value;
-  return TRUE;
 }
 
 static gint64
@@ -168,10 +137,11 @@ _produce_record(RelaySinkKafka *self, rd_kafka_topic_t *rkt, gint32 partition, c
           self->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, value_len),
           RD_KAFKA_V_KEY(key, key ? strlen(key) : 0), RD_KAFKA_V_TIMESTAMP(timestamp),
-          RD_KAFKA_V_OPAQUE((void *)(guintptr)self->generation), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+          RD_KAFKA_V_OPAQUE(relay_kafka_delivery_opaque(&self->delivery)), RD_KAFKA_V_HEADERS(hdrs),
+          RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
         {
-          self->pending++;
+          self->delivery.pending++;
           return TRUE; /* hdrs now belong to the record */
         }
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || relay_sink_abort_requested(&self->super))
@@ -198,8 +168,11 @@ _produce(RelaySinkKafka *self, const RelayEvent *ev, const char **why)
     topic = relay_event_get_header(ev, self->topic_header);
   if (!topic && self->topic_escaped)
     topic = _expand_topic(self, ev);
-  if (!_partition(self, ev, &partition, why))
-    return FALSE;
+  if (!relay_kafka_event_partition(ev, self->partition_header, self->default_partition, &partition))
+    {
+      *why = "Non integer partition id specified"; /* Flume's words */
+      return FALSE;
+    }
   if (self->flume_event_format)
     {
       g_byte_array_set_size(self->scratch, (guint)relay_avro_event_datum_size(ev));
@@ -250,18 +223,17 @@ _kafka_process(RelaySink *sink)
   gint64 started = g_get_monotonic_time();
 
   relay_counter_add(&sink->counters.event_drain_attempt, n);
-  self->generation++;
-  self->pending = self->failed = 0;
+  relay_kafka_delivery_begin(&self->delivery);
   for (guint i = 0; i < n && !why; i++)
     if (_produce(self, self->batch[i], &why))
       relay_counter_add(&sink->counters.bytes_sent, self->batch[i]->body_len);
   /* flush: send now without waiting for linger.ms, and serve the delivery reports (as Flume's flush()) */
-  while (self->pending && !relay_sink_abort_requested(sink))
+  while (self->delivery.pending && !relay_sink_abort_requested(sink))
     rd_kafka_flush(self->rk, KAFKA_POLL_MS);
   relay_counter_add(&sink->counters.kafka_event_send_time_ms, (g_get_monotonic_time() - started) / 1000);
-  if (!why && self->failed)
-    why = rd_kafka_err2str(self->first_error);
-  if (!why && self->pending)
+  if (!why && self->delivery.failed)
+    why = rd_kafka_err2str(self->delivery.first_error);
+  if (!why && self->delivery.pending)
     why = "stopping before Kafka acknowledged every record";
   if (why)
     return _fail_batch(self, txn, n, why);
@@ -294,22 +266,9 @@ _kafka_configure(RelayComponent *component, const RelayComponentConfig *cc, Rela
   RelaySinkKafka *self = (RelaySinkKafka *)component;
   const char *const defaults[] = { "acks", self->acks, NULL };
   const RelayProp *txn_id = relay_component_config_get(cc, "kafka.producer.transactional.id");
-  gboolean ok = TRUE;
+  gboolean ok = relay_kafka_default_partition(self->default_partition_text, cc, "sink", report,
+                                              &self->default_partition);
 
-  self->default_partition = RD_KAFKA_PARTITION_UA;
-  if (self->default_partition_text)
-    {
-      gint64 value;
-      if (!relay_options_parse_int(self->default_partition_text, &value) || value < 0 || value > G_MAXINT32)
-        {
-          relay_config_report_add(report, relay_component_config_get(cc, "defaultPartitionId"), cc->label,
-                                  "defaultPartitionId", "'%s' is not a partition number; sink %s removed",
-                                  self->default_partition_text, cc->name);
-          ok = FALSE;
-        }
-      else
-        self->default_partition = (gint32)value;
-    }
   if (txn_id)
     {
       relay_config_report_add(report, txn_id, cc->label, "kafka.producer.transactional.id",

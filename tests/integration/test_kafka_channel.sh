@@ -13,7 +13,8 @@
 #     python3-avro encoded as Flume would, produced by kcat, comes out of the channel with its headers.
 # (3) parseAsFlumeEvent = false: the record is the body alone with the `key` header as key, and a plain
 #     record produced by kcat comes out with only `key` as header; Flume's user guide spelling pollTimeout.
-# (4) /metrics and /prometheus show Flume's KafkaChannelCounter names; --check refuses migrateZookeeperOffsets.
+# (4) /metrics and /prometheus show Flume's KafkaChannelCounter names; --check refuses migrateZookeeperOffsets
+#     and a defaultPartitionId that is not a partition number.
 PYTHON=${PYTHON:-/usr/bin/python3}
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
@@ -98,6 +99,11 @@ EOF
 it_run bad -n a -f "$IT_TMP/bad.conf" --check
 [ "$IT_STATUS" -ne 0 ] || it_fail "--check accepted migrateZookeeperOffsets"
 it_assert_grep "--check" "$IT_TMP/bad.out" 'channels.c2: migrateZookeeperOffsets: Kafka offsets are not kept in ZooKeeper'
+# defaultPartitionId must be a partition number (the parsing is shared with the Kafka sink)
+{ cat "$IT_TMP/a.conf"; echo "a.channels.c2.defaultPartitionId = 1x"; } >"$IT_TMP/bad2.conf"
+it_run bad2 -n a -f "$IT_TMP/bad2.conf" --check
+[ "$IT_STATUS" -ne 0 ] || it_fail "--check accepted defaultPartitionId = 1x"
+it_assert_grep "--check" "$IT_TMP/bad2.out" "channels.c2: defaultPartitionId: '1x' is not a partition number; channel c2 removed"
 
 # (1) volume with a SIGKILL midway
 it_start a -n a -f "$IT_TMP/a.conf"
