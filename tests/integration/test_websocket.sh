@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# test_websocket.sh - the websocket source plugin with real clients (issue 17).
+#
+# One agent loads the in-tree plugin from a plugins.d layout: r1 (ws://, path /events, ack, a 64 KiB message
+# limit, a ping every second) and r2 (wss:// with a PKCS12 keystore from tls_lib.sh, ack) into one memory
+# channel and a file_roll sink. Then:
+#   - Node's ws package sends N text and binary messages (every third one fragmented) over ws:// and wss://
+#     at once; each client gets the acknowledgements 1..N in order and closes with 1000; each message is a
+#     line of the output, exactly once;
+#   - a 70000-byte message is refused with close status 1009 (counted), and the next client is served;
+#   - a client that drops its TCP connection after half of its acknowledgements loses none of the
+#     acknowledged messages;
+#   - headless Chromium loads a page that opens `new WebSocket(...)`, sends a text and a binary message and,
+#     once both are acknowledged, a third message listing the acknowledgements.
+. "$(dirname "$0")/lib.sh"
+. "$IT_DIR/tls_lib.sh"
+
+so="$TOP_BUILDDIR/plugins/websocket/.libs/websocket.so"
+[ -f "$so" ] || it_fail "the websocket plugin is not built: $so"
+command -v node >/dev/null || it_skip "node is not installed"
+NODE_DIR="$TOP_BUILDDIR/tests/node"
+if ! node -e 'process.exit(/^8\./.test(require(process.argv[1] + "/package.json").version) ? 0 : 1)' \
+  "$NODE_DIR/node_modules/ws" 2>/dev/null; then
+  command -v npm >/dev/null || it_skip "npm is not installed"
+  mkdir -p "$NODE_DIR"
+  [ -f "$NODE_DIR/package.json" ] || echo '{ "name": "relayd-node-interop", "private": true }' >"$NODE_DIR/package.json"
+  (cd "$NODE_DIR" && timeout 30 npm install --no-audit --no-fund ws@8) >"$IT_TMP/npm.log" 2>&1 ||
+    it_skip "npm install ws@8 failed (no registry access?): $(tail -n 3 "$IT_TMP/npm.log")"
+fi
+export NODE_PATH="$NODE_DIR/node_modules"
+wsc() { timeout -k 5 60 node "$IT_TOOLS/ws_node_client.js" "$@"; }
+
+N=$(it_scaled 1000)
+tls_ca ca
+tls_cert ca server localhost
+mkdir -p "$IT_TMP/plugins.d/websocket/lib" "$IT_TMP/out"
+ln -s "$so" "$IT_TMP/plugins.d/websocket/lib/websocket.so"
+p1=$(it_free_port)
+p2=$(it_free_port)
+cat >"$IT_TMP/a.conf" <<EOF
+a.sources = r1 r2
+a.channels = c1
+a.sinks = k1
+a.sources.r1.type = websocket
+a.sources.r1.host = 127.0.0.1
+a.sources.r1.port = $p1
+a.sources.r1.path = /events
+a.sources.r1.ack = true
+a.sources.r1.batchSize = 50
+a.sources.r1.max-message-bytes = 65536
+a.sources.r1.ping-interval = 1
+a.sources.r1.channels = c1
+a.sources.r2.type = websocket
+a.sources.r2.host = 127.0.0.1
+a.sources.r2.port = $p2
+a.sources.r2.ack = true
+a.sources.r2.ssl = true
+a.sources.r2.keystore = $TLS_DIR/server.p12
+a.sources.r2.keystore-password = $TLS_PASS
+a.sources.r2.channels = c1
+a.channels.c1.type = memory
+a.channels.c1.capacity = 100000
+a.channels.c1.transactionCapacity = 1000
+a.sinks.k1.type = file_roll
+a.sinks.k1.channel = c1
+a.sinks.k1.sink.directory = $IT_TMP/out
+a.sinks.k1.sink.rollInterval = 0
+a.sinks.k1.sink.batchSize = 100
+EOF
+m=$(it_free_port)
+it_start a -n a -f "$IT_TMP/a.conf" --plugins-path "$IT_TMP/plugins.d" --metrics-port "$m"
+it_wait_listening a 2
+
+# expect PREFIX COUNT [MORE]: waits until the output holds PREFIX-1..PREFIX-COUNT, then checks each is there
+# once (with MORE, later numbers may be there too: committed but not yet acknowledged when the client left).
+expect() {
+  local deadline=$(($(it_now_ms) + IT_TIMEOUT * 1000)) got
+  until [ "$(it_cat_dir "$IT_TMP/out" | grep -c "^$1-[0-9]*\$")" -ge "$2" ]; do
+    [ "$(it_now_ms)" -le "$deadline" ] || it_fail "$1: not all $2 messages arrived"
+    sleep 0.1
+  done
+  got=$(it_cat_dir "$IT_TMP/out" | grep "^$1-[0-9]*\$" | sort)
+  [ -z "${3:-}" ] || got=$(echo "$got" | awk -F- -v k="$2" '$2 <= k' | sort)
+  it_assert_eq "$1 messages, each once" "$(seq -f "$1-%g" 1 "$2" | sort)" "$got"
+}
+
+wsc send "ws://127.0.0.1:$p1/events?client=node" "$N" plain >"$IT_TMP/plain.out" 2>&1 &
+plain=$!
+CA_FILE="$TLS_DIR/ca.pem" wsc send "wss://localhost:$p2/" "$N" tls >"$IT_TMP/tls.out" 2>&1 ||
+  it_fail "wss client: $(cat "$IT_TMP/tls.out")"
+wait "$plain" || it_fail "ws client: $(cat "$IT_TMP/plain.out")"
+it_assert_eq "ws client" "acked $N closed 1000" "$(cat "$IT_TMP/plain.out")"
+it_assert_eq "wss client" "acked $N closed 1000" "$(cat "$IT_TMP/tls.out")"
+expect plain "$N"
+expect tls "$N"
+
+it_assert_eq "oversized message" "closed 1009" "$(wsc big "ws://127.0.0.1:$p1/events" 70000 2>&1)"
+it_wait_log a "\[source:websocket:r1\] peer=127\.0\.0\.1:[0-9]+ closing connection with status 1009: message of more than max-message-bytes=65536 bytes"
+it_assert_eq "the next client" "acked 10 closed 1000" "$(wsc send "ws://127.0.0.1:$p1/events" 10 next 2>&1)"
+expect next 10
+
+out=$(wsc abrupt "ws://127.0.0.1:$p1/events" "$N" abrupt 2>&1)
+[[ $out =~ ^acked\ ([0-9]+)$ ]] || it_fail "abrupt client: $out"
+expect abrupt "${BASH_REMATCH[1]}" more
+it_assert_eq "abrupt messages, none twice" "" "$(it_cat_dir "$IT_TMP/out" | grep "^abrupt-" | sort | uniq -d)"
+
+counters=$(curl -sf "http://127.0.0.1:$m/metrics") || it_fail "GET /metrics"
+"$PYTHON" - "$counters" <<'PY' || it_fail "counters of r1: $counters"
+import json, sys
+r1 = json.loads(sys.argv[1])["SOURCE.r1"]
+assert int(r1["ProtocolErrorLimitCount"]) == 1, r1
+assert int(r1["OpenConnectionCount"]) <= 1, r1  # the abrupt client's may still be closing
+PY
+
+# A real browser. Chromium keeps running headless until it is stopped; the page's third message says what
+# it was acknowledged.
+if ! command -v chromium >/dev/null; then
+  it_log "SKIPPED the browser case: chromium is not installed (scripts/setup installs it)"
+else
+  cat >"$IT_TMP/page.html" <<EOF
+<!DOCTYPE html><html><body><script>
+const ws = new WebSocket("ws://127.0.0.1:$p1/events"), acks = [];
+ws.onopen = () => { ws.send("browser-1"); ws.send(new TextEncoder().encode("browser-2")); };
+ws.onmessage = (e) => { acks.push(e.data); if (acks.length === 2) ws.send("browser-acks-" + acks.join(",")); };
+</script></body></html>
+EOF
+  setsid chromium --headless --no-sandbox --disable-gpu --user-data-dir="$IT_TMP/chromium" \
+    "file://$IT_TMP/page.html" >"$IT_TMP/chromium.log" 2>&1 &
+  chrome=$!
+  deadline=$(($(it_now_ms) + 60000))
+  until it_cat_dir "$IT_TMP/out" | grep -qx 'browser-acks-1,2'; do
+    if ! kill -0 "$chrome" 2>/dev/null; then
+      grep -qiE 'no usable sandbox|cannot open display|Illegal instruction' "$IT_TMP/chromium.log" ||
+        it_fail "chromium exited: $(tail -n 5 "$IT_TMP/chromium.log")"
+      it_log "SKIPPED the browser case: chromium cannot run here: $(tail -n 2 "$IT_TMP/chromium.log")"
+      break
+    fi
+    [ "$(it_now_ms)" -le "$deadline" ] || it_fail "no message from chromium: $(tail -n 5 "$IT_TMP/chromium.log")"
+    sleep 0.2
+  done
+  kill -TERM -- -"$chrome" 2>/dev/null
+  wait "$chrome" 2>/dev/null
+  if it_cat_dir "$IT_TMP/out" | grep -qx 'browser-acks-1,2'; then
+    expect browser 2
+  fi
+fi
+it_stop a
