@@ -42,25 +42,25 @@ static const RelaydOption _options[] = {
 };
 
 void
-ws_source_log_peer(WsSource *src, const RelaydConn *conn, const char *fmt, ...)
+ws_source_log_peer(WsSource *src, WsLogKind kind, const RelaydConn *conn, const char *fmt, ...)
 {
   gint64 now = g_get_monotonic_time();
   va_list ap;
   char *msg;
 
-  if (now < src->rl_next_us)
+  if (now < src->rl_next_us[kind])
     {
-      src->rl_suppressed++;
+      src->rl_suppressed[kind]++;
       return;
     }
   va_start(ap, fmt);
   msg = g_strdup_vprintf(fmt, ap);
   va_end(ap);
   relayd_log(src->self, RELAYD_LOG_WARN, "peer=%s %s (%u similar lines suppressed; at most one per %d s)",
-             relayd_conn_peer(conn), msg, src->rl_suppressed, WS_LOG_INTERVAL_S);
+             relayd_conn_peer(conn), msg, src->rl_suppressed[kind], WS_LOG_INTERVAL_S);
   g_free(msg);
-  src->rl_suppressed = 0;
-  src->rl_next_us = now + WS_LOG_INTERVAL_S * G_USEC_PER_SEC;
+  src->rl_suppressed[kind] = 0;
+  src->rl_next_us[kind] = now + WS_LOG_INTERVAL_S * G_USEC_PER_SEC;
 }
 
 static int

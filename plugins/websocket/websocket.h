@@ -23,6 +23,19 @@ typedef struct
   int64_t ping_interval_s;
 } WsConfig;
 
+/* What a line about a bad peer is about: each kind is rate-limited on its own. */
+typedef enum
+{
+  WS_LOG_HANDSHAKE = 0, /* a refused opening handshake */
+  WS_LOG_PROTOCOL,      /* 1002 */
+  WS_LOG_DATA,          /* 1007 */
+  WS_LOG_LIMIT,         /* 1009 */
+  WS_LOG_TIMEOUT,       /* handshake-timeout, an unanswered ping */
+  WS_LOG_N,
+} WsLogKind;
+
+#define WS_LOG_INTERVAL_S 10
+
 /* The source (websocket.c). */
 typedef struct
 {
@@ -30,14 +43,14 @@ typedef struct
   RelaydComponent *self;
   RelaydServer *server;
   struct event_base *base;
-  gint64 rl_next_us; /* rate limit of the lines about bad peers: one per WS_LOG_INTERVAL_S */
-  unsigned rl_suppressed;
+  gint64
+      rl_next_us[WS_LOG_N]; /* rate limit of the lines about bad peers: one per WS_LOG_INTERVAL_S and kind */
+  unsigned rl_suppressed[WS_LOG_N];
 } WsSource;
 
-#define WS_LOG_INTERVAL_S 10
-
-/* One line about a bad peer, rate-limited per source (websocket.c). */
-void ws_source_log_peer(WsSource *src, const RelaydConn *conn, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* One line about a bad peer, rate-limited per source and kind (websocket.c). */
+void ws_source_log_peer(WsSource *src, WsLogKind kind, const RelaydConn *conn, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
 
 /* ---- connections (ws_conn.c): the callbacks of the source's RelaydServer ---- */
 

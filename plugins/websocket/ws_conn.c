@@ -121,7 +121,11 @@ _close_when_committed(WsConn *c, int code)
 static WsStep
 _fail(WsConn *c, int code, RelaydCounter counter, int skip, const char *why)
 {
-  ws_source_log_peer(c->src, c->conn, "closing connection with status %d: %s", code, why);
+  WsLogKind kind = code == WS_CLOSE_TOO_BIG        ? WS_LOG_LIMIT
+                   : code == WS_CLOSE_INVALID_DATA ? WS_LOG_DATA
+                                                   : WS_LOG_PROTOCOL;
+
+  ws_source_log_peer(c->src, kind, c->conn, "closing connection with status %d: %s", code, why);
   relayd_counter_add(c->src->self, counter, 1);
   c->state = WS_CLOSING;
   c->skip_frames = skip;
@@ -352,7 +356,7 @@ _handshake_step(WsConn *c)
   g_free(response);
   if (r == WS_HS_REFUSE)
     {
-      ws_source_log_peer(c->src, c->conn, "refused the opening handshake: %s", why);
+      ws_source_log_peer(c->src, WS_LOG_HANDSHAKE, c->conn, "refused the opening handshake: %s", why);
       relayd_counter_add(c->src->self, RELAYD_SOURCE_PROTOCOL_MALFORMED, 1);
       relayd_conn_close(c->conn, 1);
       return WS_STEP_STOP;
@@ -374,7 +378,7 @@ _ping_tick(WsConn *c)
     c->ping_outstanding = 0; /* heard from, or we are the ones not reading */
   else if (c->ping_outstanding)
     {
-      ws_source_log_peer(c->src, c->conn,
+      ws_source_log_peer(c->src, WS_LOG_TIMEOUT, c->conn,
                          "closing connection: no answer to a ping within %" G_GINT64_FORMAT " s",
                          c->src->cfg->ping_interval_s);
       relayd_counter_add(c->src->self, RELAYD_SOURCE_PROTOCOL_TIMEOUT, 1);
@@ -401,7 +405,7 @@ _on_timer(evutil_socket_t fd, short what, void *arg)
     _ping_tick(c);
   else if (c->state == WS_HANDSHAKE)
     {
-      ws_source_log_peer(c->src, c->conn,
+      ws_source_log_peer(c->src, WS_LOG_TIMEOUT, c->conn,
                          "closing connection: no complete upgrade request within %" G_GINT64_FORMAT " ms",
                          c->src->cfg->handshake_timeout_ms);
       relayd_counter_add(c->src->self, RELAYD_SOURCE_PROTOCOL_TIMEOUT, 1);

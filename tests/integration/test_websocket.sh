@@ -13,7 +13,9 @@
 #   - headless Chromium loads a page that opens `new WebSocket(...)`, sends a text and a binary message and,
 #     once both are acknowledged, a third message listing the acknowledgements (skipped, saying so, only
 #     when chromium is missing or cannot run here);
-#   - the counters: one protocol error (over a limit), no connection left open.
+#   - raw frames: a ping between two fragments is answered, the message acknowledged before the closing
+#     handshake is answered; a text message that is not UTF-8 is closed with 1007;
+#   - the counters: one protocol error over a limit, one malformed, no connection left open.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/tls_lib.sh"
 
@@ -92,20 +94,50 @@ else
   it_log "SKIPPED the browser case: chromium is not installed (scripts/setup installs it)"
 fi
 
+# The Node clients run at once: plain and tls; big then next; abrupt.
 wsc send "ws://127.0.0.1:$p1/events?client=node" "$N" plain >"$IT_TMP/plain.out" 2>&1 &
 plain=$!
-CA_FILE="$TLS_DIR/ca.pem" wsc send "wss://localhost:$p2/" "$N" tls >"$IT_TMP/tls.out" 2>&1 ||
-  it_fail "wss client: $(cat "$IT_TMP/tls.out")"
-wait "$plain" || it_fail "ws client: $(cat "$IT_TMP/plain.out")"
+CA_FILE="$TLS_DIR/ca.pem" wsc send "wss://localhost:$p2/" "$N" tls >"$IT_TMP/tls.out" 2>&1 &
+tls=$!
+(wsc big "ws://127.0.0.1:$p1/events" 70000 && wsc send "ws://127.0.0.1:$p1/events" 10 next) >"$IT_TMP/big.out" 2>&1 &
+big=$!
+wsc abrupt "ws://127.0.0.1:$p1/events" "$N" abrupt >"$IT_TMP/abrupt.out" 2>&1 &
+abrupt=$!
+# Raw frames (what ws never sends): a ping between two fragments is answered at once, the message is
+# acknowledged before the close is answered; a text message that is not UTF-8 is closed with 1007.
+"$PYTHON" - "$p1" <<'PY' >"$IT_TMP/raw.out" 2>&1 || it_fail "raw frames: $(cat "$IT_TMP/raw.out")"
+import socket, sys
+def frame(op, payload, fin=True):
+    m = b"\x01\x02\x03\x04"
+    return bytes([(0x80 if fin else 0) | op, 0x80 | len(payload)]) + m + bytes(c ^ m[i % 4] for i, c in enumerate(payload))
+def exchange(frames):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" + frames)
+    got = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            return got.split(b"\r\n\r\n", 1)[1]
+        got += d
+        if got.endswith(b"\x88\x02\x03\xef"):  # 1007: answer the close, the server then closes
+            s.sendall(frame(8, b"\x03\xef"))
+r = exchange(frame(1, b"ra", fin=False) + frame(9, b"pp") + frame(0, b"w-1") + frame(8, b"\x03\xe8"))
+assert r == b"\x8a\x02pp\x81\x011\x88\x02\x03\xe8", r
+r = exchange(frame(1, b"\xff\xfe"))
+assert r == b"\x88\x02\x03\xef", r
+PY
+
+for client in plain tls big abrupt; do
+  wait "${!client}" || it_fail "$client client: $(cat "$IT_TMP/$client.out")"
+done
 it_assert_eq "ws client" "acked $N closed 1000" "$(cat "$IT_TMP/plain.out")"
 it_assert_eq "wss client" "acked $N closed 1000" "$(cat "$IT_TMP/tls.out")"
-
-it_assert_eq "oversized message" "closed 1009" "$(wsc big "ws://127.0.0.1:$p1/events" 70000 2>&1)"
-it_wait_log a "\[source:websocket:r1\] peer=127\.0\.0\.1:[0-9]+ closing connection with status 1009: message of more than max-message-bytes=65536 bytes"
-it_assert_eq "the next client" "acked 10 closed 1000" "$(wsc send "ws://127.0.0.1:$p1/events" 10 next 2>&1)"
-
-out=$(wsc abrupt "ws://127.0.0.1:$p1/events" "$N" abrupt 2>&1)
-[[ $out =~ ^acked\ ([0-9]+)$ ]] || it_fail "abrupt client: $out"
+# The oversized message is refused with 1009 (and a line); the next client is served.
+it_assert_eq "oversized message, then the next client" "closed 1009
+acked 10 closed 1000" "$(cat "$IT_TMP/big.out")"
+it_assert_grep "the 1009 line" "$IT_TMP/a.log" "\[source:websocket:r1\] peer=127\.0\.0\.1:[0-9]+ closing connection with status 1009: message of more than max-message-bytes=65536 bytes"
+[[ $(cat "$IT_TMP/abrupt.out") =~ ^acked\ ([0-9]+)$ ]] || it_fail "abrupt client: $(cat "$IT_TMP/abrupt.out")"
 abrupt=${BASH_REMATCH[1]}
 
 if [ $browser = 1 ]; then
@@ -125,7 +157,7 @@ fi
 
 # Every message once: plain, tls, next and browser exactly; abrupt 1..K (the acknowledged ones) and maybe
 # more (committed but not yet acknowledged when the client left), none twice.
-"$PYTHON" - "$IT_TMP/out" "$IT_TIMEOUT" "$browser" "plain=$N" "tls=$N" "next=10" "abrupt=$abrupt+" \
+"$PYTHON" - "$IT_TMP/out" "$IT_TIMEOUT" "$browser" "plain=$N" "tls=$N" "next=10" "raw=1" "abrupt=$abrupt+" \
   "browser=$((browser * 2))" <<'PY' || it_fail "the messages in the output (see above)"
 import collections, os, re, sys, time
 out, limit, browser = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
@@ -158,7 +190,7 @@ counters=$(curl -sf "http://127.0.0.1:$m/metrics") || it_fail "GET /metrics"
 "$PYTHON" - "$counters" <<'PY' || it_fail "counters of r1: $counters"
 import json, sys
 r1 = json.loads(sys.argv[1])["SOURCE.r1"]
-assert int(r1["ProtocolErrorLimitCount"]) == 1, r1
+assert int(r1["ProtocolErrorLimitCount"]) == 1 and int(r1["ProtocolErrorMalformedCount"]) == 1, r1
 assert int(r1["OpenConnectionCount"]) == 0, r1
 PY
 it_stop a
