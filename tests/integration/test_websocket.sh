@@ -95,14 +95,15 @@ else
 fi
 
 # The Node clients run at once: plain and tls; big then next; abrupt.
+declare -A clients
 wsc send "ws://127.0.0.1:$p1/events?client=node" "$N" plain >"$IT_TMP/plain.out" 2>&1 &
-plain=$!
+clients[plain]=$!
 CA_FILE="$TLS_DIR/ca.pem" wsc send "wss://localhost:$p2/" "$N" tls >"$IT_TMP/tls.out" 2>&1 &
-tls=$!
+clients[tls]=$!
 (wsc big "ws://127.0.0.1:$p1/events" 70000 && wsc send "ws://127.0.0.1:$p1/events" 10 next) >"$IT_TMP/big.out" 2>&1 &
-big=$!
+clients[big]=$!
 wsc abrupt "ws://127.0.0.1:$p1/events" "$N" abrupt >"$IT_TMP/abrupt.out" 2>&1 &
-abrupt=$!
+clients[abrupt]=$!
 # Raw frames (what ws never sends): a ping between two fragments is answered at once, the message is
 # acknowledged before the close is answered; a text message that is not UTF-8 is closed with 1007.
 "$PYTHON" - "$p1" <<'PY' >"$IT_TMP/raw.out" 2>&1 || it_fail "raw frames: $(cat "$IT_TMP/raw.out")"
@@ -129,7 +130,7 @@ assert r == b"\x88\x02\x03\xef", r
 PY
 
 for client in plain tls big abrupt; do
-  wait "${!client}" || it_fail "$client client: $(cat "$IT_TMP/$client.out")"
+  wait "${clients[$client]}" || it_fail "$client client: $(cat "$IT_TMP/$client.out")"
 done
 it_assert_eq "ws client" "acked $N closed 1000" "$(cat "$IT_TMP/plain.out")"
 it_assert_eq "wss client" "acked $N closed 1000" "$(cat "$IT_TMP/tls.out")"
