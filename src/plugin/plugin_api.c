@@ -195,6 +195,28 @@ relayd_register_source(RelaydRegistrar *registrar, const RelaydSourceClass *klas
 }
 
 int
+relayd_register_server_source(RelaydRegistrar *registrar, const RelaydSourceClass *klass)
+{
+  RelayPluginClass *pc;
+
+  if (klass->process)
+    {
+      g_string_append_printf(registrar->problems,
+                             "%sserver source '%s' has a process function (only "
+                             "event-driven sources serve connections)",
+                             registrar->problems->len ? "; " : "", klass->type ? klass->type : "(null)");
+      return -1;
+    }
+  pc = g_new0(RelayPluginClass, 1);
+  pc->source = *klass;
+  pc->life = &pc->source.lifecycle;
+  relay_plugin_source_class_init(pc, FALSE);
+  relay_plugin_server_class_init(pc);
+  return _register(registrar, pc, klass->type, klass->flume_class, klass->description, klass->options,
+                   klass->config_size, pc->klass.options);
+}
+
+int
 relayd_register_sink(RelaydRegistrar *registrar, const RelaydSinkClass *klass)
 {
   RelayPluginClass *pc = g_new0(RelayPluginClass, 1);
@@ -268,6 +290,8 @@ relay_plugin_configure(RelayComponent *self, const RelayComponentConfig *cc, Rel
   const RelayPluginClass *pc = relay_plugin_class(self);
   RelaydError error = { NULL };
 
+  if (pc->server && !relay_plugin_server_configure(self, cc, report))
+    return FALSE;
   if (!pc->life->configure || pc->life->configure((RelaydComponent *)self, &error) == 0)
     return TRUE;
   char *message = _take_message(&error, "configure");
@@ -307,6 +331,8 @@ relay_plugin_free(RelayComponent *self)
 
   if (pc->life->destroy)
     pc->life->destroy((RelaydComponent *)self);
+  if (pc->server)
+    relay_plugin_server_free(self);
 }
 
 /* ---- components ---- */
@@ -371,7 +397,7 @@ _counter(RelayComponent *self, RelaydCounter counter)
                                 : NULL;
   RelaySinkCounters *kc = pk == RELAY_PLUGIN_SINK ? &((RelaySink *)self)->counters : NULL;
 
-  switch (counter)
+  switch ((int)counter)
     {
     case RELAYD_SOURCE_EVENT_READ_FAIL:
       return sc ? &sc->event_read_fail : NULL;
@@ -379,6 +405,14 @@ _counter(RelayComponent *self, RelaydCounter counter)
       return sc ? &sc->generic_processing_fail : NULL;
     case RELAYD_SOURCE_OPEN_CONNECTIONS:
       return sc ? &sc->open_connections : NULL;
+    case RELAYD_SOURCE_PROTOCOL_LIMIT:
+      return sc ? &sc->protocol_errors[RELAY_PROTO_ERROR_LIMIT] : NULL;
+    case RELAYD_SOURCE_PROTOCOL_MALFORMED:
+      return sc ? &sc->protocol_errors[RELAY_PROTO_ERROR_MALFORMED] : NULL;
+    case RELAYD_SOURCE_PROTOCOL_TIMEOUT:
+      return sc ? &sc->protocol_errors[RELAY_PROTO_ERROR_TIMEOUT] : NULL;
+    case RELAYD_SOURCE_BYTES_RECEIVED:
+      return sc ? &sc->bytes_received : NULL;
     case RELAYD_SINK_CONNECTION_CREATED:
       return kc ? &kc->connection_created : NULL;
     case RELAYD_SINK_CONNECTION_CLOSED:
@@ -400,6 +434,9 @@ relayd_counter_add(RelaydComponent *self, RelaydCounter counter, int64_t n)
 
   if (c)
     relay_counter_add(c, n);
+  /* every protocol error is also Flume's EventReadFail */
+  if (c && counter >= RELAYD_SOURCE_PROTOCOL_LIMIT && counter <= RELAYD_SOURCE_PROTOCOL_TIMEOUT)
+    relayd_counter_add(self, RELAYD_SOURCE_EVENT_READ_FAIL, n);
 }
 
 /* ---- events ---- */

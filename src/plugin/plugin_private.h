@@ -16,6 +16,7 @@
 #include "source.h"
 #include "channel_processor.h"
 #include "interceptor.h"
+#include "tls.h"
 #include "relayd/plugin.h"
 
 typedef enum
@@ -40,6 +41,7 @@ typedef struct
   RelaydSinkClass sink;
   RelaydInterceptorClass interceptor;
   RelaydSelectorClass selector;
+  gboolean server; /* a source registered with relayd_register_server_source (plugin_server.c) */
   /* interceptors and selectors: their lifecycle (configure, destroy) and how the channel processor sees
    * them */
   RelaydLifecycle part_life;
@@ -63,6 +65,9 @@ typedef struct
   RelayMutex lock;
   RelayCond wake;
   gint stopping; /* atomic */
+  /* server sources (plugin_server.c): the TLS keys and context */
+  RelayTlsOptions tls;
+  RelayTls *tls_ctx;
 } RelayPluginSource;
 
 typedef struct
@@ -104,6 +109,12 @@ void relay_plugin_free(RelayComponent *self);
 void relay_plugin_source_class_init(RelayPluginClass *pc, gboolean pollable);
 void relay_plugin_sink_class_init(RelayPluginClass *pc);
 void relay_plugin_part_class_init(RelayPluginClass *pc, RelayPluginKind kind);
+/* Server sources (plugin_server.c): adds the TLS rows; builds the TLS context (FALSE after a report line);
+ * releases it. */
+void relay_plugin_server_class_init(RelayPluginClass *pc);
+gboolean relay_plugin_server_configure(RelayComponent *self, const RelayComponentConfig *cc,
+                                       RelayConfigReport *report);
+void relay_plugin_server_free(RelayComponent *self);
 /* Makes an accepted interceptor or selector class usable in configurations (plugin_parts.c). */
 void relay_plugin_part_add(RelayPluginClass *pc);
 /* "source", "sink", "interceptor", "selector": for messages. */

@@ -330,6 +330,104 @@ const char *relayd_selector_channel_name(const RelaydComponent *self, size_t i);
 /* The index of the channel named name, or -1. */
 int relayd_selector_channel_index(const RelaydComponent *self, const char *name);
 
+/* ---- TCP servers of event-driven sources ----
+ *
+ * Added to interface version 1 (a pure addition, as the interceptors were: a plugin using it needs a relayd
+ * that has it, an older one refuses the library at load naming the missing relayd_register_server_source).
+ *
+ * relayd's own TCP server, for an event-driven source that accepts connections: the listener and the
+ * "listening bind=... port=..." line, max connections (more are closed at once, counted and logged
+ * rate-limited), bounded per-connection buffers with backpressure (a connection is not read while its
+ * unconsumed input reached max_input, while more than max_output bytes of replies wait, while a put is
+ * pending or while the plugin paused it), the memory budget (memory.limit), and TLS with the keys of relayd's
+ * own TLS sources. The plugin implements its protocol on the bytes (decrypted with TLS) in three callbacks.
+ *
+ * A source class registered with relayd_register_server_source (instead of relayd_register_source; it must
+ * be event-driven: no process) gets relayd's server TLS keys appended to its option table: ssl, keystore,
+ * keystore-password, keystore-type, truststore, truststore-password, truststore-type, include-protocols,
+ * exclude-protocols, include-cipher-suites, exclude-cipher-suites, ssl-handshake-timeout, ssl-client-auth,
+ * ssl-allowed-subjects and ssl-peer-header. relayd builds the TLS context before the plugin's configure (a
+ * bad keystore removes the source, reported with file:line and key), rebuilds it on SIGHUP for new
+ * connections, fails TLS connections with one rate-limited line and its TLS error counters, and adds the
+ * ssl-peer-header to the events put with relayd_conn_put. It also keeps OpenConnectionCount and the
+ * refused-connection and accept-failure counters of the server's connections.
+ *
+ * Threads: everything here runs on the main loop (start, stop and the callbacks). */
+
+typedef struct RelaydServer RelaydServer;
+typedef struct RelaydConn RelaydConn;
+
+typedef struct
+{
+  /* A connection was accepted: attach the plugin's state with relayd_conn_set_data. Return 0, or non-zero
+   * to have it closed at once (closed() is then not called). */
+  int (*accepted)(RelaydConn *conn, void *server_data);
+  /* Input is buffered: consume what can be consumed (relayd_conn_pullup, relayd_conn_drain). Not called
+   * while the connection is paused or closing; called again (from the loop) when it resumes with input
+   * left. */
+  void (*readable)(RelaydConn *conn, void *conn_data);
+  /* The connection is being freed (peer closed, error, relayd_conn_close, server freed): called once, its
+   * pending put already cancelled. Release conn_data here; conn must not be used afterwards. */
+  void (*closed)(RelaydConn *conn, void *conn_data);
+} RelaydConnHandler;
+
+int relayd_register_server_source(RelaydRegistrar *registrar, const RelaydSourceClass *klass);
+
+/* Listens on bind:port (port 0: any free port, see relayd_server_port) for a source registered with
+ * relayd_register_server_source; call from start. handler is borrowed (a static table); server_data goes to
+ * accepted(). max_input, max_output > 0. Returns NULL after relayd_error_set (address in use, ...). */
+RelaydServer *relayd_server_new(RelaydComponent *self, const char *bind, int64_t port,
+                                uint32_t max_connections, size_t max_input, size_t max_output,
+                                const RelaydConnHandler *handler, void *server_data, RelaydError *error);
+/* Closes the listener and every connection (closed() runs for each before it returns); call from stop, not
+ * from a callback of this server. NULL is ignored. */
+void relayd_server_free(RelaydServer *server);
+int relayd_server_port(const RelaydServer *server);
+
+void relayd_conn_set_data(RelaydConn *conn, void *data);
+void *relayd_conn_data(const RelaydConn *conn);
+/* "ip:port" of the peer (borrowed). */
+const char *relayd_conn_peer(const RelaydConn *conn);
+/* The client certificate's subject after the TLS handshake, NULL without (borrowed). */
+const char *relayd_conn_tls_subject(const RelaydConn *conn);
+
+/* Unconsumed input bytes. */
+size_t relayd_conn_input_length(const RelaydConn *conn);
+/* The first n input bytes made contiguous (writable in place, e.g. to unmask; valid until the next call on
+ * conn), or NULL when fewer than n are buffered. */
+unsigned char *relayd_conn_pullup(RelaydConn *conn, size_t n);
+/* Consumes the first n input bytes (at most the input length). */
+void relayd_conn_drain(RelaydConn *conn, size_t n);
+/* Queues bytes to send (copied; encrypted with TLS). Ignored once the connection is closing. */
+void relayd_conn_write(RelaydConn *conn, const void *data, size_t len);
+
+/* Stops reading until relayd_conn_resume (the plugin's own reason, independent of relayd's). */
+void relayd_conn_pause(RelaydConn *conn);
+void relayd_conn_resume(RelaydConn *conn);
+/* Non-zero while anything pauses reading (the plugin, a pending put, unsent replies over max_output): a
+ * readable() looping over buffered messages should return and wait to be called again. */
+int relayd_conn_is_paused(const RelaydConn *conn);
+
+/* Closes the connection from the loop (never inside the call): at once, or with flush after the queued
+ * replies are sent (at most 5 s). Repeated calls are harmless. */
+void relayd_conn_close(RelaydConn *conn, int flush);
+int relayd_conn_is_closing(const RelaydConn *conn);
+
+/* Puts n events (takes the references, not the array) as relayd_source_put does, for the connection: the
+ * ssl-peer-header is added when configured, the connection is not read until done has run, and closing the
+ * connection cancels the put (done is then not called; the events count as failed). At most one put per
+ * connection is pending: a second one before done is refused (returns -1, the events are released). Returns 0
+ * (done may already have run). */
+int relayd_conn_put(RelaydConn *conn, RelaydEvent **events, size_t n, RelaydPutDone done, void *user_data);
+
+/* More source counters for relayd_counter_add (relayd's own; any protocol error also counts as
+ * EventReadFail): connections closed for input over a configured limit, for malformed input, for input left
+ * incomplete too long, and bytes received. */
+#define RELAYD_SOURCE_PROTOCOL_LIMIT ((RelaydCounter)3)
+#define RELAYD_SOURCE_PROTOCOL_MALFORMED ((RelaydCounter)4)
+#define RELAYD_SOURCE_PROTOCOL_TIMEOUT ((RelaydCounter)5)
+#define RELAYD_SOURCE_BYTES_RECEIVED ((RelaydCounter)6)
+
 RELAYD_PLUGIN_END_DECLS
 
 #endif
