@@ -9,6 +9,7 @@
 #include <time.h>
 
 #define _MAX_DIGITS 9 /* larger numbers are refused rather than overflowing */
+#define _MAX_SECONDS G_GINT64_CONSTANT(1000000000000000) /* about 31 million years */
 
 typedef struct
 {
@@ -386,8 +387,8 @@ relay_java_date_parse(const RelayJavaDate *self, const char *text, gsize len, gi
       else if (!_field(self, &c, item, &f))
         return FALSE;
     }
-  if (c.pos == 0)
-    return FALSE; /* DateFormat.parse(String) fails when nothing was read */
+  if (c.pos == 0 || f.year > 9999999)
+    return FALSE; /* DateFormat.parse(String) fails when nothing was read; far years do not fit in ms */
   struct tm tm = {
     .tm_year = (int)(f.year - 1900),
     .tm_mon = (int)(f.month - 1),
@@ -398,6 +399,8 @@ relay_java_date_parse(const RelayJavaDate *self, const char *text, gsize len, gi
     .tm_isdst = -1,
   };
   gint64 seconds = f.zoned ? (gint64)timegm(&tm) - f.offset_s : (gint64)mktime(&tm);
+  if (seconds < -_MAX_SECONDS || seconds > _MAX_SECONDS)
+    return FALSE; /* years far beyond what epoch milliseconds hold */
   *ms = seconds * 1000 + f.ms;
   return TRUE;
 }
