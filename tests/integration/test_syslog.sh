@@ -230,10 +230,10 @@ if bad:
 print("checked %d events" % len(evs))
 PY
 
-# ---- abuse (issue 16): hostile peers and fuzzer inputs on syslogtcp and multiport ----
+# ---- abuse (issue 16): hostile peers and fuzzer inputs on syslogtcp and multiport, datagrams on syslogudp ----
 marked_before=$(it_count "$IT_TMP/a.log" 'source:syslogtcp:t\] message marked')
 abuse_start=$(it_now_ms)
-for target in "$port_t tcp" "$port_m1 multiport"; do
+for target in "$port_t tcp" "$port_m1 multiport" "$port_u udp"; do
   set -- $target
   timeout -k 2 120 $PY "$EV" abuse 127.0.0.1 "$1" "$IT_TMP/a.log" "$TOP_SRCDIR/tests/fuzz/corpus/fuzz_syslog" "$2" \
     >"$IT_TMP/abuse.out" 2>&1 || { cat "$IT_TMP/abuse.out"; it_fail "syslog abuse on port $1"; }
@@ -242,17 +242,18 @@ for target in "$port_t tcp" "$port_m1 multiport"; do
 done
 it_alive a || it_fail "relayd died under abuse"
 $PY "$EV" dump "$IT_TMP/a.log" >"$IT_TMP/events.json"
-$PY - "$IT_TMP/events.json" "$n_tcp" "$n_multiport" <<'PY' || it_fail "abuse events"
+$PY - "$IT_TMP/events.json" "$n_tcp" "$n_multiport" "$n_udp" <<'PY' || it_fail "abuse events"
 import json, sys
 evs = [json.loads(l) for l in open(sys.argv[1])]
 bad = []
-for name, count in (("tcp", sys.argv[2]), ("multiport", sys.argv[3])):
+for name, count in (("tcp", sys.argv[2]), ("multiport", sys.argv[3]), ("udp", sys.argv[4])):
     for i in range(1, int(count) + 1):
         n = sum(e["b"].endswith("%s-%03d" % (name, i)) for e in evs)
         if n != 1:
             bad.append("%s-%03d arrived %d times" % (name, i, n))
-def status(part, multiport):
-    return [e["h"].get("flume.syslog.status") for e in evs if part in e["b"] and ("port" in e["h"]) == multiport]
+def status(part, multiport):  # syslogtcp's events have the header ip, multiport's port, syslogudp's neither
+    key = "port" if multiport else "ip"
+    return [e["h"].get("flume.syslog.status") for e in evs if part in e["b"] and key in e["h"]]
 for part, want, want_m in [("abuse-truncated", "Incomplete", "Incomplete"),
                            ("abuse-count-long", "Incomplete", "Incomplete"),
                            ("abuse-huge", "Incomplete", "Incomplete"), ("abuse-slow", None, None),

@@ -67,7 +67,8 @@ def dump(path):
 
 def abuse(host, port, logfile, corpus, name="good"):
     """Hostile peers (issue 16), each on its own connection, then a good client whose line must be in the
-    logger sink's LOGFILE within 20 s; a slow client trickles a line while good clients are served."""
+    logger sink's LOGFILE within 20 s; a slow client trickles a line while good clients are served. With NAME
+    udp, hostile datagrams instead."""
     count = [0]
 
     def connect():
@@ -76,10 +77,14 @@ def abuse(host, port, logfile, corpus, name="good"):
     def good(conn=None):
         count[0] += 1
         tag = b"%s-%03d" % (name.encode(), count[0])
-        s = conn or connect()
-        s.sendall(b"<13>1 - h app - - - " + tag + b"\n")
-        if conn is None:
-            s.close()
+        line = b"<13>1 - h app - - - " + tag + b"\n"
+        if name == "udp":
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(line, (host, int(port)))
+        else:
+            s = conn or connect()
+            s.sendall(line)
+            if conn is None:
+                s.close()
         deadline = time.monotonic() + 20
         while not any(b.endswith(tag) for _, b in events(logfile)):
             if time.monotonic() > deadline:
@@ -94,6 +99,18 @@ def abuse(host, port, logfile, corpus, name="good"):
         good()
         print("ok   %s, then the next client served" % what)
 
+    if name == "udp":
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for what, datagrams in [("empty datagram", [b""]), ("only newlines", [b"\n\n\n"]),
+                                ("garbage", [bytes(range(256))]), ("64 KiB", [b"<13>" + b"x" * 65000]),
+                                ("invalid UTF-8", [b"<13>1 - h app - - - abuse-utf8 \xff\xfe\xc3\x28"]),
+                                ("a burst of 500 garbage datagrams", [b"\x01\x02 abuse-burst"] * 500)]:
+            for d in datagrams:
+                udp.sendto(d, (host, int(port)))
+            good()
+            print("ok   %s, then the next datagram delivered" % what)
+        print("%s clients: %d" % (name, count[0]))
+        return
     bad("truncated message", b"<13>1 - h app - - - abuse-truncated")
     bad("oversized line", b"<13>" + b"z" * 1000 + b"\n")
     bad("octet count above the bytes sent", b"50 <13>1 - h abuse-count-long")
