@@ -13,6 +13,8 @@
 # is full (file_roll cannot write), the syslogtcp source stops reading, and once the sink recovers every line
 # arrives exactly once. --check reports bad keys (format.dateFormat letters, format.search without replace).
 . "$(dirname "$0")/lib.sh"
+# multiport reads RFC 3164 stamps as UTC (Flume's SyslogParser) while senders write local time: one zone
+export TZ=UTC
 
 command -v logger >/dev/null || it_skip "util-linux logger is not installed"
 RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
@@ -91,6 +93,7 @@ a.sources.S.format.dateFormat = yyyy-MM-dd HH:mm:ss
 EOF
   sed -i "s/^a\.sources\.S\./a.sources.$s./" "$IT_TMP/a.conf"
 done
+a_start=$(it_now_ms)
 it_start a -n a -f "$IT_TMP/a.conf"
 it_wait_listening a 4
 
@@ -231,8 +234,6 @@ print("checked %d events" % len(evs))
 PY
 
 # ---- abuse (issue 16): hostile peers and fuzzer inputs on syslogtcp and multiport, datagrams on syslogudp ----
-marked_before=$(it_count "$IT_TMP/a.log" 'source:syslogtcp:t\] message marked')
-abuse_start=$(it_now_ms)
 for target in "$port_t tcp" "$port_m1 multiport" "$port_u udp"; do
   set -- $target
   timeout -k 2 120 $PY "$EV" abuse 127.0.0.1 "$1" "$IT_TMP/a.log" "$TOP_SRCDIR/tests/fuzz/corpus/fuzz_syslog" "$2" \
@@ -249,7 +250,7 @@ bad = []
 for name, count in (("tcp", sys.argv[2]), ("multiport", sys.argv[3]), ("udp", sys.argv[4])):
     for i in range(1, int(count) + 1):
         n = sum(e["b"].endswith("%s-%03d" % (name, i)) for e in evs)
-        if n != 1:
+        if n != 1 and not (name == "udp" and n > 1):  # a datagram is sent again until it is seen
             bad.append("%s-%03d arrived %d times" % (name, i, n))
 def status(part, multiport):  # syslogtcp's events have the header ip, multiport's port, syslogudp's neither
     key = "port" if multiport else "ip"
@@ -268,16 +269,17 @@ if bad:
     print("\n".join(bad))
     sys.exit(1)
 PY
-# each marked message counted, its warning rate-limited (5 per 10 s window)
-marked=$(($(it_count "$IT_TMP/a.log" 'source:syslogtcp:t\] message marked') - marked_before))
-windows=$((($(it_now_ms) - abuse_start) / 10000 + 2))
+# each marked message counted, its warning rate-limited (5 per 10 s window since a started)
+marked=$(it_count "$IT_TMP/a.log" 'source:syslogtcp:t\] message marked')
+windows=$((($(it_now_ms) - a_start) / 10000 + 2))
 [ "$marked" -ge 1 ] && [ "$marked" -le $((5 * windows)) ] || it_fail "$marked 'message marked' lines: not rate-limited"
 
 kill -USR1 "$(it_pid a)"
 it_wait_log a 'source:syslogtcp:t\] counters'
 read_fail=$(sed -n 's/.*source:syslogtcp:t\] counters .*EventReadFail=\([0-9]*\).*/\1/p' "$IT_TMP/a.log" | tail -1)
 # at least: 6 from the first checks, 4 cut by the abuse cases (truncated, oversized, two octet-count lies)
-[ "${read_fail:-0}" -ge 10 ] || it_fail "EventReadFail=$read_fail does not count the marked messages"
+[ "${read_fail:-0}" -ge 10 ] && [ "$read_fail" -gt "$marked" ] ||
+  it_fail "EventReadFail=$read_fail does not count the marked messages ($marked warning lines)"
 it_log "abuse: $marked warning lines, EventReadFail=$read_fail"
 it_log "a checked at $(it_now_ms)"
 it_stop a
