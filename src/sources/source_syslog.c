@@ -4,7 +4,9 @@
  * org/apache/flume/source/): host, port (syslogtcp) or ports (multiport, a whitespace-separated list),
  * eventSize (2500), keepFields (none), clientIPHeader, clientHostnameHeader, and for multiport batchSize
  * (100), readBufferBytes (also spelled readBufferSize, as Flume's user guide does), charset.default and
- * charset.port.<port>, portHeader. Messages are parsed as Flume's SyslogUtils does (syslog_parse.h).
+ * charset.port.<port>, portHeader. syslogtcp parses messages as Flume's SyslogUtils does (syslog_parse.h),
+ * after Flume's format.* custom format (syslog_format.h); multiport as Flume's SyslogParser does, with its
+ * own headers (syslog_multiport.h).
  *
  * Framing: '\n' as Flume, and also RFC 6587 octet counting ("LEN SP MSG", detected per message by a leading
  * non-zero digit) and NUL (Python's SysLogHandler), which Flume does not know. A message over eventSize
@@ -43,6 +45,8 @@
 #include "net.h"
 #include "source.h"
 #include "source_syslog.h"
+#include "syslog_format.h"
+#include "syslog_multiport.h"
 #include "syslog_parse.h"
 
 #include <netdb.h>
@@ -63,6 +67,7 @@ typedef struct
   RelayNetServer *server;
   gint64 port; /* configured */
   char *charset;
+  gboolean utf8;     /* invalid UTF-8 makes a message Invalid (multiport, as Flume's decoder) */
   char port_text[8]; /* the bound port, for portHeader */
 } SyslogPort;
 
@@ -82,8 +87,10 @@ struct _SyslogTcpSource
   gint64 max_connections;
   RelaySyslogRdnsKeys rdns_keys;
   RelayTlsOptions tls;
+  RelaySyslogFormatKeys format_keys;
 
   RelayTls *tls_ctx;
+  RelaySyslogFormat *format; /* syslogtcp's format.* when format.regex is set */
   guint keep;
   RelayRdns *rdns;      /* when clientHostnameHeader is set */
   GPtrArray *listeners; /* SyslogPort* */
@@ -134,6 +141,7 @@ static const RelayOption _tcp_options[] = {
                     "TCP port (0: the system chooses; see the 'listening' log line)"),
   RELAY_OPT_INT_ROW("batchSize", "100", 1, 100000, SyslogTcpSource, batch_size, RELAY_OPTF_BATCH_SIZE,
                     "relayd: most messages put in one transaction (Flume's syslogtcp puts one at a time)"),
+  RELAY_SYSLOG_FORMAT_ROWS(SyslogTcpSource, format_keys),
   RELAY_OPTION_END,
 };
 
@@ -245,13 +253,29 @@ relay_syslog_note_status(RelaySource *source, RelayRateLimit *rl, const char *st
 
 static void _submit(SyslogConn *sc);
 
+/* syslogtcp: format.* first, then Flume's SyslogUtils patterns; multiport: Flume's SyslogParser. */
+static RelayEvent *
+_parse(SyslogConn *sc, const guint8 *msg, gsize len, gboolean incomplete, gint64 now_ms, const char **status)
+{
+  SyslogTcpSource *src = sc->source;
+  RelayEvent *ev = NULL;
+
+  if (src->ports)
+    return relay_syslog_parse_multiport(msg, len, src->keep, incomplete, sc->port->utf8, now_ms, sc->extra,
+                                        sc->n_extra, status);
+  if (src->format)
+    ev = relay_syslog_format_parse(src->format, msg, len, src->keep, incomplete, sc->extra, sc->n_extra,
+                                   status);
+  return ev ? ev
+            : relay_syslog_parse(msg, len, src->keep, incomplete, now_ms, sc->extra, sc->n_extra, status);
+}
+
 static void
 _add_event(SyslogConn *sc, const guint8 *msg, gsize len, gboolean incomplete, gint64 now_ms)
 {
   SyslogTcpSource *src = sc->source;
   const char *status = NULL;
-  RelayEvent *ev
-      = relay_syslog_parse(msg, len, src->keep, incomplete, now_ms, sc->extra, sc->n_extra, &status);
+  RelayEvent *ev = _parse(sc, msg, len, incomplete, now_ms, &status);
 
   if (!ev)
     {
@@ -542,6 +566,7 @@ _port_new(SyslogTcpSource *src, gint64 port, const char *charset)
   p->source = src;
   p->port = port;
   p->charset = g_strdup(charset);
+  p->utf8 = g_ascii_strcasecmp(charset, "UTF-8") == 0 || g_ascii_strcasecmp(charset, "UTF8") == 0;
   return p;
 }
 
@@ -613,7 +638,7 @@ _configure(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigRepo
   if (!src->ports)
     {
       g_ptr_array_add(src->listeners, _port_new(src, src->port, "UTF-8"));
-      return TRUE;
+      return relay_syslog_format_configure(self, cc, report, &src->format_keys, &src->format);
     }
   if (relay_component_config_get(cc, "readBufferSize") && !relay_component_config_get(cc, "readBufferBytes"))
     src->read_buffer = src->read_buffer_ug;
@@ -698,6 +723,7 @@ _free(RelayComponent *self)
   SyslogTcpSource *src = (SyslogTcpSource *)self;
 
   g_clear_pointer(&src->rdns, relay_rdns_free);
+  relay_syslog_format_free(src->format);
   if (src->listeners)
     g_ptr_array_unref(src->listeners);
   relay_tls_unref(src->tls_ctx);

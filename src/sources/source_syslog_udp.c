@@ -3,7 +3,8 @@
  * Keys as Flume's SyslogUDPSource (flume-ng-core/src/main/java/org/apache/flume/source/SyslogUDPSource.java):
  * host, port, keepFields, clientIPHeader, clientHostnameHeader. A datagram is one message (up to 64 KiB);
  * leading '\n's are skipped and a '\n' or NUL ends it (the rest of the datagram is ignored, as Flume); an
- * empty datagram counts as EventReadFail. Parsing and headers as syslogtcp (syslog_parse.h).
+ * empty datagram counts as EventReadFail. Parsing and headers as syslogtcp (syslog_parse.h), with Flume's
+ * format.* custom format tried first (syslog_format.h).
  *
  * UDP cannot push back: the datagrams found readable at once (at most 100, or the channels' smallest
  * transactionCapacity) are put as one batch in one attempt; when the channel is full they are dropped and
@@ -26,6 +27,7 @@
 #include "net.h"
 #include "source.h"
 #include "source_syslog.h"
+#include "syslog_format.h"
 #include "syslog_parse.h"
 
 #include <errno.h>
@@ -46,11 +48,13 @@ typedef struct
   char *ip_header, *host_header;
   gint64 event_size_ignored;
   RelaySyslogRdnsKeys rdns_keys;
+  RelaySyslogFormatKeys format_keys;
 
   guint keep;
-  RelayRdns *rdns;     /* when clientHostnameHeader is set */
-  GHashTable *waiting; /* ip -> _Waiting: messages of senders whose name is looked up */
-  guint n_waiting;     /* messages in them */
+  RelaySyslogFormat *format; /* format.* when format.regex is set */
+  RelayRdns *rdns;           /* when clientHostnameHeader is set */
+  GHashTable *waiting;       /* ip -> _Waiting: messages of senders whose name is looked up */
+  guint n_waiting;           /* messages in them */
   evutil_socket_t fd;
   struct event *ev;
   guint8 *buf; /* RELAY_SYSLOG_UDP_MAX + 1 bytes */
@@ -77,6 +81,7 @@ static const RelayOption _udp_options[] = {
   RELAY_SYSLOG_RDNS_ROWS(SyslogUdpSource, rdns_keys),
   RELAY_OPT_INT_ROW("eventSize", NULL, 1, 1000000000, SyslogUdpSource, event_size_ignored, RELAY_OPTF_IGNORED,
                     "Flume's syslogudp does not read it either: a datagram (up to 64 KiB) is one message"),
+  RELAY_SYSLOG_FORMAT_ROWS(SyslogUdpSource, format_keys),
   RELAY_OPTION_END,
 };
 
@@ -236,8 +241,12 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
       gsize msg_len = 0;
       const guint8 *msg = _message(src->buf, (gsize)n, &msg_len);
       const char *status = NULL;
-      RelayEvent *ev = relay_syslog_parse(msg, msg_len, src->keep, msg_len >= RELAY_SYSLOG_UDP_MAX, now_ms,
-                                          extra, n_extra, &status);
+      gboolean cut = msg_len >= RELAY_SYSLOG_UDP_MAX;
+      RelayEvent *ev = src->format ? relay_syslog_format_parse(src->format, msg, msg_len, src->keep, cut,
+                                                               extra, n_extra, &status)
+                                   : NULL;
+      if (!ev)
+        ev = relay_syslog_parse(msg, msg_len, src->keep, cut, now_ms, extra, n_extra, &status);
       if (!ev)
         {
           relay_counter_inc(&src->super.counters.event_read_fail);
@@ -268,7 +277,8 @@ _configure(RelayComponent *self, const RelayComponentConfig *cc, RelayConfigRepo
   src->rl_error = limit;
   src->keep = relay_syslog_keep_fields(src->keep_fields);
   src->fd = -1;
-  return relay_syslog_rdns_configure(self, cc, report, &src->rdns_keys);
+  return relay_syslog_rdns_configure(self, cc, report, &src->rdns_keys)
+         && relay_syslog_format_configure(self, cc, report, &src->format_keys, &src->format);
 }
 
 static guint
@@ -359,6 +369,12 @@ _stop(RelayComponent *self)
   g_clear_pointer(&src->rdns, relay_rdns_free);
 }
 
+static void
+_free(RelayComponent *self)
+{
+  relay_syslog_format_free(((SyslogUdpSource *)self)->format);
+}
+
 /* For --check: the port must be free now. */
 static gboolean
 _check_start(RelayComponent *self, GError **error)
@@ -390,6 +406,7 @@ const RelayComponentClass relay_source_syslogudp_class = {
   .instance_size = sizeof(SyslogUdpSource),
   .configure = _configure,
   .start = _start,
+  .free = _free,
   .stop = _stop,
   .check_start = _check_start,
 };

@@ -835,3 +835,28 @@ relay_syslog_frame_next(const guint8 *buf, gsize len, gsize max_size, gboolean a
     return _frame_octet_counted(buf, len, start, header, frame_len, max_size, at_eof, frame);
   return _frame_newline(buf, len, start, max_size, at_eof, frame);
 }
+
+/* ---- for the other parsers ---- */
+
+int
+relay_syslog_pri_digits(const guint8 *msg, gsize len)
+{
+  return _pri_digits(msg, len);
+}
+
+GString *
+relay_syslog_kept_body(guint keep, const char *pri, gsize pri_len, const RelaySyslogFields *f)
+{
+  _Match m = {
+    .version = f->version,
+    .stamp = f->stamp,
+    .host = f->host,
+    .body = f->body,
+    .version_len = f->version_len,
+    .stamp_len = f->stamp_len,
+    .host_len = f->host_len,
+    .body_len = f->body_len,
+  };
+
+  return _kept_body(keep, pri, pri_len, &m);
+}

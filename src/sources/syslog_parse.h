@@ -62,4 +62,20 @@ typedef struct
 gboolean relay_syslog_frame_next(const guint8 *buf, gsize len, gsize max_size, gboolean at_eof,
                                  RelaySyslogFrame *frame);
 
+/* ---- for the other parsers of syslog messages (custom formats, multiport) ---- */
+
+/* The parts of a matched message (NULL / 0 when absent). */
+typedef struct
+{
+  const guint8 *version, *stamp, *host, *body;
+  gsize version_len, stamp_len, host_len, body_len;
+} RelaySyslogFields;
+
+/* Digits of a valid <PRI> (1-3 digits then '>') at the start of msg, 0 if invalid, -1 if msg ends inside it.
+ */
+int relay_syslog_pri_digits(const guint8 *msg, gsize len);
+/* The body keepFields asks for: "<pri>" version SP stamp SP host SP body (Flume's addFieldsToBody; a missing
+ * stamp or host is "null"). Returns a new string. */
+GString *relay_syslog_kept_body(guint keep, const char *pri, gsize pri_len, const RelaySyslogFields *f);
+
 #endif

@@ -12,9 +12,13 @@
  *    first, matching the priority; an Invalid message is its own body; keepFields=all keeps the raw
  *    message; the extra (client) headers come last; and a message whose priority, timestamp and host were
  *    matched, re-parsed from its keepFields=priority,version,timestamp,hostname body, gives the same
- *    headers and body (decode -> encode -> decode). */
+ *    headers and body (decode -> encode -> decode);
+ *  - multiport_syslogtcp's parser (Flume's SyslogParser, syslog_multiport.c) on the same message: an Invalid
+ *    message is its own body with only the status and the extra headers; a parsed one starts with Priority,
+ *    Facility and Severity that agree, has a timestamp and a host, and its body is the message's tail. */
 #include "fuzz_common.h"
 
+#include "syslog_multiport.h"
 #include "syslog_parse.h"
 
 #define FUZZ_NOW_MS G_GINT64_CONSTANT(1781524800000) /* 2026-06-15T12:00:00Z: fixed, for RFC 3164's year */
@@ -107,8 +111,36 @@ _check_kept_round_trip(const guint8 *msg, gsize len, const RelayEvent *plain)
 }
 
 static void
+_check_multiport(const guint8 *msg, gsize len, gboolean incomplete)
+{
+  const char *status = "unset";
+  RelayEvent *ev
+      = relay_syslog_parse_multiport(msg, len, 0, incomplete, TRUE, FUZZ_NOW_MS, _extra, 2, &status);
+
+  if (!ev)
+    {
+      FUZZ_CHECK(len == 0);
+      return;
+    }
+  if (status && strcmp(status, "Invalid") == 0)
+    FUZZ_CHECK(ev->n_headers == 3 && ev->body_len == len && memcmp(ev->body, msg, len) == 0);
+  else
+    {
+      FUZZ_CHECK(ev->headers[0].key_len == 8 && memcmp(ev->headers[0].key, "Priority", 8) == 0);
+      gint64 pri = _header_int(&ev->headers[0]);
+      FUZZ_CHECK(_header_int(_header(ev, "Facility")) == pri / 8
+                 && _header_int(_header(ev, "Severity")) == pri % 8);
+      FUZZ_CHECK(_header(ev, "timestamp") && _header(ev, "host"));
+      FUZZ_CHECK(incomplete == _header_is(ev, "flume.syslog.status", "Incomplete"));
+      FUZZ_CHECK(ev->body_len <= len && memcmp(ev->body, msg + len - ev->body_len, ev->body_len) == 0);
+    }
+  relay_event_unref(ev);
+}
+
+static void
 _check_message(const guint8 *msg, gsize len, gboolean incomplete)
 {
+  _check_multiport(msg, len, incomplete);
   RelayEvent *plain = _parse(msg, len, 0, incomplete);
   if (!plain)
     return;

@@ -12,7 +12,8 @@
 # (c2) TLS: source s with ssl = true and a PKCS12 keystore; curl verifies it against the CA and posts.
 # (d) abuse (http_clients.py abuse): 405, 400 for invalid JSON at every nesting depth and for invalid UTF-8,
 #     415, 413 over max-batch-events and over max-body-bytes (from the head), 431, broken framing, truncated
-#     requests, a slow client closed at incomplete-request-timeout; after each the next client is served.
+#     requests, chunked-encoding errors, the fuzz corpus's inputs, a slow client closed at
+#     incomplete-request-timeout; after each the next client is served, and the warnings are rate-limited.
 # (e) full: the channel fills, requests are answered 503 with Retry-After; the client creates the sink's
 #     directory, retries, and every batch is stored exactly once.
 # Then nothing acknowledged is lost or duplicated (seqcheck) and the counters say what happened.
@@ -167,9 +168,18 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$TLS_DIR/ca.pem" --data
 it_assert_eq "(c2) https" 200 "$code"
 
 # (d) abuse
-timeout -k 5 60 "$PYTHON" "$IT_TOOLS/http_clients.py" abuse "$port" >"$IT_TMP/d.out" 2>&1 \
-  || { cat "$IT_TMP/d.out"; it_fail "(d) abuse"; }
+warn_before=$(it_count "$IT_TMP/col.log" 'WARN .*source:http:h\]')
+abuse_start=$(it_now_ms)
+timeout -k 5 90 "$PYTHON" "$IT_TOOLS/http_clients.py" abuse "$port" "$TOP_SRCDIR/tests/fuzz/corpus/fuzz_http" \
+  >"$IT_TMP/d.out" 2>&1 || { cat "$IT_TMP/d.out"; it_fail "(d) abuse"; }
 cat "$IT_TMP/d.out"
+# the bad requests' warnings are rate-limited (5 per 10 s per kind: refused requests, broken framing)
+warns=$(($(it_count "$IT_TMP/col.log" 'WARN .*source:http:h\]') - warn_before))
+windows=$((($(it_now_ms) - abuse_start) / 10000 + 2))
+bad_requests=$(grep -c '^ok ' "$IT_TMP/d.out")
+it_log "(d) $bad_requests checks, $warns warning lines"
+[ "$warns" -ge 2 ] && [ "$warns" -le $((2 * 5 * windows)) ] && [ "$warns" -lt "$bad_requests" ] ||
+  it_fail "(d) $warns warning lines for $bad_requests bad requests: not one rate-limited line per kind"
 
 # everything acknowledged arrived once, with its headers
 it_wait_lines "$out" $((N + 3)) 30 col
@@ -182,8 +192,11 @@ it_assert_grep "(c) blob chunked" "$IT_TMP/all.txt" "^\{(Content-Type=[^,]*, )?n
 awk '/^\{src=/ { h = $0; sub(/.* n=/, "", h); sub(/\}.*/, "", h); if (h != $NF) bad++ } END { exit bad ? 1 : 0 }' \
   "$IT_TMP/all.txt" || it_fail "a header n differs from its body"
 mkdir -p "$IT_TMP/bodies"
-awk '{ print $NF }' "$IT_TMP/all.txt" >"$IT_TMP/bodies/all"
+grep 'n=' "$IT_TMP/all.txt" | awk '{ print $NF }' >"$IT_TMP/bodies/all"
 it_seqcheck --count $((N + 3)) "$IT_TMP/bodies"
+# the fuzz corpus's valid requests were acknowledged too: their events arrived (and are counted below)
+it_assert_grep "(d) the fuzz corpus's accepted events" "$IT_TMP/all.txt" '^\{a=b\} hello$'
+extra=$(grep -vc 'n=' "$IT_TMP/all.txt")
 
 # (e) the full channel: 503s seen, then every batch stored once
 wait "$epid" || { cat "$IT_TMP/e.out"; it_fail "(e) retry client"; }
@@ -194,7 +207,7 @@ it_seqcheck --count 360 "$fout"
 
 # counters: Flume's and the protocol errors
 curl -sS "http://127.0.0.1:$mport/metrics" >"$IT_TMP/metrics.json" || it_fail "GET /metrics"
-"$PYTHON" - "$IT_TMP/metrics.json" $((N + 2)) <<'PY' || it_fail "counters" # h and b; s took 1
+"$PYTHON" - "$IT_TMP/metrics.json" $((N + 2 + extra)) <<'PY' || it_fail "counters" # h and b; s took 1
 import json, sys
 m = json.load(open(sys.argv[1]))
 h, b = m["SOURCE.h"], m["SOURCE.b"]

@@ -5,9 +5,16 @@
 # multiport_syslogtcp). Every event's headers are checked against the RFC fields of its message (Facility,
 # Severity, version, host, timestamp near now, client IP, port header); malformed, oversized and truncated
 # messages arrive marked Invalid / Incomplete, with no byte lost; a per-port charset keeps the bytes.
-# Meanwhile a second agent shows backpressure: its channel is full (file_roll cannot write), the syslogtcp
-# source stops reading, and once the sink recovers every line arrives exactly once. --check reports bad keys.
+# multiport_syslogtcp gives Flume's SyslogParser headers (Priority, Version; Invalid without Facility); Flume's
+# format.* custom format on syslogtcp and syslogudp reads its timestamp with format.dateFormat.
+# Abuse (issue 16): hostile peers on syslogtcp and multiport (truncated and oversized messages, octet-count
+# lies, invalid UTF-8, garbage, the fuzz corpus, a slow client) are marked and counted with a rate-limited
+# warning, and the next client is served after each. Meanwhile a second agent shows backpressure: its channel
+# is full (file_roll cannot write), the syslogtcp source stops reading, and once the sink recovers every line
+# arrives exactly once. --check reports bad keys (format.dateFormat letters, format.search without replace).
 . "$(dirname "$0")/lib.sh"
+# multiport reads RFC 3164 stamps as UTC (Flume's SyslogParser) while senders write local time: one zone
+export TZ=UTC
 
 command -v logger >/dev/null || it_skip "util-linux logger is not installed"
 RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
@@ -76,6 +83,17 @@ a.sinks.k1.type = logger
 a.sinks.k1.maxBytesToLog = 1024
 a.sinks.k1.channel = c1
 EOF
+# Flume's custom format on syslogtcp and syslogudp (backslashes doubled, as Java properties files want)
+for s in t u; do
+  cat >>"$IT_TMP/a.conf" <<'EOF'
+a.sources.S.format.regex = <(\\d{1,3})>()(\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d) (\\S+) (.*)
+a.sources.S.format.search = (\\d+)/(\\d+)/(\\d+)
+a.sources.S.format.replace = $1-$2-$3
+a.sources.S.format.dateFormat = yyyy-MM-dd HH:mm:ss
+EOF
+  sed -i "s/^a\.sources\.S\./a.sources.$s./" "$IT_TMP/a.conf"
+done
+a_start=$(it_now_ms)
 it_start a -n a -f "$IT_TMP/a.conf"
 it_wait_listening a 4
 
@@ -108,6 +126,10 @@ $big
 <13>1 - h app - - - after the big one
 30 <13>1 - h trunc")"
 $PY "$EV" raw 127.0.0.1 "$port_m2" "$(hex "<13>1 - h app - - - caf")e90a"
+$PY "$EV" raw 127.0.0.1 "$port_m1" "$(hex "<13>1 - h app - - - not utf8 ")ff0a" # Invalid on a UTF-8 port
+$PY "$EV" raw 127.0.0.1 "$port_t" "$(hex "<14>2026/07/01 12:30:00 fmthost custom tcp body
+")"
+printf '<15>2026/07/01 12:30:00 fmthost custom udp body' >/dev/udp/127.0.0.1/"$port_u"
 # rsyslog forwards what it receives on UDP, once its port is open (binding it ourselves then fails)
 deadline=$(($(it_now_ms) + IT_TIMEOUT * 1000))
 while $PY -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(('127.0.0.1', $port_rs))" \
@@ -175,7 +197,8 @@ for e in one(lambda e: "m8 via rsyslog" in e["b"] and "port" not in e["h"], "rsy
     expect(e, "rsyslog 5424", Facility="18", Severity="3", version="1", flume_syslog_status=None)
     near_now(e, "rsyslog 5424")
 for e in one(lambda e: "m8 via rsyslog" in e["b"] and "port" in e["h"], "rsyslog -> multiport"):
-    expect(e, "rsyslog 3164", Facility="18", Severity="3", port=pm1, flume_syslog_status=None)
+    expect(e, "rsyslog 3164", Facility="18", Severity="3", Priority="147", port=pm1, flume_syslog_status=None,
+           priority=None)
     near_now(e, "rsyslog 3164")
 # malformed, oversized, truncated: marked, nothing lost
 for b in ("no priority here", "<abc>bad priority"):
@@ -194,17 +217,70 @@ for e in one(lambda e: e["b"] == "app - - - after the big one", "line after the 
 for e in one(lambda e: e["b"] == "trunc", "truncated octet-counted frame"):
     expect(e, "truncated", flume_syslog_status="Incomplete", host="h", Severity="5")
 for e in one(lambda e: e["b"] == "app - - - caf\xe9", "ISO-8859-1 port keeps the bytes"):
-    expect(e, "charset", port=pm2)
+    expect(e, "charset", port=pm2, Priority="13", Version="1", host="h", priority=None, version=None)
+for e in one(lambda e: e["b"] == "<13>1 - h app - - - not utf8 \xff", "invalid UTF-8 on a UTF-8 port"):
+    expect(e, "not utf8", port=pm1, flume_syslog_status="Invalid", Facility=None, Priority=None)
+# format.*: the date read with format.dateFormat after search/replace, in local time
+import time
+stamp = str(int(time.mktime((2026, 7, 1, 12, 30, 0, 0, 0, -1))) * 1000)
+for proto, sev in (("tcp", "6"), ("udp", "7")):
+    for e in one(lambda e: e["b"] == "custom %s body" % proto, "format.* on %s" % proto):
+        expect(e, "format " + proto, Facility="1", Severity=sev, priority=str(8 + int(sev)), host="fmthost",
+               timestamp=stamp, version=None, flume_syslog_status=None)
 if bad:
     print("\n".join(bad))
     sys.exit(1)
 print("checked %d events" % len(evs))
 PY
 
+# ---- abuse (issue 16): hostile peers and fuzzer inputs on syslogtcp and multiport, datagrams on syslogudp ----
+for target in "$port_t tcp" "$port_m1 multiport" "$port_u udp"; do
+  set -- $target
+  timeout -k 2 120 $PY "$EV" abuse 127.0.0.1 "$1" "$IT_TMP/a.log" "$TOP_SRCDIR/tests/fuzz/corpus/fuzz_syslog" "$2" \
+    >"$IT_TMP/abuse.out" 2>&1 || { cat "$IT_TMP/abuse.out"; it_fail "syslog abuse on port $1"; }
+  cat "$IT_TMP/abuse.out"
+  eval "n_$2=\$(sed -n 's/^$2 clients: //p' \"\$IT_TMP/abuse.out\")"
+done
+it_alive a || it_fail "relayd died under abuse"
+$PY "$EV" dump "$IT_TMP/a.log" >"$IT_TMP/events.json"
+$PY - "$IT_TMP/events.json" "$n_tcp" "$n_multiport" "$n_udp" <<'PY' || it_fail "abuse events"
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+bad = []
+for name, count in (("tcp", sys.argv[2]), ("multiport", sys.argv[3]), ("udp", sys.argv[4])):
+    for i in range(1, int(count) + 1):
+        n = sum(e["b"].endswith("%s-%03d" % (name, i)) for e in evs)
+        if n != 1 and not (name == "udp" and n > 1):  # a datagram is sent again until it is seen
+            bad.append("%s-%03d arrived %d times" % (name, i, n))
+def status(part, multiport):  # syslogtcp's events have the header ip, multiport's port, syslogudp's neither
+    key = "port" if multiport else "ip"
+    return [e["h"].get("flume.syslog.status") for e in evs if part in e["b"] and key in e["h"]]
+for part, want, want_m in [("abuse-truncated", "Incomplete", "Incomplete"),
+                           ("abuse-count-long", "Incomplete", "Incomplete"),
+                           ("abuse-huge", "Incomplete", "Incomplete"), ("abuse-slow", None, None),
+                           ("abuse-utf8 \xff\xfe\xc3(", None, "Invalid")]:
+    for multiport, w in ((False, want), (True, want_m)):
+        if status(part, multiport) != [w]:
+            bad.append("%s (multiport %s): statuses %r, expected %r" % (part, multiport, status(part, multiport), w))
+zs = [e for e in evs if e["b"].startswith("<13>zzz") and "port" not in e["h"]]
+if [e["h"].get("flume.syslog.status") for e in zs] != ["Incomplete"] or len(zs[0]["b"]) != 200:
+    bad.append("oversized line: %r" % [(len(e["b"]), e["h"]) for e in zs])
+if bad:
+    print("\n".join(bad))
+    sys.exit(1)
+PY
+# each marked message counted, its warning rate-limited (5 per 10 s window since a started)
+marked=$(it_count "$IT_TMP/a.log" 'source:syslogtcp:t\] message marked')
+windows=$((($(it_now_ms) - a_start) / 10000 + 2))
+[ "$marked" -ge 1 ] && [ "$marked" -le $((5 * windows)) ] || it_fail "$marked 'message marked' lines: not rate-limited"
+
 kill -USR1 "$(it_pid a)"
 it_wait_log a 'source:syslogtcp:t\] counters'
-it_assert_grep "EventReadFail counts the marked messages" "$IT_TMP/a.log" \
-  'source:syslogtcp:t\] counters .*EventReadFail=[1-9]'
+read_fail=$(sed -n 's/.*source:syslogtcp:t\] counters .*EventReadFail=\([0-9]*\).*/\1/p' "$IT_TMP/a.log" | tail -1)
+# at least: 6 from the first checks, 4 cut by the abuse cases (truncated, oversized, two octet-count lies)
+[ "${read_fail:-0}" -ge 10 ] && [ "$read_fail" -gt "$marked" ] ||
+  it_fail "EventReadFail=$read_fail does not count the marked messages ($marked warning lines)"
+it_log "abuse: $marked warning lines, EventReadFail=$read_fail"
 it_log "a checked at $(it_now_ms)"
 it_stop a
 
@@ -245,4 +321,15 @@ sed -i 's/1514 70000/1514/; s/multiport_syslogtcp/multiport_syslogtcp\nc.sources
   "$IT_TMP/bad.conf"
 it_run_expect check 1 --check -n c -f "$IT_TMP/bad.conf"
 it_assert_grep "charset that is not ASCII-compatible" "$IT_TMP/check.out" "charset.default: .*UTF-16"
+sed -i 's/^c.sources.m.charset.default.*//' "$IT_TMP/bad.conf"
+cat >>"$IT_TMP/bad.conf" <<'EOF'
+c.sources.u.format.regex = <(\\d+)>(.*)
+c.sources.u.format.dateFormat = YYYY-MM-dd
+EOF
+it_run_expect check 1 --check -n c -f "$IT_TMP/bad.conf"
+it_assert_grep "dateFormat letter refused with file:line:component:key" "$IT_TMP/check.out" \
+  "bad.conf:[0-9]*: sources.u: format.dateFormat: pattern letter 'Y' .week year. is not supported"
+sed -i 's/^c.sources.u.format.dateFormat.*/c.sources.u.format.search = x/' "$IT_TMP/bad.conf"
+it_run_expect check 1 --check -n c -f "$IT_TMP/bad.conf"
+it_assert_grep "search without replace" "$IT_TMP/check.out" "sources.u: format.search: needs format.replace"
 exit 0

@@ -8,9 +8,10 @@
   http_clients.py retry PORT FIRST REQUESTS EVENTS DIR
       posts numbered batches, retrying each 503 after Retry-After; creates DIR after the first 503 (the
       test removed the sink's directory so the channel fills). Prints how many 503s were seen.
-  http_clients.py abuse PORT
+  http_clients.py abuse PORT [CORPUS]
       bad requests on raw sockets, each answered with its status (and the connection closed where the
-      framing is broken); after each, a new client is still served. Prints one line per check.
+      framing is broken); after each, a new client is still served. With CORPUS (tests/fuzz/corpus/
+      fuzz_http), each of its inputs is sent as a client's bytes too. Prints one line per check.
 """
 import http.client
 import json
@@ -134,11 +135,14 @@ def served(port):
     return line.startswith("HTTP/1.1 200")
 
 
-def abuse(port):
+def abuse(port, corpus=None):
     failures = []
 
     def check(name, raw, status, closed=None, **kw):
-        line, was_closed = ask(port, raw, closed=closed, **kw)
+        try:
+            line, was_closed = ask(port, raw, closed=closed, **kw)
+        except socket.timeout:
+            line, was_closed = "(no answer)", False
         ok = line.startswith("HTTP/1.1 %d" % status) if status else True
         if closed is not None and was_closed != closed:
             ok = False
@@ -167,6 +171,18 @@ def abuse(port):
     check("bad request line", b"POST /\r\n\r\n", 400, closed=True)
     check("bad chunk size", b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, closed=True)
     check("unknown transfer coding", b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, closed=True)
+    chunked = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    check("chunk longer than its size", chunked + b'3\r\n[{"body":"x"}]\r\n0\r\n\r\n', 400, closed=True)
+    check("chunk size over max-body-bytes", chunked + b"fffffff\r\n", 413, closed=True)
+    check("chunk size over 64 bits", chunked + b"f" * 40 + b"\r\n", 400, closed=True)
+    check("chunk size line without end", chunked + b"1" * 2000, 400, closed=True)
+    check("trailers over max-header-bytes", chunked + b"0\r\nX-T: " + b"a" * 20000, 431, closed=True)
+    check("chunked body truncated", chunked + b"5\r\n[{\"bo", None, close_after_send=True)
+    if corpus:
+        for name in sorted(os.listdir(corpus)):
+            data = open(os.path.join(corpus, name), "rb").read()
+            n = data[0] & 7 if data else 0  # fuzz_common.h's split header: the stream follows it
+            check("fuzz corpus " + name, data[1 + n:], None, timeout=5)
     check("truncated request", post(b'[{"body":"x"}]')[:-5], None, close_after_send=True)
     check("truncated head", b"POST / HTTP/1.1\r\nContent-Le", None, close_after_send=True)
 
@@ -224,7 +240,7 @@ def main():
     elif cmd == "retry":
         retry(port, *args)
     elif cmd == "abuse":
-        abuse(port)
+        abuse(port, *args)
     else:
         raise SystemExit("unknown command " + cmd)
 

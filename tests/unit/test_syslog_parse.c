@@ -1,7 +1,9 @@
 /* test_syslog_parse.c - unit tests for the syslog parser and TCP framer (syslog_parse.c).
  *
  * Cases mirror Flume's TestSyslogUtils (flume-ng-core/src/test/java/org/apache/flume/source/
- * TestSyslogUtils.java): the expected headers are what Flume's SyslogUtils produces for the same bytes. */
+ * TestSyslogUtils.java): the expected headers are what Flume's SyslogUtils produces for the same bytes.
+ * Also Flume's format.* custom format (syslog_format.c) with its SimpleDateFormat patterns (java_date.c), and
+ * multiport_syslogtcp's parser (syslog_multiport.c, Flume's SyslogParser). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +11,9 @@
 #include <cmocka.h>
 
 #include "event.h"
+#include "java_date.h"
+#include "syslog_format.h"
+#include "syslog_multiport.h"
 #include "syslog_parse.h"
 
 #include <stdlib.h>
@@ -278,6 +283,216 @@ test_framing(void **state)
   _assert_frames("<12", 100, FALSE, "rest=3");
 }
 
+static gint64
+_date(const char *pattern, const char *text)
+{
+  GError *error = NULL;
+  RelayJavaDate *d = relay_java_date_new(pattern, NOW_MS, &error);
+  gint64 ms = -1;
+
+  assert_non_null(d);
+  if (!relay_java_date_parse(d, text, strlen(text), &ms))
+    ms = -1;
+  relay_java_date_free(d);
+  return ms;
+}
+
+static void
+_assert_date_refused(const char *pattern, const char *why)
+{
+  GError *error = NULL;
+
+  assert_null(relay_java_date_new(pattern, NOW_MS, &error));
+  assert_non_null(strstr(error->message, why));
+  g_error_free(error);
+}
+
+static void
+test_java_date(void **state)
+{
+  (void)state;
+  _set_tz("UTC");
+  /* trailing text is not read, as DateFormat.parse(String) */
+  assert_int_equal(_date("yyyy-MM-dd HH:mm:ss", "2026-12-02 09:00:00 and more"), NOW_MS);
+  /* blanks before a field are skipped (the two spaces of a single-digit day) */
+  assert_int_equal(_date("MMM d HH:mm:ss yyyy", "Dec  2 09:00:00 2026"), NOW_MS);
+  assert_int_equal(_date("MMMM dd HH:mm:ss yyyy", "december 02 09:00:00 2026"), NOW_MS);
+  /* abutting fields take their letter count of digits */
+  assert_int_equal(_date("yyyyMMddHHmmssSSS", "20261202090000123"), NOW_MS + 123);
+  assert_int_equal(_date("dd/MMM/yyyy:HH:mm:ss Z", "02/Dec/2026:10:00:00 +0100"), NOW_MS);
+  assert_int_equal(_date("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", "2026-12-02T11:00:00.000+02:00"), NOW_MS);
+  assert_int_equal(_date("yyyy-MM-dd'T'HH:mm:ssX", "2026-12-02T09:00:00Z"), NOW_MS);
+  assert_int_equal(_date("yyyy-MM-dd HH:mm:ss z", "2026-12-02 08:00:00 GMT-1:00"), NOW_MS);
+  assert_int_equal(_date("EEE MMM dd hh:mm:ss a yyyy", "Wed Dec 02 09:00:00 AM 2026"), NOW_MS);
+  assert_int_equal(_date("EEE MMM dd hh:mm:ss a yyyy", "Wed Dec 02 12:00:00 AM 2026"), NOW_MS - 9 * 3600000);
+  assert_int_equal(_date("yy-MM-dd", "26-12-02"), NOW_MS - 9 * 3600000);
+  assert_int_equal(_date("''yyyy'' MM dd HH", "'2026' 12 02 09"), NOW_MS);
+  /* lenient: month 13 is January of the next year; missing fields are 1970-01-01's */
+  assert_int_equal(_date("yyyy-MM-dd", "2025-13-02"), _date("yyyy-MM-dd", "2026-01-02"));
+  assert_int_equal(_date("HH:mm:ss", "00:00:01"), 1000);
+  assert_int_equal(_date("yyyy-MM-dd", "2026/12/02"), -1);
+  assert_int_equal(_date("yyyy-MM-dd HH:mm:ss Z", "2026-12-02 09:00:00 CET"), -1);
+  /* local time is relayd's TZ */
+  _set_tz("Europe/Paris");
+  assert_int_equal(_date("yyyy-MM-dd HH:mm:ss", "2026-12-02 10:00:00"), NOW_MS);
+  _set_tz("UTC");
+  _assert_date_refused("YYYY-MM-dd", "week year");
+  _assert_date_refused("yyyy-MM-dd D", "day in year");
+  _assert_date_refused("yyyy-MM-dd q", "illegal pattern character 'q'");
+  _assert_date_refused("yyyy 'T", "unterminated quote");
+  _assert_date_refused("XXXX", "length=4");
+}
+
+static RelaySyslogFormat *
+_format(const char *regex, const char *search, const char *replace, const char *date)
+{
+  RelaySyslogFormatKeys keys = { (char *)regex, (char *)search, (char *)replace, (char *)date };
+  const char *key = NULL;
+  GError *error = NULL;
+  RelaySyslogFormat *fmt = relay_syslog_format_new(&keys, &key, &error);
+
+  assert_non_null(fmt);
+  return fmt;
+}
+
+static void
+_assert_format_refused(const char *regex, const char *search, const char *replace, const char *date,
+                       const char *bad_key)
+{
+  RelaySyslogFormatKeys keys = { (char *)regex, (char *)search, (char *)replace, (char *)date };
+  const char *key = NULL;
+  GError *error = NULL;
+
+  assert_null(relay_syslog_format_new(&keys, &key, &error));
+  assert_string_equal(key, bad_key);
+  g_error_free(error);
+}
+
+static RelayEvent *
+_custom(const RelaySyslogFormat *fmt, const char *msg, guint keep, gboolean incomplete)
+{
+  return relay_syslog_format_parse(fmt, (const guint8 *)msg, strlen(msg), keep, incomplete, NULL, 0, NULL);
+}
+
+static void
+test_custom_format(void **state)
+{
+  (void)state;
+  _set_tz("UTC");
+  RelaySyslogFormat *fmt = _format("<(\\d{1,3})>()(\\S+ \\S+) (\\S+): (.*)", "(\\d+)/(\\d+)/(\\d+)",
+                                   "$1-$2-$3", "yyyy-MM-dd HH:mm:ss");
+  RelayEvent *ev = _custom(fmt, "<13>2026/12/02 09:00:00 myhost: hello there", 0, FALSE);
+  _assert_header(ev, "Facility", "1");
+  _assert_header(ev, "Severity", "5");
+  _assert_header(ev, "priority", "13");
+  _assert_header(ev, "version", NULL);
+  _assert_header(ev, "timestamp", "1796202000000");
+  _assert_header(ev, "host", "myhost");
+  _assert_header(ev, "flume.syslog.status", NULL);
+  _assert_body(ev, "hello there");
+  relay_event_unref(ev);
+  ev = _custom(fmt, "<13>2026/12/02 09:00:00 myhost: hello", relay_syslog_keep_fields("hostname"), TRUE);
+  _assert_body(ev, "myhost hello");
+  _assert_header(ev, "flume.syslog.status", "Incomplete");
+  relay_event_unref(ev);
+  ev = _custom(fmt, "<13>2026/12/02 09:00:00 myhost: hello", relay_syslog_keep_fields("all"), FALSE);
+  _assert_body(ev, "<13>2026/12/02 09:00:00 myhost: hello");
+  relay_event_unref(ev);
+  /* an unreadable date: no timestamp, the rest as usual */
+  ev = _custom(fmt, "<13>2026/xx/02 09:00:00 myhost: hello", 0, FALSE);
+  _assert_header(ev, "timestamp", NULL);
+  _assert_header(ev, "host", "myhost");
+  relay_event_unref(ev);
+  /* the whole message must match; no valid <PRI>: the standard parser's business */
+  assert_null(_custom(fmt, "<13>1 - h app - - - x", 0, FALSE));
+  assert_null(_custom(fmt, "<1234>2026/12/02 09:00:00 myhost: hello", 0, FALSE));
+  /* invalid UTF-8 is matched with U+FFFD, as Java decodes it */
+  ev = _custom(fmt, "<13>2026/12/02 09:00:00 myhost: caf\xe9", 0, FALSE);
+  _assert_body(ev, "caf\xef\xbf\xbd");
+  relay_event_unref(ev);
+  relay_syslog_format_free(fmt);
+  /* fewer groups: no host, the raw message as the body; no dateFormat: no timestamp */
+  fmt = _format("<(\\d+)>(\\d) (\\S+) .*", NULL, NULL, NULL);
+  ev = _custom(fmt, "<165>1 2026-12-02 x", 0, FALSE);
+  _assert_header(ev, "version", "1");
+  _assert_header(ev, "timestamp", NULL);
+  _assert_header(ev, "host", NULL);
+  _assert_body(ev, "<165>1 2026-12-02 x");
+  relay_event_unref(ev);
+  relay_syslog_format_free(fmt);
+  _assert_format_refused("<(\\d+", NULL, NULL, NULL, "format.regex");
+  _assert_format_refused(".*", "a", NULL, NULL, "format.search");
+  _assert_format_refused(".*", "(a)", "$2", NULL, "format.replace");
+  _assert_format_refused(".*", "(a)", "x\\", NULL, "format.replace");
+  _assert_format_refused(".*", NULL, NULL, "YYYY", "format.dateFormat");
+}
+
+static RelayEvent *
+_multiport(const char *msg, guint keep, gboolean utf8)
+{
+  const char *status = NULL;
+  return relay_syslog_parse_multiport((const guint8 *)msg, strlen(msg), keep, FALSE, utf8, NOW_MS, NULL, 0,
+                                      &status);
+}
+
+static void
+test_multiport(void **state)
+{
+  (void)state;
+  _set_tz("Europe/Paris"); /* Flume's SyslogParser reads every stamp as UTC */
+  RelayEvent *ev = _multiport("<13>1 2026-12-02T09:00:00.5Z host app - - - msg", 0, TRUE);
+  _assert_header(ev, "Priority", "13");
+  _assert_header(ev, "Facility", "1");
+  _assert_header(ev, "Severity", "5");
+  _assert_header(ev, "Version", "1");
+  _assert_header(ev, "priority", NULL);
+  _assert_header(ev, "version", NULL);
+  _assert_header(ev, "timestamp", "1796202000500");
+  _assert_header(ev, "host", "host");
+  _assert_body(ev, "app - - - msg");
+  relay_event_unref(ev);
+  ev = _multiport("<13>1 2026-12-02T10:00:00.123456+01:00 h x", relay_syslog_keep_fields("priority hostname"),
+                  TRUE);
+  _assert_header(ev, "timestamp", "1796202000123");
+  _assert_body(ev, "<13>h x");
+  relay_event_unref(ev);
+  ev = _multiport("<34>Oct 11 22:14:15 mymachine su: failed", 0, TRUE);
+  _assert_header(ev, "Facility", "4");
+  _assert_header(ev, "Version", NULL);
+  _assert_header(ev, "timestamp", "1791756855000");
+  _assert_header(ev, "host", "mymachine");
+  _assert_body(ev, "su: failed");
+  relay_event_unref(ev);
+  ev = _multiport("<13>- h ", 0, TRUE); /* no body: the whole message */
+  _assert_header(ev, "timestamp", "1796202000000");
+  _assert_header(ev, "host", "h");
+  _assert_body(ev, "<13>- h ");
+  relay_event_unref(ev);
+  const char *bad[] = { "no priority",
+                        "<13>",
+                        "<abc>x y z",
+                        "<13>1 2026-12-02T09:00:00.123 h x",
+                        "<13>2026-12-02T09:00:00 hostonly",
+                        "<1234567>x y",
+                        "<13>- h caf\xe9" };
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
+    {
+      ev = _multiport(bad[i], 0, TRUE);
+      _assert_header(ev, "flume.syslog.status", "Invalid");
+      _assert_header(ev, "Facility", NULL);
+      _assert_header(ev, "Priority", NULL);
+      _assert_body(ev, bad[i]);
+      relay_event_unref(ev);
+    }
+  ev = _multiport("<13>- h caf\xe9", 0, FALSE); /* ISO-8859-1 port: fine */
+  _assert_header(ev, "host", "h");
+  relay_event_unref(ev);
+  assert_int_equal(relay_syslog_multiport_3164_time("Jan  5 00:00:00", NOW_MS), 1767571200000);
+  assert_int_equal(relay_syslog_multiport_3164_time("Foo  5 00:00:00", NOW_MS), 0);
+  assert_int_equal(relay_syslog_multiport_3164_time("Jan 35 00:00:00", NOW_MS), 0);
+  _set_tz("UTC");
+}
+
 int
 main(void)
 {
@@ -285,7 +500,8 @@ main(void)
     cmocka_unit_test(test_rfc5424_zones), cmocka_unit_test(test_rfc5424_structured_data),
     cmocka_unit_test(test_rfc3164),       cmocka_unit_test(test_rfc3164_year),
     cmocka_unit_test(test_invalid),       cmocka_unit_test(test_keep_fields_text),
-    cmocka_unit_test(test_framing),
+    cmocka_unit_test(test_framing),       cmocka_unit_test(test_java_date),
+    cmocka_unit_test(test_custom_format), cmocka_unit_test(test_multiport),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
