@@ -20,7 +20,8 @@ gboolean relay_sink_runner_start(RelaySinkRunner *self, GError **error);
  * Main thread. Idempotent. */
 void relay_sink_runner_stop(RelaySinkRunner *self, guint grace_ms);
 /* The same without blocking (live reload, issue 14): asks the lanes to stop after the batch in flight and
- * returns; base (the caller's loop) sets the abort flags after grace_ms and, once every lane left its loop,
+ * returns; base (the caller's loop, which must keep running: relayd's main loop has its signals and
+ * listeners) sets the abort flags after grace_ms and, once every lane left its loop,
  * joins them and calls on_exited(user_data) on base's thread. on_exited must not free the runner (defer
  * that). FALSE (and on_exited is never called) when the runner does not run or is already stopping. A
  * relay_sink_runner_stop() meanwhile waits for the lanes as usual, and on_exited is then never called.
