@@ -5,6 +5,8 @@
  * grace period, roll back the rest), sinks, channels. All functions run on the main thread. */
 #include "agent_private.h"
 
+#include "agent_reload.h"
+
 #include "channel.h"
 #include "channel_processor.h"
 #include "counters.h"
@@ -225,6 +227,7 @@ _report_leftovers(RelayAgent *self)
 void
 relay_agent_stop(RelayAgent *self, guint grace_ms)
 {
+  relay_agent_reload_settle(self); /* a reload under way finishes first (issue 14) */
   for (guint i = 0; i < self->sources->len; i++)
     relay_component_stop(g_ptr_array_index(self->sources, i));
   for (guint i = 0; i < self->runners->len; i++)

@@ -6,6 +6,7 @@
 #include "component.h"
 
 typedef struct _RelayAgentReuse RelayAgentReuse; /* agent_reload.c (issue 14) */
+typedef struct _RelayReload RelayReload;         /* agent_reload.c (issue 14) */
 
 struct _RelayAgent
 {
@@ -20,6 +21,7 @@ struct _RelayAgent
   struct event_base *base;
   gboolean keep_running;  /* a component that cannot start is dropped instead of failing the start */
   RelayAgentReuse *reuse; /* live reload (issue 14): running objects the build takes over, or NULL */
+  RelayReload *reloading; /* live reload (issue 14): the switch under way (agent_reload.c), or NULL */
 };
 
 /* Records that a configured component does not run (dropped by configuration, failed to start). */

@@ -12,6 +12,7 @@
 #include "sink_runner.h"
 #include "source.h"
 
+#include <event2/event.h>
 #include <string.h>
 
 /* How long a changed sink or group gets to finish the batch in flight before it is aborted (rolled back). */
@@ -25,14 +26,21 @@ struct _RelayAgentReuse
   GHashTable *keep[RELAY_KIND_N];
 };
 
-typedef struct
+struct _RelayReload
 {
   RelayAgent *running, *probe;
   const RelayAgentConfig *old_cfg, *new_cfg;
   RelayAgentReuse reuse;
   GPtrArray *resized; /* RelayChannel*: running channel, then the probe's channel with the new settings */
   GString *what[5];   /* kept, restarted, added, removed, resized: "source r1, sink k1" */
-} RelayReload;
+  /* The switch under way (running->reloading): the running runners that go away were asked to stop. */
+  GPtrArray *stopping;     /* RelaySinkRunner* of running, borrowed */
+  guint n_stopping;        /* of them, the ones whose lanes have not all left yet */
+  struct event *finish_ev; /* main loop: the rest of the switch, once n_stopping is 0 */
+  RelayAgentReloadDone done;
+  gpointer done_data;
+  gint64 t0, busy_us; /* when it began; how long it held the main loop */
+};
 
 enum
 {
@@ -415,8 +423,23 @@ _roll_back(RelayReload *r, RelayAgent *next)
   return back;
 }
 
+/* A memory channel being shrunk must still hold what it got since the plan (its sources went on putting while
+ * the old runners finished): FALSE (error set) when it no longer fits. */
+static gboolean
+_check_resizes(RelayReload *r, GError **error)
+{
+  for (guint i = 0; i + 1 < r->resized->len; i += 2)
+    {
+      RelayChannel *channel = g_ptr_array_index(r->resized, i), *next = g_ptr_array_index(r->resized, i + 1);
+      if (!relay_channel_ops(channel)->reconfigure(channel, next, FALSE, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Builds the new graph around the kept objects, stops the rest, starts the new, swaps; FALSE (error set) if
- * a new component could not start, after the previous configuration was restored (_roll_back). */
+ * a new component could not start or a channel to shrink no longer fits, after the previous configuration
+ * was restored (_roll_back). */
 static gboolean
 _switch(RelayReload *r, const RelayAgentConfig *cfg, GError **error)
 {
@@ -424,7 +447,7 @@ _switch(RelayReload *r, const RelayAgentConfig *cfg, GError **error)
   GError *local = NULL;
 
   _stop_leftovers(r->running);
-  if (!relay_agent_start(next, &local))
+  if (!_check_resizes(r, &local) || !relay_agent_start(next, &local))
     {
       RelayAgent *leftovers = relay_agent_new(r->running->name, r->running->base);
       _swap_sets(r->running, leftovers); /* the stopped previous objects, freed below */
@@ -452,7 +475,11 @@ _reload_free(RelayReload *r)
   for (guint i = 0; i < G_N_ELEMENTS(r->what); i++)
     g_string_free(r->what[i], TRUE);
   g_ptr_array_unref(r->resized);
+  g_ptr_array_unref(r->stopping);
+  if (r->finish_ev)
+    event_free(r->finish_ev); /* also from its own callback: libevent allows it */
   relay_agent_free(r->probe);
+  g_free(r);
 }
 
 static const char *
@@ -461,50 +488,150 @@ _or_none(GString *list)
   return list->len ? list->str : "none";
 }
 
+/* The second half of the switch, once the old runners left (main loop), or at once (settle). */
+static void
+_finish(RelayReload *r)
+{
+  gint64 t = g_get_monotonic_time();
+  GError *error = NULL;
+
+  r->running->reloading = NULL;
+  gboolean ok = _switch(r, r->new_cfg, &error);
+  r->busy_us += g_get_monotonic_time() - t;
+  if (ok)
+    relay_info(NULL,
+               "reload of agent %s done in %.1f ms (main loop %.1f ms): kept: %s; restarted: %s; added: %s; "
+               "removed: %s; resized: %s",
+               r->running->name, (g_get_monotonic_time() - r->t0) / 1000.0, r->busy_us / 1000.0,
+               _or_none(r->what[KEPT]), _or_none(r->what[RESTARTED]), _or_none(r->what[ADDED]),
+               _or_none(r->what[REMOVED]), _or_none(r->what[RESIZED]));
+  else
+    relay_error(NULL,
+                "reload of agent %s rolled back in %.1f ms: would have restarted: %s; added: %s; removed: %s",
+                r->running->name, (g_get_monotonic_time() - r->t0) / 1000.0, _or_none(r->what[RESTARTED]),
+                _or_none(r->what[ADDED]), _or_none(r->what[REMOVED]));
+  r->done(ok, error, r->done_data); /* may begin the next reload: running->reloading is clear */
+  g_clear_error(&error);
+  _reload_free(r);
+}
+
+static void
+_on_finish(evutil_socket_t fd, short what, void *arg)
+{
+  _finish(arg);
+}
+
+/* Runs in: the main thread, when the lanes of one old runner have left (sink_runner's stop_async). */
+static void
+_on_runner_exited(gpointer data)
+{
+  RelayReload *r = data;
+
+  if (--r->n_stopping == 0)
+    event_active(r->finish_ev, 0, 0);
+}
+
+static gboolean
+_runner_kept(RelayReload *r, RelaySinkRunner *runner)
+{
+  char *key = _runner_key(_is_group(runner), relay_sink_runner_processor(runner)->name);
+  gboolean kept = g_hash_table_lookup(r->reuse.keep[RELAY_KIND_SINKGROUP], key) == runner;
+
+  g_free(key);
+  return kept;
+}
+
+/* The first half of the switch: the sources that go away stop (the main thread owns them) and the runners
+ * that go away are asked to finish their batch in flight, without waiting for them; _finish goes on once
+ * every one has left, so no new runner takes from a channel while an old one still does, and no channel is
+ * resized or freed under one. The running sets stay whole meanwhile (/health, /metrics). */
+static void
+_begin_switch(RelayReload *r)
+{
+  RelayAgent *running = r->running;
+
+  for (guint i = 0; i < running->sources->len; i++)
+    {
+      RelayComponent *source = g_ptr_array_index(running->sources, i);
+      if (g_hash_table_lookup(r->reuse.keep[RELAY_KIND_SOURCE], source->name) != source)
+        relay_component_stop(source);
+    }
+  r->finish_ev = event_new(running->base, -1, 0, _on_finish, r);
+  for (guint i = 0; i < running->runners->len; i++)
+    {
+      RelaySinkRunner *runner = g_ptr_array_index(running->runners, i);
+      if (_runner_kept(r, runner)
+          || !relay_sink_runner_stop_async(runner, running->base, RELAY_RELOAD_GRACE_MS, _on_runner_exited,
+                                           r))
+        continue;
+      g_ptr_array_add(r->stopping, runner);
+      r->n_stopping++;
+    }
+  running->reloading = r;
+  if (r->n_stopping == 0)
+    event_active(r->finish_ev, 0, 0);
+}
+
+static RelayReload *
+_reload_new(RelayAgent *agent, const RelayAgentConfig *old_cfg, const RelayAgentConfig *new_cfg)
+{
+  RelayReload *r = g_new0(RelayReload, 1);
+
+  r->t0 = g_get_monotonic_time();
+  r->running = agent;
+  r->old_cfg = old_cfg;
+  r->new_cfg = new_cfg;
+  r->probe = relay_agent_new(agent->name, agent->base);
+  r->resized = g_ptr_array_new();
+  r->stopping = g_ptr_array_new();
+  for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
+    r->reuse.keep[kind] = kind == RELAY_KIND_SINKGROUP
+                              ? g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)
+                              : g_hash_table_new(g_str_hash, g_str_equal);
+  r->reuse.running = agent;
+  for (guint i = 0; i < G_N_ELEMENTS(r->what); i++)
+    r->what[i] = g_string_new(NULL);
+  return r;
+}
+
 gboolean
 relay_agent_reload(RelayAgent *agent, const RelayAgentConfig *old_cfg, const RelayAgentConfig *new_cfg,
-                   RelayConfigReport *report, GError **error)
+                   RelayConfigReport *report, RelayAgentReloadDone done, gpointer user_data, GError **error)
 {
-  gint64 t0 = g_get_monotonic_time();
-  RelayReload r = { .running = agent, .old_cfg = old_cfg, .new_cfg = new_cfg };
-  gboolean ok;
-
-  r.probe = relay_agent_new(agent->name, agent->base);
-  r.resized = g_ptr_array_new();
-  for (RelayKind kind = 0; kind < RELAY_KIND_N; kind++)
-    r.reuse.keep[kind] = kind == RELAY_KIND_SINKGROUP
-                             ? g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)
-                             : g_hash_table_new(g_str_hash, g_str_equal);
-  r.reuse.running = agent;
-  for (guint i = 0; i < G_N_ELEMENTS(r.what); i++)
-    r.what[i] = g_string_new(NULL);
-  ok = relay_agent_configure(r.probe, new_cfg, report);
+  if (agent->reloading)
+    {
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_STATE, "a reload of agent %s is under way", agent->name);
+      return FALSE;
+    }
+  RelayReload *r = _reload_new(agent, old_cfg, new_cfg);
+  gboolean ok = relay_agent_configure(r->probe, new_cfg, report);
   if (!ok || relay_config_report_count(report))
     g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "the new configuration has %u problem(s)%s",
                 relay_config_report_count(report), ok ? "" : ", nothing runnable");
-  ok = ok && !relay_config_report_count(report) && _plan_channels(&r, error);
-  if (ok)
+  if (!ok || relay_config_report_count(report) || !_plan_channels(r, error))
     {
-      _plan_sources(&r);
-      _plan_runners(&r);
-      _describe(&r);
-      ok = _switch(&r, new_cfg, error);
-      if (!ok)
-        relay_error(NULL,
-                    "reload of agent %s rolled back in %.1f ms: would have restarted: %s; added: %s; "
-                    "removed: %s",
-                    agent->name, (g_get_monotonic_time() - t0) / 1000.0, _or_none(r.what[RESTARTED]),
-                    _or_none(r.what[ADDED]), _or_none(r.what[REMOVED]));
+      _reload_free(r);
+      return FALSE;
     }
-  if (ok)
-    {
-      relay_info(NULL,
-                 "reload of agent %s done in %.1f ms: kept: %s; restarted: %s; added: %s; removed: %s; "
-                 "resized: %s",
-                 agent->name, (g_get_monotonic_time() - t0) / 1000.0, _or_none(r.what[KEPT]),
-                 _or_none(r.what[RESTARTED]), _or_none(r.what[ADDED]), _or_none(r.what[REMOVED]),
-                 _or_none(r.what[RESIZED]));
-    }
-  _reload_free(&r);
-  return ok;
+  _plan_sources(r);
+  _plan_runners(r);
+  _describe(r);
+  r->done = done;
+  r->done_data = user_data;
+  _begin_switch(r);
+  r->busy_us = g_get_monotonic_time() - r->t0;
+  return TRUE;
+}
+
+void
+relay_agent_reload_settle(RelayAgent *agent)
+{
+  RelayReload *r = agent->reloading;
+
+  if (!r)
+    return;
+  for (guint i = 0; i < r->stopping->len; i++)
+    relay_sink_runner_stop(g_ptr_array_index(r->stopping, i), RELAY_RELOAD_GRACE_MS);
+  event_del(r->finish_ev);
+  _finish(r);
 }

@@ -18,19 +18,33 @@
  * that is missing), the new components stop, the previous ones are built again from the previous
  * configuration and started (kept ones never stopped), and the reload fails; memory channels are resized
  * only once everything started.
- * Runs on the main thread, which owns sources, so no source puts while the reload runs. */
+ * The switch does not hold the main loop while the old sink runners finish their batch in flight: the
+ * sources that go away stop, the runners that go away are asked to stop, and the main loop goes on serving
+ * the kept sources; once every old runner has left (its last lane wakes the main loop), the rest of the
+ * switch runs there. Until then the running sets stay whole, no new runner takes from a channel an old one
+ * still drains, and no channel is resized or freed under one (a channel to shrink that filled up meanwhile
+ * rolls the reload back). Main thread. */
 #ifndef RELAY_AGENT_RELOAD_H_INCLUDED
 #define RELAY_AGENT_RELOAD_H_INCLUDED
 
 #include "relay.h"
 #include "config.h"
 
-/* Reloads `agent` (running with old_cfg, or with no component when old_cfg is NULL) to new_cfg. report
- * receives the problems of new_cfg (the caller logs them). FALSE when the reload was refused or rolled back
- * (error says why; the agent runs its previous configuration; a previous component that cannot start again
- * is logged and listed as down). TRUE when the new set runs. The log says what was kept, restarted, added,
- * removed and resized, and how long it took. */
+/* How a reload ended: ok when the new set runs; otherwise error says why and the previous configuration runs
+ * (a previous component that cannot start again is logged and listed as down). */
+typedef void (*RelayAgentReloadDone)(gboolean ok, const GError *error, gpointer user_data);
+
+/* Reloads `agent` (running with old_cfg, or with no component when old_cfg is NULL) to new_cfg; both must
+ * live until done runs. report receives the problems of new_cfg (the caller logs them). FALSE (error set,
+ * done never called) when the reload is refused and nothing changed, or another one is under way. TRUE when
+ * the switch began: done(ok) then runs on the main loop (not before this returns). The log says what was
+ * kept, restarted, added, removed and resized, how long it took and how long it held the main loop. */
 gboolean relay_agent_reload(RelayAgent *agent, const RelayAgentConfig *old_cfg,
-                            const RelayAgentConfig *new_cfg, RelayConfigReport *report, GError **error);
+                            const RelayAgentConfig *new_cfg, RelayConfigReport *report,
+                            RelayAgentReloadDone done, gpointer user_data, GError **error);
+
+/* Finishes a reload under way at once (done runs before this returns), waiting for the old runners within
+ * their grace period: before the agent stops. Nothing when none is under way. Main thread. */
+void relay_agent_reload_settle(RelayAgent *agent);
 
 #endif

@@ -97,13 +97,15 @@ typedef enum
 
 /* "stderr", "syslog", "journal" (case-insensitive). */
 gboolean relay_log_parse_target(const char *text, RelayLogTarget *target);
+const char *relay_log_target_name(RelayLogTarget target);
 /* A syslog facility name: "daemon" (the default), "user", "local0".."local7", "syslog", ... -> LOG_* value.
  */
 gboolean relay_log_parse_facility(const char *text, int *facility);
 /* Sends every line to target from now on. socket: the datagram socket to write to, NULL for the system's
  * (/dev/log for syslog, /run/systemd/journal/socket for the journal). A line that cannot be sent (no
  * daemon listening, its socket full) goes to stderr instead, so nothing is lost silently. Returns FALSE
- * with error if the socket cannot be created; the target is then unchanged. Main thread, at start. */
+ * with error if the socket cannot be created; the target is then unchanged. Main thread, at start or on a
+ * reload: no line is being written while the target changes (other threads log to stderr meanwhile). */
 gboolean relay_log_set_target(RelayLogTarget target, int facility, const char *socket, GError **error);
 /* The writer of a target: sends "[prefix] message" (body) at level; FALSE sends the line to stderr.
  * Called under the log's lock, from any thread. */

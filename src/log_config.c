@@ -6,7 +6,8 @@
  *   collector.log.level = warn       # error, warn, info (default), debug, trace
  *
  * --log-target, --log-facility, --log-socket and --log-level (or -Dflume.root.logger) win over these keys,
- * as relayd's options win over monitoring.* keys. */
+ * as relayd's options win over monitoring.* keys. A reload applies the keys again (relay_log_config_reload):
+ * a removed key goes back to its default (stderr, daemon, info). */
 #include "log_config.h"
 
 #include "props.h"
@@ -20,6 +21,8 @@ typedef struct
   int facility;
   const char *socket;
   gboolean changed; /* the configuration asked for something the command line did not */
+  RelayLogLevel level;
+  gboolean has_level; /* log.level is set and the command line did not decide the level */
 } LogChoice;
 
 gboolean
@@ -45,6 +48,8 @@ _cli_choice(const RelayLogCli *cli, LogChoice *choice)
   choice->facility = LOG_DAEMON;
   choice->socket = cli->socket;
   choice->changed = FALSE;
+  choice->level = RELAY_LOG_INFO;
+  choice->has_level = FALSE;
   if (cli->target)
     relay_log_parse_target(cli->target, &choice->target);
   if (cli->facility)
@@ -64,8 +69,8 @@ relay_log_cli_apply(const RelayLogCli *cli, GError **error)
 
 /* One log.KEY entry: taken into choice unless the command line decided it; bad values are reported. */
 static void
-_apply_entry(const RelayProp *prop, const char *key, const RelayLogCli *cli, gboolean apply,
-             LogChoice *choice, RelayConfigReport *report)
+_apply_entry(const RelayProp *prop, const char *key, const RelayLogCli *cli, LogChoice *choice,
+             RelayConfigReport *report)
 {
   RelayLogLevel level;
 
@@ -110,12 +115,28 @@ _apply_entry(const RelayProp *prop, const char *key, const RelayLogCli *cli, gbo
       if (!relay_log_parse_level(prop->value, &level))
         relay_config_report_add(report, prop, "log", key,
                                 "'%s' is not one of error, warn, info, debug, trace; ignored", prop->value);
-      else if (apply && !cli->level_given)
-        relay_log_set_level(level);
+      else if (!cli->level_given)
+        {
+          choice->level = level;
+          choice->has_level = TRUE;
+        }
     }
   else
     relay_config_report_add(report, prop, "log", key,
                             "unknown key (target, facility, socket, level are); ignored");
+}
+
+/* What the command line and the log.* entries together ask for; bad values go to report. */
+static void
+_choose(const GPtrArray *entries, const RelayLogCli *cli, LogChoice *choice, RelayConfigReport *report)
+{
+  _cli_choice(cli, choice);
+  for (guint i = 0; entries && i < entries->len; i++)
+    {
+      const RelayProp *prop = g_ptr_array_index(entries, i);
+      const char *key = strstr(prop->key, ".log.") + strlen(".log.");
+      _apply_entry(prop, key, cli, choice, report);
+    }
 }
 
 void
@@ -125,18 +146,51 @@ relay_log_config_apply(const GPtrArray *entries, const RelayLogCli *cli, gboolea
   LogChoice choice;
   GError *error = NULL;
 
-  _cli_choice(cli, &choice);
-  for (guint i = 0; entries && i < entries->len; i++)
-    {
-      const RelayProp *prop = g_ptr_array_index(entries, i);
-      const char *key = strstr(prop->key, ".log.") + strlen(".log.");
-      _apply_entry(prop, key, cli, apply, &choice, report);
-    }
+  _choose(entries, cli, &choice, report);
+  if (apply && choice.has_level)
+    relay_log_set_level(choice.level);
   if (!apply || !choice.changed)
     return;
   if (!relay_log_set_target(choice.target, choice.facility, choice.socket, &error))
     {
       relay_config_report_add(report, NULL, "log", "target", "%s; logging to stderr", error->message);
+      g_error_free(error);
+    }
+}
+
+static gboolean
+_same_target(const LogChoice *a, const LogChoice *b)
+{
+  return a->target == b->target && a->facility == b->facility && g_strcmp0(a->socket, b->socket) == 0;
+}
+
+void
+relay_log_config_reload(const GPtrArray *was, const GPtrArray *now, const RelayLogCli *cli)
+{
+  RelayConfigReport *checked = relay_config_report_new(); /* both were checked before */
+  LogChoice before, after;
+  GError *error = NULL;
+
+  _choose(was, cli, &before, checked);
+  _choose(now, cli, &after, checked);
+  relay_config_report_free(checked);
+  if (!cli->level_given && after.level != relay_log_get_level())
+    {
+      relay_info(NULL, "reload: log.level %s -> %s", relay_log_level_name(relay_log_get_level()),
+                 relay_log_level_name(after.level));
+      relay_log_set_level(after.level);
+    }
+  if (_same_target(&before, &after))
+    return;
+  relay_info(NULL,
+             "reload: logging to %s from now on (log.target %s -> %s, facility %d -> %d, socket %s -> %s)",
+             relay_log_target_name(after.target), relay_log_target_name(before.target),
+             relay_log_target_name(after.target), before.facility >> 3, after.facility >> 3,
+             before.socket ? before.socket : "default", after.socket ? after.socket : "default");
+  if (!relay_log_set_target(after.target, after.facility, after.socket, &error))
+    {
+      relay_error(NULL, "reload: cannot log to %s: %s; the log stays where it was",
+                  relay_log_target_name(after.target), error->message);
       g_error_free(error);
     }
 }

@@ -23,5 +23,10 @@ gboolean relay_log_cli_apply(const RelayLogCli *cli, GError **error);
  * command line and the configuration together ask for. Main thread. */
 void relay_log_config_apply(const GPtrArray *entries, const RelayLogCli *cli, gboolean apply,
                             RelayConfigReport *report);
+/* After a reload from the entries `was` (NULL: none) to `now`, both checked already: the level and the
+ * target follow `now` as at start, and what `now` no longer sets goes back to its default (info, stderr,
+ * facility daemon, the system's socket), except what the command line decided. Logs each change before it
+ * is made; a target whose socket cannot be created leaves the log where it was (logged). Main thread. */
+void relay_log_config_reload(const GPtrArray *was, const GPtrArray *now, const RelayLogCli *cli);
 
 #endif

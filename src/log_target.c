@@ -13,7 +13,8 @@
  * the journal's own fields gets DETAIL_ in front).
  *
  * Both sockets are non-blocking; a line that cannot be sent (nobody listens, the socket is full) goes to
- * stderr, which the service manager keeps too. Called under log.c's lock, from any thread. */
+ * stderr, which the service manager keeps too. Called under log.c's lock, from any thread; the target can
+ * change while other threads log (a reload): relay_log_set_target() swaps it under that lock. */
 #include "log.h"
 
 #include <errno.h>
@@ -38,13 +39,19 @@ static GString *_buf; /* the datagram being built (under log.c's lock) */
 /* syslog severities of ERROR, WARN, INFO, DEBUG, TRACE */
 static const int _priorities[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG };
 
+static const char *const _target_names[] = { "stderr", "syslog", "journal" };
+
+const char *
+relay_log_target_name(RelayLogTarget target)
+{
+  return (guint)target < G_N_ELEMENTS(_target_names) ? _target_names[target] : "?";
+}
+
 gboolean
 relay_log_parse_target(const char *text, RelayLogTarget *target)
 {
-  static const char *const names[] = { "stderr", "syslog", "journal" };
-
-  for (gsize i = 0; text && i < G_N_ELEMENTS(names); i++)
-    if (g_ascii_strcasecmp(text, names[i]) == 0)
+  for (gsize i = 0; text && i < G_N_ELEMENTS(_target_names); i++)
+    if (g_ascii_strcasecmp(text, _target_names[i]) == 0)
       {
         *target = (RelayLogTarget)i;
         return TRUE;

@@ -330,6 +330,14 @@ typedef struct
   GArray *stamps;         /* RelayFileStamp per path, as last loaded */
   struct event *poll;
   RelayMonitorRunning *monitoring; /* the endpoint and summary line, switched by a reload */
+  /* The reload under way (between RELOADING=1 and READY=1): the agent's switch ends on the main loop. */
+  gboolean busy;
+  const char *again;      /* why the next reload was asked for while one was under way, or NULL */
+  gboolean stopping;      /* relayd stops: no reload begins any more */
+  RelayProps *next_props; /* the new configuration while under way */
+  RelayAgentConfig *next_cfg;
+  RelayMonitorConfig next_mc;
+  gint64 next_limit;
 } RelayReloader;
 
 typedef struct
@@ -386,116 +394,136 @@ _reload_load(RelayReloader *rl, RelayProps *props, RelayConfigReport *report, GE
 static void _monitor_config(const RelayArgs *args, const RelayAgentConfig *cfg, RelayConfigReport *report,
                             RelayConfigReport *cli_report, RelayMonitorConfig *mc);
 
-/* The log.* keys that a reload changes (added, removed or with another value), as "log.level, log.target",
- * or NULL: the log is set up at start only (issue 15's targets open their sockets then). */
-static char *
-_changed_log_keys(const RelayAgentConfig *was, const RelayAgentConfig *now)
-{
-  GHashTable *before = g_hash_table_new(g_str_hash, g_str_equal);
-  GString *keys = g_string_new(NULL);
+static void _reload_end(RelayReloader *rl, gboolean ok, const GError *error);
 
-  for (guint i = 0; was && i < was->log->len; i++)
+/* The agent's switch ended (agent_reload.h): the settings around it follow, then the reload ends. */
+static void
+_on_agent_reloaded(gboolean ok, const GError *error, gpointer data)
+{
+  RelayReloader *rl = data;
+
+  relay_monitor_running_finish(rl->monitoring, &rl->next_mc, ok);
+  if (ok) /* the log.* keys: level and target (issue 15's) follow the new configuration */
     {
-      const RelayProp *prop = g_ptr_array_index(was->log, i);
-      g_hash_table_insert(before, prop->key, prop->value);
+      RelayLogCli cli = _log_cli(rl->args);
+      relay_log_config_reload(*rl->cfg ? (*rl->cfg)->log : NULL, rl->next_cfg->log, &cli);
     }
-  for (guint i = 0; i < now->log->len; i++)
+  if (ok && rl->next_limit != relay_membudget_limit())
     {
-      const RelayProp *prop = g_ptr_array_index(now->log, i);
-      const char *value = g_hash_table_lookup(before, prop->key);
-      if (!value || strcmp(value, prop->value) != 0)
-        g_string_append_printf(keys, "%s%s", keys->len ? ", " : "", strchr(prop->key, '.') + 1);
-      g_hash_table_remove(before, prop->key);
+      relay_info(NULL, "reload: memory.limit %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " bytes (0: none)",
+                 relay_membudget_limit(), rl->next_limit);
+      relay_membudget_set_limit(rl->next_limit);
     }
-  GHashTableIter iter;
-  gpointer key;
-  g_hash_table_iter_init(&iter, before);
-  while (g_hash_table_iter_next(&iter, &key, NULL))
-    g_string_append_printf(keys, "%s%s", keys->len ? ", " : "", strchr(key, '.') + 1);
-  g_hash_table_destroy(before);
-  return g_string_free(keys, keys->len == 0);
+  _reload_end(rl, ok, error);
 }
 
-/* Reloads the agent and the settings around it: the monitoring endpoint and summary line (monitoring.*, then
- * -D, then options, as at start) and memory.limit; the endpoint moves first and comes back when the agent's
- * reload fails. FALSE (error set) when refused or rolled back. */
+/* Begins reloading the agent and the settings around it: the monitoring endpoint and summary line
+ * (monitoring.*, then -D, then options, as at start), memory.limit and the log.* keys; the endpoint moves
+ * first and comes back when the agent's reload fails. FALSE (error set) when refused; otherwise
+ * _on_agent_reloaded ends it. */
 static gboolean
-_reload_all(RelayReloader *rl, RelayAgentConfig *cfg, RelayConfigReport *report, GError **error)
+_reload_begin(RelayReloader *rl, RelayConfigReport *report, GError **error)
 {
-  RelayMonitorConfig mc;
+  RelayAgentConfig *cfg = rl->next_cfg;
   RelayConfigReport *cli_report = relay_config_report_new();
 
-  relay_monitor_config_init(&mc);
-  _monitor_config(rl->args, cfg, report, cli_report, &mc);
+  _monitor_config(rl->args, cfg, report, cli_report, &rl->next_mc);
   relay_config_report_free(cli_report);
-  gint64 limit = relay_membudget_read_props(cfg->memory, report);
+  rl->next_limit = relay_membudget_read_props(cfg->memory, report);
   RelayLogCli cli = _log_cli(rl->args);
-  relay_log_config_apply(cfg->log, &cli, FALSE, report); /* checked; applied at start only */
+  relay_log_config_apply(cfg->log, &cli, FALSE, report); /* checked; applied by _on_agent_reloaded */
   gboolean ok = relay_config_report_count(report) == 0;
   if (!ok)
     g_set_error(error, RELAY_ERROR, RELAY_ERROR_CONFIG, "the new configuration has %u problem(s)",
                 relay_config_report_count(report));
-  ok = ok && relay_monitor_running_switch(rl->monitoring, &mc, error);
-  ok = ok && relay_agent_reload(rl->agent, *rl->cfg, cfg, report, error);
-  relay_monitor_running_finish(rl->monitoring, &mc, ok);
-  char *log_keys = ok ? _changed_log_keys(*rl->cfg, cfg) : NULL;
-  if (log_keys)
-    relay_warn(NULL, "reload: %s changed, which applies at start only: restart relayd to use it", log_keys);
-  g_free(log_keys);
-  if (ok && limit != relay_membudget_limit())
-    {
-      relay_info(NULL, "reload: memory.limit %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " bytes (0: none)",
-                 relay_membudget_limit(), limit);
-      relay_membudget_set_limit(limit);
-    }
-  relay_monitor_config_clear(&mc);
+  ok = ok && relay_monitor_running_switch(rl->monitoring, &rl->next_mc, error);
+  ok = ok && relay_agent_reload(rl->agent, *rl->cfg, cfg, report, _on_agent_reloaded, rl, error);
+  if (!ok)
+    relay_monitor_running_finish(rl->monitoring, &rl->next_mc, FALSE);
   return ok;
 }
 
-/* The one place where a reload begins and ends, between systemd's RELOADING=1 and READY=1. Loads the files,
- * validates the whole configuration and reloads the agent (agent_reload.h) and the monitoring; on any problem
- * logs every problem with file:line and keeps the running configuration (a new component that cannot start
- * rolls the reload back). Then reloads the TLS certificates of what runs. Main thread. */
+/* The one place where a reload begins, after systemd's RELOADING=1. Loads the files, validates the whole
+ * configuration and begins reloading the agent (agent_reload.h) and the monitoring; on any problem logs
+ * every problem with file:line and keeps the running configuration (a new component that cannot start
+ * rolls the reload back). A reload asked for while one is under way runs after it. Main thread. */
 static void
 _reload_configuration(RelayReloader *rl, const char *why)
 {
+  if (rl->busy || rl->stopping)
+    {
+      if (!rl->stopping)
+        relay_info(NULL, "%s: a reload is under way; reloading again after it", why);
+      rl->again = rl->stopping ? NULL : why;
+      return;
+    }
+  rl->busy = TRUE;
   relay_sd_notify_reloading(); /* systemd: RELOADING=1 (issue 15) */
-  RelayProps *props = relay_props_new();
+  rl->next_props = relay_props_new();
+  rl->next_cfg = NULL;
+  relay_monitor_config_init(&rl->next_mc);
   RelayConfigReport *report = relay_config_report_new();
-  RelayAgentConfig *cfg = NULL;
   GError *error = NULL;
 
   relay_info(NULL, "%s: reloading the configuration of agent %s", why, rl->args->name);
   _stamp_files(rl);
-  gboolean ok = _reload_load(rl, props, report, &error);
-  if (ok && !(cfg = relay_agent_config_new(props, rl->args->name, report)))
+  gboolean ok = _reload_load(rl, rl->next_props, report, &error);
+  if (ok && !(rl->next_cfg = relay_agent_config_new(rl->next_props, rl->args->name, report)))
     g_set_error(&error, RELAY_ERROR, RELAY_ERROR_CONFIG, "the new configuration has no agent %s",
                 rl->args->name);
-  ok = cfg && _reload_all(rl, cfg, report, &error);
+  ok = rl->next_cfg && _reload_begin(rl, report, &error);
   relay_config_report_finish(report);
   for (guint i = 0; i < report->lines->len; i++)
     relay_error("config", "%s", (const char *)g_ptr_array_index(report->lines, i));
+  relay_config_report_free(report);
+  if (!ok)
+    _reload_end(rl, FALSE, error);
+  g_clear_error(&error);
+}
+
+/* The one place where a reload ends, before systemd's READY=1: the new configuration replaces the running
+ * one, or is dropped. Then reloads the TLS certificates of what runs, and begins the reload asked for
+ * meanwhile. */
+static void
+_reload_end(RelayReloader *rl, gboolean ok, const GError *error)
+{
   if (!ok)
     {
       relay_error(NULL, "configuration reload refused, the running configuration stays: %s", error->message);
-      g_error_free(error);
-      if (cfg)
-        relay_agent_config_free(cfg);
-      relay_props_free(props);
+      if (rl->next_cfg)
+        relay_agent_config_free(rl->next_cfg);
+      relay_props_free(rl->next_props);
     }
   else
     {
       relay_agent_config_free(*rl->cfg);
       relay_props_free(*rl->props);
-      *rl->cfg = cfg;
-      *rl->props = props;
+      *rl->cfg = rl->next_cfg;
+      *rl->props = rl->next_props;
     }
-  relay_config_report_free(report);
+  rl->next_cfg = NULL;
+  rl->next_props = NULL;
+  relay_monitor_config_clear(&rl->next_mc);
   relay_info(NULL, "reloading TLS certificates"); /* TLS (issue 13) */
   relay_tls_reload_all();
   char *status = relay_agent_status_line(rl->agent); /* systemd: READY=1 and the new status (issue 15) */
   relay_sd_notify_ready(status);
   g_free(status);
+  rl->busy = FALSE;
+  const char *again = rl->again;
+  rl->again = NULL;
+  if (again)
+    _reload_configuration(rl, again);
+}
+
+/* relayd stops: a reload under way finishes first (its READY=1 before STOPPING=1), and none begins after. */
+static void
+_reloader_settle(RelayReloader *rl)
+{
+  rl->stopping = TRUE;
+  rl->again = NULL;
+  if (rl->agent)
+    relay_agent_reload_settle(rl->agent);
 }
 
 static void
@@ -671,6 +699,7 @@ _run(RelayAgent *agent, struct event_base *base, gint64 t0, RelayMonitorConfig *
   relay_sd_notify_ready(status);
   g_free(status);
   event_base_dispatch(base);
+  _reloader_settle(&_reloader); /* issue 14 */
   relay_sd_notify_stopping();
   relay_agent_stop(agent, RELAY_SHUTDOWN_GRACE_MS);
   relay_agent_log_counters(agent);

@@ -26,7 +26,10 @@
  * evthread_use_pthreads() has been called before the bases are created. stop_requested is atomic. `lock`
  * guards every lane's `idle` and `exited` flags and the processor's pick_idle() state; `exited_cond` lets
  * stop() wait for the grace period before setting the sinks' abort flags. event_active() is called under
- * `lock`; no lane holds its base's lock while taking `lock`, so the order is always lock -> base. */
+ * `lock`; no lane holds its base's lock while taking `lock`, so the order is always lock -> base.
+ * stop_async() (live reload) creates two events on the main loop instead of waiting: the last lane to leave
+ * its loop activates `exited_ev` (under `lock`), and the main thread then joins the lanes, which have left.
+ */
 #include "sink_runner.h"
 #include "relay_mutex.h"
 
@@ -93,6 +96,14 @@ struct _RelaySinkRunner
   /* Main thread only. */
   gboolean started;
   gboolean stopped;
+  /* relay_sink_runner_stop_async(): events on the caller's (main) loop. exited_ev is activated by the last
+   * lane to leave its loop (read under lock by the lanes); grace_ev sets the abort flags when grace is over.
+   */
+  struct event *exited_ev;
+  struct event *grace_ev;
+  guint grace_ms;
+  void (*on_exited)(gpointer user_data);
+  gpointer on_exited_data;
 };
 
 /* ---- choosing a lane for new data ---- */
@@ -253,6 +264,16 @@ _on_stop(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Runs in: the lane thread (its body). */
+/* TRUE when the first n lanes left their loops. Under lock. */
+static gboolean
+_all_exited_locked(RelaySinkRunner *self, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    if (!self->lanes[i].exited)
+      return FALSE;
+  return TRUE;
+}
+
 static gpointer
 _lane_main(gpointer data)
 {
@@ -265,6 +286,8 @@ _lane_main(gpointer data)
   lane->exited = TRUE;
   lane->idle = FALSE;
   relay_cond_broadcast(&self->exited_cond);
+  if (self->exited_ev && _all_exited_locked(self, self->n_lanes))
+    event_active(self->exited_ev, 0, 0); /* the last lane out tells the main loop (stop_async) */
   relay_mutex_unlock(&self->lock);
   return NULL;
 }
@@ -385,16 +408,9 @@ _wait_exited(RelaySinkRunner *self, guint n_started, guint grace_ms)
   gboolean all = FALSE;
 
   relay_mutex_lock(&self->lock);
-  for (;;)
-    {
-      all = TRUE;
-      for (guint i = 0; i < n_started; i++)
-        all = all && self->lanes[i].exited;
-      if (all || !relay_cond_wait_until(&self->exited_cond, &self->lock, deadline))
-        break;
-    }
-  for (guint i = 0; i < n_started; i++)
-    all = all && self->lanes[i].exited;
+  while (!(all = _all_exited_locked(self, n_started))
+         && relay_cond_wait_until(&self->exited_cond, &self->lock, deadline))
+    ;
   relay_mutex_unlock(&self->lock);
   return all;
 }
@@ -408,19 +424,30 @@ _request_abort(RelaySinkRunner *self)
     g_atomic_int_set(&((RelaySink *)g_ptr_array_index(sinks, i))->abort_requested, 1);
 }
 
-/* Stops and joins the first n_started lanes: after grace_ms the sinks' abort flags are set. */
 static void
-_stop_lanes(RelaySinkRunner *self, guint n_started, guint grace_ms)
+_grace_over(RelaySinkRunner *self, guint grace_ms)
+{
+  relay_warn(self->log_prefix, "batch in flight not finished after grace period, aborting grace_ms=%u",
+             grace_ms);
+  _request_abort(self);
+}
+
+/* Asks the first n_started lanes to leave their loops after the batch in flight. */
+static void
+_request_stop(RelaySinkRunner *self, guint n_started)
 {
   g_atomic_int_set(&self->stop_requested, 1);
   for (guint i = 0; i < n_started; i++)
     event_active(self->lanes[i].stop_ev, 0, 0);
+}
+
+/* Stops and joins the first n_started lanes: after grace_ms the sinks' abort flags are set. */
+static void
+_stop_lanes(RelaySinkRunner *self, guint n_started, guint grace_ms)
+{
+  _request_stop(self, n_started);
   if (!_wait_exited(self, n_started, grace_ms))
-    {
-      relay_warn(self->log_prefix, "batch in flight not finished after grace period, aborting grace_ms=%u",
-                 grace_ms);
-      _request_abort(self);
-    }
+    _grace_over(self, grace_ms);
   for (guint i = 0; i < n_started; i++)
     {
       g_thread_join(self->lanes[i].thread);
@@ -489,8 +516,52 @@ relay_sink_runner_stop(RelaySinkRunner *self, guint grace_ms)
     }
   self->stopped = TRUE;
   _stop_lanes(self, self->n_lanes, grace_ms);
+  if (self->exited_ev) /* stop_async() was under way: its events must not fire any more */
+    {
+      event_del(self->exited_ev);
+      event_del(self->grace_ev);
+    }
   self->processor->stop_time_ms = g_get_real_time() / 1000;
   relay_debug(self->log_prefix, "runner stopped");
+}
+
+/* Runs in: the main thread, when stop_async()'s grace period is over and a lane is still in its batch. */
+static void
+_on_async_grace_over(evutil_socket_t fd, short what, void *arg)
+{
+  RelaySinkRunner *self = arg;
+
+  _grace_over(self, self->grace_ms);
+}
+
+/* Runs in: the main thread, once every lane left its loop after stop_async(). */
+static void
+_on_lanes_exited(evutil_socket_t fd, short what, void *arg)
+{
+  RelaySinkRunner *self = arg;
+
+  relay_sink_runner_stop(self, 0); /* joins at once: every lane left its loop */
+  self->on_exited(self->on_exited_data);
+}
+
+gboolean
+relay_sink_runner_stop_async(RelaySinkRunner *self, struct event_base *base, guint grace_ms,
+                             void (*on_exited)(gpointer user_data), gpointer user_data)
+{
+  struct timeval grace = { (time_t)(grace_ms / 1000), (suseconds_t)((grace_ms % 1000) * 1000) };
+
+  if (!relay_sink_runner_running(self) || self->exited_ev)
+    return FALSE;
+  self->grace_ms = grace_ms;
+  self->on_exited = on_exited;
+  self->on_exited_data = user_data;
+  self->grace_ev = evtimer_new(base, _on_async_grace_over, self);
+  evtimer_add(self->grace_ev, &grace);
+  relay_mutex_lock(&self->lock);
+  self->exited_ev = event_new(base, -1, 0, _on_lanes_exited, self);
+  relay_mutex_unlock(&self->lock);
+  _request_stop(self, self->n_lanes);
+  return TRUE;
 }
 
 gboolean
@@ -505,6 +576,11 @@ relay_sink_runner_free(RelaySinkRunner *self)
   if (!self)
     return;
   relay_sink_runner_stop(self, RELAY_SINK_RUNNER_FREE_GRACE_MS);
+  if (self->exited_ev)
+    {
+      event_free(self->exited_ev);
+      event_free(self->grace_ev);
+    }
   _free_loops(self);
   relay_sink_processor_free(self->processor);
   g_ptr_array_unref(self->channels);

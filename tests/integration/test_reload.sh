@@ -12,7 +12,10 @@
 . "$IT_DIR/avro_lib.sh"
 . "$IT_DIR/reload_lib.sh"
 
-N=$(it_scaled 300000)
+# 10,000 events a chunk (11 chunks): a chunk about fills the fifo's buffer, so feeding it returns at once and
+# relay-send carries it while the next reload runs (larger chunks made each step wait for most of its chunk
+# to pass the chain before the reload, and the test 3x longer, for no more checks).
+N=$(it_scaled 110000)
 PA=$(it_free_port)
 PB=$(it_free_port)
 P=$(it_free_port)
@@ -81,10 +84,10 @@ reload() {
 
 it_start ta -n t -f "$IT_TMP/ta.conf"
 it_start tb -n t -f "$IT_TMP/tb.conf"
+it_wait_listening ta 1 # (before col starts: its k1 connects at once)
+it_wait_listening tb 1
 col_conf 20000 "$PA" 1000 no
 it_start col -n col -f "$CONF" -i 1 --metrics-port "$M"
-it_wait_listening ta 1
-it_wait_listening tb 1
 it_wait_listening col 1
 
 # ---- 1. ten reloads under load ----
@@ -121,18 +124,20 @@ steps=(
   "60000 $PA 200 yes hup"  # r2 added, k1 batch size
   "60000 $PA 200 no poll"  # r2 removed
 )
+had_r2=no
 for i in "${!steps[@]}"; do
   read -r cap port batch r2 how <<<"${steps[$i]}"
   before_change
   col_conf "$cap" "$port" "$batch" "$r2"
   reload "$how"
   [ "$(send_conn)" = "$conn" ] || it_fail "r1's connection changed at step $((i + 1)): '$conn' -> '$(send_conn)'"
-  if [ "$r2" = yes ]; then
+  if [ "$r2" != "$had_r2" ] && [ "$r2" = yes ]; then # /metrics follows r2 (read when it came or went)
     it_wait_port col "$P2"
     [ "$(reload_metric "$M" SOURCE.r2 Type)" = SOURCE ] || it_fail "/metrics has no SOURCE.r2 after it was added"
-  else
+  elif [ "$r2" != "$had_r2" ]; then
     [ "$(reload_metric "$M" SOURCE.r2 Type)" = absent ] || it_fail "/metrics still has SOURCE.r2 after it was removed"
   fi
+  had_r2=$r2
   if [ $((i + 1)) -eq ${#steps[@]} ]; then feed $((N - sent)); else feed "$chunk"; fi
 done
 [ "$(send_conn)" = "$conn" ] || it_fail "r1's connection changed after the last reload"
@@ -150,7 +155,7 @@ it_assert_grep "source added logged" "$log" 'added: source r2;'
 it_assert_grep "source removed logged" "$log" 'removed: source r2;'
 it_assert_grep "resize logged" "$log" 'resized: channel c1 capacity 20000->40000'
 it_assert_grep "poll reload logged" "$log" 'configuration file changed: reloading'
-it_assert_no_grep "no event lost" "$log" 'still in the channel|refused'
+it_assert_no_grep "no event lost" "$log" 'still in the channel|reload refused'
 
 it_stop col
 it_stop ta

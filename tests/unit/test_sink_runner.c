@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <event2/thread.h>
 
 #include "channel.h"
@@ -42,6 +43,7 @@ typedef struct
   gboolean stuck;     /* each call blocks until the abort flag is set */
   gboolean saw_abort; /* a stuck call ended because of the abort flag */
   guint unable_lines; /* "Unable to deliver event" log lines */
+  guint saw_exit;     /* stop_async's on_exited calls (test thread) */
 } FakeState;
 
 static FakeState fake;
@@ -354,6 +356,67 @@ test_stop_aborts_stuck_sink(void **state)
   assert_int_equal(_calls(), 1);
 }
 
+/* ---- stop_async (live reload, issue 14) ---- */
+
+static void
+_on_exited(gpointer data)
+{
+  struct event_base *base = data;
+
+  fake.saw_exit++;
+  event_base_loopbreak(base);
+}
+
+/* Runs stop_async on a loop of the test's and that loop until on_exited; frees the runner (before the loop,
+ * which holds the runner's events). Returns how long the loop ran, in ms. */
+static gint64
+_stop_async(Fixture *fx, guint grace_ms)
+{
+  struct event_base *base = event_base_new();
+
+  assert_true(relay_sink_runner_stop_async(fx->runner, base, grace_ms, _on_exited, base));
+  assert_int_equal(fake.saw_exit, 0); /* never before the loop runs */
+  assert_false(relay_sink_runner_stop_async(fx->runner, base, grace_ms, _on_exited, base)); /* under way */
+  gint64 start = g_get_monotonic_time();
+  event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY); /* the test's loop has no other event to keep it going */
+  gint64 ran_ms = (g_get_monotonic_time() - start) / MS;
+  assert_int_equal(fake.saw_exit, 1);
+  assert_false(relay_sink_runner_running(fx->runner));
+  relay_sink_runner_free(fx->runner);
+  fx->runner = NULL;
+  event_base_free(base);
+  return ran_ms;
+}
+
+/* stop_async returns while the batch is in flight; the loop learns when it finished, without an abort. */
+static void
+test_stop_async_waits_on_the_loop(void **state)
+{
+  Fixture *fx = *state;
+
+  fake.after_script = RELAY_SINK_READY;
+  fake.busy_ms = 150;
+  _start(fx);
+  assert_true(_wait_calls(1, 1000));
+  assert_in_range(_stop_async(fx, 5000), 0, 4000);
+  assert_int_equal(_calls(), 1);
+  assert_false(relay_sink_abort_requested(fx->sink));
+}
+
+/* A stuck sink gets its abort flag from the loop's grace timer, then the loop learns that it left. */
+static void
+test_stop_async_aborts_stuck_sink(void **state)
+{
+  Fixture *fx = *state;
+
+  fake.stuck = TRUE;
+  _start(fx);
+  assert_true(_wait_calls(1, 1000));
+  assert_in_range(_stop_async(fx, 200), 150, 4000);
+  assert_true(relay_sink_abort_requested(fx->sink));
+  assert_true(fake.saw_abort);
+}
+
 /* Freeing a started runner stops it; freeing one that never started is fine too. */
 static void
 test_free_without_stop(void **state)
@@ -384,6 +447,8 @@ main(void)
     cmocka_unit_test_setup_teardown(test_stop_waits_for_batch_in_flight, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stop_aborts_stuck_sink, setup, teardown),
     cmocka_unit_test_setup_teardown(test_free_without_stop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_stop_async_waits_on_the_loop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_stop_async_aborts_stuck_sink, setup, teardown),
   };
 
   evthread_use_pthreads();
