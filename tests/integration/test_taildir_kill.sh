@@ -11,8 +11,9 @@
 # time goes into the kills, the writer spreads its lines over them.
 # - app: files are followed by inode, so a renamed file keeps its offset and is not read again; the position
 #   file is written every 100 ms and holds only committed offsets, so a kill repeats at most what was
-#   committed since the last write (RATE x ~0.1 s plus a batch of 500) and the avro sink's batch of 500 in
-#   flight: duplicates <= KILLS x DUP_PER_KILL. (The pattern includes the rotated names: a file rotated out
+#   committed since the last write (RATE x ~0.1 s, more while a restarted agent catches up with what was
+#   written while it was down, plus a batch of 500) and the avro sink's batch of 500 in flight:
+#   duplicates <= KILLS x DUP_PER_KILL. (The pattern includes the rotated names: a file rotated out
 #   of the pattern while the agent is down before it ever recorded that file's inode cannot be found again,
 #   by relayd or Flume; test_taildir.sh covers rotation out of the pattern while running.)
 # - churn: while the kills go on, a file of the group is renamed (to another matching name) every ms or so.
@@ -29,7 +30,7 @@ N=${TD_KILL_N:-$(it_scaled 200000)}
 KILLS=${TD_KILLS:-10}
 RATE=$((N / 6)) # the kills take ~6 s
 ROTATE=$((N / 6))
-DUP_PER_KILL=$((RATE / 10 * 2 + 1000))
+DUP_PER_KILL=$((RATE / 10 * 3 + 1000))
 CHURN_FILES=1000
 CHURN_FIRST=10000000
 SEED=${TD_KILL_SEED:-$(($(date +%s%N) % 32768))}
