@@ -21,8 +21,13 @@
  *  - Files are followed by inode: a file renamed to another matching name keeps its offset (Flume re-reads
  *    it from 0), and a file renamed out of the pattern or deleted while open is read to its end.
  *  - The position file also lists files renamed out of the pattern that still have lines to read (under
- *    their current name), and at start an entry applies when its inode is found in the same directory, even
- *    under another name; so lines written just before a rotation are not lost across a restart.
+ *    their current name), and an entry applies when its inode is found in the same directory, even under
+ *    another name; so lines written just before a rotation are not lost across a restart. An entry is kept
+ *    (and written back) until its inode is found or a complete listing of its directory shows it gone.
+ *  - readdir may miss a file renamed while the directory is read, under both names: a listing proves that a
+ *    file is gone (a closed file is forgotten, an entry dropped) only when the directory's mtime and ctime
+ *    did not change while it ran; otherwise the directory is listed again RELAY_TAILDIR_RELIST_MS later.
+ *    Flume forgets such a file and reads it again from 0 when a later listing finds it.
  *  - The position file is replaced atomically (write, fsync, rename, fsync the directory).
  *  - A channel that stays full: the channel processor waits for room up to the channel's keep-alive, then
  *    the same lines are read again after 1 s doubling to 5 s (Flume's numbers); nothing else is read
@@ -30,7 +35,9 @@
  *  - A line longer than 16 MiB is cut into 16 MiB events (Flume has no limit).
  *
  * Threads: everything runs on the main loop. Reading happens in the `work` callback, at most
- * RELAY_TAILDIR_WORK_BATCHES batches or RELAY_TAILDIR_WORK_BYTES bytes per run before it re-activates itself.
+ * RELAY_TAILDIR_WORK_BATCHES batches or RELAY_TAILDIR_WORK_BYTES bytes per run before it runs again after
+ * the loop's next poll; the position file is also written after a commit when writePosInterval has passed,
+ * so a kill while catching up with a backlog repeats at most writePosInterval of reading.
  */
 #include "relay.h"
 
@@ -62,6 +69,10 @@
 #define RELAY_TAILDIR_IDLE_CHECK_MAX_MS 5000
 #define RELAY_TAILDIR_INOTIFY_READ (64 * 1024)
 #define RELAY_TAILDIR_OPEN_FILES_WANTED 65536
+#define RELAY_TAILDIR_LIST_TRIES 3
+#define RELAY_TAILDIR_RELIST_MS 100
+#define RELAY_TAILDIR_LIST_GAP_MS 10
+#define RELAY_TAILDIR_LIST_GAP_FACTOR 4
 
 typedef struct
 {
@@ -85,10 +96,11 @@ typedef struct
   GHashTable *files;     /* RelayTailKey* (inside the file) -> RelayTailFile* (owned) */
   GHashTable *by_path;   /* path (the file's own string) -> RelayTailFile*, matched files only */
   GQueue ready;          /* files that may have something to read */
-  GHashTable *positions; /* start only: inode -> RelayTaildirPos* not applied yet */
+  GHashTable *positions; /* inode -> RelayTaildirPos* of the position file not applied yet (NULL: none) */
   GArray *position_entries;
   guint gen;
   gboolean positions_dirty;
+  gint64 positions_written_ms; /* monotonic ms of the last position-file write */
 
   guint8 *buf; /* read window: buf_len bytes of buf_file from buf_off */
   gsize buf_cap, buf_len;
@@ -99,7 +111,7 @@ typedef struct
   int inotify_fd;
   gboolean polling; /* inotify unusable: poll with backoff */
   gint64 poll_delay_ms;
-  struct event *inotify_ev, *work, *poll, *pos_timer, *idle_timer;
+  struct event *inotify_ev, *work, *poll, *pos_timer, *idle_timer, *relist;
   RelayRetry retry; /* the same lines read again after a failed put */
 
   RelayPutRequest *pending; /* the batch in flight */
@@ -238,7 +250,7 @@ _add_file(RelayTaildirSource *src, RelayTailGroup *g, const char *path, const st
   return f;
 }
 
-/* Start only: the recorded offset for this inode when its entry names a file in the same directory. */
+/* The recorded offset for this inode when its entry (not applied yet) names a file in the same directory. */
 static gboolean
 _take_position(RelayTaildirSource *src, const struct stat *st, const char *path, gint64 *pos)
 {
@@ -268,7 +280,7 @@ _check_size(RelayTaildirSource *src, RelayTailFile *f, gint64 size)
     _queue(src, f);
 }
 
-/* A listing found path (matching or, at start, an unmatched file an unapplied position entry names). */
+/* A listing found path (matching, or an unmatched file an unapplied position entry names). */
 static void
 _found(RelayTaildirSource *src, RelayTailGroup *g, const char *path, const struct stat *st, gboolean match,
        gboolean first)
@@ -281,7 +293,7 @@ _found(RelayTaildirSource *src, RelayTailGroup *g, const char *path, const struc
     return; /* matched by an earlier group */
   if (!f)
     {
-      gboolean known = first && _take_position(src, st, path, &pos);
+      gboolean known = src->positions && _take_position(src, st, path, &pos);
       if (!match && !known)
         return;
       if (!known && first && src->skip_to_end)
@@ -323,41 +335,39 @@ _unmatched(RelayTaildirSource *src, RelayTailFile *f)
 static void _check_watch(RelayTaildirSource *src, RelayTailGroup *g, const struct stat *st);
 
 static gboolean
-_listing_cached(RelayTaildirSource *src, RelayTailGroup *g)
+_listing_cached(RelayTaildirSource *src, RelayTailGroup *g, RelayTailDirStamp *before)
 {
   struct stat st;
   gint64 now_s = g_get_real_time() / G_USEC_PER_SEC;
-  gboolean present = stat(g->dir, &st) == 0;
+  gboolean present = relay_tail_dir_stamp(g->dir, &st, before);
 
   _check_watch(src, g, present ? &st : NULL);
   if (!present)
     return FALSE;
-  gint64 mtime_ns = (gint64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
   /* As TaildirMatcher: re-list when the mtime changed or is not older than the last listing's second. */
-  gboolean cached = src->cache_pattern_matching && !g->rescan && mtime_ns == g->dir_mtime_ns
+  gboolean cached = src->cache_pattern_matching && !g->rescan && before->mtime_ns == g->dir_mtime_ns
                     && st.st_mtim.tv_sec < g->last_listing_s;
   if (!cached)
     {
-      g->dir_mtime_ns = mtime_ns;
+      g->dir_mtime_ns = before->mtime_ns;
       g->last_listing_s = now_s;
     }
   return cached;
 }
 
-static void
-_scan_group(RelayTaildirSource *src, RelayTailGroup *g, gboolean first)
+/* Reads g's directory once, passing what matches (and, while position entries wait, every regular file) to
+ * _found. FALSE when the directory cannot be listed. */
+static gboolean
+_list_once(RelayTaildirSource *src, RelayTailGroup *g, gboolean first)
 {
-  if (_listing_cached(src, g))
-    return;
-  g->rescan = FALSE;
   DIR *dir = opendir(g->dir);
   if (!dir)
     {
       relay_log_ratelimited(&src->rl_read, RELAY_LOG_WARN, _prefix(src), "cannot list directory dir=%s: %s",
                             g->dir, g_strerror(errno));
-      return;
+      return FALSE;
     }
-  gboolean orphans = first && src->positions && g_hash_table_size(src->positions) > 0;
+  gboolean orphans = src->positions != NULL;
   GString *path = g_string_new(NULL);
   struct dirent *de;
   src->gen++;
@@ -376,10 +386,17 @@ _scan_group(RelayTaildirSource *src, RelayTailGroup *g, gboolean first)
     }
   closedir(dir);
   g_string_free(path, TRUE);
+  return TRUE;
+}
 
+/* After a complete listing of g: its tracked files the listing did not find under a matching name. */
+static void
+_lost_files(RelayTaildirSource *src, RelayTailGroup *g)
+{
   GHashTableIter it;
   gpointer value;
   GPtrArray *lost = g_ptr_array_new();
+
   g_hash_table_iter_init(&it, src->files);
   while (g_hash_table_iter_next(&it, NULL, &value))
     {
@@ -390,6 +407,45 @@ _scan_group(RelayTaildirSource *src, RelayTailGroup *g, gboolean first)
   for (guint i = 0; i < lost->len; i++)
     _unmatched(src, g_ptr_array_index(lost, i));
   g_ptr_array_unref(lost);
+}
+
+static void _drop_positions(RelayTaildirSource *src, const RelayTailGroup *g);
+
+/* Lists g's directory (at start up to RELAY_TAILDIR_LIST_TRIES times, until a listing ran while the
+ * directory did not change): only such a listing proves that a file it did not find is gone (see
+ * RelayTailDirStamp). Files found are followed in any case; when the directory changed, nothing is forgotten
+ * and the listing runs again after RELAY_TAILDIR_RELIST_MS. */
+static void
+_scan_group(RelayTaildirSource *src, RelayTailGroup *g, gboolean first)
+{
+  RelayTailDirStamp before, after;
+  struct stat st;
+  gboolean complete = FALSE;
+
+  if (_listing_cached(src, g, &before))
+    return;
+  g->rescan = FALSE;
+  gint64 t0 = g_get_monotonic_time();
+  for (guint try = 0; try < (first ? RELAY_TAILDIR_LIST_TRIES : 1) && !complete; try++)
+    {
+      if (try > 0 && !relay_tail_dir_stamp(g->dir, &st, &before))
+        return;
+      if (!_list_once(src, g, first))
+        return;
+      complete = relay_tail_dir_stamp(g->dir, &st, &after) && relay_tail_dir_unchanged(&before, &after);
+    }
+  g->listed_us = g_get_monotonic_time();
+  g->listing_us = g->listed_us - t0;
+  if (!complete)
+    {
+      relay_debug(_prefix(src), "directory changed during the listing, listing again later dir=%s", g->dir);
+      g->rescan = TRUE;
+      if (src->relist && !evtimer_pending(src->relist, NULL))
+        relay_evtimer_add_ms(src->relist, RELAY_TAILDIR_RELIST_MS);
+      return;
+    }
+  _lost_files(src, g);
+  _drop_positions(src, g);
 }
 
 /* Looks at every tracked file's size; returns TRUE when one has something to read. */
@@ -517,6 +573,7 @@ _read_lines(RelayTaildirSource *src, RelayTailFile *f, GPtrArray *batch, gint64 
 }
 
 static void _on_put_done(RelayPutResult result, gpointer user_data);
+static void _positions_due(RelayTaildirSource *src);
 
 /* Opens f if needed and notices truncation; FALSE when it cannot be read now (dropped from the queue). */
 static gboolean
@@ -613,6 +670,7 @@ _on_put_done(RelayPutResult result, gpointer user_data)
       f->active_ms = _now_ms();
       src->positions_dirty = TRUE;
       relay_retry_reset(&src->retry);
+      _positions_due(src);
       if (f->gone)
         _forget(src, f);
       else if (src->pending_eof)
@@ -638,6 +696,27 @@ _on_put_done(RelayPutResult result, gpointer user_data)
               relay_put_result_name(result), wait_ms);
 }
 
+/* Lists the groups whose directories changed. A directory that keeps changing (files created or renamed
+ * all the time) is listed at most every RELAY_TAILDIR_LIST_GAP_MS, and never more than 1/GAP_FACTOR of the
+ * time: the listings of a large directory must leave the loop time to read and to write positions. */
+static void
+_rescan_due(RelayTaildirSource *src)
+{
+  gint64 now = g_get_monotonic_time();
+
+  for (guint i = 0; i < src->groups->len; i++)
+    {
+      RelayTailGroup *g = g_ptr_array_index(src->groups, i);
+      if (!g->rescan)
+        continue;
+      gint64 gap = MAX(RELAY_TAILDIR_LIST_GAP_MS * 1000, g->listing_us * RELAY_TAILDIR_LIST_GAP_FACTOR);
+      if (now - g->listed_us >= gap)
+        _scan_group(src, g, FALSE);
+      else if (!evtimer_pending(src->relist, NULL))
+        relay_evtimer_add_ms(src->relist, (guint)((gap - (now - g->listed_us)) / 1000 + 1));
+    }
+}
+
 static void
 _on_work(evutil_socket_t fd, short what, void *arg)
 {
@@ -647,12 +726,7 @@ _on_work(evutil_socket_t fd, short what, void *arg)
 
   if (src->pending || relay_retry_pending(&src->retry))
     return;
-  for (guint i = 0; i < src->groups->len; i++)
-    {
-      RelayTailGroup *g = g_ptr_array_index(src->groups, i);
-      if (g->rescan)
-        _scan_group(src, g, FALSE);
-    }
+  _rescan_due(src);
   while (!src->pending && !relay_retry_pending(&src->retry) && batches < RELAY_TAILDIR_WORK_BATCHES
          && bytes < RELAY_TAILDIR_WORK_BYTES)
     {
@@ -666,8 +740,11 @@ _on_work(evutil_socket_t fd, short what, void *arg)
           bytes += n;
         }
     }
+  /* More to read: again after the loop has polled and run its timers (event_active here would run this
+   * again at once, and a source catching up with a large backlog would starve the position-file timer, so
+   * a kill then would read the whole backlog again). */
   if (!src->pending && src->ready.length > 0 && !relay_retry_pending(&src->retry))
-    event_active(src->work, EV_TIMEOUT, 0);
+    event_add(src->work, &(struct timeval){ 0, 0 });
 }
 
 static void
@@ -936,6 +1013,17 @@ _write_positions(RelayTaildirSource *src)
       relay_taildir_pos_format_entry(json, (guint64)f->ino, f->pos, current ? current : f->path);
       g_free(current);
     }
+  /* entries whose files no complete listing has shown yet (nor proven gone): kept as they were */
+  for (guint i = 0; src->positions && i < src->position_entries->len; i++)
+    {
+      RelayTaildirPos *e = &g_array_index(src->position_entries, RelayTaildirPos, i);
+      if (g_hash_table_lookup(src->positions, &e->inode) != e)
+        continue;
+      if (!first)
+        g_string_append_c(json, ',');
+      first = FALSE;
+      relay_taildir_pos_format_entry(json, e->inode, e->pos, e->file);
+    }
   g_string_append(json, "]");
   if (relay_taildir_pos_save(src->position_file, json, &error))
     src->positions_dirty = FALSE;
@@ -949,13 +1037,24 @@ _write_positions(RelayTaildirSource *src)
   g_string_free(json, TRUE);
 }
 
+/* Writes the position file when it changed and writePosInterval has passed: from the timer, and after each
+ * commit (a source catching up with a backlog keeps the loop busy, and timers may then run late). */
+static void
+_positions_due(RelayTaildirSource *src)
+{
+  gint64 now = _now_ms();
+
+  if (src->positions_dirty && now - src->positions_written_ms >= src->write_pos_interval)
+    {
+      src->positions_written_ms = now;
+      _write_positions(src);
+    }
+}
+
 static void
 _on_pos_timer(evutil_socket_t fd, short what, void *arg)
 {
-  RelayTaildirSource *src = arg;
-
-  if (src->positions_dirty)
-    _write_positions(src);
+  _positions_due(arg);
 }
 
 static void
@@ -985,21 +1084,53 @@ _load_positions(RelayTaildirSource *src)
 }
 
 static void
-_drop_positions(RelayTaildirSource *src)
+_free_positions(RelayTaildirSource *src)
 {
-  if (src->positions)
-    {
-      GHashTableIter it;
-      gpointer value;
-      g_hash_table_iter_init(&it, src->positions);
-      while (g_hash_table_iter_next(&it, NULL, &value))
-        relay_info(_prefix(src), "position entry not found (missing file) file=%s inode=%" G_GUINT64_FORMAT,
-                   ((RelayTaildirPos *)value)->file, ((RelayTaildirPos *)value)->inode);
-      g_hash_table_unref(src->positions);
-    }
-  src->positions = NULL;
+  g_clear_pointer(&src->positions, g_hash_table_unref);
   relay_taildir_pos_array_free(src->position_entries);
   src->position_entries = NULL;
+}
+
+/* TRUE when an entry for file belongs to g: it names a file in g's directory. */
+static gboolean
+_entry_in_group(const RelayTailGroup *g, const char *file)
+{
+  GString *path = g_string_new(NULL);
+  _join(path, g, "x");
+  char *d1 = g_path_get_dirname(path->str), *d2 = g_path_get_dirname(file);
+  gboolean same = strcmp(d1, d2) == 0;
+  g_free(d1);
+  g_free(d2);
+  g_string_free(path, TRUE);
+  return same;
+}
+
+/* Drops the unapplied position entries of g's directory (g has just been listed completely: their files
+ * are gone), or with g NULL those in no group's directory. */
+static void
+_drop_positions(RelayTaildirSource *src, const RelayTailGroup *g)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  if (!src->positions)
+    return;
+  g_hash_table_iter_init(&it, src->positions);
+  while (g_hash_table_iter_next(&it, NULL, &value))
+    {
+      RelayTaildirPos *e = value;
+      gboolean in_group = FALSE;
+      for (guint i = 0; !g && i < src->groups->len && !in_group; i++)
+        in_group = _entry_in_group(g_ptr_array_index(src->groups, i), e->file);
+      if (g ? !_entry_in_group(g, e->file) : in_group)
+        continue;
+      relay_info(_prefix(src), "position entry not found (missing file) file=%s inode=%" G_GUINT64_FORMAT,
+                 e->file, e->inode);
+      g_hash_table_iter_remove(&it);
+      src->positions_dirty = TRUE;
+    }
+  if (g_hash_table_size(src->positions) == 0)
+    _free_positions(src);
 }
 
 /* ---- monitoring ---- */
@@ -1264,12 +1395,13 @@ _taildir_start(RelayComponent *self, GError **error)
   src->poll = evtimer_new(base, _on_poll, src);
   src->pos_timer = event_new(base, -1, EV_PERSIST, _on_pos_timer, src);
   src->idle_timer = event_new(base, -1, EV_PERSIST, _on_idle, src);
+  src->relist = evtimer_new(base, _on_retry, src);
 
   _start_inotify(src);
   _load_positions(src);
   for (guint i = 0; i < src->groups->len; i++)
     _scan_group(src, g_ptr_array_index(src->groups, i), TRUE);
-  _drop_positions(src);
+  _drop_positions(src, NULL);
 
   relay_evtimer_add_ms(src->pos_timer, src->write_pos_interval);
   relay_evtimer_add_ms(src->idle_timer, CLAMP(src->idle_timeout / 2, 10, RELAY_TAILDIR_IDLE_CHECK_MAX_MS));
@@ -1306,6 +1438,7 @@ _taildir_stop(RelayComponent *self)
   _free_event(&src->poll);
   _free_event(&src->pos_timer);
   _free_event(&src->idle_timer);
+  _free_event(&src->relist);
   _free_event(&src->inotify_ev);
   if (src->inotify_fd >= 0)
     close(src->inotify_fd);
@@ -1318,6 +1451,7 @@ _taildir_stop(RelayComponent *self)
       g_hash_table_unref(src->files); /* closes every descriptor */
     }
   src->files = src->by_path = NULL;
+  _free_positions(src);
   src->buf_file = NULL;
   g_clear_pointer(&src->buf, g_free);
   g_clear_pointer(&src->hdr, g_free);

@@ -60,9 +60,11 @@ struct _RelayTailGroup
   gboolean rescan;       /* the listing must be read again */
   gint64 dir_mtime_ns;   /* cachePatternMatching: directory mtime at the last listing */
   gint64 last_listing_s; /* wall-clock seconds of the last listing */
-  guint n_files;         /* files of this group being tracked */
-  guint n_unmatched;     /* of them, those no longer under a matching name (renamed out, read to the end) */
-  gint64 bytes_behind;   /* scratch for the BytesBehind gauge (main thread) */
+  gint64 listed_us;      /* monotonic time when the last listing ended, and what it took */
+  gint64 listing_us;
+  guint n_files;       /* files of this group being tracked */
+  guint n_unmatched;   /* of them, those no longer under a matching name (renamed out, read to the end) */
+  gint64 bytes_behind; /* scratch for the BytesBehind gauge (main thread) */
 };
 
 struct _RelayTailFile
@@ -105,6 +107,24 @@ void relay_tail_file_close(RelayTailFile *file);
 /* Sets file->matched and keeps its group's n_unmatched in step. */
 void relay_tail_file_set_matched(RelayTailFile *file, gboolean matched);
 void relay_tail_file_free(RelayTailFile *file);
+/* A directory's state before or after a listing. readdir(3) leaves unspecified whether an entry renamed
+ * while the directory is read is returned (ext4 misses it under both names when its hash moves behind the
+ * cursor), so a listing proves that a file is gone only when the directory did not change while it ran. */
+typedef struct
+{
+  gint64 clock_ns; /* CLOCK_REALTIME_COARSE read just before the stat */
+  gint64 mtime_ns;
+  gint64 ctime_ns;
+  dev_t dev;
+  ino_t ino;
+} RelayTailDirStamp;
+
+/* Stats dir into *st and fills stamp; FALSE (errno set) when it cannot. */
+gboolean relay_tail_dir_stamp(const char *dir, struct stat *st, RelayTailDirStamp *stamp);
+/* TRUE when nothing changed the directory between the two stamps. Timestamps come from the kernel's coarse
+ * clock: a change within the same tick as the one before `before` would leave them equal, so they must also
+ * be older than the clock read before `before`. */
+gboolean relay_tail_dir_unchanged(const RelayTailDirStamp *before, const RelayTailDirStamp *after);
 /* Opens the file if closed and checks it is still the same inode; FALSE (errno set) otherwise. */
 gboolean relay_tail_file_open(RelayTailFile *file);
 /* The path the open descriptor refers to now (after renames), or NULL when closed or deleted. */

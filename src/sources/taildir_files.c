@@ -12,7 +12,38 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+static gint64
+_ns(const struct timespec *ts)
+{
+  return (gint64)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+gboolean
+relay_tail_dir_stamp(const char *dir, struct stat *st, RelayTailDirStamp *stamp)
+{
+  struct timespec now;
+
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  if (stat(dir, st) < 0)
+    return FALSE;
+  stamp->clock_ns = _ns(&now);
+  stamp->mtime_ns = _ns(&st->st_mtim);
+  stamp->ctime_ns = _ns(&st->st_ctim);
+  stamp->dev = st->st_dev;
+  stamp->ino = st->st_ino;
+  return TRUE;
+}
+
+gboolean
+relay_tail_dir_unchanged(const RelayTailDirStamp *before, const RelayTailDirStamp *after)
+{
+  return before->dev == after->dev && before->ino == after->ino && before->mtime_ns == after->mtime_ns
+         && before->ctime_ns == after->ctime_ns && before->mtime_ns < before->clock_ns
+         && before->ctime_ns < before->clock_ns;
+}
 
 RelayTailGroup *
 relay_tail_group_new(const char *name, const char *spec, GError **error)

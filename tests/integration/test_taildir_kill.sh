@@ -1,34 +1,47 @@
 #!/usr/bin/env bash
-# test_taildir_kill.sh - SIGKILL of a tailing edge agent while numbered lines are appended across rotations:
-# after the restarts every line arrives at the terminal (at least once), duplicates bounded.
+# test_taildir_kill.sh - SIGKILL of a tailing edge agent 10 times while 200,000 numbered lines are appended
+# across rotations: after the restarts every line arrives at the terminal (at least once), duplicates bounded;
+# and a directory whose files keep being renamed while the agent lists it (at every start and while it runs)
+# has nothing read twice.
 #
 # writer (taildir_tool.py: N numbered lines at RATE lines/s into app.log, renamed to app.log.<n> every
-# ROTATE lines) -> edge (TAILDIR on app\.log.* -> file channel -> avro sink) -> collector (avro source ->
-# memory channel -> file_roll). The edge is killed with SIGKILL KILLS times at random moments (some while it
-# is still starting) and restarted at once. Files are followed by inode, so a renamed file keeps its offset
-# and is not read again; the position file is written every 100 ms and holds only committed offsets, so a
-# kill repeats at most what was committed since the last write (RATE x ~0.1 s plus a batch of 500) and the
-# avro sink's batch of 500 in flight: duplicates <= KILLS x DUP_PER_KILL. (The pattern includes the rotated
-# names: a file rotated out of the pattern while the agent is down before it ever recorded that file's
-# inode cannot be found again, by relayd or Flume; test_taildir.sh covers rotation out of the pattern
-# while running.) The issue's figure is 200,000 lines and 10 kills; TD_KILL_N scales the line count
-# (default 60,000, so the test runs well under 60 s in a normal build).
+# ROTATE lines) -> edge (TAILDIR group app on app\.log.*, group churn on 1,000 files read before the kills ->
+# file channel -> avro sink) -> collector (avro source -> memory channel -> file_roll). The edge is killed
+# with SIGKILL KILLS times at random moments (some while it is still starting) and restarted at once; the
+# time goes into the kills, the writer spreads its lines over them.
+# - app: files are followed by inode, so a renamed file keeps its offset and is not read again; the position
+#   file is written every 100 ms and holds only committed offsets, so a kill repeats at most what was
+#   committed since the last write (RATE x ~0.1 s, more while a restarted agent catches up with what was
+#   written while it was down, plus a batch of 500) and the avro sink's batch of 500 in flight:
+#   duplicates <= KILLS x DUP_PER_KILL. (The pattern includes the rotated names: a file rotated out
+#   of the pattern while the agent is down before it ever recorded that file's inode cannot be found again,
+#   by relayd or Flume; test_taildir.sh covers rotation out of the pattern while running.)
+# - churn: while the kills go on, a file of the group is renamed (to another matching name) every ms or so.
+#   A directory listing that runs during a rename may miss that file under both names (readdir leaves it
+#   unspecified); a listing is trusted to show a file gone only when the directory did not change during it,
+#   and position entries are kept until their inode is seen. Every churn line arrives exactly once (all were
+#   committed, and their positions written, before the first kill); idleTimeout = 300 closes the files, so
+#   they are found by listings only.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 . "$IT_DIR/fc_lib.sh"
 
-N=${TD_KILL_N:-60000}
+N=${TD_KILL_N:-$(it_scaled 200000)}
 KILLS=${TD_KILLS:-10}
-RATE=${TD_KILL_RATE:-6000}
+RATE=$((N / 6)) # the kills take ~6 s
 ROTATE=$((N / 6))
-DUP_PER_KILL=2000
+DUP_PER_KILL=$((RATE / 10 * 3 + 1000))
+CHURN_FILES=1000
+CHURN_FIRST=10000000
 SEED=${TD_KILL_SEED:-$(($(date +%s%N) % 32768))}
 RANDOM=$SEED
 it_log "seed=$SEED lines=$N kills=$KILLS rate=$RATE rotate_every=$ROTATE"
+tool() { "$PYTHON" "$IT_TOOLS/taildir_tool.py" "$@"; }
 
 logs="$IT_TMP/logs"
+churn="$IT_TMP/churn"
 out="$IT_TMP/out"
-mkdir -p "$logs" "$out"
+mkdir -p "$logs" "$churn" "$out"
 p_col=$(it_free_port)
 {
   cat <<EOF
@@ -37,10 +50,12 @@ edge.channels = c1
 edge.sinks = k1
 edge.sources.r1.type = TAILDIR
 edge.sources.r1.channels = c1
-edge.sources.r1.filegroups = app
+edge.sources.r1.filegroups = app churn
 edge.sources.r1.filegroups.app = $logs/app\\\\.log.*
+edge.sources.r1.filegroups.churn = $churn/f.*
 edge.sources.r1.positionFile = $IT_TMP/pos/taildir_position.json
 edge.sources.r1.writePosInterval = 100
+edge.sources.r1.idleTimeout = 300
 edge.sources.r1.batchSize = 500
 EOF
   fc_conf_file_channel edge "$IT_TMP/edge" 1000000 1000 checkpointInterval=1000
@@ -52,13 +67,19 @@ EOF
   avro_conf_file_roll col "$out" 1000
 } >"$IT_TMP/col.conf"
 
+tool many --dir "$churn" --files $CHURN_FILES --lines 2 --first $CHURN_FIRST
 fc_start col -n col -f "$IT_TMP/col.conf"
 fc_wait_ready col "$p_col"
 fc_start edge -n edge -f "$IT_TMP/edge.conf"
+it_wait_lines "$out" $((CHURN_FILES * 2)) 60 edge
+sleep 0.3 # the churn group's positions are in the position file
 
+"$PYTHON" "$IT_TOOLS/taildir_tool.py" churn --dir "$churn" &
+IT_PIDS[churn]=$! # killed by lib.sh if the test fails
+CHURN=$!
 : >"$logs/app.log"
-"$PYTHON" "$IT_TOOLS/taildir_tool.py" write --file "$logs/app.log" --count "$N" --rate "$RATE" \
-  --rotate-every "$ROTATE" --pad 40 &
+tool write --file "$logs/app.log" --count "$N" --rate "$RATE" --rotate-every "$ROTATE" --pad 40 &
+IT_PIDS[writer]=$!
 WRITER=$!
 
 for ((k = 0; k < KILLS; k++)); do
@@ -70,9 +91,17 @@ for ((k = 0; k < KILLS; k++)); do
 done
 wait $WRITER || it_fail "the writer failed"
 it_log "writer done after $KILLS kills"
-it_wait_lines "$out" "$N" 180 edge # generous: sanitizer builds on a loaded machine are slow
+sleep 0.5 # listings of the churn group while it is renamed, with the agent running
+kill $CHURN
+wait $CHURN 2>/dev/null
+it_wait_lines "$out" $((N + CHURN_FILES * 2)) 180 edge # generous: sanitizer builds on a loaded machine are slow
 sleep 1 # let late duplicates land before counting
-"$PYTHON" "$IT_TOOLS/taildir_tool.py" check --count "$N" --max-dup $((KILLS * DUP_PER_KILL)) "$out" \
+mkdir -p "$IT_TMP/app" "$IT_TMP/churned"
+it_cat_dir "$out" | awk -v a="$IT_TMP/app/x" -v b="$IT_TMP/churned/x" \
+  -v c=$CHURN_FIRST '{ if ($1 < c) print > a; else print > b }'
+tool check --count $((CHURN_FILES * 2)) --first $CHURN_FIRST "$IT_TMP/churned" \
+  || it_fail "churn group: lines lost or read twice"
+tool check --count "$N" --max-dup $((KILLS * DUP_PER_KILL)) "$IT_TMP/app" \
   || it_fail "lines lost or too many duplicates"
 it_stop edge
 it_stop col

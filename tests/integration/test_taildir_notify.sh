@@ -13,6 +13,10 @@
 # 4. r4 (batchSize = 10, maxBatchCount = 1): two files full before the start are read in turns of one
 #    batch, so the first lines delivered come from both (with Flume's default, one file is read to its end
 #    first).
+# 5. Agents b and c, where inotify is unavailable (tests/tools/inotify_fail.c, preloaded: in b
+#    inotify_init1 fails with EMFILE, in c inotify_add_watch fails with ENOSPC): each logs once that it polls
+#    (one source, two file groups), and lines appended, a rotation by rename (lines written to the renamed
+#    file, then a new file under the old name) and a new file still arrive, exactly once.
 . "$(dirname "$0")/lib.sh"
 
 d="$IT_TMP/d"
@@ -66,6 +70,39 @@ wait_range() {
   done
 }
 
+# ---- agents b and c: the polling fallback ----
+shim="$TOP_BUILDDIR/tests/tools/.libs/inotify_fail.so"
+[ -f "$shim" ] || it_fail "$shim not built (make check builds it)"
+preload=$shim
+if $IT_SANITIZED; then # the ASan runtime must come first in the list of preloaded libraries
+  asan=$(ldd "$RELAYD" | awk '/libasan/ { print $3 }')
+  [ -z "$asan" ] || preload="$asan:$shim"
+fi
+for x in b c; do
+  mkdir -p "$d/poll-$x/p" "$d/poll-$x/q" "$IT_TMP/out-$x"
+  seq 7000 7009 >"$d/poll-$x/p/app.log"
+  cat >"$IT_TMP/$x.conf" <<EOF
+$x.sources = r1
+$x.channels = c1
+$x.sinks = k1
+$x.sources.r1.type = TAILDIR
+$x.sources.r1.channels = c1
+$x.sources.r1.filegroups = p q
+$x.sources.r1.filegroups.p = $d/poll-$x/p/.*\\\\.log
+$x.sources.r1.filegroups.q = $d/poll-$x/q/.*\\\\.log
+$x.sources.r1.positionFile = $IT_TMP/pos-$x.json
+$x.sources.r1.backoffSleepIncrement = 100
+$x.sources.r1.maxBackoffSleep = 300
+$x.channels.c1.type = memory
+$x.sinks.k1.type = file_roll
+$x.sinks.k1.channel = c1
+$x.sinks.k1.sink.directory = $IT_TMP/out-$x
+$x.sinks.k1.sink.rollInterval = 0
+EOF
+done
+LD_PRELOAD=$preload RELAY_INOTIFY_FAIL=init it_start b -n b -f "$IT_TMP/b.conf"
+LD_PRELOAD=$preload RELAY_INOTIFY_FAIL=watch it_start c -n c -f "$IT_TMP/c.conf"
+
 exec 7>>"$d/rot/app.log" # the application's descriptor
 it_start a -n a -f "$conf"
 it_wait_log a 'source:TAILDIR:r4\] tailing groups=1 files=2 .*notify=inotify'
@@ -109,8 +146,32 @@ seq 1020 1029 >>"$d/gone/y.log"
 wait_range 1000 1999 30
 it_assert_no_grep "the other sources kept inotify" "$IT_TMP/a.log" 'TAILDIR:r[134]\] inotify unusable'
 
+# 5. polling: b and c
+it_wait_log b 'inotify unusable, polling instead: Too many open files'
+it_wait_log c 'inotify unusable, polling instead: watch .*: No space left on device'
+for x in b c; do
+  it_wait_log $x 'tailing groups=2 files=1 .*notify=polling'
+  it_wait_lines "$IT_TMP/out-$x" 10 10 $x
+  seq 7010 7019 >>"$d/poll-$x/p/app.log"
+done
+for x in b c; do
+  it_wait_lines "$IT_TMP/out-$x" 20 10 $x
+  mv "$d/poll-$x/p/app.log" "$d/poll-$x/p/app.log.1"
+  seq 7020 7029 >>"$d/poll-$x/p/app.log.1"
+  seq 7030 7039 >"$d/poll-$x/p/app.log"
+  seq 7040 7049 >"$d/poll-$x/q/new.log"
+done
+for x in b c; do
+  it_wait_lines "$IT_TMP/out-$x" 50 10 $x
+done
+
 sleep 0.3 # anything extra would show up now
 it_stop a
+for x in b c; do
+  it_stop $x
+  it_assert_eq "$x: polling logged once" 1 "$(it_count "$IT_TMP/$x.log" 'polling instead')"
+  it_assert_eq "$x: exactly once" "$(seq 7000 7049)" "$(it_cat_dir "$IT_TMP/out-$x" | sort -n)"
+done
 check() { it_assert_eq "$1" "$(seq "$2" "$3")" "$(in_range "$2" "$3" | sort -n)"; }
 check "r1 exactly once" 0 299
 check "r2 exactly once" 1000 1029

@@ -13,6 +13,9 @@ Usage:
       and its truncate are lost by copytruncate itself, in any tailer) and pauses 0.3 s after truncating.
   taildir_tool.py many --dir DIR --files F --lines L [--first K] [--prefix NAME]
       Writes F files NAME<i>.log with L numbered lines each (numbers K.. across all files).
+  taildir_tool.py churn --dir DIR [--interval-ms MS]
+      Renames a random file of DIR to a new name (NAME.r<k>, the base name kept) every MS ms (default 1)
+      until killed: a directory whose listing keeps changing while a tailer reads it.
   taildir_tool.py check --count N [--first K] [--max-dup D] DIR...
       Reads every line of the regular files in DIR...; the first space-separated token of every line must be
       a number in K..K+N-1. Checks that every number is present; more than D duplicates fail (default 0:
@@ -87,6 +90,19 @@ def cmd_many(args):
     return 0
 
 
+def cmd_churn(args):
+    import random
+    names = sorted(os.listdir(args.dir))
+    k = 0
+    while True:
+        i = random.randrange(len(names))
+        new = "%s.r%d" % (names[i].split(".r", 1)[0], k)
+        os.rename(os.path.join(args.dir, names[i]), os.path.join(args.dir, new))
+        names[i] = new
+        k += 1
+        time.sleep(args.interval_ms / 1000.0)
+
+
 def cmd_check(args):
     seen = {}
     bad = []
@@ -157,6 +173,9 @@ def main():
     m.add_argument("--lines", type=int, required=True)
     m.add_argument("--first", type=int, default=0)
     m.add_argument("--prefix", default="f")
+    r = sub.add_parser("churn")
+    r.add_argument("--dir", required=True)
+    r.add_argument("--interval-ms", type=float, default=1)
     c = sub.add_parser("check")
     c.add_argument("--count", type=int, required=True)
     c.add_argument("--first", type=int, default=0)
@@ -166,7 +185,7 @@ def main():
     q.add_argument("--file", required=True)
     q.add_argument("--at-end", action="store_true")
     args = p.parse_args()
-    return {"write": cmd_write, "many": cmd_many, "check": cmd_check, "posfile": cmd_posfile}[args.cmd](args)
+    return {"write": cmd_write, "many": cmd_many, "churn": cmd_churn, "check": cmd_check, "posfile": cmd_posfile}[args.cmd](args)
 
 
 if __name__ == "__main__":
