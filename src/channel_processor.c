@@ -28,6 +28,7 @@
 #include "event.h"
 #include "interceptor.h"
 #include "log.h"
+#include "options.h"
 #include "source.h"
 
 #include <string.h>
@@ -351,16 +352,47 @@ _configure_load_balancing(RelayChannelProcessor *self, const RelayComponentConfi
   return FALSE;
 }
 
+/* The keys of each selector type, under "selector.", for --help-components; the configure functions above
+ * read them (rows fill no field: offset 0). */
+#define _KEY(key, type, def, choices, help)                                                                  \
+  {                                                                                                          \
+    key, type, def, 1, 0, 0, 0, choices, help                                                                \
+  }
+static const RelayOption _replicating_options[] = {
+  _KEY("optional", RELAY_OPT_STRING, NULL, NULL, "channels whose put failures are only logged"),
+  RELAY_OPTION_END,
+};
+static const RelayOption _multiplexing_options[] = {
+  _KEY("header", RELAY_OPT_STRING, RELAY_CP_DEFAULT_HEADER, NULL, "header whose value picks the channels"),
+  _KEY("mapping.VALUE", RELAY_OPT_STRING, NULL, NULL,
+       "required channels of the events whose header is VALUE"),
+  _KEY("optional.VALUE", RELAY_OPT_STRING, NULL, NULL,
+       "optional channels of the events whose header is VALUE"),
+  _KEY("default", RELAY_OPT_STRING, NULL, NULL, "required channels of the events no mapping matches"),
+  RELAY_OPTION_END,
+};
+static const char *const _lb_policies[] = { "round_robin", "random", NULL };
+static const RelayOption _load_balancing_options[] = {
+  _KEY("policy", RELAY_OPT_ENUM, "round_robin", _lb_policies, "how each event's one channel is picked"),
+  RELAY_OPTION_END,
+};
+#undef _KEY
+
 /* In _SelectorKind order (indexed by kind for messages). */
 static const struct
 {
   const char *alias;
   const char *flume_class;
   _SelectorKind kind;
+  const char *description;
+  const RelayOption *options;
 } _selectors[] = {
-  { "replicating", "org.apache.flume.channel.ReplicatingChannelSelector", _SELECTOR_REPLICATING },
-  { "multiplexing", "org.apache.flume.channel.MultiplexingChannelSelector", _SELECTOR_MULTIPLEXING },
-  { "load_balancing", "org.apache.flume.channel.LoadBalancingChannelSelector", _SELECTOR_LOAD_BALANCING },
+  { "replicating", "org.apache.flume.channel.ReplicatingChannelSelector", _SELECTOR_REPLICATING,
+    "every event to every channel (the default)", _replicating_options },
+  { "multiplexing", "org.apache.flume.channel.MultiplexingChannelSelector", _SELECTOR_MULTIPLEXING,
+    "channels chosen by the value of a header", _multiplexing_options },
+  { "load_balancing", "org.apache.flume.channel.LoadBalancingChannelSelector", _SELECTOR_LOAD_BALANCING,
+    "each event to one of the channels, in turn or at random", _load_balancing_options },
 };
 
 static GPtrArray *_added; /* const RelaySelectorType*, added by plugins at start (main thread) */
@@ -407,6 +439,26 @@ relay_selector_add_type(const RelaySelectorType *type)
     _added = g_ptr_array_new();
   g_ptr_array_add(_added, (gpointer)type);
   return TRUE;
+}
+
+GArray *
+relay_selector_types_help(void)
+{
+  GArray *out = g_array_new(FALSE, TRUE, sizeof(RelayTypeHelp));
+
+  for (guint i = 0; i < G_N_ELEMENTS(_selectors); i++)
+    {
+      RelayTypeHelp help = { _selectors[i].alias, _selectors[i].flume_class, _selectors[i].description,
+                             _selectors[i].options };
+      g_array_append_val(out, help);
+    }
+  for (guint i = 0; _added && i < _added->len; i++)
+    {
+      const RelaySelectorType *t = g_ptr_array_index(_added, i);
+      RelayTypeHelp help = { t->alias, t->flume_class, t->description, t->options };
+      g_array_append_val(out, help);
+    }
+  return out;
 }
 
 static gboolean
