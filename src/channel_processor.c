@@ -82,11 +82,14 @@ struct _RelayChannelProcessor
   RelayRateLimit rl_required, rl_optional;
 };
 
-/* A batch grouped per channel; a NULL array stands for the whole batch. */
+/* A batch grouped per channel. A channel's array is set only when its bit is in built_required or
+ * built_optional (the arrays are not cleared: a plan is on every put's path); without it, the channel gets
+ * the whole batch. */
 typedef struct
 {
   GPtrArray *events;
   guint64 required, optional; /* channels that get something */
+  guint64 built_required, built_optional;
   GPtrArray *required_batch[RELAY_CP_MAX_CHANNELS];
   GPtrArray *optional_batch[RELAY_CP_MAX_CHANNELS];
 } _Plan;
@@ -654,13 +657,15 @@ _route_equal(_Route a, _Route b)
   return a.required == b.required && a.optional == b.optional;
 }
 
-static GPtrArray *
-_batch_append(GPtrArray *batch, RelayEvent *ev, guint reserve)
+static void
+_batch_append(GPtrArray **batches, guint64 *built, guint index, RelayEvent *ev, guint reserve)
 {
-  if (!batch)
-    batch = g_ptr_array_sized_new(reserve);
-  g_ptr_array_add(batch, ev);
-  return batch;
+  if (!(*built & _bit(index)))
+    {
+      batches[index] = g_ptr_array_sized_new(reserve);
+      *built |= _bit(index);
+    }
+  g_ptr_array_add(batches[index], ev);
 }
 
 static void
@@ -671,9 +676,9 @@ _plan_add(_Plan *plan, guint n_channels, _Route route, RelayEvent *ev)
   for (guint j = 0; j < n_channels; j++)
     {
       if (route.required & _bit(j))
-        plan->required_batch[j] = _batch_append(plan->required_batch[j], ev, plan->events->len);
+        _batch_append(plan->required_batch, &plan->built_required, j, ev, plan->events->len);
       else if (route.optional & _bit(j))
-        plan->optional_batch[j] = _batch_append(plan->optional_batch[j], ev, plan->events->len);
+        _batch_append(plan->optional_batch, &plan->built_optional, j, ev, plan->events->len);
     }
 }
 
@@ -681,8 +686,8 @@ _plan_add(_Plan *plan, guint n_channels, _Route route, RelayEvent *ev)
 static void
 _plan_build(RelayChannelProcessor *self, _Plan *plan, GPtrArray *events)
 {
-  memset(plan, 0, sizeof *plan);
   plan->events = events;
+  plan->required = plan->optional = plan->built_required = plan->built_optional = 0;
   if (events->len == 0 || self->channels->len == 0)
     return;
 
@@ -708,21 +713,23 @@ _plan_build(RelayChannelProcessor *self, _Plan *plan, GPtrArray *events)
 static GPtrArray *
 _plan_batch(_Plan *plan, guint index, gboolean required)
 {
-  GPtrArray *batch = required ? plan->required_batch[index] : plan->optional_batch[index];
-  return batch ? batch : plan->events;
+  if (required)
+    return (plan->built_required & _bit(index)) ? plan->required_batch[index] : plan->events;
+  return (plan->built_optional & _bit(index)) ? plan->optional_batch[index] : plan->events;
 }
 
 /* Frees the per-channel arrays, not plan->events. */
 static void
 _plan_clear(_Plan *plan)
 {
-  for (guint j = 0; j < RELAY_CP_MAX_CHANNELS; j++)
+  for (guint j = 0; j < RELAY_CP_MAX_CHANNELS && (plan->built_required | plan->built_optional) >> j; j++)
     {
-      if (plan->required_batch[j])
+      if (plan->built_required & _bit(j))
         g_ptr_array_unref(plan->required_batch[j]);
-      if (plan->optional_batch[j])
+      if (plan->built_optional & _bit(j))
         g_ptr_array_unref(plan->optional_batch[j]);
     }
+  plan->built_required = plan->built_optional = 0;
 }
 
 /* ---- writing ---- */
