@@ -10,7 +10,10 @@
  * entries under the lock and calls them outside it, so a callback may take any lock. Each call registers
  * itself in the current epoch's counter; relay_channel_remove_notify switches the epoch and waits until the
  * calls of the previous epoch have returned, so new notifications never delay a removal and the owner may
- * free its user data as soon as removal returns. */
+ * free its user data as soon as removal returns. A call takes the lock once: it leaves its epoch with an
+ * atomic decrement and takes the lock again only to wake a waiting removal (notify_removers, read after the
+ * decrement; the removal counts itself before it reads the epoch's counter, so one of the two sees the
+ * other). */
 #include "channel.h"
 
 #include "counters.h"
@@ -185,8 +188,10 @@ relay_channel_remove_notify(RelayChannel *self, RelayChannelNotify fn, gpointer 
   /* Calls that copied the entry before its removal run in the current epoch: start a new one and wait. */
   guint old = self->notify_epoch;
   self->notify_epoch ^= 1;
-  while (self->notify_running[old] > 0)
+  __atomic_add_fetch(&self->notify_removers, 1, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&self->notify_running[old], __ATOMIC_SEQ_CST) > 0)
     relay_cond_wait(&self->notify_idle, &self->notify_lock);
+  __atomic_sub_fetch(&self->notify_removers, 1, __ATOMIC_SEQ_CST);
   relay_mutex_unlock(&self->notify_lock);
 }
 
@@ -229,16 +234,19 @@ relay_channel_notify(RelayChannel *self, RelayChannelNotifyKind kind)
       return;
     }
   guint epoch = self->notify_epoch;
-  self->notify_running[epoch]++;
+  __atomic_add_fetch(&self->notify_running[epoch], 1, __ATOMIC_SEQ_CST);
   relay_mutex_unlock(&self->notify_lock);
 
   for (guint i = 0; i < n; i++)
     entries[i].fn(self, entries[i].user_data);
 
-  relay_mutex_lock(&self->notify_lock);
-  if (--self->notify_running[epoch] == 0)
-    relay_cond_broadcast(&self->notify_idle);
-  relay_mutex_unlock(&self->notify_lock);
+  if (__atomic_sub_fetch(&self->notify_running[epoch], 1, __ATOMIC_SEQ_CST) == 0
+      && __atomic_load_n(&self->notify_removers, __ATOMIC_SEQ_CST) > 0)
+    {
+      relay_mutex_lock(&self->notify_lock);
+      relay_cond_broadcast(&self->notify_idle);
+      relay_mutex_unlock(&self->notify_lock);
+    }
   if (entries != stack)
     g_free(entries);
 }

@@ -106,8 +106,9 @@ struct _RelayChannel
   GArray *notifiers; /* private */
   /* private: callbacks in flight per epoch, so that remove_notify can wait for the ones it may race with */
   RelayCond notify_idle;
-  guint notify_running[2];
+  guint notify_running[2]; /* atomic; incremented under notify_lock */
   guint notify_epoch;
+  guint notify_removers; /* atomic: removals waiting on notify_idle */
 };
 
 #define RELAY_CHANNEL(p) ((RelayChannel *)(p))

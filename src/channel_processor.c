@@ -28,6 +28,7 @@
 #include "event.h"
 #include "interceptor.h"
 #include "log.h"
+#include "options.h"
 #include "source.h"
 
 #include <string.h>
@@ -81,11 +82,14 @@ struct _RelayChannelProcessor
   RelayRateLimit rl_required, rl_optional;
 };
 
-/* A batch grouped per channel; a NULL array stands for the whole batch. */
+/* A batch grouped per channel. A channel's array is set only when its bit is in built_required or
+ * built_optional (the arrays are not cleared: a plan is on every put's path); without it, the channel gets
+ * the whole batch. */
 typedef struct
 {
   GPtrArray *events;
   guint64 required, optional; /* channels that get something */
+  guint64 built_required, built_optional;
   GPtrArray *required_batch[RELAY_CP_MAX_CHANNELS];
   GPtrArray *optional_batch[RELAY_CP_MAX_CHANNELS];
 } _Plan;
@@ -351,16 +355,47 @@ _configure_load_balancing(RelayChannelProcessor *self, const RelayComponentConfi
   return FALSE;
 }
 
+/* The keys of each selector type, under "selector.", for --help-components; the configure functions above
+ * read them (rows fill no field: offset 0). */
+#define _KEY(key, type, def, choices, help)                                                                  \
+  {                                                                                                          \
+    key, type, def, 1, 0, 0, 0, choices, help                                                                \
+  }
+static const RelayOption _replicating_options[] = {
+  _KEY("optional", RELAY_OPT_STRING, NULL, NULL, "channels whose put failures are only logged"),
+  RELAY_OPTION_END,
+};
+static const RelayOption _multiplexing_options[] = {
+  _KEY("header", RELAY_OPT_STRING, RELAY_CP_DEFAULT_HEADER, NULL, "header whose value picks the channels"),
+  _KEY("mapping.VALUE", RELAY_OPT_STRING, NULL, NULL,
+       "required channels of the events whose header is VALUE"),
+  _KEY("optional.VALUE", RELAY_OPT_STRING, NULL, NULL,
+       "optional channels of the events whose header is VALUE"),
+  _KEY("default", RELAY_OPT_STRING, NULL, NULL, "required channels of the events no mapping matches"),
+  RELAY_OPTION_END,
+};
+static const char *const _lb_policies[] = { "round_robin", "random", NULL };
+static const RelayOption _load_balancing_options[] = {
+  _KEY("policy", RELAY_OPT_ENUM, "round_robin", _lb_policies, "how each event's one channel is picked"),
+  RELAY_OPTION_END,
+};
+#undef _KEY
+
 /* In _SelectorKind order (indexed by kind for messages). */
 static const struct
 {
   const char *alias;
   const char *flume_class;
   _SelectorKind kind;
+  const char *description;
+  const RelayOption *options;
 } _selectors[] = {
-  { "replicating", "org.apache.flume.channel.ReplicatingChannelSelector", _SELECTOR_REPLICATING },
-  { "multiplexing", "org.apache.flume.channel.MultiplexingChannelSelector", _SELECTOR_MULTIPLEXING },
-  { "load_balancing", "org.apache.flume.channel.LoadBalancingChannelSelector", _SELECTOR_LOAD_BALANCING },
+  { "replicating", "org.apache.flume.channel.ReplicatingChannelSelector", _SELECTOR_REPLICATING,
+    "every event to every channel (the default)", _replicating_options },
+  { "multiplexing", "org.apache.flume.channel.MultiplexingChannelSelector", _SELECTOR_MULTIPLEXING,
+    "channels chosen by the value of a header", _multiplexing_options },
+  { "load_balancing", "org.apache.flume.channel.LoadBalancingChannelSelector", _SELECTOR_LOAD_BALANCING,
+    "each event to one of the channels, in turn or at random", _load_balancing_options },
 };
 
 static GPtrArray *_added; /* const RelaySelectorType*, added by plugins at start (main thread) */
@@ -407,6 +442,26 @@ relay_selector_add_type(const RelaySelectorType *type)
     _added = g_ptr_array_new();
   g_ptr_array_add(_added, (gpointer)type);
   return TRUE;
+}
+
+GArray *
+relay_selector_types_help(void)
+{
+  GArray *out = g_array_new(FALSE, TRUE, sizeof(RelayTypeHelp));
+
+  for (guint i = 0; i < G_N_ELEMENTS(_selectors); i++)
+    {
+      RelayTypeHelp help = { _selectors[i].alias, _selectors[i].flume_class, _selectors[i].description,
+                             _selectors[i].options };
+      g_array_append_val(out, help);
+    }
+  for (guint i = 0; _added && i < _added->len; i++)
+    {
+      const RelaySelectorType *t = g_ptr_array_index(_added, i);
+      RelayTypeHelp help = { t->alias, t->flume_class, t->description, t->options };
+      g_array_append_val(out, help);
+    }
+  return out;
 }
 
 static gboolean
@@ -602,13 +657,15 @@ _route_equal(_Route a, _Route b)
   return a.required == b.required && a.optional == b.optional;
 }
 
-static GPtrArray *
-_batch_append(GPtrArray *batch, RelayEvent *ev, guint reserve)
+static void
+_batch_append(GPtrArray **batches, guint64 *built, guint index, RelayEvent *ev, guint reserve)
 {
-  if (!batch)
-    batch = g_ptr_array_sized_new(reserve);
-  g_ptr_array_add(batch, ev);
-  return batch;
+  if (!(*built & _bit(index)))
+    {
+      batches[index] = g_ptr_array_sized_new(reserve);
+      *built |= _bit(index);
+    }
+  g_ptr_array_add(batches[index], ev);
 }
 
 static void
@@ -619,9 +676,9 @@ _plan_add(_Plan *plan, guint n_channels, _Route route, RelayEvent *ev)
   for (guint j = 0; j < n_channels; j++)
     {
       if (route.required & _bit(j))
-        plan->required_batch[j] = _batch_append(plan->required_batch[j], ev, plan->events->len);
+        _batch_append(plan->required_batch, &plan->built_required, j, ev, plan->events->len);
       else if (route.optional & _bit(j))
-        plan->optional_batch[j] = _batch_append(plan->optional_batch[j], ev, plan->events->len);
+        _batch_append(plan->optional_batch, &plan->built_optional, j, ev, plan->events->len);
     }
 }
 
@@ -629,8 +686,8 @@ _plan_add(_Plan *plan, guint n_channels, _Route route, RelayEvent *ev)
 static void
 _plan_build(RelayChannelProcessor *self, _Plan *plan, GPtrArray *events)
 {
-  memset(plan, 0, sizeof *plan);
   plan->events = events;
+  plan->required = plan->optional = plan->built_required = plan->built_optional = 0;
   if (events->len == 0 || self->channels->len == 0)
     return;
 
@@ -656,21 +713,23 @@ _plan_build(RelayChannelProcessor *self, _Plan *plan, GPtrArray *events)
 static GPtrArray *
 _plan_batch(_Plan *plan, guint index, gboolean required)
 {
-  GPtrArray *batch = required ? plan->required_batch[index] : plan->optional_batch[index];
-  return batch ? batch : plan->events;
+  if (required)
+    return (plan->built_required & _bit(index)) ? plan->required_batch[index] : plan->events;
+  return (plan->built_optional & _bit(index)) ? plan->optional_batch[index] : plan->events;
 }
 
 /* Frees the per-channel arrays, not plan->events. */
 static void
 _plan_clear(_Plan *plan)
 {
-  for (guint j = 0; j < RELAY_CP_MAX_CHANNELS; j++)
+  for (guint j = 0; j < RELAY_CP_MAX_CHANNELS && (plan->built_required | plan->built_optional) >> j; j++)
     {
-      if (plan->required_batch[j])
+      if (plan->built_required & _bit(j))
         g_ptr_array_unref(plan->required_batch[j]);
-      if (plan->optional_batch[j])
+      if (plan->built_optional & _bit(j))
         g_ptr_array_unref(plan->optional_batch[j]);
     }
+  plan->built_required = plan->built_optional = 0;
 }
 
 /* ---- writing ---- */

@@ -14,6 +14,7 @@
 #define RELAY_CHANNEL_PROCESSOR_H_INCLUDED
 
 #include "relay.h"
+#include "options.h"
 #include <event2/event.h>
 
 typedef enum
@@ -71,6 +72,9 @@ typedef struct
   /* TRUE for a sub-key ("header" of "selector.header") the type reads. */
   gboolean (*knows_key)(gconstpointer data, const char *key);
   gconstpointer data;
+  /* For --help-components: a line saying what it does (may be NULL) and the keys it reads. */
+  const char *description;
+  const RelayOption *options;
 } RelaySelectorType;
 
 /* Adds a type, kept for the life of the process (main thread, before any source is configured). FALSE when
@@ -78,6 +82,9 @@ typedef struct
 gboolean relay_selector_add_type(const RelaySelectorType *type);
 /* TRUE when type names a selector type, built in or added. */
 gboolean relay_selector_type_exists(const char *type);
+/* Every selector type for --help-components: the built-in ones, then the added ones in the order they were
+ * added (an array of RelayTypeHelp to g_array_unref). */
+GArray *relay_selector_types_help(void);
 /* ---- end of added types ---- */
 
 #endif

@@ -1,24 +1,23 @@
 /* help_components.c - the component reference, generated from the option tables so it cannot drift.
  *
- * `relayd --help-components [TYPE]` prints every source, channel, sink and sink processor type with every
- * key of its option table (type, default, range, help); `--markdown` prints the same as the README's
+ * `relayd --help-components [TYPE]` prints every source, channel, sink, sink processor, interceptor and
+ * channel selector type (built in, and the plugins' with --plugins-path) with every key of its option table
+ * (type, default, range, help); `--markdown` prints the same as the README's
  * "Component reference" section, which tests/integration/test_help_components.sh compares with the README.
  * Keys outside the tables that every component of a kind takes (channels, selector.*, interceptors.* for
  * sources, channel for sinks) are named once per kind. Runs before anything else in main(). */
 #include "help_components.h"
 
+#include "channel_processor.h"
 #include "component.h"
+#include "interceptor.h"
 #include "registry.h"
 #include "sink_processor.h"
 
 #include <string.h>
 
-/* One class of either registry table, seen the same way. */
-typedef struct
-{
-  const char *type, *flume_class, *description;
-  const RelayOption *options;
-} HelpClass;
+/* One class of any kind, seen the same way. */
+typedef RelayTypeHelp HelpClass;
 
 typedef struct
 {
@@ -26,6 +25,8 @@ typedef struct
   const char *plural; /* "sources": also accepted as TYPE */
   const char *common; /* keys outside the option tables, in Markdown */
   RelayKind kind;     /* RELAY_KIND_SINKGROUP: the sink processors */
+  GArray *(*classes)(
+      void); /* parts of a source (interceptors, selectors): their own lists, not the registry */
 } HelpKind;
 
 static const HelpKind _kinds[] = {
@@ -39,14 +40,25 @@ static const HelpKind _kinds[] = {
     "Keys of a sink group (`NAME.sinkgroups.G.KEY`): `sinks` (required), `processor.type` and the keys "
     "below.",
     RELAY_KIND_SINKGROUP },
+  { "Interceptors", "interceptors",
+    "Keys of interceptor I of a source (`NAME.sources.S.interceptors.I.KEY`): `type` (required) and the keys "
+    "below. A source runs its interceptors in the order of its `interceptors` list, before its selector.",
+    RELAY_KIND_SOURCE, relay_interceptor_types_help },
+  { "Channel selectors", "selectors",
+    "Keys of a source's channel selector (`NAME.sources.S.selector.KEY`): `type` (default `replicating`) and "
+    "the keys below.",
+    RELAY_KIND_SOURCE, relay_selector_types_help },
 };
 
 /* The classes of a kind, in registry order. */
 static GArray *
-_classes_of(RelayKind kind)
+_classes_of(const HelpKind *help)
 {
-  GArray *out = g_array_new(FALSE, TRUE, sizeof(HelpClass));
+  RelayKind kind = help->kind;
 
+  if (help->classes)
+    return help->classes();
+  GArray *out = g_array_new(FALSE, TRUE, sizeof(HelpClass));
   if (kind == RELAY_KIND_SINKGROUP)
     {
       for (const RelaySinkProcessorClass *const *p = relay_registry_all_processors(); *p; p++)
@@ -166,7 +178,7 @@ _man_print(GString *out)
 {
   for (gsize i = 0; i < G_N_ELEMENTS(_kinds); i++)
     {
-      GArray *classes = _classes_of(_kinds[i].kind);
+      GArray *classes = _classes_of(&_kinds[i]);
       char *title = g_ascii_strup(_kinds[i].title, -1);
       g_string_append_printf(out, ".SH \"%s\"\n", title);
       _man_text(out, _kinds[i].common);
@@ -242,7 +254,7 @@ _print_class(GString *out, const HelpClass *c, gboolean markdown)
 static guint
 _print_kind(GString *out, const HelpKind *kind, const char *type, gboolean markdown)
 {
-  GArray *classes = _classes_of(kind->kind);
+  GArray *classes = _classes_of(kind);
   gboolean whole_kind = !type || g_ascii_strcasecmp(type, kind->plural) == 0;
   guint printed = 0;
 
@@ -303,7 +315,7 @@ _known_types(void)
 
   for (gsize i = 0; i < G_N_ELEMENTS(_kinds); i++)
     {
-      GArray *classes = _classes_of(_kinds[i].kind);
+      GArray *classes = _classes_of(&_kinds[i]);
       g_string_append_printf(out, "%s%s:", i ? "; " : "", _kinds[i].plural);
       for (guint j = 0; j < classes->len; j++)
         g_string_append_printf(out, " %s", g_array_index(classes, HelpClass, j).type);

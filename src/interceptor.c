@@ -13,6 +13,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "options.h"
 
 #include <netdb.h>
 #include <string.h>
@@ -27,14 +28,16 @@ typedef struct
   RelayConfigReport *report;
   const char *log_prefix;
   const char *name;
-  char *prefix; /* "interceptors.<name>." */
+  char *prefix;               /* "interceptors.<name>." */
+  const RelayOption *options; /* the type's keys and their defaults */
 } _Ctx;
 
 typedef struct
 {
   const char *alias;       /* matched case-insensitively */
   const char *flume_class; /* matched exactly */
-  const char *const *keys; /* sub-keys read besides "type", NULL-terminated */
+  const char *description;
+  const RelayOption *options; /* sub-keys read besides "type", with their defaults (see _setting) */
   gboolean (*configure)(Interceptor *self, _Ctx *ctx);
   void (*apply)(Interceptor *self, GPtrArray *events);
 } _Type;
@@ -92,14 +95,27 @@ static void G_GNUC_PRINTF(3, 4) _report(_Ctx *ctx, const char *key, const char *
   g_free(full);
 }
 
+/* The configured value of key, or the default of its row in the type's option table. */
+static const char *
+_setting(_Ctx *ctx, const char *key)
+{
+  const RelayOption *opt = relay_options_find(ctx->options, key);
+
+  g_return_val_if_fail(opt != NULL, NULL);
+  return _value(ctx, key, opt->def);
+}
+
 /* Java's Boolean.parseBoolean: "true" in any case is true, anything else false (reported). */
 static gboolean
-_bool(_Ctx *ctx, const char *key, gboolean def)
+_bool(_Ctx *ctx, const char *key)
 {
   const char *value = _value(ctx, key, NULL);
 
   if (!value)
-    return def;
+    {
+      const char *def = _setting(ctx, key);
+      return def && g_ascii_strcasecmp(def, "true") == 0;
+    }
   if (g_ascii_strcasecmp(value, "true") == 0)
     return TRUE;
   if (g_ascii_strcasecmp(value, "false") != 0)
@@ -139,8 +155,8 @@ _set_header_all(GPtrArray *events, const char *header, const char *value, gboole
 static gboolean
 _timestamp_configure(Interceptor *self, _Ctx *ctx)
 {
-  self->header = g_strdup(_value(ctx, "headerName", "timestamp"));
-  self->preserve = _bool(ctx, "preserveExisting", FALSE);
+  self->header = g_strdup(_setting(ctx, "headerName"));
+  self->preserve = _bool(ctx, "preserveExisting");
   return TRUE;
 }
 
@@ -180,10 +196,10 @@ _resolve_local_host(gboolean use_ip)
 static gboolean
 _host_configure(Interceptor *self, _Ctx *ctx)
 {
-  gboolean use_ip = _bool(ctx, "useIP", TRUE);
+  gboolean use_ip = _bool(ctx, "useIP");
 
-  self->header = g_strdup(_value(ctx, "hostHeader", "host"));
-  self->preserve = _bool(ctx, "preserveExisting", FALSE);
+  self->header = g_strdup(_setting(ctx, "hostHeader"));
+  self->preserve = _bool(ctx, "preserveExisting");
   self->value = _resolve_local_host(use_ip);
   if (!self->value)
     relay_warn(ctx->log_prefix,
@@ -202,9 +218,9 @@ _host_apply(Interceptor *self, GPtrArray *events)
 static gboolean
 _static_configure(Interceptor *self, _Ctx *ctx)
 {
-  self->header = g_strdup(_value(ctx, "key", "key"));
-  self->value = g_strdup(_value(ctx, "value", "value"));
-  self->preserve = _bool(ctx, "preserveExisting", TRUE);
+  self->header = g_strdup(_setting(ctx, "key"));
+  self->value = g_strdup(_setting(ctx, "value"));
+  self->preserve = _bool(ctx, "preserveExisting");
   return TRUE;
 }
 
@@ -219,8 +235,8 @@ _static_apply(Interceptor *self, GPtrArray *events)
 static gboolean
 _regex_filter_configure(Interceptor *self, _Ctx *ctx)
 {
-  self->exclude = _bool(ctx, "excludeEvents", FALSE);
-  self->regex = _regex(ctx, "regex", _value(ctx, "regex", ".*"));
+  self->exclude = _bool(ctx, "excludeEvents");
+  self->regex = _regex(ctx, "regex", _setting(ctx, "regex"));
   return self->regex != NULL;
 }
 
@@ -268,7 +284,7 @@ _regex_filter_apply(Interceptor *self, GPtrArray *events)
 static gboolean
 _remove_header_list(Interceptor *self, _Ctx *ctx, const char *list)
 {
-  GRegex *separator = _regex(ctx, "fromListSeparator", _value(ctx, "fromListSeparator", "\\s*,\\s*"));
+  GRegex *separator = _regex(ctx, "fromListSeparator", _setting(ctx, "fromListSeparator"));
 
   if (!separator)
     return FALSE;
@@ -285,10 +301,10 @@ _remove_header_list(Interceptor *self, _Ctx *ctx, const char *list)
 static gboolean
 _remove_header_configure(Interceptor *self, _Ctx *ctx)
 {
-  const char *list = _value(ctx, "fromList", NULL);
-  const char *matching = _value(ctx, "matching", NULL);
+  const char *list = _setting(ctx, "fromList");
+  const char *matching = _setting(ctx, "matching");
 
-  self->with_name = g_strdup(_value(ctx, "withName", NULL));
+  self->with_name = g_strdup(_setting(ctx, "withName"));
   if (list && !_remove_header_list(self, ctx, list))
     return FALSE;
   if (!matching)
@@ -344,23 +360,58 @@ _remove_header_apply(Interceptor *self, GPtrArray *events)
 
 /* ---- types and the chain ---- */
 
-static const char *const _timestamp_keys[] = { "headerName", "preserveExisting", NULL };
-static const char *const _host_keys[] = { "hostHeader", "useIP", "preserveExisting", NULL };
-static const char *const _static_keys[] = { "key", "value", "preserveExisting", NULL };
-static const char *const _regex_filter_keys[] = { "regex", "excludeEvents", NULL };
-static const char *const _remove_header_keys[]
-    = { "withName", "fromList", "fromListSeparator", "matching", NULL };
+/* The keys of each type: what --help-components shows, what _report_stray_keys accepts, and the defaults
+ * _setting and _bool fall back to. The configure functions read the values themselves, with Flume's parsing,
+ * so the rows fill no field (offset 0). */
+#define _KEY(key, type, def, help)                                                                           \
+  {                                                                                                          \
+    key, type, def, 1, 0, 0, 0, NULL, help                                                                   \
+  }
+#define _PRESERVE(def)                                                                                       \
+  _KEY("preserveExisting", RELAY_OPT_BOOL, def, "keep the header of an event that already has it")
+
+static const RelayOption _timestamp_options[] = {
+  _KEY("headerName", RELAY_OPT_STRING, "timestamp", "header that receives the time in ms since the epoch"),
+  _PRESERVE("false"),
+  RELAY_OPTION_END,
+};
+static const RelayOption _host_options[] = {
+  _KEY("hostHeader", RELAY_OPT_STRING, "host", "header that receives the host"),
+  _KEY("useIP", RELAY_OPT_BOOL, "true", "the host's IP address (true) or its name (false)"),
+  _PRESERVE("false"),
+  RELAY_OPTION_END,
+};
+static const RelayOption _static_options[] = {
+  _KEY("key", RELAY_OPT_STRING, "key", "header name"),
+  _KEY("value", RELAY_OPT_STRING, "value", "header value"),
+  _PRESERVE("true"),
+  RELAY_OPTION_END,
+};
+static const RelayOption _regex_filter_options[] = {
+  _KEY("regex", RELAY_OPT_STRING, ".*", "regular expression searched in the body (as UTF-8 text)"),
+  _KEY("excludeEvents", RELAY_OPT_BOOL, "false", "drop the matching events instead of keeping only them"),
+  RELAY_OPTION_END,
+};
+static const RelayOption _remove_header_options[] = {
+  _KEY("withName", RELAY_OPT_STRING, NULL, "name of a header to remove"),
+  _KEY("fromList", RELAY_OPT_STRING, NULL, "list of header names to remove"),
+  _KEY("fromListSeparator", RELAY_OPT_STRING, "\\s*,\\s*", "regular expression separating fromList's names"),
+  _KEY("matching", RELAY_OPT_STRING, NULL, "regular expression: remove the headers whose whole name matches"),
+  RELAY_OPTION_END,
+};
 
 static const _Type _types[] = {
-  { "timestamp", "org.apache.flume.interceptor.TimestampInterceptor$Builder", _timestamp_keys,
-    _timestamp_configure, _timestamp_apply },
-  { "host", "org.apache.flume.interceptor.HostInterceptor$Builder", _host_keys, _host_configure,
-    _host_apply },
-  { "static", "org.apache.flume.interceptor.StaticInterceptor$Builder", _static_keys, _static_configure,
-    _static_apply },
-  { "regex_filter", "org.apache.flume.interceptor.RegexFilteringInterceptor$Builder", _regex_filter_keys,
+  { "timestamp", "org.apache.flume.interceptor.TimestampInterceptor$Builder",
+    "sets a header to the time of interception", _timestamp_options, _timestamp_configure, _timestamp_apply },
+  { "host", "org.apache.flume.interceptor.HostInterceptor$Builder",
+    "sets a header to this host's address or name", _host_options, _host_configure, _host_apply },
+  { "static", "org.apache.flume.interceptor.StaticInterceptor$Builder", "sets a fixed header",
+    _static_options, _static_configure, _static_apply },
+  { "regex_filter", "org.apache.flume.interceptor.RegexFilteringInterceptor$Builder",
+    "keeps (or drops) the events whose body matches a regular expression", _regex_filter_options,
     _regex_filter_configure, _regex_filter_apply },
-  { "remove_header", "org.apache.flume.interceptor.RemoveHeaderInterceptor$Builder", _remove_header_keys,
+  { "remove_header", "org.apache.flume.interceptor.RemoveHeaderInterceptor$Builder",
+    "removes headers by name, list of names or regular expression", _remove_header_options,
     _remove_header_configure, _remove_header_apply },
 };
 
@@ -429,6 +480,26 @@ _known_types(void)
   return g_string_free(known, FALSE);
 }
 
+GArray *
+relay_interceptor_types_help(void)
+{
+  GArray *out = g_array_new(FALSE, TRUE, sizeof(RelayTypeHelp));
+
+  for (guint i = 0; i < G_N_ELEMENTS(_types); i++)
+    {
+      RelayTypeHelp help
+          = { _types[i].alias, _types[i].flume_class, _types[i].description, _types[i].options };
+      g_array_append_val(out, help);
+    }
+  for (guint i = 0; _added && i < _added->len; i++)
+    {
+      const RelayInterceptorType *t = g_ptr_array_index(_added, i);
+      RelayTypeHelp help = { t->alias, t->flume_class, t->description, t->options };
+      g_array_append_val(out, help);
+    }
+  return out;
+}
+
 static gboolean
 _is_unsupported(const char *type)
 {
@@ -492,6 +563,7 @@ _interceptor_new(_Ctx *ctx)
     }
   Interceptor *self = g_new0(Interceptor, 1);
   self->type = type;
+  ctx->options = type->options;
   if (!type->configure(self, ctx))
     {
       _interceptor_free(self);
@@ -538,7 +610,7 @@ _report_stray_keys(const RelayComponentConfig *cc, char **names, RelayConfigRepo
       const _Type *type = type_name ? _find_type(type_name) : NULL;
       const RelayInterceptorType *added = type_name && !type ? _find_added(type_name) : NULL;
       g_free(type_key);
-      gboolean known = strcmp(sub, "type") == 0 || (type && g_strv_contains(type->keys, sub))
+      gboolean known = strcmp(sub, "type") == 0 || (type && relay_options_find(type->options, sub))
                        || (added && added->knows_key(added->data, sub)) || (!type && !added);
       if (!known)
         relay_config_report_add(report, where, cc->label, key, "unknown key for interceptor type %s, ignored",
@@ -565,7 +637,7 @@ relay_interceptor_chain_new(const RelayComponentConfig *cc, const char *log_pref
     }
   for (guint i = 0; names && names[i]; i++)
     {
-      _Ctx ctx = { cc, report, log_prefix, names[i], g_strdup_printf("interceptors.%s.", names[i]) };
+      _Ctx ctx = { cc, report, log_prefix, names[i], g_strdup_printf("interceptors.%s.", names[i]), NULL };
       Interceptor *interceptor = _interceptor_new(&ctx);
       g_free(ctx.prefix);
       if (interceptor)

@@ -13,6 +13,7 @@
 
 #include "relay.h"
 #include "config.h"
+#include "options.h"
 
 /* Upper bound on interceptors per source (each one copies every event it modifies). */
 #define RELAY_INTERCEPTORS_MAX 32
@@ -51,6 +52,9 @@ typedef struct
   /* TRUE for a sub-key ("modulus" of "interceptors.<name>.modulus") the type reads. */
   gboolean (*knows_key)(gconstpointer data, const char *key);
   gconstpointer data;
+  /* For --help-components: a line saying what it does (may be NULL) and the keys it reads. */
+  const char *description;
+  const RelayOption *options;
 } RelayInterceptorType;
 
 /* Adds a type, kept for the life of the process (main thread, before any chain is built). FALSE when its
@@ -58,6 +62,9 @@ typedef struct
 gboolean relay_interceptor_add_type(const RelayInterceptorType *type);
 /* TRUE when type names an interceptor type, built in or added. */
 gboolean relay_interceptor_type_exists(const char *type);
+/* Every interceptor type for --help-components: the built-in ones, then the added ones in the order they were
+ * added (an array of RelayTypeHelp to g_array_unref). */
+GArray *relay_interceptor_types_help(void);
 /* ---- end of added types ---- */
 
 #endif

@@ -66,6 +66,14 @@ typedef struct
     key, RELAY_OPT_DOUBLE, def, 1, 0, offsetof(type, field), flags, NULL, help                               \
   }
 
+/* A configurable type as --help-components shows it (help_components.c): a component class of the registry,
+ * a sink processor, an interceptor type or a channel selector type. */
+typedef struct
+{
+  const char *type, *flume_class, *description;
+  const RelayOption *options;
+} RelayTypeHelp;
+
 /* Sets every field to its default. Called by relay_component_new(). */
 void relay_options_set_defaults(const RelayOption *options, gpointer instance);
 /* Applies the configured values. Returns FALSE if the component must be removed (missing required key, or

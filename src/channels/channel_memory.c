@@ -15,7 +15,14 @@
  *
  * Threads & locking: `lock` guards the ring and the held counters; transactions are private to the thread
  * that began them. Notifications are sent after the lock is released: DATA after a commit that added events
- * or a rollback that returned taken events to the head, SPACE after a commit that freed room. */
+ * or a rollback that returned taken events to the head, SPACE after a commit that freed room.
+ *
+ * Cheap puts (issue 17): a commit sends DATA only when a take happened since the last DATA (`data_quiet` is
+ * set by a commit that sent DATA and cleared by every take, all under `lock`; FALSE at first). A consumer
+ * only waits for DATA after a process() cycle that took, so the first commit after its last take wakes it,
+ * and the commits that follow while it has not taken again need no wake-up: under load, one notification per
+ * sink batch instead of one per put. A finished transaction is kept for the next begin on the same thread
+ * (one per thread, in a GPrivate), with its arrays, so a put transaction allocates nothing but its events. */
 #include "channel.h"
 
 #include "event.h"
@@ -28,6 +35,8 @@
 #include <unistd.h>
 
 #define RELAY_MEMORY_RING_MIN 64
+/* A finished transaction is kept for its thread's next begin unless it held more events than this. */
+#define RELAY_MEMORY_TXN_CACHE_MAX 4096
 
 typedef struct
 {
@@ -40,6 +49,7 @@ typedef struct
   guint64 ring_size, head, count; /* count = events in the ring */
   guint64 held;                   /* ring + taken by open transactions */
   guint64 held_bytes;             /* alloc_size of the held events */
+  gboolean data_quiet;            /* no take since the last DATA notification */
 } RelayMemoryChannel;
 
 typedef struct
@@ -107,11 +117,32 @@ _ring_pop_head(RelayMemoryChannel *self, RelayEvent **out, guint max)
 
 /* ---- transactions ---- */
 
+static void
+_txn_destroy(gpointer data)
+{
+  RelayMemoryTxn *mt = data;
+
+  if (mt->puts)
+    g_ptr_array_free(mt->puts, TRUE);
+  if (mt->takes)
+    g_ptr_array_free(mt->takes, TRUE);
+  g_free(mt);
+}
+
+/* This thread's finished transaction, if any (its arrays are empty). */
+static GPrivate _txn_cache = G_PRIVATE_INIT(_txn_destroy);
+
 static RelayTxn *
 _memory_begin(RelayChannel *channel)
 {
+  RelayMemoryTxn *mt = g_private_get(&_txn_cache);
+
   (void)channel;
-  return (RelayTxn *)g_new0(RelayMemoryTxn, 1);
+  if (!mt)
+    return (RelayTxn *)g_new0(RelayMemoryTxn, 1);
+  g_private_set(&_txn_cache, NULL); /* taken out while in use: a nested begin allocates */
+  mt->put_bytes = mt->take_bytes = 0;
+  return &mt->super;
 }
 
 static RelayChannelResult
@@ -140,6 +171,7 @@ _memory_take(RelayTxn *txn, RelayEvent **out, guint max)
     return 0;
   relay_mutex_lock(&self->lock);
   guint n = _ring_pop_head(self, out, (guint)MIN((gint64)max, room));
+  self->data_quiet = FALSE;
   relay_mutex_unlock(&self->lock);
 
   if (n && !mt->takes)
@@ -204,13 +236,16 @@ _memory_commit(RelayTxn *txn)
     _ring_push_tail(self, (RelayEvent **)mt->puts->pdata, n_puts);
   self->held = self->held + n_puts - n_takes;
   self->held_bytes = self->held_bytes + mt->put_bytes - mt->take_bytes;
+  gboolean wake = n_puts && !self->data_quiet;
+  if (wake)
+    self->data_quiet = TRUE;
   relay_mutex_unlock(&self->lock);
 
   gboolean freed = n_takes > n_puts || mt->take_bytes > mt->put_bytes;
   if (mt->puts)
     g_ptr_array_set_size(mt->puts, 0); /* the references now belong to the ring */
   _release_events(mt->takes);
-  if (n_puts)
+  if (wake)
     relay_channel_notify(txn->channel, RELAY_CHANNEL_NOTIFY_DATA);
   if (freed)
     relay_channel_notify(txn->channel, RELAY_CHANNEL_NOTIFY_SPACE);
@@ -238,16 +273,14 @@ _memory_rollback(RelayTxn *txn)
     relay_channel_notify(txn->channel, RELAY_CHANNEL_NOTIFY_DATA);
 }
 
+/* The transaction is committed or rolled back: its arrays are empty. */
 static void
 _memory_free_txn(RelayTxn *txn)
 {
-  RelayMemoryTxn *mt = MEMORY_TXN(txn);
-
-  if (mt->puts)
-    g_ptr_array_free(mt->puts, TRUE);
-  if (mt->takes)
-    g_ptr_array_free(mt->takes, TRUE);
-  g_free(mt);
+  if (MAX(txn->n_puts, txn->n_takes) > RELAY_MEMORY_TXN_CACHE_MAX || g_private_get(&_txn_cache))
+    _txn_destroy(txn);
+  else
+    g_private_set(&_txn_cache, txn);
 }
 
 static guint64

@@ -3,8 +3,9 @@
  * States as Flume's EmbeddedAgent (NEW -> STOPPED by configure -> STARTED -> STOPPED), with its messages
  * ("Cannot be started before being configured", ...). Unlike Flume's, a stopped agent starts again: stop
  * frees the graph and start builds it anew from the kept configuration, so a file channel recovers what
- * the previous run left and delivers it. Lifecycle calls hold the agent's lock exclusively (puts hold it
- * shared) and install the agent's log target on the calling thread; the threads that start creates inherit
+ * the previous run left and delivers it. Lifecycle calls hold the agent's life_lock (puts do not: stop sets
+ * `stopping` and waits for the puts in flight, see embedded_put.c) and install the agent's log target on the
+ * calling thread; the threads that start creates inherit
  * it, and SIGPIPE is blocked on them (a peer closing a connection must not kill the application).
  * Error messages are kept per thread (as errno), so concurrent puts never see each other's. */
 #include "embedded_private.h"
@@ -82,7 +83,6 @@ RelayEmbeddedAgent *
 relay_embedded_new(const char *name)
 {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_rwlockattr_t attr;
 
   if (!name || !*name)
     {
@@ -94,10 +94,6 @@ relay_embedded_new(const char *name)
   self->name = g_strdup(name);
   self->ident = _ident(name);
   self->log.level = RELAY_LOG_INFO;
-  pthread_rwlockattr_init(&attr);
-  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-  pthread_rwlock_init(&self->lock, &attr);
-  pthread_rwlockattr_destroy(&attr);
   return self;
 }
 
@@ -179,11 +175,11 @@ _configure(RelayEmbeddedAgent *self, LoadFn load, gconstpointer input)
   char *file = g_strdup_printf("embedded agent %s", self->name);
   RelayEmbeddedStatus status;
 
-  pthread_rwlock_wrlock(&self->lock);
+  relay_mutex_lock(&self->life_lock);
   load(props, file, input, report);
   status = relay_config_report_count(report) ? _config_failed(self, report)
                                              : _configure_locked(self, props, report);
-  pthread_rwlock_unlock(&self->lock);
+  relay_mutex_unlock(&self->life_lock);
   g_free(file);
   relay_config_report_free(report);
   relay_props_free(props);
@@ -288,9 +284,9 @@ relay_embedded_start(RelayEmbeddedAgent *self)
   if (!self)
     return relay_embedded_fail(RELAY_EMBEDDED_ERR_INVALID, "start: NULL agent");
   const RelayLogSink *previous = relay_log_set_thread_sink(&self->log);
-  pthread_rwlock_wrlock(&self->lock);
+  relay_mutex_lock(&self->life_lock);
   RelayEmbeddedStatus status = _start_locked(self);
-  pthread_rwlock_unlock(&self->lock);
+  relay_mutex_unlock(&self->life_lock);
   relay_log_set_thread_sink(previous);
   return status;
 }
@@ -343,16 +339,19 @@ relay_embedded_stop(RelayEmbeddedAgent *self, unsigned timeout_ms, uint64_t *lef
   if (!self)
     return relay_embedded_fail(RELAY_EMBEDDED_ERR_INVALID, "stop: NULL agent");
   const RelayLogSink *previous = relay_log_set_thread_sink(&self->log);
-  /* Puts waiting for room give up now; new puts are refused; then wait for the puts in flight. */
-  g_atomic_int_set(&self->stopping, 1);
-  relay_embedded_space_wake_all(self);
-  pthread_rwlock_wrlock(&self->lock);
+  relay_mutex_lock(&self->life_lock);
   if (g_atomic_int_get(&self->state) != RELAY_EMBEDDED_STATE_STARTED)
     status = relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE,
                                  "Embedded agent %s: Cannot be stopped unless started", self->name);
   else
-    status = _stop_locked(self, timeout_ms, &n_left);
-  pthread_rwlock_unlock(&self->lock);
+    {
+      /* New puts are refused and puts waiting for room give up now; then wait for the puts in flight. */
+      g_atomic_int_set(&self->stopping, 1);
+      relay_embedded_space_wake_all(self);
+      relay_embedded_gate_wait_idle(self);
+      status = _stop_locked(self, timeout_ms, &n_left);
+    }
+  relay_mutex_unlock(&self->life_lock);
   relay_log_set_thread_sink(previous);
   if (left)
     *left = n_left;
@@ -366,10 +365,10 @@ relay_embedded_channel_size(RelayEmbeddedAgent *self)
 
   if (!self)
     return 0;
-  pthread_rwlock_rdlock(&self->lock);
+  relay_mutex_lock(&self->life_lock);
   if (g_atomic_int_get(&self->state) == RELAY_EMBEDDED_STATE_STARTED)
     size = relay_channel_size(self->channel);
-  pthread_rwlock_unlock(&self->lock);
+  relay_mutex_unlock(&self->life_lock);
   return size;
 }
 
@@ -384,7 +383,7 @@ relay_embedded_free(RelayEmbeddedAgent *self)
   relay_embedded_teardown(self);
   relay_log_set_thread_sink(previous);
   relay_embedded_config_free(self->config);
-  pthread_rwlock_destroy(&self->lock);
+  relay_mutex_clear(&self->life_lock);
   relay_mutex_clear(&self->space_lock);
   relay_cond_clear(&self->space_cond);
   g_free(self->ident);

@@ -17,6 +17,15 @@ typedef enum
   RELAY_EMBEDDED_STATE_STARTED,
 } RelayEmbeddedState;
 
+/* Puts in flight, counted per thread group so that puts from different threads do not share a cache line:
+ * a thread always uses the slot relay_embedded_gate_enter picked for it. 64 bytes apart. */
+#define RELAY_EMBEDDED_GATE_SLOTS 16
+typedef struct
+{
+  gint n; /* atomic */
+  char pad[64 - sizeof(gint)];
+} RelayEmbeddedGateSlot;
+
 /* What configure() produced from Flume's embedded-agent keys: a relayd agent configuration ("agent.*") and
  * the source's keys (interceptors), each remembering the application's key position. */
 typedef struct
@@ -36,9 +45,11 @@ struct RelayEmbeddedAgent
   RelayLogSink log;
   RelayEmbeddedLogFn log_fn;
   void *log_data;
-  pthread_rwlock_t lock; /* put holds it shared; configure, start and stop exclusively (writers first) */
-  gint state;            /* RelayEmbeddedState; changed under lock held exclusively, read atomically */
-  gint stopping;         /* atomic: stop() began; waiting puts give up */
+  /* configure, start, stop and channel_size hold it; puts do not (embedded_put.c: the gate) */
+  RelayMutex life_lock;
+  gint state;    /* RelayEmbeddedState; changed under life_lock, read atomically */
+  gint stopping; /* atomic: stop() began; new puts are refused, waiting puts give up */
+  RelayEmbeddedGateSlot gate[RELAY_EMBEDDED_GATE_SLOTS]; /* puts in flight */
   RelayEmbeddedConfig *config;
   RelayAgent *agent;     /* built by configure (and by start after a stop); NULL when stopped */
   RelaySource *source;   /* the embedded source and its channel processor (owned) */
@@ -64,6 +75,8 @@ gboolean relay_embedded_build(RelayEmbeddedAgent *self, RelayConfigReport *repor
 void relay_embedded_teardown(RelayEmbeddedAgent *self);
 
 /* ---- put path (embedded_put.c) ---- */
+/* After setting stopping: returns once no put is in flight (every later put sees stopping). */
+void relay_embedded_gate_wait_idle(RelayEmbeddedAgent *self);
 void relay_embedded_space_attach(RelayEmbeddedAgent *self);
 void relay_embedded_space_detach(RelayEmbeddedAgent *self);
 /* Wakes the puts waiting for room (stop). */

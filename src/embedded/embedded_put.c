@@ -3,8 +3,17 @@
  *
  * Runs on the application's threads, any number at once: the channel processor of the embedded source keeps
  * no per-put state for a single replicating channel, the interceptor chain is read-only after configuration,
- * and the channel is the shared object built for many threads. A put holds the agent's lock shared, so stop
- * waits for the puts in flight; a put waiting for room gives up as soon as stop begins.
+ * and the channel is the shared object built for many threads.
+ *
+ * The gate: a put takes no lock of the agent. It counts itself in its thread's slot of `gate` (a
+ * sequentially consistent increment), then reads `state` and `stopping`; stop sets `stopping` and then waits
+ * until every slot reads 0. Either the put's increment comes first, and stop waits for the put to finish, or
+ * stop's store comes first, and the put sees `stopping` and returns at once without touching the graph.
+ * Slots are per group of threads and 64 bytes apart, so puts from different threads touch no common cache
+ * line on the way in and out. A put waiting for room gives up as soon as stop begins.
+ *
+ * Allocations: the events (which the channel keeps), and nothing per put besides: the batch array is the
+ * thread's, kept between puts (GPrivate; the memory channel keeps its transaction the same way).
  *
  * Waiting for room: the channel's SPACE notification (a sink's take commit, on the runner's thread) bumps
  * space_gen and, only when somebody waits, broadcasts space_cond. A put reads space_gen before its attempt
@@ -20,6 +29,51 @@
 #include <string.h>
 
 #define RELAY_EMBEDDED_RETRY_US (100 * 1000)
+/* stop polls the gate this often while puts finish. */
+#define RELAY_EMBEDDED_GATE_POLL_US 200
+/* A thread's batch array is kept for its next put unless it held more events than this. */
+#define RELAY_EMBEDDED_BATCH_CACHE_MAX 4096
+
+static GPrivate _batch_cache = G_PRIVATE_INIT((GDestroyNotify)g_ptr_array_unref);
+static gint _next_slot;           /* atomic: hands out gate slots to threads, round robin */
+static __thread guint _gate_slot; /* this thread's slot + 1; 0: none yet */
+
+/* ---- the gate ---- */
+
+static gint *
+_gate_counter(RelayEmbeddedAgent *self)
+{
+  if (G_UNLIKELY(_gate_slot == 0))
+    _gate_slot = (guint)g_atomic_int_add(&_next_slot, 1) % RELAY_EMBEDDED_GATE_SLOTS + 1;
+  return &self->gate[_gate_slot - 1].n;
+}
+
+/* Counts the put in; FALSE (counted out again) unless the agent is started and not stopping. */
+static gboolean
+_gate_enter(RelayEmbeddedAgent *self, gint *counter)
+{
+  __atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST);
+  if (g_atomic_int_get(&self->state) == RELAY_EMBEDDED_STATE_STARTED && !g_atomic_int_get(&self->stopping))
+    return TRUE;
+  __atomic_sub_fetch(counter, 1, __ATOMIC_RELEASE);
+  return FALSE;
+}
+
+static void
+_gate_leave(gint *counter)
+{
+  __atomic_sub_fetch(counter, 1, __ATOMIC_RELEASE);
+}
+
+void
+relay_embedded_gate_wait_idle(RelayEmbeddedAgent *self)
+{
+  for (guint i = 0; i < RELAY_EMBEDDED_GATE_SLOTS; i++)
+    while (__atomic_load_n(&self->gate[i].n, __ATOMIC_SEQ_CST) > 0)
+      g_usleep(RELAY_EMBEDDED_GATE_POLL_US);
+}
+
+/* ---- waiting for room ---- */
 
 /* Runs in: the thread whose commit or rollback freed room (a sink runner). */
 static void
@@ -107,6 +161,30 @@ _check_events(const RelayEmbeddedEvent *events, gsize n)
   return RELAY_EMBEDDED_OK;
 }
 
+/* The thread's batch array, taken out of the cache while in use (a put from a log callback of a put gets its
+ * own). */
+static GPtrArray *
+_batch_take(void)
+{
+  GPtrArray *batch = g_private_get(&_batch_cache);
+
+  if (!batch)
+    return g_ptr_array_new_with_free_func(relay_event_unref_notify);
+  g_private_set(&_batch_cache, NULL);
+  return batch;
+}
+
+/* Releases the events (the channel keeps its own references) and keeps the array for the next put. */
+static void
+_batch_give_back(GPtrArray *batch, gsize n_events)
+{
+  g_ptr_array_set_size(batch, 0);
+  if (n_events > RELAY_EMBEDDED_BATCH_CACHE_MAX || g_private_get(&_batch_cache))
+    g_ptr_array_unref(batch);
+  else
+    g_private_set(&_batch_cache, batch);
+}
+
 /* Attempts until the commit, an error, or the keep-alive deadline. With interceptors, each attempt gets its
  * own array of references, since interceptors replace and remove elements; without, the channel processor
  * only reads the array. */
@@ -157,12 +235,12 @@ relay_embedded_put_batch(RelayEmbeddedAgent *self, const RelayEmbeddedEvent *eve
   if (status != RELAY_EMBEDDED_OK || n_events == 0)
     return status;
 
+  gint *counter = _gate_counter(self);
+  if (!_gate_enter(self, counter))
+    return relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE,
+                               "Embedded agent %s: Cannot put events unless started", self->name);
   const RelayLogSink *previous = relay_log_set_thread_sink(&self->log);
-  pthread_rwlock_rdlock(&self->lock);
-  if (g_atomic_int_get(&self->state) != RELAY_EMBEDDED_STATE_STARTED || g_atomic_int_get(&self->stopping))
-    status = relay_embedded_fail(RELAY_EMBEDDED_ERR_STATE,
-                                 "Embedded agent %s: Cannot put events unless started", self->name);
-  else if ((gint64)n_events > self->channel->transaction_capacity)
+  if ((gint64)n_events > self->channel->transaction_capacity)
     status = relay_embedded_fail(
         RELAY_EMBEDDED_ERR_TOO_LARGE,
         "Embedded agent %s: Unable to process event: %zu events in one put, more than "
@@ -170,14 +248,14 @@ relay_embedded_put_batch(RelayEmbeddedAgent *self, const RelayEmbeddedEvent *eve
         self->name, n_events, self->channel->transaction_capacity, self->channel->super.name);
   else
     {
-      GPtrArray *batch = g_ptr_array_new_full((guint)n_events, relay_event_unref_notify);
+      GPtrArray *batch = _batch_take();
       for (gsize i = 0; i < n_events; i++)
         g_ptr_array_add(batch, _copy_event(&events[i]));
       status = _put_events(self, batch);
-      g_ptr_array_unref(batch);
+      _batch_give_back(batch, n_events);
     }
-  pthread_rwlock_unlock(&self->lock);
   relay_log_set_thread_sink(previous);
+  _gate_leave(counter);
   return status;
 }
 

@@ -180,13 +180,23 @@ relay_plugin_part_add(RelayPluginClass *pc)
                                                       _interceptor_apply,
                                                       _part_free,
                                                       _knows_key,
-                                                      pc };
+                                                      pc,
+                                                      pc->klass.description,
+                                                      pc->klass.options };
       added = relay_interceptor_add_type(&pc->added_interceptor);
     }
   else
     {
       pc->added_selector = (RelaySelectorType){
-        pc->klass.type, pc->klass.flume_class, _selector_create, _selector_select, _part_free, _knows_key, pc
+        pc->klass.type,
+        pc->klass.flume_class,
+        _selector_create,
+        _selector_select,
+        _part_free,
+        _knows_key,
+        pc,
+        pc->klass.description,
+        pc->klass.options,
       };
       added = relay_selector_add_type(&pc->added_selector);
     }

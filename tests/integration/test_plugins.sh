@@ -64,6 +64,13 @@ it_run help --help-components example_seq --plugins-path "$pd"
 it_assert_eq "--help-components exit status" 0 "$IT_STATUS"
 it_assert_grep "plugin keys in --help-components" "$IT_TMP/help.out" "bookmarkFile \(string, required\): where the next"
 it_assert_grep "runner keys in --help-components" "$IT_TMP/help.out" "maxBackoffSleep \(int, default 5000"
+# ... and the plugin's interceptor and selector, listed after the built-in ones of their kind.
+it_run parts --help-components --plugins-path "$pd"
+it_assert_grep "plugin interceptor in --help-components" "$IT_TMP/parts.out" "^  example_mod \(org.example.ExampleModInterceptor\\\$Builder\): sets a header"
+it_assert_grep "plugin interceptor keys in --help-components" "$IT_TMP/parts.out" "^    modulus \(int, default 2, range 1\.\.1000\): divisor\$"
+it_assert_grep "plugin selector in --help-components" "$IT_TMP/parts.out" "^  example_route: routes by a header naming the channel \(test plugin\)\$"
+it_assert_eq "plugin parts listed under their kinds" "interceptors: example_mod selectors: example_route" \
+  "$(awk '/^[a-z]+: / { kind = $1 } /^  example_(mod|route)[ :]/ { sub(/:$/, "", $1); printf "%s%s %s", sep, kind, $1; sep = " " }' "$IT_TMP/parts.out")"
 it_assert_grep "refusals on stderr" "$IT_TMP/help.log" "wrong.so refused"
 out="$IT_TMP/out/out.txt"
 mkdir -p "$IT_TMP/out"

@@ -475,6 +475,37 @@ test_notifications(void **state)
   _free(ch);
 }
 
+/* Issue 17: DATA once per take. Consumers wait only after a take, so the commits that follow the first one
+ * after a take need not wake anybody again. */
+static void
+test_data_once_per_take(void **state)
+{
+  (void)state;
+  RelayChannel *ch = _channel(10, 10);
+  Seen seen = { 0, 0 };
+
+  relay_channel_add_notify(ch, RELAY_CHANNEL_NOTIFY_DATA, _on_data, &seen);
+  assert_int_equal(_put_range(ch, 0, 1), RELAY_CHANNEL_OK);
+  assert_int_equal(_put_range(ch, 1, 1), RELAY_CHANNEL_OK);
+  assert_int_equal(_put_range(ch, 2, 1), RELAY_CHANNEL_OK);
+  assert_int_equal(seen.data, 1);
+  _take_expect(ch, 1, 0, 1);
+  assert_int_equal(_put_range(ch, 3, 2), RELAY_CHANNEL_OK);
+  assert_int_equal(_put_range(ch, 5, 1), RELAY_CHANNEL_OK);
+  assert_int_equal(seen.data, 2);
+  _take_expect(ch, 10, 1, 5); /* drains: the consumer would wait now */
+  _take_expect(ch, 10, 6, 0);
+  assert_int_equal(_put_range(ch, 6, 1), RELAY_CHANNEL_OK);
+  assert_int_equal(seen.data, 3);
+  /* a transaction kept for the thread's next begin starts empty */
+  RelayTxn *txn = relay_channel_begin(ch);
+  relay_txn_rollback(txn);
+  relay_txn_close(txn);
+  _take_expect(ch, 10, 6, 1);
+  relay_channel_remove_notify(ch, _on_data, &seen);
+  _free(ch);
+}
+
 /* More listeners than the stack copy holds. */
 static void
 test_many_notifiers(void **state)
@@ -733,6 +764,7 @@ main(void)
     cmocka_unit_test(test_counters),
     cmocka_unit_test(test_notifications),
     cmocka_unit_test(test_many_notifiers),
+    cmocka_unit_test(test_data_once_per_take), /* issue 17 */
     cmocka_unit_test(test_contention),
     cmocka_unit_test(test_reconfigure_keeps_events), /* issue 14 */
   };
