@@ -647,11 +647,19 @@ _read_more(RelayNetConn *conn)
   gsize len = evbuffer_get_length(input), high = conn->server->config.read_high_watermark;
   struct evbuffer_iovec v[2];
 
-  if (conn->tconn || conn->last_read < _LIBEVENT_MAX_READ || len >= high || relay_membudget_exhausted())
+  /* Stop 4 KiB short of the watermark: reaching it would suspend and resume the bufferevent's reading. */
+  if (conn->tconn || conn->last_read < _LIBEVENT_MAX_READ || len + 2 * _LIBEVENT_MAX_READ > high
+      || relay_membudget_exhausted())
     return;
   conn->last_read = 0;
   evbuffer_unfreeze(input, 0); /* the bufferevent freezes the input's end between its own reads */
-  int n = evbuffer_reserve_space(input, (ev_ssize_t)MIN(high - len, _READ_MORE_MAX), v, 2);
+  gsize want = MIN(high - len - _LIBEVENT_MAX_READ, _READ_MORE_MAX);
+  int n = evbuffer_reserve_space(input, (ev_ssize_t)want, v, 2);
+  for (int i = 0; i < n; i++) /* the space reserved may be larger than asked */
+    {
+      v[i].iov_len = MIN(v[i].iov_len, want);
+      want -= v[i].iov_len;
+    }
   ssize_t got = n > 0 ? readv(bufferevent_getfd(conn->bev), (struct iovec *)v, n) : -1;
   gsize left = got > 0 ? (gsize)got : 0;
   int used = 0;
