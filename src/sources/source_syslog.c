@@ -101,6 +101,7 @@ typedef struct
   struct event *retry;
   gsize skip; /* bytes of an oversized octet-counted frame still to discard */
   gboolean submitting;
+  gboolean put_paused;      /* reading is paused for the batch in sc->retained */
   gboolean peer_header_set; /* ssl-peer-header was looked at (after the handshake) */
   RelayHeader extra[4];
   guint n_extra;
@@ -301,6 +302,22 @@ _take_messages(SyslogConn *sc, struct evbuffer *input, gboolean at_eof)
   evbuffer_drain(input, pos);
 }
 
+/* Reading stops only while a batch waits: for room in a channel (pending) or for the retry timer (retained
+ * kept). A batch put at once leaves reading on (no pause and resume per batch). */
+static void
+_update_pause(SyslogConn *sc)
+{
+  gboolean wait = sc->pending || sc->retained->len > 0;
+
+  if (wait == sc->put_paused)
+    return;
+  sc->put_paused = wait;
+  if (wait)
+    relay_net_conn_pause(sc->conn, RELAY_NET_PAUSE_PUT);
+  else
+    relay_net_conn_resume(sc->conn, RELAY_NET_PAUSE_PUT);
+}
+
 static void
 _on_put_done(RelayPutResult result, gpointer user_data)
 {
@@ -321,7 +338,7 @@ _on_put_done(RelayPutResult result, gpointer user_data)
     relay_counter_add(&src->super.counters.event_failed, sc->retained->len);
   g_ptr_array_set_size(sc->retained, 0);
   if (!sc->submitting)
-    relay_net_conn_resume(sc->conn, RELAY_NET_PAUSE_PUT);
+    _update_pause(sc);
 }
 
 static gpointer
@@ -337,12 +354,10 @@ _submit(SyslogConn *sc)
   GPtrArray *batch = g_ptr_array_new_full(sc->retained->len, relay_event_unref_notify);
 
   g_ptr_array_extend(batch, sc->retained, _ref_copy, NULL);
-  relay_net_conn_pause(sc->conn, RELAY_NET_PAUSE_PUT);
   sc->submitting = TRUE;
   sc->pending = relay_channel_processor_submit(sc->source->super.cp, batch, _on_put_done, sc);
   sc->submitting = FALSE;
-  if (!sc->pending && sc->retained->len == 0)
-    relay_net_conn_resume(sc->conn, RELAY_NET_PAUSE_PUT);
+  _update_pause(sc);
 }
 
 static void
