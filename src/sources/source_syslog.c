@@ -84,6 +84,7 @@ struct _SyslogTcpSource
   RelayTlsOptions tls;
 
   RelayTls *tls_ctx;
+  RelayEventArena *arena; /* every connection's events (main loop) */
   guint keep;
   RelayRdns *rdns;      /* when clientHostnameHeader is set */
   GPtrArray *listeners; /* SyslogPort* */
@@ -251,8 +252,8 @@ _add_event(SyslogConn *sc, const guint8 *msg, gsize len, gboolean incomplete, gi
 {
   SyslogTcpSource *src = sc->source;
   const char *status = NULL;
-  RelayEvent *ev
-      = relay_syslog_parse(msg, len, src->keep, incomplete, now_ms, sc->extra, sc->n_extra, &status);
+  RelayEvent *ev = relay_syslog_parse(src->arena, msg, len, src->keep, incomplete, now_ms, sc->extra,
+                                      sc->n_extra, &status);
 
   if (!ev)
     {
@@ -677,6 +678,7 @@ _start(RelayComponent *self, GError **error)
       return FALSE;
     }
   src->batch_max = _batch_max(src);
+  src->arena = relay_event_arena_new();
   if (src->host_header && *src->host_header
       && !(src->rdns = relay_syslog_rdns_new(&src->super, &src->rdns_keys, error)))
     return FALSE;
@@ -705,6 +707,7 @@ _stop(RelayComponent *self)
       p->server = NULL;
     }
   g_clear_pointer(&src->rdns, relay_rdns_free);
+  g_clear_pointer(&src->arena, relay_event_arena_free);
 }
 
 static void
@@ -713,6 +716,7 @@ _free(RelayComponent *self)
   SyslogTcpSource *src = (SyslogTcpSource *)self;
 
   g_clear_pointer(&src->rdns, relay_rdns_free);
+  g_clear_pointer(&src->arena, relay_event_arena_free);
   if (src->listeners)
     g_ptr_array_unref(src->listeners);
   relay_tls_unref(src->tls_ctx);

@@ -236,8 +236,8 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
       gsize msg_len = 0;
       const guint8 *msg = _message(src->buf, (gsize)n, &msg_len);
       const char *status = NULL;
-      RelayEvent *ev = relay_syslog_parse(msg, msg_len, src->keep, msg_len >= RELAY_SYSLOG_UDP_MAX, now_ms,
-                                          extra, n_extra, &status);
+      RelayEvent *ev = relay_syslog_parse(NULL, msg, msg_len, src->keep, msg_len >= RELAY_SYSLOG_UDP_MAX,
+                                          now_ms, extra, n_extra, &status);
       if (!ev)
         {
           relay_counter_inc(&src->super.counters.event_read_fail);
