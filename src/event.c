@@ -1,8 +1,9 @@
-/* event.c - RelayEvent construction in a single allocation, refcounting and header lookup.
+/* event.c - RelayEvent construction in a single allocation (or an arena's block), refcounting and header
+ * lookup.
  *
- * Block layout: [RelayEvent][RelayHeader x n][key\0 value\0 ...][body][\0]. One g_malloc per event, one
- * copy of every byte; the pointers inside the block make the event self-contained, so it can be handed to
- * any thread and freed with one g_free when the last reference goes. */
+ * Block layout: [RelayEvent][RelayHeader x n][key\0 value\0 ...][body][\0]. One g_malloc per event (or a
+ * slice of an arena block), one copy of every byte; the pointers inside the block make the event
+ * self-contained, so it can be handed to any thread and freed when the last reference goes. */
 #include "event.h"
 
 #include <string.h>
@@ -54,12 +55,12 @@ _copy_string(char *dst, const char *src, guint32 len)
   return dst + len + 1;
 }
 
-RelayEvent *
-relay_event_new(const RelayHeader *headers, guint n_headers, const void *body, gsize body_len)
+/* Lays out an event of size bytes (_block_size) at mem. */
+static RelayEvent *
+_fill(void *mem, gsize size, RelayEventBlock *block, const RelayHeader *headers, guint n_headers,
+      const void *body, gsize body_len)
 {
-  g_return_val_if_fail(n_headers <= RELAY_EVENT_MAX_HEADERS && body_len <= RELAY_EVENT_MAX_BODY, NULL);
-  gsize size = _block_size(headers, n_headers, body_len);
-  RelayEvent *ev = g_malloc(size);
+  RelayEvent *ev = mem;
   RelayHeader *dst_headers = (RelayHeader *)(ev + 1);
   char *cursor = (char *)(dst_headers + n_headers);
 
@@ -68,6 +69,7 @@ relay_event_new(const RelayHeader *headers, guint n_headers, const void *body, g
   ev->body_len = (guint32)body_len;
   ev->alloc_size = (guint32)MIN(size, G_MAXUINT32);
   ev->headers = dst_headers;
+  ev->block = block;
   for (guint i = 0; i < n_headers; i++)
     {
       dst_headers[i].key = cursor;
@@ -80,6 +82,14 @@ relay_event_new(const RelayHeader *headers, guint n_headers, const void *body, g
   ev->body = (const guint8 *)cursor;
   _copy_string(cursor, body, (guint32)body_len);
   return ev;
+}
+
+RelayEvent *
+relay_event_new(const RelayHeader *headers, guint n_headers, const void *body, gsize body_len)
+{
+  g_return_val_if_fail(n_headers <= RELAY_EVENT_MAX_HEADERS && body_len <= RELAY_EVENT_MAX_BODY, NULL);
+  gsize size = _block_size(headers, n_headers, body_len);
+  return _fill(g_malloc(size), size, NULL, headers, n_headers, body, body_len);
 }
 
 RelayEvent *
@@ -155,10 +165,16 @@ relay_event_without_header(RelayEvent *ev, const char *key)
   return copy;
 }
 
+static void _block_release(RelayEventBlock *block, gint n);
+
 void
 relay_event_unref(RelayEvent *ev)
 {
-  if (ev && g_atomic_int_dec_and_test(&ev->refcount))
+  if (!ev || !g_atomic_int_dec_and_test(&ev->refcount))
+    return;
+  if (ev->block)
+    _block_release(ev->block, 1);
+  else
     g_free(ev);
 }
 
@@ -166,4 +182,81 @@ void
 relay_event_unref_notify(gpointer ev)
 {
   relay_event_unref(ev);
+}
+
+/* ---- arena ---- */
+
+/* A block's count starts at _BLOCK_BIAS instead of being raised per event (that would be an atomic
+ * operation per event on a line that the freeing thread writes too): while the arena fills the block, the
+ * count stays above zero whatever the events' owners free; when the arena moves on, it subtracts the bias
+ * less the number of events it built, and whoever brings the count to zero frees the block. */
+#define _BLOCK_BIAS (1 << 30)
+
+struct _RelayEventBlock
+{
+  gint count; /* atomic: _BLOCK_BIAS + events built - events freed, until the arena moves on */
+  guint32 used, n_built;
+  guint8 data[] __attribute__((aligned(8)));
+};
+
+struct _RelayEventArena
+{
+  RelayEventBlock *current;
+};
+
+static void
+_block_release(RelayEventBlock *block, gint n)
+{
+  if (g_atomic_int_add(&block->count, -n) == n)
+    g_free(block);
+}
+
+static void
+_arena_retire(RelayEventArena *arena)
+{
+  RelayEventBlock *block = arena->current;
+
+  arena->current = NULL;
+  if (block)
+    _block_release(block, _BLOCK_BIAS - (gint)block->n_built);
+}
+
+#define _BLOCK_ROOM (RELAY_EVENT_ARENA_BLOCK - sizeof(RelayEventBlock))
+
+RelayEventArena *
+relay_event_arena_new(void)
+{
+  return g_new0(RelayEventArena, 1);
+}
+
+RelayEvent *
+relay_event_arena_build(RelayEventArena *arena, const RelayHeader *headers, guint n_headers, const void *body,
+                        gsize body_len)
+{
+  g_return_val_if_fail(n_headers <= RELAY_EVENT_MAX_HEADERS && body_len <= RELAY_EVENT_MAX_BODY, NULL);
+  gsize size = (_block_size(headers, n_headers, body_len) + 7) & ~(gsize)7;
+
+  if (size > _BLOCK_ROOM / 4)
+    return relay_event_new(headers, n_headers, body, body_len);
+  RelayEventBlock *block = arena->current;
+  if (!block || block->used + size > _BLOCK_ROOM)
+    {
+      _arena_retire(arena);
+      block = arena->current = g_malloc(RELAY_EVENT_ARENA_BLOCK);
+      block->count = _BLOCK_BIAS;
+      block->used = block->n_built = 0;
+    }
+  RelayEvent *ev = _fill(block->data + block->used, size, block, headers, n_headers, body, body_len);
+  block->used += (guint32)size;
+  block->n_built++;
+  return ev;
+}
+
+void
+relay_event_arena_free(RelayEventArena *arena)
+{
+  if (!arena)
+    return;
+  _arena_retire(arena);
+  g_free(arena);
 }

@@ -91,6 +91,7 @@ struct _SyslogTcpSource
 
   RelayTls *tls_ctx;
   RelaySyslogFormat *format; /* syslogtcp's format.* when format.regex is set */
+  RelayEventArena *arena;    /* every connection's events (main loop) */
   guint keep;
   RelayRdns *rdns;      /* when clientHostnameHeader is set */
   GPtrArray *listeners; /* SyslogPort* */
@@ -108,6 +109,7 @@ typedef struct
   struct event *retry;
   gsize skip; /* bytes of an oversized octet-counted frame still to discard */
   gboolean submitting;
+  gboolean put_paused;      /* reading is paused for the batch in sc->retained */
   gboolean peer_header_set; /* ssl-peer-header was looked at (after the handshake) */
   RelayHeader extra[4];
   guint n_extra;
@@ -267,7 +269,8 @@ _parse(SyslogConn *sc, const guint8 *msg, gsize len, gboolean incomplete, gint64
     ev = relay_syslog_format_parse(src->format, msg, len, src->keep, incomplete, sc->extra, sc->n_extra,
                                    status);
   return ev ? ev
-            : relay_syslog_parse(msg, len, src->keep, incomplete, now_ms, sc->extra, sc->n_extra, status);
+            : relay_syslog_parse(src->arena, msg, len, src->keep, incomplete, now_ms, sc->extra, sc->n_extra,
+                                 status);
 }
 
 static void
@@ -325,6 +328,22 @@ _take_messages(SyslogConn *sc, struct evbuffer *input, gboolean at_eof)
   evbuffer_drain(input, pos);
 }
 
+/* Reading stops only while a batch waits: for room in a channel (pending) or for the retry timer (retained
+ * kept). A batch put at once leaves reading on (no pause and resume per batch). */
+static void
+_update_pause(SyslogConn *sc)
+{
+  gboolean wait = sc->pending || sc->retained->len > 0;
+
+  if (wait == sc->put_paused)
+    return;
+  sc->put_paused = wait;
+  if (wait)
+    relay_net_conn_pause(sc->conn, RELAY_NET_PAUSE_PUT);
+  else
+    relay_net_conn_resume(sc->conn, RELAY_NET_PAUSE_PUT);
+}
+
 static void
 _on_put_done(RelayPutResult result, gpointer user_data)
 {
@@ -345,7 +364,7 @@ _on_put_done(RelayPutResult result, gpointer user_data)
     relay_counter_add(&src->super.counters.event_failed, sc->retained->len);
   g_ptr_array_set_size(sc->retained, 0);
   if (!sc->submitting)
-    relay_net_conn_resume(sc->conn, RELAY_NET_PAUSE_PUT);
+    _update_pause(sc);
 }
 
 static gpointer
@@ -361,12 +380,10 @@ _submit(SyslogConn *sc)
   GPtrArray *batch = g_ptr_array_new_full(sc->retained->len, relay_event_unref_notify);
 
   g_ptr_array_extend(batch, sc->retained, _ref_copy, NULL);
-  relay_net_conn_pause(sc->conn, RELAY_NET_PAUSE_PUT);
   sc->submitting = TRUE;
   sc->pending = relay_channel_processor_submit(sc->source->super.cp, batch, _on_put_done, sc);
   sc->submitting = FALSE;
-  if (!sc->pending && sc->retained->len == 0)
-    relay_net_conn_resume(sc->conn, RELAY_NET_PAUSE_PUT);
+  _update_pause(sc);
 }
 
 static void
@@ -687,6 +704,7 @@ _start(RelayComponent *self, GError **error)
       return FALSE;
     }
   src->batch_max = _batch_max(src);
+  src->arena = relay_event_arena_new();
   if (src->host_header && *src->host_header
       && !(src->rdns = relay_syslog_rdns_new(&src->super, &src->rdns_keys, error)))
     return FALSE;
@@ -715,6 +733,7 @@ _stop(RelayComponent *self)
       p->server = NULL;
     }
   g_clear_pointer(&src->rdns, relay_rdns_free);
+  g_clear_pointer(&src->arena, relay_event_arena_free);
 }
 
 static void
@@ -724,6 +743,7 @@ _free(RelayComponent *self)
 
   g_clear_pointer(&src->rdns, relay_rdns_free);
   relay_syslog_format_free(src->format);
+  g_clear_pointer(&src->arena, relay_event_arena_free);
   if (src->listeners)
     g_ptr_array_unref(src->listeners);
   relay_tls_unref(src->tls_ctx);

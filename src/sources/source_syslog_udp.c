@@ -246,7 +246,7 @@ _on_readable(evutil_socket_t fd, short what, void *arg)
                                                                extra, n_extra, &status)
                                    : NULL;
       if (!ev)
-        ev = relay_syslog_parse(msg, msg_len, src->keep, cut, now_ms, extra, n_extra, &status);
+        ev = relay_syslog_parse(NULL, msg, msg_len, src->keep, cut, now_ms, extra, n_extra, &status);
       if (!ev)
         {
           relay_counter_inc(&src->super.counters.event_read_fail);

@@ -628,8 +628,8 @@ _pri_digits(const guint8 *msg, gsize len)
 }
 
 RelayEvent *
-relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete, gint64 now_ms,
-                   const RelayHeader *extra, guint n_extra, const char **status)
+relay_syslog_parse(RelayEventArena *arena, const guint8 *msg, gsize len, guint keep, gboolean incomplete,
+                   gint64 now_ms, const RelayHeader *extra, guint n_extra, const char **status)
 {
   _Headers h; /* not zeroed: only the first h.n are read */
   _Match m = { 0 };
@@ -700,7 +700,8 @@ relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete
   for (guint i = 0; i < n_extra; i++)
     if (h.n < _MAX_HEADERS)
       h.headers[h.n++] = extra[i];
-  RelayEvent *ev = relay_event_new(h.headers, h.n, body, body_len);
+  RelayEvent *ev = arena ? relay_event_arena_build(arena, h.headers, h.n, body, body_len)
+                         : relay_event_new(h.headers, h.n, body, body_len);
   if (kept)
     g_string_free(kept, TRUE);
   return ev;

@@ -35,13 +35,15 @@ enum
  * substring test as Flume). */
 guint relay_syslog_keep_fields(const char *text);
 
-/* Parses one message (without its terminator) into a new event. keep: relay_syslog_keep_fields() bits.
+/* Parses one message (without its terminator) into a new event, built in arena (NULL: its own allocation,
+ * relay_event_new). keep: relay_syslog_keep_fields() bits.
  * incomplete: the message was cut (status Incomplete unless Invalid). now_ms: the wall clock, for the RFC
  * 3164 year. extra: headers appended as given (client address, port). Returns NULL for input Flume cannot
  * build an event from (empty, or "<" with no digits): the caller counts a read failure. status (may be NULL)
  * receives "Invalid", "Incomplete" or NULL, the flume.syslog.status header's value. */
-RelayEvent *relay_syslog_parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete, gint64 now_ms,
-                               const RelayHeader *extra, guint n_extra, const char **status);
+RelayEvent *relay_syslog_parse(RelayEventArena *arena, const guint8 *msg, gsize len, guint keep,
+                               gboolean incomplete, gint64 now_ms, const RelayHeader *extra, guint n_extra,
+                               const char **status);
 
 /* Epoch ms of an RFC 5424 stamp as Flume reads it, or -1. Exposed for tests. */
 gint64 relay_syslog_parse_5424_time(const char *stamp, gsize len);

@@ -63,7 +63,7 @@ static RelayEvent *
 _parse(const guint8 *msg, gsize len, guint keep, gboolean incomplete)
 {
   const char *status = "unset";
-  RelayEvent *ev = relay_syslog_parse(msg, len, keep, incomplete, FUZZ_NOW_MS, _extra, 2, &status);
+  RelayEvent *ev = relay_syslog_parse(NULL, msg, len, keep, incomplete, FUZZ_NOW_MS, _extra, 2, &status);
 
   if (!ev)
     {

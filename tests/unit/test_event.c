@@ -1,4 +1,5 @@
-/* test_event.c - unit tests for RelayEvent: single-block layout, header lookup, copy-on-modify, refcounts. */
+/* test_event.c - unit tests for RelayEvent: single-block layout, header lookup, copy-on-modify, refcounts,
+ * arenas. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,85 @@ test_refcount(void **state)
   relay_event_unref(ev); /* freed: AddressSanitizer checks there is no leak and no double free */
 }
 
+/* Events of an arena: right content, aligned, several per block, freed in any order before or after the
+ * arena (AddressSanitizer checks that every block is freed once, and not while an event uses it). */
+static void
+test_arena_events(void **state)
+{
+  RelayEventArena *arena = relay_event_arena_new();
+  RelayEvent *events[1000];
+  char body[100], value[16];
+  memset(body, 'b', sizeof body);
+
+  for (guint i = 0; i < G_N_ELEMENTS(events); i++)
+    {
+      g_snprintf(value, sizeof value, "%u", i);
+      RelayHeader h = { "seq", value, 3, (guint32)strlen(value) };
+      events[i] = relay_event_arena_build(arena, &h, 1, body, sizeof body);
+      assert_int_equal((guintptr)events[i] % 8, 0);
+      assert_true(events[i]->alloc_size >= sizeof(RelayEvent) + sizeof(RelayHeader) + sizeof body);
+    }
+  assert_non_null(events[0]->block);
+  assert_ptr_equal(events[0]->block, events[1]->block);
+  assert_ptr_not_equal(events[0]->block, events[G_N_ELEMENTS(events) - 1]->block);
+  for (guint i = 0; i < G_N_ELEMENTS(events); i += 2) /* every other event, while the arena lives */
+    relay_event_unref(events[i]);
+  relay_event_arena_free(arena);
+  for (guint i = 1; i < G_N_ELEMENTS(events); i += 2)
+    {
+      g_snprintf(value, sizeof value, "%u", i);
+      assert_string_equal(relay_event_get_header(events[i], "seq"), value);
+      assert_memory_equal(events[i]->body, body, sizeof body);
+      assert_int_equal(events[i]->body[sizeof body], '\0');
+      relay_event_unref(events[i]);
+    }
+}
+
+/* An event larger than a quarter block gets its own allocation. */
+static void
+test_arena_large_event(void **state)
+{
+  RelayEventArena *arena = relay_event_arena_new();
+  gsize len = RELAY_EVENT_ARENA_BLOCK / 2;
+  char *body = g_malloc0(len);
+  RelayEvent *small = relay_event_arena_build(arena, NULL, 0, "x", 1);
+  RelayEvent *large = relay_event_arena_build(arena, NULL, 0, body, len);
+
+  assert_non_null(small->block);
+  assert_null(large->block);
+  assert_int_equal(large->body_len, len);
+  relay_event_arena_free(arena);
+  relay_event_unref(large);
+  relay_event_unref(small);
+  g_free(body);
+}
+
+static gpointer
+_unref_thread(gpointer queue)
+{
+  RelayEvent *ev;
+
+  while ((ev = g_async_queue_pop(queue)) != (gpointer)queue)
+    relay_event_unref(ev);
+  return NULL;
+}
+
+/* Another thread frees the events while the arena builds more in the same blocks (the source and a sink). */
+static void
+test_arena_other_thread_frees(void **state)
+{
+  GAsyncQueue *queue = g_async_queue_new();
+  GThread *thread = g_thread_new("unref", _unref_thread, queue);
+  RelayEventArena *arena = relay_event_arena_new();
+
+  for (guint i = 0; i < 20000; i++)
+    g_async_queue_push(queue, relay_event_arena_build(arena, NULL, 0, "a line of text", 14));
+  relay_event_arena_free(arena);
+  g_async_queue_push(queue, queue);
+  g_thread_join(thread);
+  g_async_queue_unref(queue);
+}
+
 int
 main(void)
 {
@@ -91,6 +171,9 @@ main(void)
     cmocka_unit_test(test_with_header_replaces_and_appends),
     cmocka_unit_test(test_without_header),
     cmocka_unit_test(test_refcount),
+    cmocka_unit_test(test_arena_events),
+    cmocka_unit_test(test_arena_large_event),
+    cmocka_unit_test(test_arena_other_thread_frees),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

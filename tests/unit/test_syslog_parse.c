@@ -23,10 +23,27 @@
 /* 2026-12-02T09:00:00Z */
 #define NOW_MS G_GINT64_CONSTANT(1796202000000)
 
+/* Most cases build into an arena, as the TCP source does (the others into their own allocation). */
+static RelayEventArena *_arena;
+
+static int
+_arena_setup(void **state)
+{
+  _arena = relay_event_arena_new();
+  return 0;
+}
+
+static int
+_arena_teardown(void **state)
+{
+  relay_event_arena_free(_arena);
+  return 0;
+}
+
 static RelayEvent *
 _parse(const char *msg, guint keep)
 {
-  return relay_syslog_parse((const guint8 *)msg, strlen(msg), keep, FALSE, NOW_MS, NULL, 0, NULL);
+  return relay_syslog_parse(_arena, (const guint8 *)msg, strlen(msg), keep, FALSE, NOW_MS, NULL, 0, NULL);
 }
 
 static void
@@ -197,7 +214,7 @@ test_invalid(void **state)
   _assert_header(ev, "flume.syslog.status", NULL);
   _assert_body(ev, "<10>Good good good data");
   relay_event_unref(ev);
-  ev = relay_syslog_parse((const guint8 *)"<13>1 - h cut", 13, 0, TRUE, NOW_MS, NULL, 0, NULL);
+  ev = relay_syslog_parse(NULL, (const guint8 *)"<13>1 - h cut", 13, 0, TRUE, NOW_MS, NULL, 0, NULL);
   _assert_header(ev, "flume.syslog.status", "Incomplete");
   _assert_header(ev, "host", "h");
   relay_event_unref(ev);
@@ -207,7 +224,7 @@ test_invalid(void **state)
   _assert_header(ev, "Severity", "5");
   relay_event_unref(ev);
   RelayHeader extra = { .key = "ip", .value = "127.0.0.1", .key_len = 2, .value_len = 9 };
-  ev = relay_syslog_parse((const guint8 *)"x", 1, 0, FALSE, NOW_MS, &extra, 1, NULL);
+  ev = relay_syslog_parse(NULL, (const guint8 *)"x", 1, 0, FALSE, NOW_MS, &extra, 1, NULL);
   _assert_header(ev, "ip", "127.0.0.1");
   relay_event_unref(ev);
 }
@@ -503,5 +520,5 @@ main(void)
     cmocka_unit_test(test_framing),       cmocka_unit_test(test_java_date),
     cmocka_unit_test(test_custom_format), cmocka_unit_test(test_multiport),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, _arena_setup, _arena_teardown);
 }
