@@ -9,37 +9,9 @@
 #include "log.h"
 #include "relay_mutex.h"
 #include "kafka_conf.h"
+#include "kafka_offsets.h"
 
 #include <librdkafka/rdkafka.h>
-
-typedef struct _KafkaPart KafkaPart;
-
-/* Consecutive records of one partition read by one consumer call; pending counts those not yet committed
- * by a take transaction. */
-typedef struct
-{
-  KafkaPart *part;
-  gint64 end; /* offset after the run's last record */
-  guint pending;
-} KafkaRun;
-
-/* One assigned partition: its runs in offset order. The committed offset is the end of the last run of an
- * unbroken prefix of finished runs. A revoked partition leaves the table and lives on (revoked) until the
- * transactions still holding its records end. */
-struct _KafkaPart
-{
-  gint32 partition;
-  gboolean revoked;
-  GQueue runs; /* KafkaRun*, head = oldest */
-  gint64 committed;
-};
-
-/* A record taken by a transaction, or waiting in the retry list after a rollback. */
-typedef struct
-{
-  RelayEvent *ev; /* the channel's reference */
-  KafkaRun *run;
-} KafkaTaken;
 
 typedef struct
 {
@@ -70,13 +42,12 @@ typedef struct
 
   /* ---- consumer (channel_kafka_take.c) ---- */
   RelayMutex consume_lock; /* reading from the consumer + recording the runs, in offset order */
-  RelayMutex lock;         /* parts, runs, retry list */
+  RelayMutex lock;         /* offsets */
   RelayMutex
       commit_lock; /* offset commits, one at a time, so a lower offset never lands after a higher one */
   rd_kafka_t *consumer;
   rd_kafka_queue_t *queue;
-  GHashTable *parts; /* partition -> KafkaPart* (assigned, not revoked) */
-  GArray *retry;     /* KafkaTaken, rolled back, taken again first */
+  KafkaOffsets *offsets; /* runs per partition and the retry list (kafka_offsets.h) */
   RelayAvroDecoder *decoder;
   RelayRateLimit rl_record, rl_commit;
 } RelayKafkaChannel;
@@ -85,7 +56,7 @@ typedef struct
 {
   RelayTxn super;
   GPtrArray *puts; /* RelayEvent*, the channel's references */
-  GArray *takes;   /* KafkaTaken */
+  GArray *takes;   /* KafkaTaken, item = RelayEvent* (the channel's reference) */
 } RelayKafkaTxn;
 
 #define KAFKA_CHANNEL(p) ((RelayKafkaChannel *)(p))

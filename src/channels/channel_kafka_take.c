@@ -9,11 +9,10 @@
  *
  * Offsets. Unlike Flume (one consumer per taking thread, each committing all it read), several threads
  * share the consumer, so a commit must not move a partition's offset past a record that another open
- * transaction, or the retry list, still holds. Each consumer read records, per partition, one run
- * (KafkaRun: end offset, records still pending). Runs queue per partition in offset order (reads are
- * serialised by consume_lock). A take commit decrements its records' runs; the partition's offset to
- * commit is the end of the longest prefix of finished runs, committed synchronously (rd_kafka_commit, as
- * Flume's commitSync) under commit_lock, so commits land in order. A failed offset commit is logged and
+ * transaction, or the retry list, still holds: kafka_offsets.h keeps the runs of records per partition
+ * (reads are serialised by consume_lock, so runs queue in offset order) and says which offset a take
+ * commit may commit; it is committed synchronously (rd_kafka_commit, as Flume's commitSync) under
+ * commit_lock, so commits land in order. A failed offset commit is logged and
  * only means duplicates after a restart, as in Flume. A record that cannot be decoded with
  * parseAsFlumeEvent is skipped (logged, counted as a take error) and its offset committed with its run.
  *
@@ -34,72 +33,6 @@
 #include <string.h>
 
 #define KAFKA_TAKE_CHUNK 256
-
-/* ---- runs and partitions (lock held) ---- */
-
-static KafkaPart *
-_part(RelayKafkaChannel *self, gint32 partition)
-{
-  KafkaPart *part = g_hash_table_lookup(self->parts, GINT_TO_POINTER(partition));
-
-  if (part)
-    return part;
-  part = g_new0(KafkaPart, 1);
-  part->partition = partition;
-  part->committed = -1;
-  g_queue_init(&part->runs);
-  g_hash_table_insert(self->parts, GINT_TO_POINTER(partition), part);
-  return part;
-}
-
-static void
-_part_free(KafkaPart *part)
-{
-  g_queue_clear_full(&part->runs, g_free);
-  g_free(part);
-}
-
-/* Pops the finished runs at the head; returns the offset after the last one popped, or -1. A revoked
- * partition whose last run finished is freed. */
-static gint64
-_part_advance(KafkaPart *part)
-{
-  gint64 pos = -1;
-
-  for (KafkaRun *run; (run = g_queue_peek_head(&part->runs)) && run->pending == 0;)
-    {
-      pos = run->end;
-      g_free(g_queue_pop_head(&part->runs));
-    }
-  if (part->revoked && g_queue_is_empty(&part->runs))
-    {
-      _part_free(part);
-      return -1;
-    }
-  return pos;
-}
-
-/* One record of a run is done (committed or dropped): its offset may be committed. Adds the partition's
- * new offset to list when it advanced. */
-static void
-_record_done(KafkaRun *run, rd_kafka_topic_partition_list_t *list, const char *topic)
-{
-  KafkaPart *part = run->part;
-  gboolean revoked = part->revoked;
-  gint32 partition = part->partition;
-
-  run->pending--;
-  gint64 pos = _part_advance(part); /* may free a revoked part */
-  if (revoked || pos < 0 || pos <= part->committed)
-    return;
-  part->committed = pos;
-  if (!list)
-    return;
-  rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(list, topic, partition);
-  if (!tp)
-    tp = rd_kafka_topic_partition_list_add(list, topic, partition);
-  tp->offset = pos;
-}
 
 /* ---- records to events ---- */
 
@@ -167,21 +100,14 @@ _add_records(RelayKafkaChannel *self, RelayKafkaTxn *kt, rd_kafka_message_t **ms
                                   "consumer error: %s", rd_kafka_message_errstr(rkm));
           continue;
         }
-      KafkaPart *part = _part(self, rkm->partition);
-      if (!run || run->part != part || run->end != rkm->offset)
-        {
-          run = g_new0(KafkaRun, 1);
-          run->part = part;
-          g_queue_push_tail(&part->runs, run);
-        }
-      run->end = rkm->offset + 1;
+      run = kafka_offsets_read(self->offsets, run, rkm->partition, rkm->offset);
       RelayEvent *ev = _record_event(self, rkm);
       if (!ev)
         {
           relay_counter_add_shared(&self->super.counters.take_errors, 1);
           continue; /* not pending: committed with its run */
         }
-      run->pending++;
+      kafka_offsets_hold(run);
       KafkaTaken taken = { ev, run };
       g_array_append_val(kt->takes, taken);
       out[added++] = ev;
@@ -228,13 +154,13 @@ _read(RelayKafkaChannel *self, RelayKafkaTxn *kt, RelayEvent **out, guint max, g
 static guint
 _take_retry(RelayKafkaChannel *self, RelayKafkaTxn *kt, RelayEvent **out, guint max)
 {
+  guint first = kt->takes->len;
+
   relay_mutex_lock(&self->lock);
-  guint n = self->retry ? MIN(max, self->retry->len) : 0;
-  g_array_append_vals(kt->takes, self->retry->data, n);
-  for (guint i = 0; i < n; i++)
-    out[i] = g_array_index(self->retry, KafkaTaken, i).ev;
-  g_array_remove_range(self->retry, 0, n);
+  guint n = self->offsets ? kafka_offsets_retry_take(self->offsets, kt->takes, max) : 0;
   relay_mutex_unlock(&self->lock);
+  for (guint i = 0; i < n; i++)
+    out[i] = g_array_index(kt->takes, KafkaTaken, first + i).item;
   return n;
 }
 
@@ -282,14 +208,23 @@ relay_kafka_channel_commit_takes(RelayKafkaTxn *kt)
   relay_mutex_lock(&self->commit_lock);
   relay_mutex_lock(&self->lock);
   for (guint i = 0; i < kt->takes->len; i++)
-    _record_done(g_array_index(kt->takes, KafkaTaken, i).run, list, self->topic);
+    {
+      gint32 partition;
+      gint64 offset;
+      if (!kafka_offsets_done(g_array_index(kt->takes, KafkaTaken, i).run, &partition, &offset))
+        continue;
+      rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(list, self->topic, partition);
+      if (!tp)
+        tp = rd_kafka_topic_partition_list_add(list, self->topic, partition);
+      tp->offset = offset;
+    }
   relay_mutex_unlock(&self->lock);
   if (list->cnt)
     _commit_offsets(self, list);
   relay_mutex_unlock(&self->commit_lock);
   rd_kafka_topic_partition_list_destroy(list);
   for (guint i = 0; i < kt->takes->len; i++)
-    relay_event_unref(g_array_index(kt->takes, KafkaTaken, i).ev);
+    relay_event_unref(g_array_index(kt->takes, KafkaTaken, i).item);
   g_array_set_size(kt->takes, 0);
 }
 
@@ -300,7 +235,7 @@ relay_kafka_channel_rollback_takes(RelayKafkaTxn *kt)
   guint n = kt->takes->len;
 
   relay_mutex_lock(&self->lock);
-  g_array_prepend_vals(self->retry, kt->takes->data, n);
+  kafka_offsets_rollback(self->offsets, (const KafkaTaken *)kt->takes->data, n);
   relay_mutex_unlock(&self->lock);
   g_array_set_size(kt->takes, 0);
   relay_counter_add_shared(&self->super.counters.rollback_count, n);
@@ -311,39 +246,13 @@ guint64
 relay_kafka_channel_ready(RelayKafkaChannel *self)
 {
   relay_mutex_lock(&self->lock);
-  guint64 n = self->retry ? self->retry->len : 0;
+  guint64 n = self->offsets ? kafka_offsets_retry_len(self->offsets) : 0;
   relay_mutex_unlock(&self->lock);
   rd_kafka_queue_t *queue = __atomic_load_n(&self->queue, __ATOMIC_ACQUIRE);
   return n + (queue ? rd_kafka_queue_length(queue) : 0);
 }
 
 /* ---- rebalances (a taking thread, inside a consumer call; consume_lock held) ---- */
-
-/* Drops the retry list's records of a revoked partition and marks it revoked (lock held). */
-static void
-_revoke(RelayKafkaChannel *self, gint32 partition)
-{
-  KafkaPart *part = g_hash_table_lookup(self->parts, GINT_TO_POINTER(partition));
-  guint kept = 0;
-
-  if (!part)
-    return;
-  g_hash_table_steal(self->parts, GINT_TO_POINTER(partition));
-  part->revoked = TRUE;
-  for (guint i = 0; i < self->retry->len; i++)
-    {
-      KafkaTaken *t = &g_array_index(self->retry, KafkaTaken, i);
-      if (t->run->part != part)
-        {
-          g_array_index(self->retry, KafkaTaken, kept++) = *t;
-          continue;
-        }
-      relay_event_unref(t->ev);
-      t->run->pending--;
-    }
-  g_array_set_size(self->retry, kept);
-  _part_advance(part); /* frees it unless open transactions still hold its records */
-}
 
 static void
 _rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -358,7 +267,7 @@ _rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_
     {
       relay_mutex_lock(&self->lock);
       for (int i = 0; i < parts->cnt; i++)
-        _revoke(self, parts->elems[i].partition);
+        kafka_offsets_revoke(self->offsets, parts->elems[i].partition);
       relay_mutex_unlock(&self->lock);
     }
   if (cooperative)
@@ -386,8 +295,7 @@ relay_kafka_channel_consumer_start(RelayKafkaChannel *self, GError **error)
   self->consumer = relay_kafka_client_new(RD_KAFKA_CONSUMER, conf, error);
   if (!self->consumer)
     return FALSE;
-  self->parts = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)_part_free);
-  self->retry = g_array_new(FALSE, FALSE, sizeof(KafkaTaken));
+  self->offsets = kafka_offsets_new((GDestroyNotify)relay_event_unref);
   RelayAvroLimits limits;
   relay_avro_limits_init(&limits);
   self->decoder = relay_avro_decoder_new(&limits);
@@ -428,11 +336,6 @@ relay_kafka_channel_consumer_stop(RelayKafkaChannel *self)
       rd_kafka_destroy(self->consumer);
       self->consumer = NULL;
     }
-  for (guint i = 0; self->retry && i < self->retry->len; i++)
-    relay_event_unref(g_array_index(self->retry, KafkaTaken, i).ev);
-  if (self->retry)
-    g_array_free(self->retry, TRUE);
-  self->retry = NULL;
-  g_clear_pointer(&self->parts, g_hash_table_destroy);
+  g_clear_pointer(&self->offsets, kafka_offsets_free);
   g_clear_pointer(&self->decoder, relay_avro_decoder_free);
 }

@@ -42,7 +42,7 @@ gboolean relay_kafka_default_partition(const char *text, const RelayComponentCon
 gboolean relay_kafka_event_partition(const RelayEvent *ev, const char *header, gint32 default_partition,
                                      gint32 *out);
 
-/* The delivery reports of the batch a producing component has in flight (one batch at a time). */
+/* The delivery reports of one batch a producing component has in flight (generations tell batches apart). */
 typedef struct
 {
   guint64 generation; /* of the batch in flight: reports of older batches are ignored */

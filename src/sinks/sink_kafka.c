@@ -1,11 +1,21 @@
 /* sink_kafka.c - the Kafka sink (Flume's flume-ng-sinks/flume-ng-kafka-sink/.../sink/kafka/KafkaSink.java):
  * takes up to flumeBatchSize events per transaction and produces one Kafka record per event with librdkafka.
  *
- * Order, as Flume's: channel transaction begin -> take the batch -> produce every record -> wait for every
- * record's delivery report -> channel commit. A record that Kafka did not acknowledge (per acks) rolls the
- * whole batch back and the sink reports FAILED, so the runner waits before the retry (records of the batch
- * that had been acknowledged are sent again: duplicates are bounded by one batch). librdkafka retries
- * transient errors itself (leader changes, a broker down) until message.timeout.ms.
+ * Order per batch, as Flume's: channel transaction begin -> take the batch -> produce every record -> wait
+ * for every record's delivery report -> channel commit. A record that Kafka did not acknowledge (per acks)
+ * rolls its whole batch back and the sink reports FAILED, so the runner waits before the retry (records of
+ * the batch that had been acknowledged are sent again). librdkafka retries transient errors itself (leader
+ * changes, a broker down) until message.timeout.ms.
+ *
+ * Unlike Flume, up to maxBatchesInFlight batches (each its own channel transaction) are in flight at once:
+ * while Kafka acknowledges one, the next is taken and produced, so the producer's queue never runs dry
+ * between batches (Flume's one batch at a time leaves the connection idle for a round trip per batch; kcat
+ * and Kafka's own producers stream). Batches end in order: the oldest is committed once all its records
+ * are acknowledged, or rolled back. The guarantee is per batch as in Flume: a transaction commits only after
+ * every record of it was acknowledged; duplicates after failures are bounded by the batches in flight. A
+ * process() call starts at most KAFKA_BATCHES_PER_CALL batches and returns only after every batch it
+ * started has ended (no transaction outlives a call), draining with rd_kafka_flush (no linger.ms wait) once
+ * it starts no more.
  *
  * Record: topic = the topicHeader header when allowTopicOverride (else kafka.topic, with %{header}
  * escapes); partition = partitionIdHeader's header, else defaultPartitionId, else librdkafka's partitioner;
@@ -31,6 +41,18 @@
 #include <string.h>
 
 #define KAFKA_POLL_MS 100
+#define KAFKA_BATCHES_PER_CALL 64
+
+/* A batch in flight: its channel transaction, events and delivery reports. */
+typedef struct
+{
+  RelayTxn *txn;
+  RelayEvent **events; /* batch_size */
+  guint n;
+  const char *why; /* why a record could not be produced, or NULL */
+  gint64 started;  /* monotonic us */
+  RelayKafkaDelivery delivery;
+} KafkaBatch;
 
 typedef struct
 {
@@ -54,10 +76,12 @@ typedef struct
   /* running (runner thread) */
   rd_kafka_t *rk;
   rd_kafka_topic_t *rkt; /* kafka.topic, when it has no escapes */
-  RelayEvent **batch;
+  gint64 max_in_flight;
+  KafkaBatch *window; /* max_in_flight batches, a ring: oldest at head */
+  guint head, in_flight;
+  guint64 generation;  /* of the last batch begun; delivery reports name theirs */
   GByteArray *scratch; /* Avro datum of one event */
   GString *topic_buf;
-  RelayKafkaDelivery delivery; /* of the batch in flight */
   RelayRateLimit rl;
 } RelaySinkKafka;
 
@@ -66,7 +90,11 @@ typedef struct
 static void
 _dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
-  relay_kafka_delivery_report(&((RelaySinkKafka *)opaque)->delivery, msg);
+  RelaySinkKafka *self = opaque;
+
+  /* only the batch whose generation the record carries counts it */
+  for (guint i = 0; i < self->in_flight; i++)
+    relay_kafka_delivery_report(&self->window[(self->head + i) % self->max_in_flight].delivery, msg);
 }
 
 /* ---- one record ---- */
@@ -127,9 +155,9 @@ _headers(RelaySinkKafka *self, const RelayEvent *ev)
 
 /* Produces one record; waits (serving delivery reports) while librdkafka's queue is full. Takes hdrs. */
 static gboolean
-_produce_record(RelaySinkKafka *self, rd_kafka_topic_t *rkt, gint32 partition, const void *value,
-                gsize value_len, const char *key, gint64 timestamp, rd_kafka_headers_t *hdrs,
-                const char **why)
+_produce_record(RelaySinkKafka *self, RelayKafkaDelivery *delivery, rd_kafka_topic_t *rkt, gint32 partition,
+                const void *value, gsize value_len, const char *key, gint64 timestamp,
+                rd_kafka_headers_t *hdrs, const char **why)
 {
   for (;;)
     {
@@ -137,11 +165,10 @@ _produce_record(RelaySinkKafka *self, rd_kafka_topic_t *rkt, gint32 partition, c
           self->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, value_len),
           RD_KAFKA_V_KEY(key, key ? strlen(key) : 0), RD_KAFKA_V_TIMESTAMP(timestamp),
-          RD_KAFKA_V_OPAQUE(relay_kafka_delivery_opaque(&self->delivery)), RD_KAFKA_V_HEADERS(hdrs),
-          RD_KAFKA_V_END);
+          RD_KAFKA_V_OPAQUE(relay_kafka_delivery_opaque(delivery)), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
         {
-          self->delivery.pending++;
+          delivery->pending++;
           return TRUE; /* hdrs now belong to the record */
         }
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || relay_sink_abort_requested(&self->super))
@@ -157,7 +184,7 @@ _produce_record(RelaySinkKafka *self, rd_kafka_topic_t *rkt, gint32 partition, c
 
 /* Produces ev. FALSE with why set when the record cannot be produced. */
 static gboolean
-_produce(RelaySinkKafka *self, const RelayEvent *ev, const char **why)
+_produce(RelaySinkKafka *self, RelayKafkaDelivery *delivery, const RelayEvent *ev, const char **why)
 {
   const char *topic = NULL;
   gint32 partition;
@@ -191,71 +218,132 @@ _produce(RelaySinkKafka *self, const RelayEvent *ev, const char **why)
       *why = "invalid topic name";
       return FALSE;
     }
-  gboolean ok = _produce_record(self, rkt, partition, value, value_len, key, _timestamp(self, ev), hdrs, why);
+  gboolean ok = _produce_record(self, delivery, rkt, partition, value, value_len, key, _timestamp(self, ev),
+                                hdrs, why);
   if (topic)
     rd_kafka_topic_destroy(rkt);
   return ok;
 }
 
-/* ---- one batch (runner thread) ---- */
+/* ---- batches (runner thread) ---- */
 
-static RelaySinkStatus
-_fail_batch(RelaySinkKafka *self, RelayTxn *txn, guint n, const char *why)
+/* Begins a batch at the window's tail: takes it and produces its records. Returns its size (0: nothing
+ * taken, the transaction is closed and no batch is in flight for it). */
+static guint
+_batch_begin(RelaySinkKafka *self)
 {
   RelaySink *sink = &self->super;
+  KafkaBatch *b = &self->window[(self->head + self->in_flight) % self->max_in_flight];
 
-  relay_txn_rollback(txn);
-  relay_txn_close(txn);
-  relay_counter_inc(&sink->counters.event_write_fail);
+  b->txn = relay_channel_begin(sink->channel);
+  b->n = relay_txn_take(b->txn, b->events, (guint)self->batch_size);
+  if (b->n == 0)
+    {
+      relay_txn_commit(b->txn);
+      relay_txn_close(b->txn);
+      relay_counter_inc(&sink->counters.batch_empty);
+      return 0;
+    }
+  b->why = NULL;
+  b->started = g_get_monotonic_time();
+  b->delivery.generation = ++self->generation;
+  b->delivery.pending = b->delivery.failed = 0;
+  self->in_flight++;
+  relay_counter_add(&sink->counters.event_drain_attempt, b->n);
+  for (guint i = 0; i < b->n && !b->why; i++)
+    if (_produce(self, &b->delivery, b->events[i], &b->why))
+      relay_counter_add(&sink->counters.bytes_sent, b->events[i]->body_len);
+  return b->n;
+}
+
+/* Waits until Kafka acknowledged or refused every record of the oldest batch (or the runner aborts).
+ * drain: no batch follows, so the records are sent at once (rd_kafka_flush) instead of after linger.ms. */
+static void
+_batch_wait(RelaySinkKafka *self, gboolean drain)
+{
+  KafkaBatch *b = &self->window[self->head];
+
+  while (b->delivery.pending && !relay_sink_abort_requested(&self->super))
+    {
+      if (drain)
+        rd_kafka_flush(self->rk, KAFKA_POLL_MS);
+      else
+        rd_kafka_poll(self->rk, KAFKA_POLL_MS);
+    }
+}
+
+/* Ends the oldest batch: commit when Kafka acknowledged every record, else rollback. FALSE when it failed. */
+static gboolean
+_batch_end(RelaySinkKafka *self)
+{
+  RelaySink *sink = &self->super;
+  KafkaBatch *b = &self->window[self->head];
+  const char *why = b->why;
+
+  self->head = (self->head + 1) % self->max_in_flight;
+  self->in_flight--;
+  relay_counter_add(&sink->counters.kafka_event_send_time_ms, (g_get_monotonic_time() - b->started) / 1000);
+  if (!why && b->delivery.failed)
+    why = rd_kafka_err2str(b->delivery.first_error);
+  if (!why && b->delivery.pending)
+    why = "stopping before Kafka acknowledged every record";
+  b->delivery.generation = 0; /* late reports of a rolled-back batch are ignored */
+  RelayChannelResult result = why ? RELAY_CHANNEL_OK : relay_txn_commit(b->txn);
+  if (!why && result == RELAY_CHANNEL_OK)
+    {
+      relay_txn_close(b->txn);
+      relay_counter_add(&sink->counters.event_drain_success, b->n);
+      if (b->n < self->batch_size)
+        relay_counter_inc(&sink->counters.batch_underflow);
+      else
+        relay_counter_inc(&sink->counters.batch_complete);
+      return TRUE;
+    }
+  relay_txn_rollback(b->txn);
+  relay_txn_close(b->txn);
   relay_counter_inc(&sink->counters.rollback_count);
-  relay_log_ratelimited(&self->rl, RELAY_LOG_WARN, sink->super.log_prefix,
-                        "batch of %u events not delivered to Kafka, rolled back: %s", n, why);
-  return RELAY_SINK_FAILED;
+  if (why)
+    {
+      relay_counter_inc(&sink->counters.event_write_fail);
+      relay_log_ratelimited(&self->rl, RELAY_LOG_WARN, sink->super.log_prefix,
+                            "batch of %u events not delivered to Kafka, rolled back: %s", b->n, why);
+    }
+  else
+    {
+      relay_counter_inc(&sink->counters.channel_read_fail);
+      relay_warn(sink->super.log_prefix, "take commit failed, rolled back result=%s",
+                 relay_channel_result_name(result));
+    }
+  return FALSE;
 }
 
 static RelaySinkStatus
 _kafka_process(RelaySink *sink)
 {
   RelaySinkKafka *self = (RelaySinkKafka *)sink;
-  RelayTxn *txn = relay_channel_begin(sink->channel);
-  guint n = relay_txn_take(txn, self->batch, (guint)self->batch_size);
-  const char *why = NULL;
-  gint64 started = g_get_monotonic_time();
+  gboolean more = TRUE, failed = FALSE;
+  guint started = 0;
 
-  relay_counter_add(&sink->counters.event_drain_attempt, n);
-  relay_kafka_delivery_begin(&self->delivery);
-  for (guint i = 0; i < n && !why; i++)
-    if (_produce(self, self->batch[i], &why))
-      relay_counter_add(&sink->counters.bytes_sent, self->batch[i]->body_len);
-  /* flush: send now without waiting for linger.ms, and serve the delivery reports (as Flume's flush()) */
-  while (self->delivery.pending && !relay_sink_abort_requested(sink))
-    rd_kafka_flush(self->rk, KAFKA_POLL_MS);
-  relay_counter_add(&sink->counters.kafka_event_send_time_ms, (g_get_monotonic_time() - started) / 1000);
-  if (!why && self->delivery.failed)
-    why = rd_kafka_err2str(self->delivery.first_error);
-  if (!why && self->delivery.pending)
-    why = "stopping before Kafka acknowledged every record";
-  if (why)
-    return _fail_batch(self, txn, n, why);
-  RelayChannelResult result = relay_txn_commit(txn);
-  if (result != RELAY_CHANNEL_OK)
+  for (;;)
     {
-      relay_txn_rollback(txn);
-      relay_txn_close(txn);
-      relay_counter_inc(&sink->counters.channel_read_fail);
-      relay_warn(sink->super.log_prefix, "take commit failed, rolled back result=%s",
-                 relay_channel_result_name(result));
-      return RELAY_SINK_FAILED;
+      while (more && self->in_flight < self->max_in_flight)
+        {
+          guint n = _batch_begin(self);
+          KafkaBatch *last
+              = &self->window[(self->head + self->in_flight + self->max_in_flight - 1) % self->max_in_flight];
+          /* no more after a short batch, a record that could not be produced, or at shutdown */
+          more = n == self->batch_size && !last->why && ++started < KAFKA_BATCHES_PER_CALL
+                 && !relay_sink_abort_requested(sink);
+        }
+      if (self->in_flight == 0)
+        break;
+      _batch_wait(self, !more);
+      failed = !_batch_end(self) || failed;
+      more = more && !failed;
     }
-  relay_txn_close(txn);
-  relay_counter_add(&sink->counters.event_drain_success, n);
-  if (n == 0)
-    relay_counter_inc(&sink->counters.batch_empty);
-  else if (n < self->batch_size)
-    relay_counter_inc(&sink->counters.batch_underflow);
-  else
-    relay_counter_inc(&sink->counters.batch_complete);
-  return n < self->batch_size ? RELAY_SINK_BACKOFF : RELAY_SINK_READY;
+  if (failed)
+    return RELAY_SINK_FAILED;
+  return started == KAFKA_BATCHES_PER_CALL ? RELAY_SINK_READY : RELAY_SINK_BACKOFF;
 }
 
 /* ---- configuration and lifecycle (main thread) ---- */
@@ -294,7 +382,10 @@ _kafka_start(RelayComponent *component, GError **error)
     return FALSE;
   if (!self->topic_escaped)
     self->rkt = rd_kafka_topic_new(self->rk, self->topic, NULL);
-  self->batch = g_new0(RelayEvent *, self->batch_size);
+  self->window = g_new0(KafkaBatch, self->max_in_flight);
+  for (gint64 i = 0; i < self->max_in_flight; i++)
+    self->window[i].events = g_new0(RelayEvent *, self->batch_size);
+  self->head = self->in_flight = 0;
   self->scratch = g_byte_array_new();
   self->topic_buf = g_string_new(NULL);
   self->rl = (RelayRateLimit)RELAY_RATELIMIT_INIT;
@@ -330,7 +421,9 @@ _kafka_free(RelayComponent *component)
   if (self->conf)
     rd_kafka_conf_destroy(self->conf);
   relay_kafka_header_map_free(self->header_map);
-  g_free(self->batch);
+  for (gint64 i = 0; self->window && i < self->max_in_flight; i++)
+    g_free(self->window[i].events);
+  g_free(self->window);
   if (self->scratch)
     g_byte_array_free(self->scratch, TRUE);
   if (self->topic_buf)
@@ -344,6 +437,9 @@ static const RelayOption _kafka_options[] = {
                        "topic of the records; %{header} is replaced by the event's header"),
   RELAY_OPT_INT_ROW("flumeBatchSize", "100", 1, 1000000, RelaySinkKafka, batch_size, RELAY_OPTF_BATCH_SIZE,
                     "events taken and produced per transaction (committed once Kafka acknowledged all)"),
+  RELAY_OPT_INT_ROW(
+      "maxBatchesInFlight", "4", 1, 64, RelaySinkKafka, max_in_flight, 0,
+      "batches (transactions) produced before the oldest is acknowledged; 1 = Flume's behaviour"),
   RELAY_OPT_BOOL_ROW("allowTopicOverride", "true", RelaySinkKafka, allow_topic_override, 0,
                      "an event's topicHeader header names its topic"),
   RELAY_OPT_STRING_ROW("topicHeader", "topic", RelaySinkKafka, topic_header, 0,
