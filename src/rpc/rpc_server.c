@@ -597,6 +597,7 @@ _conn_tls_input(RelayRpcConn *conn, const guint8 *data, gsize len)
                          relay_tls_conn_failure_detail(conn->tconn));
           return FALSE;
         }
+      relay_counter_inc(&conn->server->source->counters.tls_handshakes);
       relay_debug(_prefix(conn->server), "TLS established peer=%s subject=%s", conn->peer,
                   relay_tls_conn_peer_subject(conn->tconn) ? relay_tls_conn_peer_subject(conn->tconn) : "-");
     }
