@@ -35,6 +35,7 @@ typedef struct
   gint64 protocol_errors[RELAY_PROTO_ERROR_N]; /* connections closed for bad input, by kind */
   gint64 connections_refused;                  /* over max-connections or refused by ipFilterRules */
   gint64 tls_errors[RELAY_TLS_FAIL_N];         /* connections closed by a TLS failure, by reason */
+  gint64 tls_handshakes; /* TLS handshakes completed and accepted (always full: sessions are never resumed) */
   /* resource limits (issue 16) */
   gint64 accept_failures; /* accept() calls that failed (out of descriptors); the listener rested */
   gint64 idle_closed;     /* connections closed after idle-timeout without a request */

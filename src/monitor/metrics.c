@@ -140,6 +140,9 @@ static const RelayMetricDef _source_defs[] = {
     "reason=\"rejected-by-peer\"", SRC(tls_errors[RELAY_TLS_FAIL_PEER_REJECTED]) },
   { "TlsErrorHandshakeCount", "relayd_source_tls_errors_total", NULL, RELAY_METRIC_COUNTER,
     "reason=\"handshake-failed\"", SRC(tls_errors[RELAY_TLS_FAIL_HANDSHAKE]) },
+  { "TlsHandshakeCount", "relayd_source_tls_handshakes_total",
+    "TLS handshakes completed and accepted (full handshakes: sessions are never resumed)",
+    RELAY_METRIC_COUNTER, NULL, SRC(tls_handshakes) },
   /* resource limits (issue 16) */
   { "AcceptFailCount", "relayd_source_accept_failures_total",
     "accept() calls that failed (out of descriptors); the listener rested", RELAY_METRIC_COUNTER, NULL,

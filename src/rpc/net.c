@@ -404,6 +404,8 @@ _tls_established(RelayNetConn *conn)
       _tls_fail_conn(conn);
       return FALSE;
     }
+  if (conn->server->config.tls_handshakes)
+    relay_counter_inc(conn->server->config.tls_handshakes);
   const char *subject = relay_tls_conn_peer_subject(conn->tconn);
   relay_debug(conn->server->log_prefix, "TLS established peer=%s subject=%s", conn->peer,
               subject ? subject : "-");

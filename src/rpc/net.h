@@ -119,6 +119,7 @@ typedef struct
   RelayTls *tls; /* may be NULL; the server takes a reference */
   gboolean refuse_tls_hello;
   gint64 *tls_errors;
+  gint64 *tls_handshakes; /* may be NULL: counts handshakes completed and accepted */
 } RelayNetServerConfig;
 
 /* Why reading is paused; reading resumes when no bit is left. */

@@ -571,12 +571,12 @@ _conn_tls_input(RelayRpcConn *conn, const guint8 *data, gsize len)
       data = conn->tls_buf->data;
       len = conn->tls_buf->len;
     }
-  relay_tls_conn_feed(conn->tconn, data, len);
   gboolean was_established = relay_tls_conn_established(conn->tconn);
   GByteArray *dst = _deflate_inside(conn) ? conn->tls_buf : conn->in;
   if (dst == conn->tls_buf)
-    g_byte_array_set_size(dst, 0);
-  RelayTlsIo io = relay_tls_conn_read(conn->tconn, dst, dst == conn->in ? conn->in->len + limit : limit);
+    g_byte_array_set_size(dst, 0); /* data is never tls_buf then: deflate is outside or inside, not both */
+  RelayTlsIo io = relay_tls_conn_feed_read(conn->tconn, data, len, dst,
+                                           dst == conn->in ? conn->in->len + limit : limit);
   if (io == RELAY_TLS_IO_FAILED)
     {
       _conn_tls_fail(conn, relay_tls_conn_failure(conn->tconn), relay_tls_conn_failure_detail(conn->tconn));
@@ -597,6 +597,7 @@ _conn_tls_input(RelayRpcConn *conn, const guint8 *data, gsize len)
                          relay_tls_conn_failure_detail(conn->tconn));
           return FALSE;
         }
+      relay_counter_inc(&conn->server->source->counters.tls_handshakes);
       relay_debug(_prefix(conn->server), "TLS established peer=%s subject=%s", conn->peer,
                   relay_tls_conn_peer_subject(conn->tconn) ? relay_tls_conn_peer_subject(conn->tconn) : "-");
     }

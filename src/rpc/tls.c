@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "relay_mutex.h"
+#include "tls_inbio.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -716,9 +717,8 @@ relay_tls_conn_new(RelayTls *tls, const char *host)
   relay_mutex_lock(&tls->lock);
   self->ssl = SSL_new(tls->ctx);
   relay_mutex_unlock(&tls->lock);
-  self->rbio = BIO_new(BIO_s_mem());
+  self->rbio = relay_tls_inbio_new();
   self->wbio = BIO_new(BIO_s_mem());
-  BIO_set_mem_eof_return(self->rbio, -1); /* empty = "want more", not EOF */
   SSL_set_bio(self->ssl, self->rbio, self->wbio);
   self->failure = RELAY_TLS_FAIL_HANDSHAKE;
   if (tls->server)
@@ -758,7 +758,7 @@ void
 relay_tls_conn_feed(RelayTlsConn *self, const guint8 *data, gsize len)
 {
   if (len)
-    BIO_write(self->rbio, data, (int)len);
+    relay_tls_inbio_append(self->rbio, data, len);
 }
 
 void
@@ -872,6 +872,15 @@ relay_tls_conn_read(RelayTlsConn *self, GByteArray *out, gsize max_out)
 }
 
 RelayTlsIo
+relay_tls_conn_feed_read(RelayTlsConn *self, const guint8 *data, gsize len, GByteArray *out, gsize max_out)
+{
+  relay_tls_inbio_lend(self->rbio, data, len);
+  RelayTlsIo io = relay_tls_conn_read(self, out, max_out);
+  relay_tls_inbio_unlend(self->rbio);
+  return io;
+}
+
+RelayTlsIo
 relay_tls_conn_write(RelayTlsConn *self, const guint8 *data, gsize len)
 {
   ERR_clear_error();
@@ -941,7 +950,7 @@ relay_tls_conn_consume_output(RelayTlsConn *self, gsize n)
 gsize
 relay_tls_conn_input_pending(RelayTlsConn *self)
 {
-  return BIO_ctrl_pending(self->rbio);
+  return relay_tls_inbio_pending(self->rbio);
 }
 
 gboolean

@@ -187,6 +187,10 @@ RelayTlsIo relay_tls_conn_read(RelayTlsConn *self, GByteArray *out, gsize max_ou
 /* The same into a caller's buffer: decrypts at most cap bytes straight into buf, *n_read says how many
  * (cap 0 only advances the handshake). */
 RelayTlsIo relay_tls_conn_read_into(RelayTlsConn *self, guint8 *buf, gsize cap, gsize *n_read);
+/* relay_tls_conn_feed() then relay_tls_conn_read() without copying data first: OpenSSL reads the records
+ * straight from data; only what it leaves (a partial record, or records past max_out) is copied and kept. */
+RelayTlsIo relay_tls_conn_feed_read(RelayTlsConn *self, const guint8 *data, gsize len, GByteArray *out,
+                                    gsize max_out);
 /* Bytes fed and not yet decrypted (to bound what an owner feeds). */
 gsize relay_tls_conn_input_pending(RelayTlsConn *self);
 /* Encrypts len plaintext bytes (the handshake must be complete). */

@@ -12,7 +12,8 @@
  * transport = http (relayd's key; Flume's AvroSource has only Netty) serves Avro's standard HTTP transport
  * instead (avro_http.h): one POST per call, a handshake in every request (stateless), the reply sent as the
  * HTTP response after the commit, so a full channel answers 200 with Status FAILED. Malformed HTTP gets a
- * 4xx response and the connection closed, counted like any protocol error. */
+ * 4xx response and the connection closed, counted like any protocol error. With ssl it is HTTPS: the RPC
+ * server's TLS layer sits under either transport. */
 #include "avro_http.h"
 #include "avro_proto.h"
 #include "log.h"
@@ -362,12 +363,6 @@ _configure(RelayComponent *component, const RelayComponentConfig *cc, RelayConfi
   RelayAvroSource *self = (RelayAvroSource *)component;
   char *why = NULL;
 
-  if (self->tls.ssl && self->transport == 1)
-    {
-      relay_config_report_add(report, relay_component_config_get(cc, "ssl"), cc->label, "ssl",
-                              "TLS is not available with transport = http yet; source %s removed", cc->name);
-      return FALSE;
-    }
   if (!relay_tls_component_configure(&self->tls, TRUE, component->log_prefix, cc, report, &self->tls_ctx))
     return FALSE;
   if (self->transport == 1 && self->compression_type == 1)

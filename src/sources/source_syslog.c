@@ -695,6 +695,7 @@ _start(RelayComponent *self, GError **error)
     .tls = src->tls_ctx,
     .refuse_tls_hello = TRUE,
     .tls_errors = src->super.counters.tls_errors,
+    .tls_handshakes = &src->super.counters.tls_handshakes,
   };
 
   if (!src->super.cp || !src->super.base)

@@ -184,8 +184,16 @@ trap '_avro_cleanup_bg; _it_cleanup' EXIT
 # ($TOP_BUILDDIR/tests/node, shared by the Node tests), in NODE_DIR; skips the test (77) without node, npm or
 # registry access.
 avro_require_node_avsc() {
-  command -v node >/dev/null 2>&1 || it_skip "node is not installed"
-  command -v npm >/dev/null 2>&1 || it_skip "npm is not installed"
+  avro_have_node_avsc || it_skip "$AVRO_NODE_MISSING"
+}
+
+# avro_have_node_avsc: the same for a test that only skips its Node part: status 1 and the reason in
+# AVRO_NODE_MISSING when node, npm or avsc cannot be had.
+avro_have_node_avsc() {
+  AVRO_NODE_MISSING=
+  command -v node >/dev/null 2>&1 || AVRO_NODE_MISSING="node is not installed"
+  command -v npm >/dev/null 2>&1 || AVRO_NODE_MISSING=${AVRO_NODE_MISSING:-"npm is not installed"}
+  [ -z "$AVRO_NODE_MISSING" ] || return 1
   NODE_DIR="$TOP_BUILDDIR/tests/node"
   if ! node -e 'process.exit(/^5\./.test(require(process.argv[1] + "/package.json").version) ? 0 : 1)' \
     "$NODE_DIR/node_modules/avsc" 2>/dev/null; then
@@ -194,7 +202,8 @@ avro_require_node_avsc() {
     [ -f "$NODE_DIR/package.json" ] || echo '{ "name": "relayd-avro-interop", "private": true }' >"$NODE_DIR/package.json"
     if ! (cd "$NODE_DIR" && timeout 30 npm install --no-audit --no-fund avsc@5) >"$IT_TMP/npm.log" 2>&1; then
       tail -n 20 "$IT_TMP/npm.log"
-      it_skip "npm install avsc@5 failed (no registry access?)"
+      AVRO_NODE_MISSING="npm install avsc@5 failed (no registry access?)"
+      return 1
     fi
   fi
 }

@@ -61,8 +61,9 @@ _tls_bundle() {
     -passout "pass:$TLS_PASS" -out "$d/$name.p12" 2>/dev/null || it_fail "cannot make $name.p12"
 }
 
-# tls_metric PORT FAMILY REASON: the value of FAMILY{reason="REASON"} summed over components on the
-# Prometheus page of the relayd whose --metrics-port is PORT (0 if absent).
+# tls_metric PORT FAMILY REASON: the value of FAMILY{reason="REASON"} (every FAMILY sample when REASON is
+# empty) summed over components on the Prometheus page of the relayd whose --metrics-port is PORT (0 if
+# absent).
 tls_metric() {
   "$PYTHON" - "$1" "$2" "$3" <<'PY'
 import re, sys, urllib.request
@@ -70,7 +71,7 @@ port, family, reason = sys.argv[1:]
 body = urllib.request.urlopen("http://127.0.0.1:%s/prometheus" % port, timeout=10).read().decode()
 total = 0
 for line in body.splitlines():
-    if line.startswith(family + "{") and ('reason="%s"' % reason) in line:
+    if line.startswith(family + "{") and (not reason or ('reason="%s"' % reason) in line):
         total += float(line.rsplit(" ", 1)[1])
 print(int(total))
 PY

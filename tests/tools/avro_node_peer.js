@@ -7,10 +7,12 @@
  * (pipelined, matched by serial). This script only adds the optional deflate layer (a zlib stream in each
  * direction, sync-flushed) and the test's bookkeeping. avsc is found through NODE_PATH.
  *
- *   avro_node_peer.js client PORT FIRST COUNT BATCH INFLIGHT [deflate] [single]
+ *   avro_node_peer.js client PORT FIRST COUNT BATCH INFLIGHT [deflate] [single] [tls=CA[,CERT,KEY]]
  *     sends bodies FIRST..FIRST+COUNT-1 (decimal, header n=<number>) as appendBatch calls of BATCH events
  *     (append of one event with "single"), at most INFLIGHT calls outstanding on the one connection;
  *     prints "client: calls=C ok=O events=N handshakes=M1,M2.." and exits 0 only if every call got OK.
+ *     With tls= the connection is Node's tls module (the server's certificate verified against CA and its
+ *     IP address, 127.0.0.1; CERT and KEY: a client certificate), with deflate inside TLS.
  *   avro_node_peer.js server PORT OUTFILE FAIL_FIRST [deflate]
  *     answers FAILED to the first FAIL_FIRST calls (writing nothing), then writes every body as a line to
  *     OUTFILE and answers OK; prints "listening port=P" and, on SIGTERM,
@@ -22,6 +24,7 @@ const avro = require('avsc');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
+const tls = require('tls');
 const zlib = require('zlib');
 
 const PROTOCOL = path.join(__dirname, '..', '..', 'idl', 'flume.avpr');
@@ -48,10 +51,24 @@ function makeEvent(number) {
   return { headers: { n: text }, body: Buffer.from(text) };
 }
 
-function runClient(port, first, count, batch, inflight, deflate, single) {
+/* A plain TCP connection, or TLS with tlsArg "CA[,CERT,KEY]". */
+function connect(port, tlsArg) {
+  if (!tlsArg) {
+    return net.connect(port, '127.0.0.1');
+  }
+  const [ca, cert, key] = tlsArg.split(',');
+  const options = { host: '127.0.0.1', port, ca: fs.readFileSync(ca) };
+  if (cert) {
+    options.cert = fs.readFileSync(cert);
+    options.key = fs.readFileSync(key);
+  }
+  return tls.connect(options);
+}
+
+function runClient(port, first, count, batch, inflight, deflate, single, tlsArg) {
   const svc = loadService();
   const client = svc.createClient({ timeout: 20000 });
-  const socket = net.connect(port, '127.0.0.1');
+  const socket = connect(port, tlsArg);
   socket.setNoDelay(true);
   const channel = client.createChannel(transportFor(socket, deflate));
   const matches = [];
@@ -163,12 +180,14 @@ function main(argv) {
   const role = argv[0];
   const int = (s) => parseInt(s, 10);
   if (role === 'client' && argv.length >= 6) {
+    const tlsArg = argv.filter((a) => a.startsWith('tls=')).map((a) => a.slice(4))[0];
     runClient(int(argv[1]), int(argv[2]), int(argv[3]), int(argv[4]), int(argv[5]), argv.includes('deflate'),
-              argv.includes('single'));
+              argv.includes('single'), tlsArg);
   } else if (role === 'server' && argv.length >= 4) {
     runServer(int(argv[1]), argv[2], int(argv[3]), argv.includes('deflate'));
   } else {
-    console.error('usage: avro_node_peer.js client PORT FIRST COUNT BATCH INFLIGHT [deflate] [single]\n' +
+    console.error('usage: avro_node_peer.js client PORT FIRST COUNT BATCH INFLIGHT [deflate] [single] ' +
+                  '[tls=CA[,CERT,KEY]]\n' +
                   '       avro_node_peer.js server PORT OUTFILE FAIL_FIRST [deflate]');
     process.exit(2);
   }
