@@ -122,7 +122,11 @@ _5424_time(const char *p, gsize len, gint64 *ms)
       gsize n = 0;
       gint64 frac = 0;
       while (i + 1 + n < len && g_ascii_isdigit(p[i + 1 + n]))
-        frac = frac * 10 + (p[i + 1 + n++] - '0');
+        {
+          if (n < 18) /* more digits are refused below; 18 cannot overflow */
+            frac = frac * 10 + (p[i + 1 + n] - '0');
+          n++;
+        }
       if (n == 0 || n > 18 || i + 1 + n >= len)
         return FALSE;
       for (gsize k = n; k > 3; k--)
