@@ -263,8 +263,8 @@ _parse(SyslogConn *sc, const guint8 *msg, gsize len, gboolean incomplete, gint64
   RelayEvent *ev = NULL;
 
   if (src->ports)
-    return relay_syslog_parse_multiport(msg, len, src->keep, incomplete, sc->port->utf8, now_ms, sc->extra,
-                                        sc->n_extra, status);
+    return relay_syslog_parse_multiport(src->arena, msg, len, src->keep, incomplete, sc->port->utf8, now_ms,
+                                        sc->extra, sc->n_extra, status);
   if (src->format)
     ev = relay_syslog_format_parse(src->format, msg, len, src->keep, incomplete, sc->extra, sc->n_extra,
                                    status);

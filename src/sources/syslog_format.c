@@ -13,8 +13,6 @@
 
 #include <string.h>
 
-#define _MAX_HEADERS 16
-
 struct _RelaySyslogFormat
 {
   GRegex *regex;       /* anchored at both ends: Matcher.matches() */
@@ -208,18 +206,7 @@ _timestamp(const RelaySyslogFormat *self, const guint8 *stamp, gsize len, char o
   return ok;
 }
 
-typedef struct
-{
-  RelayHeader h[_MAX_HEADERS];
-  guint n;
-} _Headers;
-
-static void
-_add(_Headers *h, const char *key, const void *value, gsize len)
-{
-  if (h->n < _MAX_HEADERS)
-    h->h[h->n++] = (RelayHeader){ key, value, (guint32)strlen(key), (guint32)len };
-}
+#define _add relay_syslog_header
 
 typedef struct
 {
@@ -233,7 +220,7 @@ static RelayEvent *
 _event(const RelaySyslogFormat *self, GMatchInfo *mi, const _Message *m, guint keep, gboolean incomplete,
        const RelayHeader *extra, guint n_extra)
 {
-  _Headers h = { .n = 0 };
+  RelaySyslogHeaders h = { .n = 0 };
   RelaySyslogFields f = { 0 };
   const char *text = m->text;
   const guint8 *prio = NULL, *body = m->msg;
@@ -256,9 +243,6 @@ _event(const RelaySyslogFormat *self, GMatchInfo *mi, const _Message *m, guint k
     _add(&h, "host", f.host, f.host_len);
   if (incomplete)
     _add(&h, "flume.syslog.status", "Incomplete", strlen("Incomplete"));
-  for (guint i = 0; i < n_extra; i++)
-    if (h.n < _MAX_HEADERS)
-      h.h[h.n++] = extra[i];
   if (_group(mi, text, 5, &f.body, &f.body_len) && !(keep & RELAY_SYSLOG_KEEP_ALL))
     {
       if (keep)
@@ -269,7 +253,7 @@ _event(const RelaySyslogFormat *self, GMatchInfo *mi, const _Message *m, guint k
           body_len = kept ? kept->len : f.body_len;
         }
     }
-  RelayEvent *ev = relay_event_new(h.h, h.n, body, body_len);
+  RelayEvent *ev = relay_syslog_event(NULL, &h, extra, n_extra, body, body_len);
   if (kept)
     g_string_free(kept, TRUE);
   return ev;

@@ -19,8 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#define _MAX_HEADERS 16
-
 typedef struct
 {
   const char *msg;
@@ -232,18 +230,11 @@ _parse(_Parsed *p, gint64 now_ms)
   return TRUE;
 }
 
-static void
-_add(RelayHeader *h, guint *n, const char *key, const void *value, gsize len)
-{
-  if (*n < _MAX_HEADERS)
-    h[(*n)++] = (RelayHeader){ key, value, (guint32)strlen(key), (guint32)len };
-}
-
 static RelayEvent *
-_event(const _Parsed *p, guint keep, gboolean incomplete, const RelayHeader *extra, guint n_extra)
+_event(RelayEventArena *arena, const _Parsed *p, guint keep, gboolean incomplete, const RelayHeader *extra,
+       guint n_extra)
 {
-  RelayHeader h[_MAX_HEADERS];
-  guint n = 0;
+  RelaySyslogHeaders h = { .n = 0 };
   char facility[12], severity[12], ts[24];
   const void *body = p->msg;
   gsize body_len = p->len;
@@ -252,32 +243,31 @@ _event(const _Parsed *p, guint keep, gboolean incomplete, const RelayHeader *ext
   g_snprintf(facility, sizeof facility, "%d", p->pri / 8);
   g_snprintf(severity, sizeof severity, "%d", p->pri % 8);
   g_snprintf(ts, sizeof ts, "%" G_GINT64_FORMAT, p->ts);
-  _add(h, &n, "Priority", p->msg + 1, p->pri_len);
-  _add(h, &n, "Facility", facility, strlen(facility));
-  _add(h, &n, "Severity", severity, strlen(severity));
+  relay_syslog_header(&h, "Priority", p->msg + 1, p->pri_len);
+  relay_syslog_header(&h, "Facility", facility, strlen(facility));
+  relay_syslog_header(&h, "Severity", severity, strlen(severity));
   if (p->f.version)
-    _add(h, &n, "Version", p->f.version, 1);
-  _add(h, &n, "timestamp", ts, strlen(ts));
-  _add(h, &n, "host", p->f.host, p->f.host_len);
+    relay_syslog_header(&h, "Version", p->f.version, 1);
+  relay_syslog_header(&h, "timestamp", ts, strlen(ts));
+  relay_syslog_header(&h, "host", p->f.host, p->f.host_len);
   if (incomplete)
-    _add(h, &n, "flume.syslog.status", "Incomplete", strlen("Incomplete"));
-  for (guint i = 0; i < n_extra && n < _MAX_HEADERS; i++)
-    h[n++] = extra[i];
+    relay_syslog_header(&h, "flume.syslog.status", "Incomplete", strlen("Incomplete"));
   if (p->f.body_len > 0 && !(keep & RELAY_SYSLOG_KEEP_ALL))
     {
       kept = keep ? relay_syslog_kept_body(keep, p->msg + 1, p->pri_len, &p->f) : NULL;
       body = kept ? (const void *)kept->str : p->f.body;
       body_len = kept ? kept->len : p->f.body_len;
     }
-  RelayEvent *ev = relay_event_new(h, n, body, body_len);
+  RelayEvent *ev = relay_syslog_event(arena, &h, extra, n_extra, body, body_len);
   if (kept)
     g_string_free(kept, TRUE);
   return ev;
 }
 
 RelayEvent *
-relay_syslog_parse_multiport(const guint8 *msg, gsize len, guint keep, gboolean incomplete, gboolean utf8,
-                             gint64 now_ms, const RelayHeader *extra, guint n_extra, const char **status)
+relay_syslog_parse_multiport(RelayEventArena *arena, const guint8 *msg, gsize len, guint keep,
+                             gboolean incomplete, gboolean utf8, gint64 now_ms, const RelayHeader *extra,
+                             guint n_extra, const char **status)
 {
   _Parsed p = { .msg = (const char *)msg, .len = len };
 
@@ -286,13 +276,10 @@ relay_syslog_parse_multiport(const guint8 *msg, gsize len, guint keep, gboolean 
   if ((!utf8 || g_utf8_validate_len(p.msg, len, NULL)) && _parse(&p, now_ms))
     {
       *status = incomplete ? "Incomplete" : NULL;
-      return _event(&p, keep, incomplete, extra, n_extra);
+      return _event(arena, &p, keep, incomplete, extra, n_extra);
     }
-  RelayHeader h[_MAX_HEADERS];
-  guint n = 0;
-  _add(h, &n, "flume.syslog.status", "Invalid", strlen("Invalid"));
-  for (guint i = 0; i < n_extra && n < _MAX_HEADERS; i++)
-    h[n++] = extra[i];
+  RelaySyslogHeaders h = { .n = 0 };
+  relay_syslog_header(&h, "flume.syslog.status", "Invalid", strlen("Invalid"));
   *status = "Invalid";
-  return relay_event_new(h, n, msg, len);
+  return relay_syslog_event(arena, &h, extra, n_extra, msg, len);
 }

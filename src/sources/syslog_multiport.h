@@ -16,9 +16,9 @@
 /* Parses one message (without its terminator) into a new event, or NULL for an empty message. utf8: the
  * port's charset is UTF-8, so a message that is not valid UTF-8 is Invalid (Flume's decoder refuses it).
  * Other arguments as relay_syslog_parse's. */
-RelayEvent *relay_syslog_parse_multiport(const guint8 *msg, gsize len, guint keep, gboolean incomplete,
-                                         gboolean utf8, gint64 now_ms, const RelayHeader *extra,
-                                         guint n_extra, const char **status);
+RelayEvent *relay_syslog_parse_multiport(RelayEventArena *arena, const guint8 *msg, gsize len, guint keep,
+                                         gboolean incomplete, gboolean utf8, gint64 now_ms,
+                                         const RelayHeader *extra, guint n_extra, const char **status);
 
 /* Epoch ms of SyslogParser's RFC 3164 stamp (exactly 15 characters, "Mmm dd HH:MM:SS"), read as UTC, or 0
  * when it is not one (as Flume). Exposed for tests. */

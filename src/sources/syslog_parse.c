@@ -24,8 +24,6 @@
 #include <string.h>
 #include <time.h>
 
-#define _MAX_HEADERS 16
-
 /* ---- character classes of Java's regular expressions (one table lookup each) ---- */
 
 enum
@@ -505,24 +503,7 @@ _match_with_version(const guint8 *p, const guint8 *end,
 
 /* ---- building the event ---- */
 
-typedef struct
-{
-  RelayHeader headers[_MAX_HEADERS];
-  guint n;
-} _Headers;
-
-static inline void
-_add_len(_Headers *h, const char *key, gsize key_len, const void *value, gsize value_len)
-{
-  if (h->n >= _MAX_HEADERS)
-    return;
-  h->headers[h->n++] = (RelayHeader){
-    .key = key, .value = value, .key_len = (guint32)key_len, .value_len = (guint32)value_len
-  };
-}
-
-/* key: a string literal */
-#define _add(h, key, value, value_len) _add_len(h, key, sizeof key - 1, value, value_len)
+#define _add relay_syslog_header
 
 /* keepFields: "<pri>" version SP stamp SP host SP body (Flume's addFieldsToBody). */
 static GString *
@@ -631,7 +612,7 @@ RelayEvent *
 relay_syslog_parse(RelayEventArena *arena, const guint8 *msg, gsize len, guint keep, gboolean incomplete,
                    gint64 now_ms, const RelayHeader *extra, guint n_extra, const char **status)
 {
-  _Headers h; /* not zeroed: only the first h.n are read */
+  RelaySyslogHeaders h; /* not zeroed: only the first h.n are read */
   _Match m = { 0 };
   char facility[4] = "0", severity[4] = "0", stamp_ms[24];
   gsize facility_len = 1, severity_len = 1;
@@ -697,11 +678,7 @@ relay_syslog_parse(RelayEventArena *arena, const guint8 *msg, gsize len, guint k
     _add(&h, "flume.syslog.status", marked, strlen(marked));
   if (status)
     *status = marked;
-  for (guint i = 0; i < n_extra; i++)
-    if (h.n < _MAX_HEADERS)
-      h.headers[h.n++] = extra[i];
-  RelayEvent *ev = arena ? relay_event_arena_build(arena, h.headers, h.n, body, body_len)
-                         : relay_event_new(h.headers, h.n, body, body_len);
+  RelayEvent *ev = relay_syslog_event(arena, &h, extra, n_extra, body, body_len);
   if (kept)
     g_string_free(kept, TRUE);
   return ev;

@@ -66,6 +66,41 @@ gboolean relay_syslog_frame_next(const guint8 *buf, gsize len, gsize max_size, g
 
 /* ---- for the other parsers of syslog messages (custom formats, multiport) ---- */
 
+/* The headers of one syslog event being built, pointing into the message and the caller's buffers. Every
+ * parser of this source (standard, custom format, multiport) builds its event through these. */
+#define RELAY_SYSLOG_MAX_HEADERS 16
+typedef struct
+{
+  RelayHeader headers[RELAY_SYSLOG_MAX_HEADERS];
+  guint n;
+} RelaySyslogHeaders;
+
+/* Adds a header; past RELAY_SYSLOG_MAX_HEADERS it is dropped. */
+static inline void
+relay_syslog_headers_add(RelaySyslogHeaders *h, const char *key, gsize key_len, const void *value,
+                         gsize value_len)
+{
+  if (h->n < RELAY_SYSLOG_MAX_HEADERS)
+    h->headers[h->n++] = (RelayHeader){
+      .key = key, .value = value, .key_len = (guint32)key_len, .value_len = (guint32)value_len
+    };
+}
+/* key: a string literal */
+#define relay_syslog_header(h, key, value, value_len)                                                        \
+  relay_syslog_headers_add(h, key, sizeof key - 1, value, value_len)
+
+/* Appends the source's own headers (clientIPHeader, portHeader, ...) and builds the event: in arena when
+ * there is one (the main loop's syslogtcp connections), else with its own allocation. */
+static inline RelayEvent *
+relay_syslog_event(RelayEventArena *arena, RelaySyslogHeaders *h, const RelayHeader *extra, guint n_extra,
+                   const void *body, gsize body_len)
+{
+  for (guint i = 0; i < n_extra && h->n < RELAY_SYSLOG_MAX_HEADERS; i++)
+    h->headers[h->n++] = extra[i];
+  return arena ? relay_event_arena_build(arena, h->headers, h->n, body, body_len)
+               : relay_event_new(h->headers, h->n, body, body_len);
+}
+
 /* The parts of a matched message (NULL / 0 when absent). */
 typedef struct
 {

@@ -115,7 +115,7 @@ _check_multiport(const guint8 *msg, gsize len, gboolean incomplete)
 {
   const char *status = "unset";
   RelayEvent *ev
-      = relay_syslog_parse_multiport(msg, len, 0, incomplete, TRUE, FUZZ_NOW_MS, _extra, 2, &status);
+      = relay_syslog_parse_multiport(NULL, msg, len, 0, incomplete, TRUE, FUZZ_NOW_MS, _extra, 2, &status);
 
   if (!ev)
     {

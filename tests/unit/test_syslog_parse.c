@@ -448,8 +448,8 @@ static RelayEvent *
 _multiport(const char *msg, guint keep, gboolean utf8)
 {
   const char *status = NULL;
-  return relay_syslog_parse_multiport((const guint8 *)msg, strlen(msg), keep, FALSE, utf8, NOW_MS, NULL, 0,
-                                      &status);
+  return relay_syslog_parse_multiport(NULL, (const guint8 *)msg, strlen(msg), keep, FALSE, utf8, NOW_MS, NULL,
+                                      0, &status);
 }
 
 static void
