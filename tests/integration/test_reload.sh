@@ -12,10 +12,10 @@
 . "$IT_DIR/avro_lib.sh"
 . "$IT_DIR/reload_lib.sh"
 
-# 10,000 events a chunk (11 chunks): a chunk about fills the fifo's buffer, so feeding it returns at once and
-# relay-send carries it while the next reload runs (larger chunks made each step wait for most of its chunk
-# to pass the chain before the reload, and the test 3x longer, for no more checks).
-N=$(it_scaled 110000)
+# 11 chunks of ~27,000 events: each chunk is fed to relay-send in the background, so relay-send carries it
+# while the next reload runs (a chunk fed in the foreground made each step wait until most of it had passed
+# the chain).
+N=$(it_scaled 300000)
 PA=$(it_free_port)
 PB=$(it_free_port)
 P=$(it_free_port)
@@ -99,8 +99,11 @@ timeout -k 5 240 "$AVRO_SEND" -H "127.0.0.1:$P" -b 1000 --retry-timeout 30 -F "$
 SEND_PID=$!
 exec 7>"$IT_TMP/numbers"
 sent=0
-feed() { # feed COUNT: the next COUNT numbers to relay-send
-  seq "$sent" $((sent + $1 - 1)) >&7
+FEED_PID=
+feed() { # feed COUNT: the next COUNT numbers to relay-send, in the background once the previous chunk is in
+  [ -z "$FEED_PID" ] || wait "$FEED_PID" || it_fail "feeding relay-send failed"
+  seq "$sent" $((sent + $1 - 1)) >&7 &
+  FEED_PID=$!
   sent=$((sent + $1))
 }
 feed "$chunk"
@@ -141,6 +144,7 @@ for i in "${!steps[@]}"; do
   if [ $((i + 1)) -eq ${#steps[@]} ]; then feed $((N - sent)); else feed "$chunk"; fi
 done
 [ "$(send_conn)" = "$conn" ] || it_fail "r1's connection changed after the last reload"
+wait "$FEED_PID" || it_fail "feeding relay-send failed"
 exec 7>&-
 wait $SEND_PID || it_fail "relay-send exited $? (see send.log: $(tail -n 3 "$IT_TMP/send.log"))"
 wait_arrived "$N" 120
