@@ -79,7 +79,10 @@ _tls(Pair *p, gboolean server)
 static RelayTlsIo
 _feed_read(RelayTlsConn *conn, const guint8 *data, gsize len, GByteArray *out, gsize max_out)
 {
-  guint8 *copy = g_memdup2(data, len ? len : 1);
+  guint8 *copy = g_malloc(len + 1);
+
+  if (len)
+    memcpy(copy, data, len);
   RelayTlsIo io = relay_tls_conn_feed_read(conn, copy, len, out, max_out);
 
   memset(copy, 0x5a, len);
