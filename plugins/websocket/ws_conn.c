@@ -54,6 +54,7 @@ typedef struct
   GPtrArray *batch;
   uint64_t seq, batch_seq;
   int putting;
+  int retrying;    /* the last put failed: the batch is put again when `retry` fires, nothing is read */
   int close_code;  /* to send once the batch is committed (0: none) */
   int skip_frames; /* CLOSING: parse frames looking for the peer's close (0: the stream is garbage) */
   struct event *timer, *retry;
@@ -108,8 +109,8 @@ _close_when_committed(WsConn *c, int code)
 {
   c->close_code = code;
   evtimer_del(c->timer); /* no ping now; _send_close arms the wait for the peer's close */
-  if (c->putting)
-    return;
+  if (c->putting || c->retrying)
+    return; /* sent once the batch is committed */
   if (c->batch->len)
     _put_batch(c);
   else
@@ -158,6 +159,7 @@ _on_put_done(RelaydComponent *self, RelaydPutResult result, void *user_data)
   if (result != RELAYD_PUT_OK)
     {
       relayd_conn_pause(c->conn); /* relayd logged and counted the failure: try again soon */
+      c->retrying = 1;
       _arm(c->retry, WS_RETRY_MS);
       return;
     }
@@ -188,8 +190,9 @@ _on_retry(evutil_socket_t fd, short what, void *arg)
 
   (void)fd;
   (void)what;
-  _put_batch(c); /* pauses the connection until done */
-  relayd_conn_resume(c->conn);
+  c->retrying = 0;
+  relayd_conn_resume(c->conn); /* reading resumes from the loop, once the put below is done */
+  _put_batch(c); /* may fail at once (a channel with keep-alive 0): then paused again, retrying again */
 }
 
 /* ---- messages ---- */
@@ -443,7 +446,7 @@ _readable(RelaydConn *conn, void *conn_data)
   while (!relayd_conn_is_paused(conn) && !relayd_conn_is_closing(conn) && c->state != WS_PEER_CLOSED)
     if ((c->state == WS_HANDSHAKE ? _handshake_step(c) : _frame_step(c)) == WS_STEP_STOP)
       break;
-  if (c->state == WS_OPEN && !c->putting && c->batch->len && !relayd_conn_is_closing(conn))
+  if (c->state == WS_OPEN && !c->putting && !c->retrying && c->batch->len && !relayd_conn_is_closing(conn))
     _put_batch(c);
 }
 

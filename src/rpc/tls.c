@@ -489,6 +489,22 @@ struct _RelayTls
 static RelayMutex _registry_lock;
 static GList *_registry;
 
+/* Fixes the certificate chain this side sends when the context is built: the keystore's own chain, or else
+ * the one completed once from the trusted certificates (without the root, which a peer that trusts it has).
+ * Left to OpenSSL, the chain is completed from the trust store on every handshake (a chain verification with
+ * a signature check each time: a third of the CPU that mutual TLS adds to a source's handshake, measured with
+ * callgrind) and the root is sent along. */
+static void
+_fix_chain(SSL_CTX *ctx)
+{
+  STACK_OF(X509) *chain = NULL;
+
+  if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1 && sk_X509_num(chain) <= 0)
+    (void)SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT | SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR);
+  SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+  ERR_clear_error();
+}
+
 /* Builds a context from the files. *key names the configuration key the failure concerns. */
 static SSL_CTX *
 _build_ctx(RelayTls *self, const char **key, GError **error)
@@ -519,6 +535,8 @@ _build_ctx(RelayTls *self, const char **key, GError **error)
     }
   if (!self->server && want_trust && !o->truststore)
     SSL_CTX_set_default_verify_paths(ctx); /* the system's CAs, as the JDK's cacerts */
+  if (o->keystore)
+    _fix_chain(ctx);
   int mode = SSL_VERIFY_NONE;
   if (want_trust)
     mode = SSL_VERIFY_PEER

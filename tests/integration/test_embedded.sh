@@ -6,8 +6,10 @@
 # exported symbols are relay_embedded_* only, versioned; builds tests/tools/embedded_put_prog.c with nothing but
 # `pkg-config --cflags --libs relay-embedded`. Then, against relayd collectors (avro or thrift source ->
 # memory channel -> file_roll):
-#   1. C, failover: 8 threads put N numbered events (batches and single puts) into an embedded agent whose
-#      failover group sends to collector A (priority) and B. Halfway the program pauses; once A has written
+#   1. C, failover: 8 lanes put N numbered events (batches and single puts) into an embedded agent whose
+#      failover group sends to collector A (priority) and B; each lane's share goes through 20 threads one
+#      after the other, so application threads exit between puts (their cached batch array and channel
+#      transaction are freed then: no leak in the sanitizer build) while new ones start putting. Halfway the program pauses; once A has written
 #      everything it was sent, A is SIGKILLed and the program goes on: the rest fails over to B. Stop delivers
 #      everything; every number is in A's or B's files (duplicates allowed and counted). (The pause only makes
 #      sure A holds no acknowledged but unwritten events in its own memory channel when killed: that would be

@@ -15,7 +15,8 @@
 # avsc over Node's https module to r4, both with a client certificate (skipped without node or avsc);
 # every source counts its accepted handshakes in relayd_source_tls_handshakes_total, as many as
 # tests/tools/tls-handshake-flood's parallel clients completed;
-# s_client sees the server chain verified against the CA and TLSv1.2/1.3 negotiable but TLSv1.1 refused, and
+# s_client sees the server chain verified against the CA (r2 sends its certificate alone, without the root
+# of its truststore) and TLSv1.2/1.3 negotiable but TLSv1.1 refused, and
 # r1's exclude-cipher-suites (IANA names) refuses those suites;
 # each failure closes the connection with one WARN line naming the peer and the reason, bumps
 # relayd_source_tls_errors_total{reason=...}, and the next good client is served: plaintext client on r1,
@@ -215,6 +216,12 @@ for v in -tls1_2 -tls1_3; do
     -verify_hostname localhost $v >"$IT_TMP/sc.out" 2>&1 || true
   it_assert_grep "s_client $v" "$IT_TMP/sc.out" "Verify return code: 0 \(ok\)"
 done
+# r2 trusts the CA for client certificates: it still sends its own chain as the keystore has it (the
+# certificate alone), fixed when the context was built, not completed from the truststore with the root
+echo | timeout 10 openssl s_client -connect "127.0.0.1:$P2" -CAfile "$D/ca.pem" -cert "$D/client1.bundle.pem" \
+  -showcerts >"$IT_TMP/sc.out" 2>&1 || true
+it_assert_grep "s_client to r2" "$IT_TMP/sc.out" "Verify return code: 0 \(ok\)"
+it_assert_eq "certificates r2 sends" 1 "$(it_count "$IT_TMP/sc.out" '^ *[0-9]+ s:')"
 echo | timeout 10 openssl s_client -connect "127.0.0.1:$P1" -tls1_1 >"$IT_TMP/sc.out" 2>&1 || true
 it_assert_no_grep "TLSv1.1 refused" "$IT_TMP/sc.out" "Cipher is (ECDHE|TLS_)"
 # exclude-cipher-suites (Java/IANA names) removes those suites, the others stay

@@ -2,8 +2,9 @@
  * nothing but `pkg-config --cflags --libs relay-embedded`.
  *
  *   embedded_put_prog failover PORT_A PORT_B N
- *       failover group k1 -> PORT_A (priority 10), k2 -> PORT_B (priority 5); 8 threads put the numbers
- *       0..N-1 (even threads in batches of 100, odd threads one by one): the first half, then "HALF" on
+ *       failover group k1 -> PORT_A (priority 10), k2 -> PORT_B (priority 5); 8 lanes put the numbers
+ *       0..N-1 (even lanes in batches of 100, odd lanes one by one), each lane through 10 threads one after
+ *       the other (a thread exits after its share, a new one takes over): the first half, then "HALF" on
  *       stdout and a line read from stdin (the test kills collector A meanwhile), then the rest; stop with
  *       15 s to deliver. Prints "STOP status=... left=...".
  *   embedded_put_prog full DEAD_PORT
@@ -72,6 +73,7 @@ typedef struct
   RelayEmbeddedAgent *agent;
   int thread;
   long from, to; /* numbers n in [from, to) with n % THREADS == thread */
+  int rounds;    /* put_lane: threads one after the other */
 } PutJob;
 
 static void *
@@ -105,16 +107,37 @@ put_numbers(void *arg)
   return NULL;
 }
 
+/* One lane of put_range: its numbers are put by `rounds` threads one after the other, each starting when the
+ * previous one has exited, so threads exit between puts (with their cached batch array and channel
+ * transaction) and new ones start putting while the other lanes' threads are in the middle of their puts. */
+static void *
+put_lane(void *arg)
+{
+  PutJob *lane = arg;
+  long step = (lane->to - lane->from + lane->rounds - 1) / lane->rounds;
+
+  for (long from = lane->from; from < lane->to; from += step)
+    {
+      PutJob job = *lane;
+      pthread_t tid;
+      job.from = from;
+      job.to = from + step < lane->to ? from + step : lane->to;
+      EXPECT(pthread_create(&tid, NULL, put_numbers, &job) == 0, "pthread_create");
+      pthread_join(tid, NULL);
+    }
+  return NULL;
+}
+
 static void
-put_range(RelayEmbeddedAgent *agent, long from, long to)
+put_range(RelayEmbeddedAgent *agent, long from, long to, int rounds)
 {
   pthread_t tids[THREADS];
   PutJob jobs[THREADS];
 
   for (int t = 0; t < THREADS; t++)
     {
-      jobs[t] = (PutJob){ agent, t, from, to };
-      pthread_create(&tids[t], NULL, put_numbers, &jobs[t]);
+      jobs[t] = (PutJob){ agent, t, from, to, rounds };
+      pthread_create(&tids[t], NULL, put_lane, &jobs[t]);
     }
   for (int t = 0; t < THREADS; t++)
     pthread_join(tids[t], NULL);
@@ -170,11 +193,11 @@ run_failover(const char *port_a, const char *port_b, long n)
   relay_embedded_set_log(agent, log_cb, "failover", RELAY_EMBEDDED_LOG_INFO);
   EXPECT(relay_embedded_configure(agent, conf) == RELAY_EMBEDDED_OK, "configure");
   EXPECT(relay_embedded_start(agent) == RELAY_EMBEDDED_OK, "start");
-  put_range(agent, 0, n / 2);
+  put_range(agent, 0, n / 2, 10);
   printf("HALF\n");
   fflush(stdout);
   wait_line();
-  put_range(agent, n / 2, n);
+  put_range(agent, n / 2, n, 10);
   RelayEmbeddedStatus st = relay_embedded_stop(agent, 15000, &left);
   printf("STOP status=%s left=%llu\n", relay_embedded_status_name(st), (unsigned long long)left);
   EXPECT(st == RELAY_EMBEDDED_OK && left == 0, "stop delivered everything");
@@ -307,7 +330,7 @@ run_file(const char *dir, const char *port, long n)
   relay_embedded_set_log(agent, log_cb, "file", RELAY_EMBEDDED_LOG_WARN);
   EXPECT(relay_embedded_configure(agent, conf) == RELAY_EMBEDDED_OK, "configure");
   EXPECT(relay_embedded_start(agent) == RELAY_EMBEDDED_OK, "start");
-  put_range(agent, 0, n);
+  put_range(agent, 0, n, 1);
   RelayEmbeddedStatus st = relay_embedded_stop(agent, 1000, &left);
   printf("STOPPED status=%s left=%llu message=%s\n", relay_embedded_status_name(st), (unsigned long long)left,
          relay_embedded_last_error());
