@@ -1496,6 +1496,7 @@ _taildir_start(RelayComponent *self, GError **error)
   src->idle_timer = event_new(base, -1, EV_PERSIST, _on_idle, src);
   src->relist = evtimer_new(base, _on_retry, src);
   src->saver = relay_taildir_saver_new(base, src->position_file, _on_saved, src);
+  src->unsaved_lines = src->saving_lines = 0; /* a restart (reload): the old saver's write was not reported */
   src->catching_up = TRUE;
   src->bounded = _any_durable(src);
 
