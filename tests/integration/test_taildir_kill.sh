@@ -105,7 +105,14 @@ sleep 0.5 # listings of the churn group while it is renamed, with the agent runn
 kill $CHURN
 wait $CHURN 2>/dev/null
 it_wait_lines "$out" $((N + CHURN_FILES * 2)) 180 edge # generous: sanitizer builds on a loaded machine are slow
-sleep 1 # let late duplicates land before counting
+# Duplicates count there too: wait for every number (then late duplicates land during one more second).
+distinct() { it_cat_dir "$out" | awk '!seen[$1]++ { n++ } END { print n + 0 }'; }
+deadline=$(($(it_now_ms) + 180000))
+while [ "$(distinct)" -lt $((N + CHURN_FILES * 2)) ] && [ "$(it_now_ms)" -lt $deadline ]; do
+  it_alive edge || it_fail "edge exited while waiting for every line"
+  sleep 0.2
+done
+sleep 1
 mkdir -p "$IT_TMP/app" "$IT_TMP/churned"
 it_cat_dir "$out" | awk -v a="$IT_TMP/app/x" -v b="$IT_TMP/churned/x" \
   -v c=$CHURN_FIRST '{ if ($1 < c) print > a; else print > b }'
