@@ -77,12 +77,12 @@ fc_start col -n col -f "$IT_TMP/col.conf"
 fc_wait_ready col "$p_col"
 fc_start edge -n edge -f "$IT_TMP/edge.conf"
 it_wait_lines "$out" $((CHURN_FILES * 2)) 60 edge
-for ((i = 0; i < 200; i++)); do # the churn group's positions are in the position file, at the files' ends
-  tool posfile --file "$IT_TMP/pos/taildir_position.json" --at-end >"$IT_TMP/posfile.txt" 2>&1 \
-    && [ "$(wc -l <"$IT_TMP/posfile.txt")" = $CHURN_FILES ] && break
+deadline=$(($(it_now_ms) + 60000))
+until tool posfile --file "$IT_TMP/pos/taildir_position.json" --at-end >"$IT_TMP/posfile.txt" 2>/dev/null \
+  && [ "$(wc -l <"$IT_TMP/posfile.txt")" = $CHURN_FILES ]; do # the churn positions are written, at the ends
+  [ "$(it_now_ms)" -lt $deadline ] || it_fail "the churn group's positions were not written within 60 s"
   sleep 0.05
 done
-[ $i -lt 200 ] || it_fail "the churn group's positions were not written within 10 s"
 
 "$PYTHON" "$IT_TOOLS/taildir_tool.py" churn --dir "$churn" &
 IT_PIDS[churn]=$! # killed by lib.sh if the test fails
