@@ -28,7 +28,17 @@
  *    file is gone (a closed file is forgotten, an entry dropped) only when the directory's mtime and ctime
  *    did not change while it ran; otherwise the directory is listed again RELAY_TAILDIR_RELIST_MS later.
  *    Flume forgets such a file and reads it again from 0 when a later listing finds it.
- *  - The position file is replaced atomically (write, fsync, rename, fsync the directory).
+ *  - The position file is replaced atomically (write, fsync, rename, fsync the directory), by a thread of
+ *    its own (taildir_saver.c): the fsyncs never stall the event loop.
+ *  - What a crash makes the source read again is bounded, whatever writePosInterval and the read rate (a
+ *    source catching up with a backlog reads far faster than files are written): when a channel is durable
+ *    (file channel), the position file is also written once RELAY_TAILDIR_UNSAVED_BATCHES / 2 batches
+ *    (of batchSize lines) are committed since the last write and when a backlog (at start, after a loop
+ *    run that left lines to read, after a full channel) has been read to its end; and reading waits while
+ *    RELAY_TAILDIR_UNSAVED_BATCHES batches are committed but not in the file yet. So a kill repeats at most
+ *    that many batches plus the one being committed. Flume only has writePosInterval (3 s of reading). With
+ *    a memory channel a crash loses what the channel held anyway, and writing more often would turn lines
+ *    read again into lines lost: there writePosInterval alone applies, as in Flume.
  *  - A channel that stays full: the channel processor waits for room up to the channel's keep-alive, then
  *    the same lines are read again after 1 s doubling to 5 s (Flume's numbers); nothing else is read
  *    meanwhile, so memory holds one batch at most.
@@ -36,11 +46,12 @@
  *
  * Threads: everything runs on the main loop. Reading happens in the `work` callback, at most
  * RELAY_TAILDIR_WORK_BATCHES batches or RELAY_TAILDIR_WORK_BYTES bytes per run before it runs again after
- * the loop's next poll; the position file is also written after a commit when writePosInterval has passed,
- * so a kill while catching up with a backlog repeats at most writePosInterval of reading.
+ * the loop's next poll; whether the position file is due is checked after each commit too (timers run late
+ * while a backlog keeps the loop busy). The position file is written on the saver's thread.
  */
 #include "relay.h"
 
+#include "channel.h"
 #include "channel_processor.h"
 #include "counters.h"
 #include "event.h"
@@ -73,6 +84,9 @@
 #define RELAY_TAILDIR_RELIST_MS 100
 #define RELAY_TAILDIR_LIST_GAP_MS 10
 #define RELAY_TAILDIR_LIST_GAP_FACTOR 4
+/* Lines committed but not in the position file yet, in batches of batchSize: a write starts at half of it,
+ * reading waits at all of it (what a crash can make the source read again). */
+#define RELAY_TAILDIR_UNSAVED_BATCHES 8
 
 typedef struct
 {
@@ -100,7 +114,12 @@ typedef struct
   GArray *position_entries;
   guint gen;
   gboolean positions_dirty;
-  gint64 positions_written_ms; /* monotonic ms of the last position-file write */
+  gint64 positions_written_ms; /* monotonic ms when the last position-file write started */
+  RelayTaildirSaver *saver;    /* writes the position file off the loop */
+  gint64 unsaved_lines;        /* committed since the content of the last write was taken */
+  gint64 saving_lines;         /* committed lines that the write in flight records */
+  gboolean catching_up;        /* reading a backlog (start, a full loop run, a full channel) */
+  gboolean bounded;            /* a channel is durable: what a crash repeats is bounded (_positions_due) */
 
   guint8 *buf; /* read window: buf_len bytes of buf_file from buf_off */
   gsize buf_cap, buf_len;
@@ -139,7 +158,7 @@ static const RelayOption _taildir_options[] = {
       "idleTimeout", "120000", 1, G_MAXINT32, RelayTaildirSource, idle_timeout, 0,
       "ms without growth after which a file's unterminated last line is emitted and it is closed"),
   RELAY_OPT_INT_ROW("writePosInterval", "3000", 1, G_MAXINT32, RelayTaildirSource, write_pos_interval, 0,
-                    "ms between position file writes"),
+                    "ms between position file writes (durable channel: also every 4 batches)"),
   RELAY_OPT_BOOL_ROW("byteOffsetHeader", "false", RelayTaildirSource, byte_offset_header, 0,
                      "add header byteoffset = offset of the line in its file"),
   RELAY_OPT_BOOL_ROW("cachePatternMatching", "true", RelayTaildirSource, cache_pattern_matching, 0,
@@ -574,6 +593,7 @@ _read_lines(RelayTaildirSource *src, RelayTailFile *f, GPtrArray *batch, gint64 
 
 static void _on_put_done(RelayPutResult result, gpointer user_data);
 static void _positions_due(RelayTaildirSource *src);
+static gboolean _positions_hold(const RelayTaildirSource *src);
 
 /* Opens f if needed and notices truncation; FALSE when it cannot be read now (dropped from the queue). */
 static gboolean
@@ -669,8 +689,8 @@ _on_put_done(RelayPutResult result, gpointer user_data)
       f->pos = src->pending_end;
       f->active_ms = _now_ms();
       src->positions_dirty = TRUE;
+      src->unsaved_lines += src->pending_events;
       relay_retry_reset(&src->retry);
-      _positions_due(src);
       if (f->gone)
         _forget(src, f);
       else if (src->pending_eof)
@@ -683,12 +703,14 @@ _on_put_done(RelayPutResult result, gpointer user_data)
           _dequeue(src, f); /* its turn is over: to the back of the queue */
           _queue(src, f);
         }
+      _positions_due(src);
       if (!src->submitting)
         event_active(src->work, EV_TIMEOUT, 0);
       return;
     }
   /* The channel processor counted ChannelWriteFail and logged; read the same lines again later. */
   relay_counter_add(&counters->event_failed, src->pending_events);
+  src->catching_up = TRUE; /* what is written meanwhile is read as a backlog */
   if (f->gone)
     _forget(src, f);
   guint wait_ms = relay_retry_arm(&src->retry);
@@ -727,8 +749,8 @@ _on_work(evutil_socket_t fd, short what, void *arg)
   if (src->pending || relay_retry_pending(&src->retry))
     return;
   _rescan_due(src);
-  while (!src->pending && !relay_retry_pending(&src->retry) && batches < RELAY_TAILDIR_WORK_BATCHES
-         && bytes < RELAY_TAILDIR_WORK_BYTES)
+  while (!src->pending && !relay_retry_pending(&src->retry) && !_positions_hold(src)
+         && batches < RELAY_TAILDIR_WORK_BATCHES && bytes < RELAY_TAILDIR_WORK_BYTES)
     {
       RelayTailFile *f = g_queue_peek_head(&src->ready);
       if (!f)
@@ -740,10 +762,12 @@ _on_work(evutil_socket_t fd, short what, void *arg)
           bytes += n;
         }
     }
-  /* More to read: again after the loop has polled and run its timers (event_active here would run this
-   * again at once, and a source catching up with a large backlog would starve the position-file timer, so
-   * a kill then would read the whole backlog again). */
-  if (!src->pending && src->ready.length > 0 && !relay_retry_pending(&src->retry))
+  if (src->pending || src->ready.length == 0 || relay_retry_pending(&src->retry))
+    return;
+  /* More to read: a backlog. Again after the loop has polled and run its timers (event_active here would
+   * run this again at once and starve them), or when the position write in flight ends (_on_saved). */
+  src->catching_up = TRUE;
+  if (!_positions_hold(src))
     event_add(src->work, &(struct timeval){ 0, 0 });
 }
 
@@ -989,13 +1013,13 @@ _on_idle(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the position file ---- */
 
-static void
-_write_positions(RelayTaildirSource *src)
+/* The position file's content: every tracked file's committed offset, and the entries not applied yet. */
+static GString *
+_positions_json(RelayTaildirSource *src)
 {
   GString *json = g_string_new("[");
   GHashTableIter it;
   gpointer value;
-  GError *error = NULL;
   gboolean first = TRUE;
 
   g_hash_table_iter_init(&it, src->files);
@@ -1025,30 +1049,92 @@ _write_positions(RelayTaildirSource *src)
       relay_taildir_pos_format_entry(json, e->inode, e->pos, e->file);
     }
   g_string_append(json, "]");
+  return json;
+}
+
+static void
+_save_failed(RelayTaildirSource *src, const GError *error)
+{
+  relay_counter_inc(&src->super.counters.generic_processing_fail);
+  relay_log_ratelimited(&src->rl_pos, RELAY_LOG_WARN, _prefix(src), "cannot write the position file: %s",
+                        error->message);
+}
+
+/* Writes the position file now, on the loop (at stop, once the saver's thread has ended). */
+static void
+_write_positions(RelayTaildirSource *src)
+{
+  GString *json = _positions_json(src);
+  GError *error = NULL;
+
   if (relay_taildir_pos_save(src->position_file, json, &error))
     src->positions_dirty = FALSE;
   else
     {
-      relay_counter_inc(&src->super.counters.generic_processing_fail);
-      relay_log_ratelimited(&src->rl_pos, RELAY_LOG_WARN, _prefix(src), "cannot write the position file: %s",
-                            error->message);
+      _save_failed(src, error);
       g_error_free(error);
     }
   g_string_free(json, TRUE);
 }
 
-/* Writes the position file when it changed and writePosInterval has passed: from the timer, and after each
- * commit (a source catching up with a backlog keeps the loop busy, and timers may then run late). */
+/* Lines committed but not yet in a position file that a restart would read. */
+static gint64
+_unsaved(const RelayTaildirSource *src)
+{
+  return src->unsaved_lines + src->saving_lines;
+}
+
+static gint64
+_unsaved_max(const RelayTaildirSource *src)
+{
+  return RELAY_TAILDIR_UNSAVED_BATCHES * src->batch_size;
+}
+
+/* TRUE while reading waits for the position write in flight: a crash must not read more again. */
+static gboolean
+_positions_hold(const RelayTaildirSource *src)
+{
+  return src->bounded && _unsaved(src) >= _unsaved_max(src);
+}
+
+/* Starts writing the position file (one write at a time) when it changed and writePosInterval has passed
+ * (Flume's rule); and, when a channel is durable, also once half of the unsaved lines allowed are committed
+ * or a backlog was read to its end. Checked by the timer, after each commit and when the previous write
+ * ends (a source catching up with a backlog keeps the loop busy, and timers may then run late). */
 static void
 _positions_due(RelayTaildirSource *src)
 {
-  gint64 now = _now_ms();
+  gboolean caught_up = src->bounded && src->catching_up && !src->pending && src->ready.length == 0;
 
-  if (src->positions_dirty && now - src->positions_written_ms >= src->write_pos_interval)
+  if (!src->positions_dirty || relay_taildir_saver_busy(src->saver))
+    return;
+  gint64 now = _now_ms();
+  if (now - src->positions_written_ms < src->write_pos_interval && !caught_up
+      && !(src->bounded && src->unsaved_lines >= _unsaved_max(src) / 2))
+    return;
+  src->catching_up = src->catching_up && !caught_up;
+  src->positions_written_ms = now;
+  src->saving_lines = src->unsaved_lines;
+  src->unsaved_lines = 0;
+  src->positions_dirty = FALSE;
+  relay_taildir_saver_save(src->saver, _positions_json(src));
+}
+
+static void
+_on_saved(const GError *error, gpointer user_data)
+{
+  RelayTaildirSource *src = user_data;
+
+  src->saving_lines = 0;
+  if (error)
     {
-      src->positions_written_ms = now;
-      _write_positions(src);
+      _save_failed(src, error);
+      src->positions_dirty = TRUE;
+      src->unsaved_lines = 0; /* the bound cannot be kept: read on, write again after writePosInterval */
     }
+  _positions_due(src);
+  if (src->ready.length > 0)
+    event_active(src->work, EV_TIMEOUT, 0);
 }
 
 static void
@@ -1361,6 +1447,19 @@ _raise_fd_limit(RelayTaildirSource *src)
     }
 }
 
+/* A memory channel loses its events in a crash: there, writing positions more often than writePosInterval
+ * would only turn lines read again into lines lost. */
+static gboolean
+_any_durable(RelayTaildirSource *src)
+{
+  GPtrArray *channels = relay_channel_processor_channels(src->super.cp);
+
+  for (guint i = 0; channels && i < channels->len; i++)
+    if (RELAY_CHANNEL(g_ptr_array_index(channels, i))->durable)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 _free_key(gpointer key)
 {
@@ -1396,6 +1495,10 @@ _taildir_start(RelayComponent *self, GError **error)
   src->pos_timer = event_new(base, -1, EV_PERSIST, _on_pos_timer, src);
   src->idle_timer = event_new(base, -1, EV_PERSIST, _on_idle, src);
   src->relist = evtimer_new(base, _on_retry, src);
+  src->saver = relay_taildir_saver_new(base, src->position_file, _on_saved, src);
+  src->unsaved_lines = src->saving_lines = 0; /* a restart (reload): the old saver's write was not reported */
+  src->catching_up = TRUE;
+  src->bounded = _any_durable(src);
 
   _start_inotify(src);
   _load_positions(src);
@@ -1443,6 +1546,8 @@ _taildir_stop(RelayComponent *self)
   if (src->inotify_fd >= 0)
     close(src->inotify_fd);
   src->inotify_fd = -1;
+  relay_taildir_saver_free(src->saver); /* its write first: the files are renamed in order */
+  src->saver = NULL;
   if (src->files)
     {
       _write_positions(src);

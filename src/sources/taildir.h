@@ -5,7 +5,8 @@
  * by flume-ng-sources/flume-taildir-source/.../ReliableTaildirEventReader.java (Gson). Files are tracked by
  * (device, inode); the position written is the committed offset.
  *
- * Thread: everything here runs on the main loop (the source's thread). */
+ * Thread: everything here runs on the main loop (the source's thread), except the position writer's own
+ * thread (taildir_saver.c). */
 #ifndef RELAY_TAILDIR_H_INCLUDED
 #define RELAY_TAILDIR_H_INCLUDED
 
@@ -40,6 +41,24 @@ GArray *relay_taildir_pos_load(const char *path, guint *skipped, GError **error)
 /* Replaces path with content atomically: writes path.tmp, fsyncs it, renames it over path and fsyncs the
  * directory. Creates missing parent directories first (as Flume does). */
 gboolean relay_taildir_pos_save(const char *path, const GString *content, GError **error);
+
+/* ---- taildir_saver.c ---- */
+
+typedef struct _RelayTaildirSaver RelayTaildirSaver;
+struct event_base;
+/* Runs on the loop when a write ended; error (borrowed) is NULL when the file was replaced. */
+typedef void (*RelayTaildirSavedFn)(const GError *error, gpointer user_data);
+
+/* Starts the thread that replaces path with relay_taildir_pos_save. base: the loop that calls the
+ * functions below and runs done (libevent must be set up for threads: evthread_use_pthreads). */
+RelayTaildirSaver *relay_taildir_saver_new(struct event_base *base, const char *path,
+                                           RelayTaildirSavedFn done, gpointer user_data);
+/* TRUE from relay_taildir_saver_save until done has run. */
+gboolean relay_taildir_saver_busy(const RelayTaildirSaver *self);
+/* Hands content (taken) to the thread; the saver must not be busy. */
+void relay_taildir_saver_save(RelayTaildirSaver *self, GString *content);
+/* Waits for the write in flight (done is not called for it) and stops the thread. NULL is ignored. */
+void relay_taildir_saver_free(RelayTaildirSaver *self);
 
 /* ---- taildir_files.c ---- */
 

@@ -16,10 +16,13 @@ Usage:
   taildir_tool.py churn --dir DIR [--interval-ms MS]
       Renames a random file of DIR to a new name (NAME.r<k>, the base name kept) every MS ms (default 1)
       until killed: a directory whose listing keeps changing while a tailer reads it.
-  taildir_tool.py check --count N [--first K] [--max-dup D] DIR...
-      Reads every line of the regular files in DIR...; the first space-separated token of every line must be
-      a number in K..K+N-1. Checks that every number is present; more than D duplicates fail (default 0:
-      exactly once). Prints "check: seen=S distinct=D missing=M duplicates=U bad=B".
+  taildir_tool.py check --count N [--first K] [--max-dup D] [--max-rerun R] DIR...
+      Reads every line of the regular files in DIR... (in name order: the order of arrival when one sink
+      wrote them); the first space-separated token of every line must be a number in K..K+N-1. Checks that
+      every number is present; more than D duplicates fail (default 0: exactly once), and so does a rerun
+      longer than R: consecutive numbers arriving again one after the other (what one crash made a tailer
+      read again, or a sink send again). Prints "check: seen=S distinct=D missing=M duplicates=U bad=B
+      longest_rerun=L".
   taildir_tool.py posfile --file PATH [--at-end]
       Checks PATH parses as JSON (a list of {"inode","pos","file"} objects) and prints it as
       "inode pos file" lines. With --at-end, every entry's file must have that inode and pos as its size.
@@ -107,6 +110,7 @@ def cmd_check(args):
     seen = {}
     bad = []
     total = 0
+    rerun, longest, last = 0, 0, None
     for d in args.dirs:
         for name in sorted(os.listdir(d)):
             path = os.path.join(d, name)
@@ -125,15 +129,22 @@ def cmd_check(args):
                             bad.append(raw[:60])
                         continue
                     seen[v] = seen.get(v, 0) + 1
+                    if seen[v] > 1:
+                        rerun = rerun + 1 if rerun and v == last + 1 else 1
+                        longest = max(longest, rerun)
+                    else:
+                        rerun = 0
+                    last = v
     missing = [v for v in range(args.first, args.first + args.count) if v not in seen]
     dups = sum(c - 1 for c in seen.values())
-    print("check: seen=%d distinct=%d missing=%d duplicates=%d bad=%d" % (total, len(seen), len(missing), dups,
-                                                                        len(bad)))
+    print("check: seen=%d distinct=%d missing=%d duplicates=%d bad=%d longest_rerun=%d" % (
+        total, len(seen), len(missing), dups, len(bad), longest))
     if missing:
         print("  missing e.g. %s" % missing[:10])
     if bad:
         print("  bad e.g. %r" % bad)
-    return 0 if not missing and not bad and dups <= args.max_dup else 1
+    too_long = args.max_rerun is not None and longest > args.max_rerun
+    return 0 if not missing and not bad and dups <= args.max_dup and not too_long else 1
 
 
 def cmd_posfile(args):
@@ -180,6 +191,7 @@ def main():
     c.add_argument("--count", type=int, required=True)
     c.add_argument("--first", type=int, default=0)
     c.add_argument("--max-dup", type=int, default=0)
+    c.add_argument("--max-rerun", type=int)
     c.add_argument("dirs", nargs="+")
     q = sub.add_parser("posfile")
     q.add_argument("--file", required=True)

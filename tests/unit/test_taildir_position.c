@@ -3,7 +3,9 @@
  *
  * Parsing: Gson's compact output, pretty-printed JSON, unknown members and nested values skipped, escapes
  * and \u sequences in paths, entries missing a member skipped and counted, malformed text refused, empty
- * text = no entries. Writing: format -> parse round trip, and the atomic save leaves no .tmp behind. */
+ * text = no entries. Writing: format -> parse round trip, and the atomic save leaves no .tmp behind. The
+ * position writer thread (src/sources/taildir_saver.c): a write is reported on the loop, busy until then,
+ * errors reported, a write in flight at free still happens (and is not reported). */
 #include "taildir.h"
 
 #include <stdarg.h>
@@ -14,6 +16,9 @@
 
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
 
 static GArray *
 _parse(const char *text, guint *skipped)
@@ -174,6 +179,87 @@ test_format_round_trip_and_save(void **state)
   g_free(dir);
 }
 
+typedef struct
+{
+  int calls;
+  gboolean failed;
+} _Saved;
+
+static void
+_on_saved(const GError *error, gpointer user_data)
+{
+  _Saved *saved = user_data;
+  saved->calls++;
+  saved->failed = error != NULL;
+}
+
+/* Runs base until saved->calls is 1 (10 s at most). */
+static void
+_wait_saved(struct event_base *base, _Saved *saved)
+{
+  for (int i = 0; i < 10000 && saved->calls == 0; i++)
+    {
+      event_base_loop(base, EVLOOP_NONBLOCK);
+      if (saved->calls == 0)
+        g_usleep(1000);
+    }
+  assert_int_equal(saved->calls, 1);
+}
+
+static void
+_assert_file(const char *path, const char *text)
+{
+  char *got = NULL;
+  assert_true(g_file_get_contents(path, &got, NULL, NULL));
+  assert_string_equal(got, text);
+  g_free(got);
+}
+
+static void
+test_saver(void **state)
+{
+  char *dir = g_dir_make_tmp("taildir-saver-XXXXXX", NULL);
+  char *path = g_build_filename(dir, "pos.json", NULL);
+  char *bad = g_build_filename(path, "pos.json", NULL); /* under a regular file: cannot be written */
+  struct event_base *base;
+  _Saved saved = { 0 }, failed = { 0 }, never = { 0 };
+
+  (void)state;
+  evthread_use_pthreads();
+  base = event_base_new();
+  RelayTaildirSaver *saver = relay_taildir_saver_new(base, path, _on_saved, &saved);
+  assert_false(relay_taildir_saver_busy(saver));
+  relay_taildir_saver_save(saver, g_string_new("[1]"));
+  assert_true(relay_taildir_saver_busy(saver));
+  _wait_saved(base, &saved);
+  assert_false(saved.failed);
+  assert_false(relay_taildir_saver_busy(saver));
+  _assert_file(path, "[1]");
+
+  RelayTaildirSaver *broken = relay_taildir_saver_new(base, bad, _on_saved, &failed);
+  relay_taildir_saver_save(broken, g_string_new("[2]"));
+  _wait_saved(base, &failed);
+  assert_true(failed.failed);
+  assert_false(relay_taildir_saver_busy(broken));
+  relay_taildir_saver_free(broken);
+
+  relay_taildir_saver_free(saver);
+  saver = relay_taildir_saver_new(base, path, _on_saved, &never);
+  relay_taildir_saver_save(saver, g_string_new("[3]"));
+  relay_taildir_saver_free(saver); /* waits for the write */
+  _assert_file(path, "[3]");
+  event_base_loop(base, EVLOOP_NONBLOCK);
+  assert_int_equal(never.calls, 0);
+  relay_taildir_saver_free(NULL);
+
+  event_base_free(base);
+  unlink(path);
+  rmdir(dir);
+  g_free(bad);
+  g_free(path);
+  g_free(dir);
+}
+
 static void
 test_group_spec(void **state)
 {
@@ -210,6 +296,7 @@ main(void)
     cmocka_unit_test(test_parse_missing_members),
     cmocka_unit_test(test_parse_empty_and_malformed),
     cmocka_unit_test(test_format_round_trip_and_save),
+    cmocka_unit_test(test_saver),
     cmocka_unit_test(test_group_spec),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
