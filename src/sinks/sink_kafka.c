@@ -13,9 +13,18 @@
  * and Kafka's own producers stream). Batches end in order: the oldest is committed once all its records
  * are acknowledged, or rolled back. The guarantee is per batch as in Flume: a transaction commits only after
  * every record of it was acknowledged; duplicates after failures are bounded by the batches in flight. A
- * process() call starts at most KAFKA_BATCHES_PER_CALL batches and returns only after every batch it
+ * process() call keeps starting batches for up to KAFKA_CALL_MS and returns only after every batch it
  * started has ended (no transaction outlives a call), draining with rd_kafka_flush (no linger.ms wait) once
  * it starts no more.
+ *
+ * Throughput (scripts/bench kafka, issue 18): what is in flight is what librdkafka can put in one Produce
+ * request per partition, so the window is sized in records, not only batches: the default 16 batches of
+ * flumeBatchSize 1000 spread over 96 partitions make ~170 records per partition and request, where 4 made
+ * ~40 and the sink waited on request round trips. The drain at the end of a call costs one round trip, so a
+ * call lasts ~1 s (KAFKA_CALL_MS), not a fixed number of batches: the drain then costs ~1%, and a stop,
+ * which waits for the call, stays well within the runner's grace period (5 s at shutdown). linger.ms stays
+ * librdkafka's 5 ms (Kafka's own default since 4.0): with 0 every request carries fewer records, which cost
+ * more CPU per record when the host is busy; with a full window the linger is hidden.
  *
  * Record: topic = the topicHeader header when allowTopicOverride (else kafka.topic, with %{header}
  * escapes); partition = partitionIdHeader's header, else defaultPartitionId, else librdkafka's partitioner;
@@ -41,7 +50,8 @@
 #include <string.h>
 
 #define KAFKA_POLL_MS 100
-#define KAFKA_BATCHES_PER_CALL 64
+/* A process() call starts batches for up to this long, then drains (see the first comment). */
+#define KAFKA_CALL_MS 1000
 
 /* A batch in flight: its channel transaction, events and delivery reports. */
 typedef struct
@@ -321,8 +331,8 @@ static RelaySinkStatus
 _kafka_process(RelaySink *sink)
 {
   RelaySinkKafka *self = (RelaySinkKafka *)sink;
-  gboolean more = TRUE, failed = FALSE;
-  guint started = 0;
+  gboolean more = TRUE, failed = FALSE, timed_out = FALSE;
+  gint64 deadline = g_get_monotonic_time() + KAFKA_CALL_MS * G_TIME_SPAN_MILLISECOND;
 
   for (;;)
     {
@@ -331,9 +341,9 @@ _kafka_process(RelaySink *sink)
           guint n = _batch_begin(self);
           KafkaBatch *last
               = &self->window[(self->head + self->in_flight + self->max_in_flight - 1) % self->max_in_flight];
-          /* no more after a short batch, a record that could not be produced, or at shutdown */
-          more = n == self->batch_size && !last->why && ++started < KAFKA_BATCHES_PER_CALL
-                 && !relay_sink_abort_requested(sink);
+          timed_out = n == self->batch_size && g_get_monotonic_time() >= deadline;
+          /* no more after a short batch, a record that could not be produced, the call's time, or shutdown */
+          more = n == self->batch_size && !last->why && !timed_out && !relay_sink_abort_requested(sink);
         }
       if (self->in_flight == 0)
         break;
@@ -343,7 +353,7 @@ _kafka_process(RelaySink *sink)
     }
   if (failed)
     return RELAY_SINK_FAILED;
-  return started == KAFKA_BATCHES_PER_CALL ? RELAY_SINK_READY : RELAY_SINK_BACKOFF;
+  return timed_out ? RELAY_SINK_READY : RELAY_SINK_BACKOFF;
 }
 
 /* ---- configuration and lifecycle (main thread) ---- */
@@ -438,7 +448,7 @@ static const RelayOption _kafka_options[] = {
   RELAY_OPT_INT_ROW("flumeBatchSize", "100", 1, 1000000, RelaySinkKafka, batch_size, RELAY_OPTF_BATCH_SIZE,
                     "events taken and produced per transaction (committed once Kafka acknowledged all)"),
   RELAY_OPT_INT_ROW(
-      "maxBatchesInFlight", "4", 1, 64, RelaySinkKafka, max_in_flight, 0,
+      "maxBatchesInFlight", "16", 1, 64, RelaySinkKafka, max_in_flight, 0,
       "batches (transactions) produced before the oldest is acknowledged; 1 = Flume's behaviour"),
   RELAY_OPT_BOOL_ROW("allowTopicOverride", "true", RelaySinkKafka, allow_topic_override, 0,
                      "an event's topicHeader header names its topic"),

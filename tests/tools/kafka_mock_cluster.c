@@ -12,11 +12,21 @@
  *                              OffsetCommit) fail with Kafka error code ERR (e.g. 6 NOT_LEADER, 7 TIMEOUT)
  *   leader TOPIC PARTITION BROKER   move a partition's leadership (a leader change)
  *   rtt BROKER MS              delay the broker's responses
- * It runs until stdin reaches its end or SIGTERM/SIGINT arrives. */
+ * It runs until stdin reaches its end or SIGTERM/SIGINT arrives.
+ *
+ * The brokers' sockets get TCP_NODELAY, as Kafka's brokers set it on every connection (librdkafka's mock
+ * does not): otherwise a response written while the previous one is unacknowledged waits for the client's
+ * delayed ACK (40 ms on Linux), and a producer with several requests on one connection, such as relayd's
+ * Kafka sink with a few thousand records over 96 partitions, measured the mock's stalls instead of itself
+ * (scripts/bench kafka, issue 18). */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,6 +83,25 @@ _command(rd_kafka_mock_cluster_t *mc, int brokers, char *line)
   else
     return "error: unknown command";
   return err == RD_KAFKA_RESP_ERR_NO_ERROR ? "ok" : rd_kafka_err2str(err);
+}
+
+/* Sets TCP_NODELAY on every listening socket of this process (the mock brokers', created by
+ * rd_kafka_mock_cluster_new()), which the connections they accept inherit on Linux. */
+static void
+_nodelay_listeners(void)
+{
+  DIR *dir = opendir("/proc/self/fd");
+  struct dirent *de;
+
+  while (dir && (de = readdir(dir)) != NULL)
+    {
+      int fd = atoi(de->d_name), on = 1, listening = 0;
+      socklen_t len = sizeof(listening);
+      if (fd > 2 && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    }
+  if (dir)
+    closedir(dir);
 }
 
 static void
@@ -142,6 +171,7 @@ main(int argc, char **argv)
       rd_kafka_destroy(rk);
       return 1;
     }
+  _nodelay_listeners();
   for (int i = first; i < argc; i++)
     {
       char *colon = strrchr(argv[i], ':');
