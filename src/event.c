@@ -115,8 +115,11 @@ relay_event_new_simple(const char *body, ...)
 static gint
 _find_header(const RelayEvent *ev, const char *key)
 {
+  gsize len = strlen(key);
+
+  /* lengths first: most keys differ in length, and a match needs no second strlen */
   for (guint32 i = 0; i < ev->n_headers; i++)
-    if (strcmp(ev->headers[i].key, key) == 0)
+    if (ev->headers[i].key_len == len && memcmp(ev->headers[i].key, key, len) == 0)
       return (gint)i;
   return -1;
 }

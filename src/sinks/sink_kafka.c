@@ -101,10 +101,15 @@ static void
 _dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
   RelaySinkKafka *self = opaque;
+  guint64 generation = (guint64)(guintptr)msg->_private;
 
-  /* only the batch whose generation the record carries counts it */
-  for (guint i = 0; i < self->in_flight; i++)
-    relay_kafka_delivery_report(&self->window[(self->head + i) % self->max_in_flight].delivery, msg);
+  /* the batches in flight hold consecutive generations from the oldest (head) on: the record's batch is
+   * found at once; a report of a batch that already ended (rolled back) is ignored */
+  if (self->in_flight == 0)
+    return;
+  guint64 offset = generation - self->window[self->head].delivery.generation;
+  if (offset < self->in_flight)
+    relay_kafka_delivery_report(&self->window[(self->head + offset) % self->max_in_flight].delivery, msg);
 }
 
 /* ---- one record ---- */
@@ -260,9 +265,11 @@ _batch_begin(RelaySinkKafka *self)
   b->delivery.pending = b->delivery.failed = 0;
   self->in_flight++;
   relay_counter_add(&sink->counters.event_drain_attempt, b->n);
+  guint64 bytes = 0;
   for (guint i = 0; i < b->n && !b->why; i++)
     if (_produce(self, &b->delivery, b->events[i], &b->why))
-      relay_counter_add(&sink->counters.bytes_sent, b->events[i]->body_len);
+      bytes += b->events[i]->body_len;
+  relay_counter_add(&sink->counters.bytes_sent, bytes);
   return b->n;
 }
 
