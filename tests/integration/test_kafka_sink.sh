@@ -10,7 +10,8 @@
 #     in t1 at least once, duplicates bounded by a few batches in flight (nothing acknowledged is lost).
 # (2) useFlumeEventFormat: a second pipeline writes events with headers to topic fmt; each record is decoded
 #     by python3-avro with the AvroFlumeEvent schema of idl/flume.avpr, headers and body intact, and the
-#     `key` header became the record key.
+#     `key` header became the record key. A third sink on the same source writes them plain to topic keyed
+#     (records produced in runs with rd_kafka_produce_batch): key and body intact there too.
 # (3) /metrics shows Flume's KafkaEventSendTimer and RollbackCount for the sink, /prometheus their families.
 # (4) a kafka.producer.* key librdkafka refuses fails --check naming the key.
 # Debian's interpreter for lib.sh's helpers too: a python3 shim first on PATH can take seconds to start.
@@ -20,7 +21,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 . "$IT_DIR/kafka_lib.sh"
 
 "$AVRO_PY" -c 'import avro.io' 2>/dev/null || it_skip "python3-avro is not installed"
-kafka_mock_start t1:6 fmt:1
+kafka_mock_start t1:6 fmt:1 keyed:1
 N=$(it_scaled 500000)
 
 port1=$(it_free_port)
@@ -28,8 +29,8 @@ port2=$(it_free_port)
 mport=$(it_free_port)
 cat >"$IT_TMP/a.conf" <<EOF
 a.sources = r1 r2
-a.channels = c1 c2
-a.sinks = k1 k2
+a.channels = c1 c2 c3
+a.sinks = k1 k2 k3
 a.sources.r1.type = avro
 a.sources.r1.bind = 127.0.0.1
 a.sources.r1.port = $port1
@@ -47,8 +48,13 @@ a.sinks.k1.kafka.producer.linger.ms = 5
 a.sources.r2.type = avro
 a.sources.r2.bind = 127.0.0.1
 a.sources.r2.port = $port2
-a.sources.r2.channels = c2
+a.sources.r2.channels = c2 c3
 a.channels.c2.type = memory
+a.channels.c3.type = memory
+a.sinks.k3.type = kafka
+a.sinks.k3.channel = c3
+a.sinks.k3.kafka.bootstrap.servers = $KAFKA_BS
+a.sinks.k3.kafka.topic = keyed
 a.sinks.k2.type = kafka
 a.sinks.k2.channel = c2
 a.sinks.k2.kafka.bootstrap.servers = $KAFKA_BS
@@ -147,6 +153,14 @@ while data:
 assert bodies == [b"hello", "w\u00f6rld".encode()], bodies
 print("avro: %d records decode as AvroFlumeEvent" % len(bodies))
 EOF
+deadline=$(($(it_now_ms) + 20000))
+until kcat -C -b "$KAFKA_BS" -t keyed -e -q -f '%k|%s\n' >"$IT_TMP/keyed.out" 2>/dev/null &&
+  [ "$(wc -l <"$IT_TMP/keyed.out")" -ge 2 ]; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "the plain keyed records did not arrive"
+  sleep 0.3
+done
+[ "$(cat "$IT_TMP/keyed.out")" = "$(printf 'k-7|hello\nk-7|w\xc3\xb6rld')" ] ||
+  it_fail "topic keyed: expected key k-7 and both bodies, got: $(cat "$IT_TMP/keyed.out")"
 
 # (3) Flume's Kafka sink counters
 curl -sf "http://127.0.0.1:$mport/metrics" >"$IT_TMP/metrics.json" || it_fail "GET /metrics failed"
