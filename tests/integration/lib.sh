@@ -35,6 +35,7 @@ IT_TIMEOUT=${IT_TIMEOUT:-20}
 
 IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/relayd-$IT_NAME.XXXXXX") || exit 99
 declare -A IT_PIDS=()
+IT_GROUPS=() # process groups a test started with setsid (browsers...): killed at exit, whatever the outcome
 IT_STATUS=0 # exit status of the last it_run / it_stop
 IT_STOP_MS=0
 
@@ -53,6 +54,9 @@ _it_cleanup() {
   for name in "${!IT_PIDS[@]}"; do
     kill -KILL "${IT_PIDS[$name]}" 2>/dev/null
     wait "${IT_PIDS[$name]}" 2>/dev/null
+  done
+  for name in "${IT_GROUPS[@]}"; do
+    kill -KILL -- -"$name" 2>/dev/null
   done
   if [ "${IT_KEEP:-0}" = 1 ]; then
     echo "kept $IT_TMP"

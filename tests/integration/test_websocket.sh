@@ -126,6 +126,7 @@ EOF
   setsid chromium --headless --no-sandbox --disable-gpu --user-data-dir="$IT_TMP/chromium" \
     "file://$IT_TMP/page.html" >"$IT_TMP/chromium.log" 2>&1 &
   chrome=$!
+  IT_GROUPS+=("$chrome") # a failing check must not leave the browser running
 else
   it_log "SKIPPED the browser case: chromium is not installed (scripts/setup installs it)"
 fi
