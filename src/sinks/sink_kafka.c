@@ -335,14 +335,11 @@ _batch_begin(RelaySinkKafka *self)
   b->delivery.pending = b->delivery.failed = 0;
   self->in_flight++;
   relay_counter_add(&sink->counters.event_drain_attempt, b->n);
-  guint64 bytes = 0;
   for (guint i = 0; i < b->n && !b->why; i++)
-    if (_produce(self, &b->delivery, b->events[i], &b->why))
-      bytes += b->events[i]->body_len;
+    _produce(self, &b->delivery, b->events[i], &b->why);
   if (!b->why)
     _run_flush(self, &b->delivery, &b->why);
   self->run_len = 0; /* a record that could not be produced ends the batch: its run is dropped */
-  relay_counter_add(&sink->counters.bytes_sent, bytes);
   return b->n;
 }
 
@@ -378,11 +375,15 @@ _batch_end(RelaySinkKafka *self)
   if (!why && b->delivery.pending)
     why = "stopping before Kafka acknowledged every record";
   b->delivery.generation = 0; /* late reports of a rolled-back batch are ignored */
+  guint64 bytes = 0;          /* what Kafka acknowledged, counted before the commit lets the events go */
+  for (guint i = 0; i < b->n && !why; i++)
+    bytes += b->events[i]->body_len;
   RelayChannelResult result = why ? RELAY_CHANNEL_OK : relay_txn_commit(b->txn);
   if (!why && result == RELAY_CHANNEL_OK)
     {
       relay_txn_close(b->txn);
       relay_counter_add(&sink->counters.event_drain_success, b->n);
+      relay_counter_add(&sink->counters.bytes_sent, bytes);
       if (b->n < self->batch_size)
         relay_counter_inc(&sink->counters.batch_underflow);
       else

@@ -169,6 +169,7 @@ import json, sys
 m = json.load(open(sys.argv[1]))["SINK.k1"]
 assert int(m["RollbackCount"]) >= 1, m  # the non-retriable Produce error
 assert int(m["EventDrainSuccessCount"]) >= int(sys.argv[2]), m
+assert int(m["BytesSent"]) >= int(m["EventDrainSuccessCount"]), m  # every body counted (none is empty)
 print("metrics: KafkaEventSendTimer=%s RollbackCount=%s" % (m["KafkaEventSendTimer"], m["RollbackCount"]))
 EOF
 curl -sf "http://127.0.0.1:$mport/prometheus" >"$IT_TMP/prom.txt" || it_fail "GET /prometheus failed"
