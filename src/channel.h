@@ -101,6 +101,7 @@ struct _RelayChannel
   gint64 keep_alive_s;           /* how long a source waits for room before answering FAILED */
   RelayChannelCounters counters; /* relay_counter_add_shared / relay_counter_get (counters.h) */
   gboolean durable;              /* set by a channel that keeps the file channel's extra counters */
+  gboolean survives_crash;       /* set by a channel whose committed events outlive a crash (file, Kafka) */
   char *unread_reason; /* set by the agent when no running sink reads the channel (shown on /health) */
   RelayMutex notify_lock;
   GArray *notifiers; /* private */

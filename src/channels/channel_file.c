@@ -1097,6 +1097,7 @@ _file_configure(RelayComponent *component, const RelayComponentConfig *cc, Relay
   gboolean ok = TRUE;
 
   self->super.durable = TRUE;
+  self->super.survives_crash = TRUE;
   if (encryption->len)
     ok = _report(cc, report, NULL,
                  g_strdup("encryption.* is not supported (events would be stored unencrypted)"));

@@ -256,6 +256,7 @@ _kafka_configure(RelayComponent *component, const RelayComponentConfig *cc, Rela
        && ok;
   ok = _configure_poll_timeout(self, cc, report) && ok;
   self->super.capacity = G_MAXINT32;
+  self->super.survives_crash = TRUE; /* what a put committed is in Kafka */
   self->producer_conf
       = relay_kafka_conf_new(cc, self->bootstrap, "kafka.producer.", producer_defaults, NULL, report);
   self->consumer_conf = relay_kafka_conf_new(cc, self->bootstrap, "kafka.consumer.", consumer_defaults,

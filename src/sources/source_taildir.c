@@ -31,14 +31,15 @@
  *  - The position file is replaced atomically (write, fsync, rename, fsync the directory), by a thread of
  *    its own (taildir_saver.c): the fsyncs never stall the event loop.
  *  - What a crash makes the source read again is bounded, whatever writePosInterval and the read rate (a
- *    source catching up with a backlog reads far faster than files are written): when a channel is durable
- *    (file channel), the position file is also written once RELAY_TAILDIR_UNSAVED_BATCHES / 2 batches
- *    (of batchSize lines) are committed since the last write and when a backlog (at start, after a loop
- *    run that left lines to read, after a full channel) has been read to its end; and reading waits while
- *    RELAY_TAILDIR_UNSAVED_BATCHES batches are committed but not in the file yet. So a kill repeats at most
- *    that many batches plus the one being committed. Flume only has writePosInterval (3 s of reading). With
- *    a memory channel a crash loses what the channel held anyway, and writing more often would turn lines
- *    read again into lines lost: there writePosInterval alone applies, as in Flume.
+ *    source catching up with a backlog reads far faster than files are written): when a channel keeps its
+ *    events through a crash (file or Kafka channel), the position file is also written once
+ *    RELAY_TAILDIR_UNSAVED_BATCHES / 2 batches (of batchSize lines) are committed since the last write and
+ *    when a backlog (at start, after a loop run that left lines to read, after a full channel) has been read
+ *    to its end; and reading waits while RELAY_TAILDIR_UNSAVED_BATCHES batches are committed but not in the
+ *    file yet. So a kill repeats at most that many batches plus the one being committed. Flume only has
+ *    writePosInterval (3 s of reading). With a memory channel a crash loses what the channel held anyway, and
+ *    writing more often would turn lines read again into lines lost: there writePosInterval alone applies, as
+ *    in Flume.
  *  - A channel that stays full: the channel processor waits for room up to the channel's keep-alive, then
  *    the same lines are read again after 1 s doubling to 5 s (Flume's numbers); nothing else is read
  *    meanwhile, so memory holds one batch at most.
@@ -119,7 +120,7 @@ typedef struct
   gint64 unsaved_lines;        /* committed since the content of the last write was taken */
   gint64 saving_lines;         /* committed lines that the write in flight records */
   gboolean catching_up;        /* reading a backlog (start, a full loop run, a full channel) */
-  gboolean bounded;            /* a channel is durable: what a crash repeats is bounded (_positions_due) */
+  gboolean bounded;            /* a channel survives crashes: what a crash repeats is bounded */
 
   guint8 *buf; /* read window: buf_len bytes of buf_file from buf_off */
   gsize buf_cap, buf_len;
@@ -1098,9 +1099,9 @@ _positions_hold(const RelayTaildirSource *src)
 }
 
 /* Starts writing the position file (one write at a time) when it changed and writePosInterval has passed
- * (Flume's rule); and, when a channel is durable, also once half of the unsaved lines allowed are committed
- * or a backlog was read to its end. Checked by the timer, after each commit and when the previous write
- * ends (a source catching up with a backlog keeps the loop busy, and timers may then run late). */
+ * (Flume's rule); and, when a channel survives crashes, also once half of the unsaved lines allowed are
+ * committed or a backlog was read to its end. Checked by the timer, after each commit and when the previous
+ * write ends (a source catching up with a backlog keeps the loop busy, and timers may then run late). */
 static void
 _positions_due(RelayTaildirSource *src)
 {
@@ -1448,14 +1449,14 @@ _raise_fd_limit(RelayTaildirSource *src)
 }
 
 /* A memory channel loses its events in a crash: there, writing positions more often than writePosInterval
- * would only turn lines read again into lines lost. */
+ * would only turn lines read again into lines lost. The file and Kafka channels keep them. */
 static gboolean
-_any_durable(RelayTaildirSource *src)
+_any_survives_crash(RelayTaildirSource *src)
 {
   GPtrArray *channels = relay_channel_processor_channels(src->super.cp);
 
   for (guint i = 0; channels && i < channels->len; i++)
-    if (RELAY_CHANNEL(g_ptr_array_index(channels, i))->durable)
+    if (RELAY_CHANNEL(g_ptr_array_index(channels, i))->survives_crash)
       return TRUE;
   return FALSE;
 }
@@ -1498,7 +1499,7 @@ _taildir_start(RelayComponent *self, GError **error)
   src->saver = relay_taildir_saver_new(base, src->position_file, _on_saved, src);
   src->unsaved_lines = src->saving_lines = 0; /* a restart (reload): the old saver's write was not reported */
   src->catching_up = TRUE;
-  src->bounded = _any_durable(src);
+  src->bounded = _any_survives_crash(src);
 
   _start_inotify(src);
   _load_positions(src);

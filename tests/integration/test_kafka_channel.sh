@@ -15,13 +15,16 @@
 #     record produced by kcat comes out with only `key` as header; Flume's user guide spelling pollTimeout.
 # (4) /metrics and /prometheus show Flume's KafkaChannelCounter names; --check refuses migrateZookeeperOffsets
 #     and a defaultPartitionId that is not a partition number.
+# (5) TAILDIR -> Kafka channel: the channel keeps what it committed through a crash, so the source writes its
+#     position file once a backlog is read to its end (as with a file channel), not only every
+#     writePosInterval (set to 10 minutes here): what a SIGKILL makes it read again stays bounded.
 PYTHON=${PYTHON:-/usr/bin/python3}
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 . "$IT_DIR/kafka_lib.sh"
 
 "$AVRO_PY" -c 'import avro.io' 2>/dev/null || it_skip "python3-avro is not installed"
-kafka_mock_start ch:6 fmt:1 raw:1
+kafka_mock_start ch:6 fmt:1 raw:1 tl:1
 N=$(it_scaled 100000)
 T_START=$(it_now_ms)
 
@@ -224,4 +227,38 @@ curl -sf "http://127.0.0.1:$mport/prometheus" >"$IT_TMP/prom.txt" || it_fail "GE
 it_assert_grep /prometheus "$IT_TMP/prom.txt" '^relayd_channel_kafka_commit_ms_total\{.*component="c2"'
 it_log "checked after $(($(it_now_ms) - T_START)) ms"
 it_stop a
+
+# (5) TAILDIR into the Kafka channel: positions follow the commits, not only writePosInterval
+tdir="$IT_TMP/tail"
+tout="$IT_TMP/tout"
+mkdir -p "$tdir" "$tout"
+seq 1 3000 >"$tdir/app.log"
+{
+  cat <<EOF
+a.sources = r1
+a.channels = c1
+a.sinks = k1
+a.sources.r1.type = TAILDIR
+a.sources.r1.filegroups = f1
+a.sources.r1.filegroups.f1 = $tdir/app.log
+a.sources.r1.positionFile = $IT_TMP/tail-pos.json
+a.sources.r1.writePosInterval = 600000
+a.sources.r1.channels = c1
+a.sinks.k1.type = file_roll
+a.sinks.k1.channel = c1
+a.sinks.k1.sink.directory = $tout
+a.sinks.k1.sink.rollInterval = 0
+EOF
+  kafka_channel c1 tl gt
+} >"$IT_TMP/t.conf"
+it_start t -n a -f "$IT_TMP/t.conf"
+it_wait_lines "$tout" 3000 30 t
+size=$(stat -c %s "$tdir/app.log")
+deadline=$(($(it_now_ms) + 20000))
+until grep -q "\"pos\":$size," "$IT_TMP/tail-pos.json" 2>/dev/null; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "TAILDIR into the Kafka channel: the position file does not \
+hold offset $size 20 s after every line arrived (writePosInterval is 10 minutes): $(cat "$IT_TMP/tail-pos.json" 2>&1)"
+  sleep 0.2
+done
+it_stop t
 exit 0
