@@ -172,6 +172,17 @@ _headers(RelaySinkKafka *self, const RelayEvent *ev)
   return hdrs;
 }
 
+/* After librdkafka refused a record with err: when its queue was full (and no stop is asked), serves
+ * delivery reports for up to KAFKA_POLL_MS so room returns, and answers TRUE: produce again. */
+static gboolean
+_wait_for_room(RelaySinkKafka *self, rd_kafka_resp_err_t err)
+{
+  if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || relay_sink_abort_requested(&self->super))
+    return FALSE;
+  rd_kafka_poll(self->rk, KAFKA_POLL_MS);
+  return TRUE;
+}
+
 /* Produces one record; waits (serving delivery reports) while librdkafka's queue is full. Takes hdrs. */
 static gboolean
 _produce_record(RelaySinkKafka *self, RelayKafkaDelivery *delivery, rd_kafka_topic_t *rkt, gint32 partition,
@@ -190,21 +201,22 @@ _produce_record(RelaySinkKafka *self, RelayKafkaDelivery *delivery, rd_kafka_top
           delivery->pending++;
           return TRUE; /* hdrs now belong to the record */
         }
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || relay_sink_abort_requested(&self->super))
+      if (!_wait_for_room(self, err))
         {
           if (hdrs)
             rd_kafka_headers_destroy(hdrs);
           *why = rd_kafka_err2str(err);
           return FALSE;
         }
-      rd_kafka_poll(self->rk, KAFKA_POLL_MS);
     }
 }
 
 /* Produces the records collected in the run with one rd_kafka_produce_batch call (librdkafka takes the
  * topic's lock once, not per record); waits (serving delivery reports) while librdkafka's queue is full and
- * produces what it refused again. Only librdkafka's queue filling up refuses records, and then every record
- * after the first refused one, so the order stays. */
+ * produces what it refused again. Only librdkafka's queue filling up refuses records. When its record count
+ * (queue.buffering.max.messages) is the limit, every record after the first refused one is refused too (no
+ * report is served meanwhile: this thread serves them), so the order stays; a record refused by the byte
+ * limit (queue.buffering.max.kbytes) may follow smaller records of the run that still fitted. */
 static gboolean
 _run_flush(RelaySinkKafka *self, RelayKafkaDelivery *delivery, const char **why)
 {
@@ -228,14 +240,11 @@ _run_flush(RelaySinkKafka *self, RelayKafkaDelivery *delivery, const char **why)
           }
       delivery->pending += len - left;
       len = left;
-      if (len == 0)
-        break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || relay_sink_abort_requested(&self->super))
+      if (len > 0 && !_wait_for_room(self, err))
         {
           *why = rd_kafka_err2str(err);
           return FALSE;
         }
-      rd_kafka_poll(self->rk, KAFKA_POLL_MS);
     }
   return TRUE;
 }

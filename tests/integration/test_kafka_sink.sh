@@ -11,7 +11,10 @@
 # (2) useFlumeEventFormat: a second pipeline writes events with headers to topic fmt; each record is decoded
 #     by python3-avro with the AvroFlumeEvent schema of idl/flume.avpr, headers and body intact, and the
 #     `key` header became the record key. A third sink on the same source writes them plain to topic keyed
-#     (records produced in runs with rd_kafka_produce_batch): key and body intact there too.
+#     (records produced in runs with rd_kafka_produce_batch): key and body intact there too. Both sinks
+#     have librdkafka's queue limited to 50 records (queue.buffering.max.messages) below their batch of
+#     100, so that librdkafka refuses records: 2,000 numbered events then reach both topics, each exactly
+#     once, and in order in the keyed topic (refused records of a run are produced again after it).
 # (3) /metrics shows Flume's KafkaEventSendTimer and RollbackCount for the sink, /prometheus their families.
 # (4) a kafka.producer.* key librdkafka refuses fails --check naming the key.
 # Debian's interpreter for lib.sh's helpers too: a python3 shim first on PATH can take seconds to start.
@@ -55,11 +58,13 @@ a.sinks.k3.type = kafka
 a.sinks.k3.channel = c3
 a.sinks.k3.kafka.bootstrap.servers = $KAFKA_BS
 a.sinks.k3.kafka.topic = keyed
+a.sinks.k3.kafka.producer.queue.buffering.max.messages = 50
 a.sinks.k2.type = kafka
 a.sinks.k2.channel = c2
 a.sinks.k2.kafka.bootstrap.servers = $KAFKA_BS
 a.sinks.k2.kafka.topic = fmt
 a.sinks.k2.useFlumeEventFormat = true
+a.sinks.k2.kafka.producer.queue.buffering.max.messages = 50
 a.monitoring.type = http
 a.monitoring.port = $mport
 a.monitoring.bind = 127.0.0.1
@@ -161,6 +166,26 @@ until kcat -C -b "$KAFKA_BS" -t keyed -e -q -f '%k|%s\n' >"$IT_TMP/keyed.out" 2>
 done
 [ "$(cat "$IT_TMP/keyed.out")" = "$(printf 'k-7|hello\nk-7|w\xc3\xb6rld')" ] ||
   it_fail "topic keyed: expected key k-7 and both bodies, got: $(cat "$IT_TMP/keyed.out")"
+# librdkafka's queue (50 records) smaller than a batch (100): refused records are produced again, in order
+seq 0 1999 | "$AVRO_SEND" -H "127.0.0.1:$port2" --batch-size 100 2>"$IT_TMP/send3.log" ||
+  it_fail "relay-send of the numbered events to the second pipeline failed"
+seq 0 1999 | sed 's/^/|/' >"$IT_TMP/keyed.want"
+deadline=$(($(it_now_ms) + 30000))
+until kcat -C -b "$KAFKA_BS" -t keyed -e -q -f '%k|%s\n' 2>/dev/null | tail -n +3 >"$IT_TMP/keyed.got" &&
+  [ "$(wc -l <"$IT_TMP/keyed.got")" -ge 2000 ]; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "topic keyed: $(wc -l <"$IT_TMP/keyed.got") of 2000 records in 30 s"
+  sleep 0.3
+done
+cmp -s "$IT_TMP/keyed.want" "$IT_TMP/keyed.got" ||
+  it_fail "topic keyed: the 2,000 records are not each once and in order: $(diff "$IT_TMP/keyed.want" "$IT_TMP/keyed.got" | head -5)"
+deadline=$(($(it_now_ms) + 30000))
+until [ "$(kcat -C -b "$KAFKA_BS" -t fmt -e -q -f 'r\n' 2>/dev/null | wc -l)" -ge 2002 ]; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "topic fmt: the 2,000 numbered records did not arrive in 30 s"
+  sleep 0.3
+done
+sleep 1
+n=$(kcat -C -b "$KAFKA_BS" -t fmt -e -q -f 'r\n' 2>/dev/null | wc -l)
+[ "$n" -eq 2002 ] || it_fail "topic fmt: $n records, expected 2002 (2 + 2,000)"
 
 # (3) Flume's Kafka sink counters
 curl -sf "http://127.0.0.1:$mport/metrics" >"$IT_TMP/metrics.json" || it_fail "GET /metrics failed"
