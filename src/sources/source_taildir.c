@@ -121,6 +121,7 @@ typedef struct
   gint64 saving_lines;         /* committed lines that the write in flight records */
   gboolean catching_up;        /* reading a backlog (start, a full loop run, a full channel) */
   gboolean bounded;            /* a channel survives crashes: what a crash repeats is bounded */
+  gboolean save_failing;       /* the last position write failed: writePosInterval alone applies */
 
   guint8 *buf; /* read window: buf_len bytes of buf_file from buf_off */
   gsize buf_cap, buf_len;
@@ -1095,23 +1096,26 @@ _unsaved_max(const RelayTaildirSource *src)
 static gboolean
 _positions_hold(const RelayTaildirSource *src)
 {
-  return src->bounded && _unsaved(src) >= _unsaved_max(src);
+  return src->bounded && !src->save_failing && _unsaved(src) >= _unsaved_max(src);
 }
 
 /* Starts writing the position file (one write at a time) when it changed and writePosInterval has passed
  * (Flume's rule); and, when a channel survives crashes, also once half of the unsaved lines allowed are
- * committed or a backlog was read to its end. Checked by the timer, after each commit and when the previous
- * write ends (a source catching up with a backlog keeps the loop busy, and timers may then run late). */
+ * committed or a backlog was read to its end, unless the last write failed (then a failing disk is tried
+ * once per writePosInterval, and reading goes on). Checked by the timer, after each commit and when the
+ * previous write ends (a source catching up with a backlog keeps the loop busy, and timers may then run
+ * late). */
 static void
 _positions_due(RelayTaildirSource *src)
 {
-  gboolean caught_up = src->bounded && src->catching_up && !src->pending && src->ready.length == 0;
+  gboolean bounded = src->bounded && !src->save_failing;
+  gboolean caught_up = bounded && src->catching_up && !src->pending && src->ready.length == 0;
 
   if (!src->positions_dirty || relay_taildir_saver_busy(src->saver))
     return;
   gint64 now = _now_ms();
   if (now - src->positions_written_ms < src->write_pos_interval && !caught_up
-      && !(src->bounded && src->unsaved_lines >= _unsaved_max(src) / 2))
+      && !(bounded && src->unsaved_lines >= _unsaved_max(src) / 2))
     return;
   src->catching_up = src->catching_up && !caught_up;
   src->positions_written_ms = now;
@@ -1127,6 +1131,7 @@ _on_saved(const GError *error, gpointer user_data)
   RelayTaildirSource *src = user_data;
 
   src->saving_lines = 0;
+  src->save_failing = error != NULL;
   if (error)
     {
       _save_failed(src, error);
@@ -1499,6 +1504,7 @@ _taildir_start(RelayComponent *self, GError **error)
   src->saver = relay_taildir_saver_new(base, src->position_file, _on_saved, src);
   src->unsaved_lines = src->saving_lines = 0; /* a restart (reload): the old saver's write was not reported */
   src->catching_up = TRUE;
+  src->save_failing = FALSE;
   src->bounded = _any_survives_crash(src);
 
   _start_inotify(src);

@@ -403,30 +403,34 @@ relay_taildir_pos_save(const char *path, const GString *content, GError **error)
 {
   char *dir = g_path_get_dirname(path);
   char *tmp = g_strconcat(path, ".tmp", NULL);
-  const char *step = "mkdir";
+  const char *step = "mkdir", *what = dir;
   gboolean ok = g_mkdir_with_parents(dir, 0755) == 0;
+  int err = errno;
 
   if (ok)
     {
-      step = "write";
+      step = "write", what = tmp;
       int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       ok = fd >= 0 && _write_all(fd, content->str, content->len) && (step = "fsync", fsync(fd) == 0);
+      err = errno;
       if (fd >= 0)
         close(fd);
     }
   if (ok)
     {
-      step = "rename";
+      step = "rename", what = path;
       ok = rename(tmp, path) == 0;
+      err = errno;
     }
   if (ok)
     {
-      step = "fsync directory";
+      step = "fsync directory", what = dir;
       ok = _fsync_dir(dir);
+      err = errno;
     }
   if (!ok)
     {
-      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "%s %s: %s", step, path, g_strerror(errno));
+      g_set_error(error, RELAY_ERROR, RELAY_ERROR_IO, "%s %s: %s", step, what, g_strerror(err));
       unlink(tmp);
     }
   g_free(tmp);

@@ -6,6 +6,10 @@
 #    Flume's (Gson) format honoured; relayd's position file afterwards parses as that JSON.
 # f: a full channel stops reading (the channel holds its capacity, the rest stays in the file, BytesBehind
 #    shows it) and reading resumes by itself when the next hop comes up; every line exactly once.
+# p: the position file cannot be written (its .tmp is a directory: EISDIR, even for root) into a file
+#    channel, where reading waits for position writes: reading goes on (the bound is dropped, one
+#    rate-limited warning, GenericProcessingFail counts), and once the write works again the file holds every
+#    file's end.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 
@@ -126,4 +130,49 @@ sleep 0.5
 check --count 5000 "$IT_TMP/out-f"
 it_stop f
 it_stop col
+
+# p: position writes fail; reading goes on, and positions are written once they can be
+mkdir -p "$IT_TMP/pl" "$IT_TMP/out-p" "$IT_TMP/pos.json.tmp"
+p_mon2=$(it_free_port)
+cat >"$IT_TMP/p.conf" <<EOF
+p.sources = r1
+p.channels = c1
+p.sinks = k1
+p.sources.r1.type = TAILDIR
+p.sources.r1.channels = c1
+p.sources.r1.filegroups = g
+p.sources.r1.filegroups.g = $IT_TMP/pl/.*\.log
+p.sources.r1.positionFile = $IT_TMP/pos.json
+p.sources.r1.writePosInterval = 2000
+p.channels.c1.type = file
+p.channels.c1.checkpointDir = $IT_TMP/pfc/checkpoint
+p.channels.c1.dataDirs = $IT_TMP/pfc/data
+p.channels.c1.minimumRequiredSpace = 1048576
+p.sinks.k1.type = file_roll
+p.sinks.k1.channel = c1
+p.sinks.k1.sink.directory = $IT_TMP/out-p
+p.sinks.k1.sink.rollInterval = 0
+EOF
+tool write --file "$IT_TMP/pl/a.log" --count 20000
+t_p=$(it_now_ms)
+it_start p -n p -f "$IT_TMP/p.conf" --metrics-port "$p_mon2"
+it_wait_lines "$IT_TMP/out-p" 20000 60 p
+check --count 20000 "$IT_TMP/out-p"
+it_assert_grep "position write failure" "$IT_TMP/p.log" "cannot write the position file: write .*pos.json.tmp: Is a directory"
+warnings=$(grep -c 'cannot write the position file' "$IT_TMP/p.log")
+[ "$warnings" -le 10 ] || it_fail "$warnings position write warnings: not rate-limited"
+curl -sf "http://127.0.0.1:$p_mon2/metrics" >"$IT_TMP/p-metrics.json" || it_fail "GET /metrics failed"
+# each failed write counts; after a failure the write is tried once per writePosInterval (2 s), not after
+# every few batches (200 batches of 100 lines here)
+fails=$(grep -o '"GenericProcessingFail":"[0-9]*"' "$IT_TMP/p-metrics.json" | grep -o '[0-9][0-9]*')
+max_fails=$((($(it_now_ms) - t_p) / 2000 + 3))
+[ "${fails:-0}" -ge 1 ] && [ "$fails" -le "$max_fails" ] ||
+  it_fail "GenericProcessingFail is ${fails:-missing}: expected 1..$max_fails failed position writes"
+rmdir "$IT_TMP/pos.json.tmp"
+deadline=$(($(it_now_ms) + 20000))
+until tool posfile --file "$IT_TMP/pos.json" --at-end >/dev/null 2>&1; do
+  [ "$(it_now_ms)" -lt "$deadline" ] || it_fail "the position file was not written once it could be"
+  sleep 0.2
+done
+it_stop p
 echo "PASS: $IT_NAME"
