@@ -1131,12 +1131,12 @@ _on_saved(const GError *error, gpointer user_data)
   RelayTaildirSource *src = user_data;
 
   src->saving_lines = 0;
+  /* a failed write: the bound cannot be kept; read on, write again after writePosInterval */
   src->save_failing = error != NULL;
   if (error)
     {
       _save_failed(src, error);
       src->positions_dirty = TRUE;
-      src->unsaved_lines = 0; /* the bound cannot be kept: read on, write again after writePosInterval */
     }
   _positions_due(src);
   if (src->ready.length > 0)

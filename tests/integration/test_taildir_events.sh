@@ -7,9 +7,10 @@
 # f: a full channel stops reading (the channel holds its capacity, the rest stays in the file, BytesBehind
 #    shows it) and reading resumes by itself when the next hop comes up; every line exactly once.
 # p: the position file cannot be written (its .tmp is a directory: EISDIR, even for root) into a file
-#    channel, where reading waits for position writes: reading goes on (the bound is dropped, one
-#    rate-limited warning, GenericProcessingFail counts), and once the write works again the file holds every
-#    file's end.
+#    channel, where reading waits for position writes: reading goes on (the bound is dropped; with reading
+#    held, 8 batches per writePosInterval of 5 s would take minutes), the failures are counted
+#    (GenericProcessingFail) and tried once per writePosInterval, and once the write works again the file
+#    holds every file's end.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 
@@ -143,7 +144,7 @@ p.sources.r1.channels = c1
 p.sources.r1.filegroups = g
 p.sources.r1.filegroups.g = $IT_TMP/pl/.*\.log
 p.sources.r1.positionFile = $IT_TMP/pos.json
-p.sources.r1.writePosInterval = 2000
+p.sources.r1.writePosInterval = 5000
 p.channels.c1.type = file
 p.channels.c1.checkpointDir = $IT_TMP/pfc/checkpoint
 p.channels.c1.dataDirs = $IT_TMP/pfc/data
@@ -159,13 +160,11 @@ it_start p -n p -f "$IT_TMP/p.conf" --metrics-port "$p_mon2"
 it_wait_lines "$IT_TMP/out-p" 20000 60 p
 check --count 20000 "$IT_TMP/out-p"
 it_assert_grep "position write failure" "$IT_TMP/p.log" "cannot write the position file: write .*pos.json.tmp: Is a directory"
-warnings=$(grep -c 'cannot write the position file' "$IT_TMP/p.log")
-[ "$warnings" -le 10 ] || it_fail "$warnings position write warnings: not rate-limited"
 curl -sf "http://127.0.0.1:$p_mon2/metrics" >"$IT_TMP/p-metrics.json" || it_fail "GET /metrics failed"
-# each failed write counts; after a failure the write is tried once per writePosInterval (2 s), not after
+# each failed write counts; after a failure the write is tried once per writePosInterval (5 s), not after
 # every few batches (200 batches of 100 lines here)
 fails=$(grep -o '"GenericProcessingFail":"[0-9]*"' "$IT_TMP/p-metrics.json" | grep -o '[0-9][0-9]*')
-max_fails=$((($(it_now_ms) - t_p) / 2000 + 3))
+max_fails=$((($(it_now_ms) - t_p) / 5000 + 3))
 [ "${fails:-0}" -ge 1 ] && [ "$fails" -le "$max_fails" ] ||
   it_fail "GenericProcessingFail is ${fails:-missing}: expected 1..$max_fails failed position writes"
 rmdir "$IT_TMP/pos.json.tmp"
