@@ -117,7 +117,7 @@ typedef struct
   gboolean positions_dirty;
   gint64 positions_written_ms; /* monotonic ms when the last position-file write started */
   RelayTaildirSaver *saver;    /* writes the position file off the loop */
-  gint64 unsaved_lines;        /* committed since the content of the last write was taken */
+  gint64 unsaved_lines;        /* committed and in no position file written or being written */
   gint64 saving_lines;         /* committed lines that the write in flight records */
   gboolean catching_up;        /* reading a backlog (start, a full loop run, a full channel) */
   gboolean bounded;            /* a channel survives crashes: what a crash repeats is bounded */
@@ -1130,14 +1130,16 @@ _on_saved(const GError *error, gpointer user_data)
 {
   RelayTaildirSource *src = user_data;
 
-  src->saving_lines = 0;
-  /* a failed write: the bound cannot be kept; read on, write again after writePosInterval */
+  /* a failed write: its lines are still unsaved, and the bound cannot be kept; read on (see
+   * _positions_hold) and write again after writePosInterval */
   src->save_failing = error != NULL;
   if (error)
     {
       _save_failed(src, error);
+      src->unsaved_lines += src->saving_lines;
       src->positions_dirty = TRUE;
     }
+  src->saving_lines = 0;
   _positions_due(src);
   if (src->ready.length > 0)
     event_active(src->work, EV_TIMEOUT, 0);

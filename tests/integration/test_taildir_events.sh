@@ -7,10 +7,10 @@
 # f: a full channel stops reading (the channel holds its capacity, the rest stays in the file, BytesBehind
 #    shows it) and reading resumes by itself when the next hop comes up; every line exactly once.
 # p: the position file cannot be written (its .tmp is a directory: EISDIR, even for root) into a file
-#    channel, where reading waits for position writes: reading goes on (the bound is dropped; with reading
-#    held, 8 batches per writePosInterval of 5 s would take minutes), the failures are counted
-#    (GenericProcessingFail) and tried once per writePosInterval, and once the write works again the file
-#    holds every file's end.
+#    channel, where reading waits for position writes: reading goes on (the bound is dropped; a reader
+#    held by it would stop after 8 batches, as the failed writes' lines stay unsaved), the failures are
+#    counted (GenericProcessingFail) and tried once per writePosInterval, and once the write works again
+#    the file holds every file's end.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/avro_lib.sh"
 
